@@ -1,0 +1,65 @@
+//! The AWS backend: one Secrets Manager and one KMS client per region, built on first use
+//! from the shared SDK configuration and reused across invocations.
+
+use super::{Backend, KmsStore, SecretsStore};
+use aws_config::{Region, SdkConfig};
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+/// Builds and caches clients per region.
+#[derive(Debug)]
+pub struct AwsBackend {
+    base: SdkConfig,
+    clients: Mutex<HashMap<String, (aws_sdk_secretsmanager::Client, aws_sdk_kms::Client)>>,
+}
+
+impl AwsBackend {
+    /// A backend over the loaded SDK configuration (credentials, endpoint, retries).
+    pub fn new(base: SdkConfig) -> Self {
+        AwsBackend { base, clients: Mutex::new(HashMap::new()) }
+    }
+
+    fn clients(&self, region: &str) -> (aws_sdk_secretsmanager::Client, aws_sdk_kms::Client) {
+        // A poisoned lock only means another thread panicked mid-insert of a cache entry;
+        // the map is still usable.
+        let mut cache = self.clients.lock().unwrap_or_else(|p| p.into_inner());
+        cache
+            .entry(region.to_owned())
+            .or_insert_with(|| {
+                let region = Region::new(region.to_owned());
+                let sm = aws_sdk_secretsmanager::config::Builder::from(&self.base).region(region.clone()).build();
+                let kms = aws_sdk_kms::config::Builder::from(&self.base).region(region).build();
+                (aws_sdk_secretsmanager::Client::from_conf(sm), aws_sdk_kms::Client::from_conf(kms))
+            })
+            .clone()
+    }
+}
+
+impl Backend for AwsBackend {
+    type Secrets = SecretsStore;
+    type Keys = KmsStore;
+
+    fn secrets(&self, region: &str) -> SecretsStore {
+        SecretsStore::new(self.clients(region).0)
+    }
+
+    fn keys(&self, region: &str) -> KmsStore {
+        KmsStore::new(self.clients(region).1)
+    }
+}
+
+impl AwsBackend {
+    /// Loads the SDK configuration from the environment (credential chain, `AWS_REGION`,
+    /// `AWS_ENDPOINT_URL`, ...). Regions come from each event, so none is required here.
+    pub async fn from_env() -> Self {
+        let base = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(RETRY_MAX_ATTEMPTS))
+            .load()
+            .await;
+        AwsBackend::new(base)
+    }
+}
+
+/// Attempts per call, first included, in the SDK's standard retry mode (exponential backoff
+/// with jitter; throttling, 5xx, timeouts and connection errors are retried).
+pub const RETRY_MAX_ATTEMPTS: u32 = 4;

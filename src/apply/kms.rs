@@ -1,0 +1,115 @@
+//! KMS adapter: DescribeKey, ListResourceTags (every page), TagResource, UntagResource.
+
+use super::{ApiError, ErrorKind, ResourceState, TagStore};
+use crate::model::Tags;
+use aws_sdk_kms::types::{KeyManagerType, KeyState, Tag};
+use aws_sdk_kms::Client;
+use tracing::instrument;
+
+/// Tags customer-managed keys through the KMS API.
+#[derive(Debug, Clone)]
+pub struct KmsStore {
+    client: Client,
+}
+
+impl KmsStore {
+    /// Wraps a client (its region is the store's region).
+    pub fn new(client: Client) -> Self {
+        KmsStore { client }
+    }
+
+    async fn list_tags(&self, arn: &str) -> Result<Tags, ApiError> {
+        let mut tags = Tags::new();
+        let mut marker: Option<String> = None;
+        loop {
+            let out = self
+                .client
+                .list_resource_tags()
+                .key_id(arn)
+                .set_marker(marker.take())
+                .send()
+                .await
+                .map_err(|e| ApiError::from_sdk("kms:ListResourceTags", arn, e))?;
+            tags.extend(out.tags().iter().map(|t| (t.tag_key().to_owned(), t.tag_value().to_owned())));
+            match out.next_marker() {
+                Some(next) if out.truncated() => marker = Some(next.to_owned()),
+                _ => return Ok(tags),
+            }
+        }
+    }
+}
+
+/// Why a key's state or manager forbids tag changes, if it does.
+fn refusal(manager: Option<&KeyManagerType>, state: Option<&KeyState>) -> Option<String> {
+    if manager == Some(&KeyManagerType::Aws) {
+        return Some("AWS-managed key: only customer-managed keys can be tagged".to_owned());
+    }
+    match state {
+        Some(s @ (KeyState::PendingDeletion | KeyState::PendingReplicaDeletion)) => {
+            Some(format!("key state {}: KMS refuses tag changes", s.as_str()))
+        }
+        _ => None,
+    }
+}
+
+impl TagStore for KmsStore {
+    #[instrument(skip(self), level = "debug")]
+    async fn read(&self, id: &str) -> Result<ResourceState, ApiError> {
+        let out = self
+            .client
+            .describe_key()
+            .key_id(id)
+            .send()
+            .await
+            .map_err(|e| ApiError::from_sdk("kms:DescribeKey", id, e))?;
+        let Some(meta) = out.key_metadata() else {
+            return Err(ApiError {
+                operation: "kms:DescribeKey",
+                resource: id.to_owned(),
+                kind: ErrorKind::Other,
+                code: "MissingKeyMetadata".to_owned(),
+                message: "the response carried no KeyMetadata".to_owned(),
+            });
+        };
+        let arn = meta.arn().unwrap_or(id).to_owned();
+        let skip = refusal(meta.key_manager(), meta.key_state());
+        // A key that cannot be tagged needs no tag read: one call is enough to skip it.
+        let tags = if skip.is_some() { Tags::new() } else { self.list_tags(&arn).await? };
+        Ok(ResourceState { arn, tags, skip })
+    }
+
+    #[instrument(skip(self), level = "debug")]
+    async fn untag(&self, arn: &str, keys: &[String]) -> Result<(), ApiError> {
+        self.client
+            .untag_resource()
+            .key_id(arn)
+            .set_tag_keys(Some(keys.to_vec()))
+            .send()
+            .await
+            .map_err(|e| ApiError::from_sdk("kms:UntagResource", arn, e))?;
+        Ok(())
+    }
+
+    #[instrument(skip(self), level = "debug")]
+    async fn tag(&self, arn: &str, tags: &Tags) -> Result<(), ApiError> {
+        let tags = tags
+            .iter()
+            .map(|(k, v)| Tag::builder().tag_key(k).tag_value(v).build())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| ApiError {
+                operation: "kms:TagResource",
+                resource: arn.to_owned(),
+                kind: ErrorKind::Other,
+                code: "BuildError".to_owned(),
+                message: e.to_string(),
+            })?;
+        self.client
+            .tag_resource()
+            .key_id(arn)
+            .set_tags(Some(tags))
+            .send()
+            .await
+            .map_err(|e| ApiError::from_sdk("kms:TagResource", arn, e))?;
+        Ok(())
+    }
+}

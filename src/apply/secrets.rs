@@ -1,0 +1,74 @@
+//! Secrets Manager adapter: DescribeSecret, TagResource, UntagResource.
+
+use super::{ApiError, ResourceState, TagStore};
+use crate::model::Tags;
+use aws_sdk_secretsmanager::types::Tag;
+use aws_sdk_secretsmanager::Client;
+use tracing::instrument;
+
+/// Tags secrets through the Secrets Manager API.
+#[derive(Debug, Clone)]
+pub struct SecretsStore {
+    client: Client,
+}
+
+impl SecretsStore {
+    /// Wraps a client (its region is the store's region).
+    pub fn new(client: Client) -> Self {
+        SecretsStore { client }
+    }
+}
+
+impl TagStore for SecretsStore {
+    #[instrument(skip(self), level = "debug")]
+    async fn read(&self, id: &str) -> Result<ResourceState, ApiError> {
+        let out = self
+            .client
+            .describe_secret()
+            .secret_id(id)
+            .send()
+            .await
+            .map_err(|e| ApiError::from_sdk("secretsmanager:DescribeSecret", id, e))?;
+        let tags: Tags = out
+            .tags()
+            .iter()
+            .filter_map(|t| Some((t.key()?.to_owned(), t.value().unwrap_or_default().to_owned())))
+            .collect();
+        let skip = if out.deleted_date().is_some() {
+            Some("the secret is scheduled for deletion: Secrets Manager refuses tag changes".to_owned())
+        } else {
+            out.owning_service()
+                .map(|svc| format!("the secret is managed by `{svc}`: Secrets Manager refuses tag changes"))
+        };
+        Ok(ResourceState {
+            arn: out.arn().unwrap_or(id).to_owned(),
+            tags,
+            skip,
+        })
+    }
+
+    #[instrument(skip(self), level = "debug")]
+    async fn untag(&self, arn: &str, keys: &[String]) -> Result<(), ApiError> {
+        self.client
+            .untag_resource()
+            .secret_id(arn)
+            .set_tag_keys(Some(keys.to_vec()))
+            .send()
+            .await
+            .map_err(|e| ApiError::from_sdk("secretsmanager:UntagResource", arn, e))?;
+        Ok(())
+    }
+
+    #[instrument(skip(self), level = "debug")]
+    async fn tag(&self, arn: &str, tags: &Tags) -> Result<(), ApiError> {
+        let tags = tags.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect();
+        self.client
+            .tag_resource()
+            .secret_id(arn)
+            .set_tags(Some(tags))
+            .send()
+            .await
+            .map_err(|e| ApiError::from_sdk("secretsmanager:TagResource", arn, e))?;
+        Ok(())
+    }
+}

@@ -1,0 +1,201 @@
+//! One CloudTrail record → one [`Intake`] item.
+
+use super::{EventInfo, Ignored, Intake, IntakeError, IntakeOptions, ItemResult, Trigger};
+use crate::model::ResourceKind;
+use serde_json::Value;
+
+const SECRETS_SOURCE: &str = "secretsmanager.amazonaws.com";
+const KMS_SOURCE: &str = "kms.amazonaws.com";
+
+/// The (event source, event name) pairs tag-warden acts on: the single source of truth that
+/// the SAM template's EventBridge patterns are checked against.
+pub const SUPPORTED_EVENTS: &[(&str, &[&str])] = &[
+    (
+        "aws.secretsmanager",
+        &["CreateSecret", "TagResource", "UntagResource", "UpdateSecret"],
+    ),
+    ("aws.kms", &["CreateKey", "TagResource", "UntagResource"]),
+];
+
+/// Takes in one CloudTrail record (an object). `envelope_region` is the EventBridge envelope's
+/// `region`, used when the record lacks `awsRegion`.
+pub(super) fn take(rec: &Value, envelope_region: Option<&str>, opts: &IntakeOptions) -> ItemResult {
+    let event = EventInfo {
+        source: text(rec, &["eventSource"]),
+        name: text(rec, &["eventName"]),
+        id: text(rec, &["eventID"]),
+        time: text(rec, &["eventTime"]),
+        actor: text(rec, &["userIdentity", "arn"]),
+    };
+    let region = text(rec, &["awsRegion"]).or_else(|| envelope_region.map(str::to_owned));
+    let ignored = |reason: String, kind: Option<ResourceKind>| {
+        Ok(Intake::Ignored(Ignored {
+            reason,
+            kind,
+            resource_id: None,
+            region: region.clone(),
+            event: event.clone(),
+        }))
+    };
+
+    let source = event.source.as_deref().unwrap_or("");
+    let name = event.name.as_deref().unwrap_or("");
+    let kind = match source {
+        SECRETS_SOURCE => ResourceKind::Secret,
+        KMS_SOURCE => ResourceKind::KmsKey,
+        other => {
+            return ignored(
+                format!("event source `{other}` is not Secrets Manager or KMS"),
+                None,
+            )
+        }
+    };
+    if !is_supported(kind, name) {
+        return ignored(format!("{source} {name} does not change tags"), Some(kind));
+    }
+    if let Some(code) = text(rec, &["errorCode"]) {
+        return ignored(format!("the call failed ({code}): nothing changed"), Some(kind));
+    }
+    if let Some(reason) = own_call(rec, opts) {
+        return ignored(reason, Some(kind));
+    }
+
+    let missing = |field: &str| IntakeError::MissingField {
+        event: format!("{} {name}", kind.as_str()),
+        id: event.id.as_ref().map(|id| format!(" {id}")).unwrap_or_default(),
+        field: field.to_owned(),
+    };
+    let resource_id = match kind {
+        ResourceKind::Secret => secret_id(rec, name),
+        ResourceKind::KmsKey => key_id(rec, name),
+    }
+    .ok_or_else(|| missing(id_fields(kind, name)))?;
+    let region = region.ok_or_else(|| missing("awsRegion"))?;
+    Ok(Intake::Trigger(Trigger {
+        kind,
+        resource_id,
+        region,
+        event,
+    }))
+}
+
+fn is_supported(kind: ResourceKind, name: &str) -> bool {
+    let source = match kind {
+        ResourceKind::Secret => "aws.secretsmanager",
+        ResourceKind::KmsKey => "aws.kms",
+    };
+    SUPPORTED_EVENTS
+        .iter()
+        .any(|(s, names)| *s == source && names.contains(&name))
+}
+
+/// A reason to ignore the record when it was made by this function or an ignored principal.
+fn own_call(rec: &Value, opts: &IntakeOptions) -> Option<String> {
+    let arn = text(rec, &["userIdentity", "arn"]);
+    if let (Some(arn), Some(me)) = (arn.as_deref(), opts.self_session.as_deref()) {
+        if assumed_role_session(arn) == Some(me) {
+            return Some(format!(
+                "made by this function (session `{me}`): its own change"
+            ));
+        }
+    }
+    let issuer = text(rec, &["userIdentity", "sessionContext", "sessionIssuer", "arn"]);
+    for principal in [arn, issuer].into_iter().flatten() {
+        if let Some(glob) = opts.ignore_principals.iter().find(|g| g.matches(&principal)) {
+            return Some(format!(
+                "principal `{principal}` matches TAG_WARDEN_IGNORE_PRINCIPALS entry `{}`",
+                glob.as_str()
+            ));
+        }
+    }
+    None
+}
+
+/// The session name of `arn:PARTITION:sts::ACCOUNT:assumed-role/ROLE/SESSION`.
+fn assumed_role_session(arn: &str) -> Option<&str> {
+    let mut parts = arn.splitn(6, ':');
+    let (prefix, _partition, service) = (parts.next()?, parts.next()?, parts.next()?);
+    let resource = parts.nth(2)?;
+    if prefix != "arn" || service != "sts" {
+        return None;
+    }
+    let rest = resource.strip_prefix("assumed-role/")?;
+    let (_role, session) = rest.split_once('/')?;
+    Some(session)
+}
+
+fn secret_id(rec: &Value, name: &str) -> Option<String> {
+    if name == "CreateSecret" {
+        text(rec, &["responseElements", "arn"])
+            .or_else(|| text(rec, &["responseElements", "aRN"]))
+            .or_else(|| text(rec, &["requestParameters", "name"]))
+    } else {
+        text(rec, &["requestParameters", "secretId"])
+    }
+}
+
+fn key_id(rec: &Value, name: &str) -> Option<String> {
+    let from_resources = rec
+        .get("resources")
+        .and_then(Value::as_array)
+        .and_then(|rs| {
+            rs.iter()
+                .filter(|r| {
+                    r.get("type")
+                        .and_then(Value::as_str)
+                        .is_none_or(|t| t == "AWS::KMS::Key")
+                })
+                .find_map(|r| text(r, &["ARN"]))
+        });
+    let from_request = if name == "CreateKey" {
+        text(rec, &["responseElements", "keyMetadata", "arn"])
+            .or_else(|| text(rec, &["responseElements", "keyMetadata", "keyId"]))
+    } else {
+        text(rec, &["responseElements", "keyId"])
+            .filter(|k| k.starts_with("arn:"))
+            .or_else(|| text(rec, &["requestParameters", "keyId"]))
+    };
+    from_resources.or(from_request)
+}
+
+fn id_fields(kind: ResourceKind, name: &str) -> &'static str {
+    match (kind, name) {
+        (ResourceKind::Secret, "CreateSecret") => {
+            "responseElements.arn, responseElements.aRN or requestParameters.name"
+        }
+        (ResourceKind::Secret, _) => "requestParameters.secretId",
+        (ResourceKind::KmsKey, "CreateKey") => {
+            "resources[].ARN or responseElements.keyMetadata.arn/keyId"
+        }
+        (ResourceKind::KmsKey, _) => "resources[].ARN or requestParameters.keyId",
+    }
+}
+
+/// A non-empty string at `path`, or None for absent, null, non-string or empty.
+fn text(v: &Value, path: &[&str]) -> Option<String> {
+    path.iter()
+        .try_fold(v, |v, key| v.get(key))
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::assumed_role_session;
+
+    #[test]
+    fn session_name_is_read_from_assumed_role_arns_only() {
+        assert_eq!(
+            assumed_role_session("arn:aws:sts::123456789012:assumed-role/warden-role/tag-warden"),
+            Some("tag-warden")
+        );
+        assert_eq!(
+            assumed_role_session("arn:aws-us-gov:sts::123456789012:assumed-role/r/s"),
+            Some("s")
+        );
+        assert_eq!(assumed_role_session("arn:aws:iam::123456789012:user/Alice"), None);
+        assert_eq!(assumed_role_session("arn:aws:iam::123456789012:role/r/s"), None);
+        assert_eq!(assumed_role_session("not-an-arn"), None);
+    }
+}

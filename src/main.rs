@@ -1,0 +1,55 @@
+//! Entry point: the Lambda runtime loop when started by Lambda with no arguments, else the CLI.
+
+// The lambda_runtime service stack nests deeply enough to pass the default query depth.
+#![recursion_limit = "256"]
+
+use lambda_runtime::{service_fn, LambdaEvent};
+use serde_json::Value;
+use std::process::ExitCode;
+use std::sync::Arc;
+use tag_warden::apply::AwsBackend;
+use tag_warden::config::Config;
+use tag_warden::handler::Handler;
+use tag_warden::report::Report;
+
+fn main() -> ExitCode {
+    let args: Vec<_> = std::env::args_os().collect();
+    if args.len() == 1 && std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some() {
+        return lambda();
+    }
+    tag_warden::cli::main(args)
+}
+
+/// Cold start: configuration and clients once, then the runtime loop.
+fn lambda() -> ExitCode {
+    lambda_runtime::tracing::init_default_subscriber();
+    let config = match Config::from_env(&|k| std::env::var(k).ok()) {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(error = %e, "{}", tag_warden::cli::start_up(&e));
+            return ExitCode::from(tag_warden::cli::EXIT_INVALID);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot start the async runtime");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        let handler = Arc::new(Handler::new(AwsBackend::from_env().await, config));
+        lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
+            let handler = Arc::clone(&handler);
+            async move { handler.invoke(&event.payload).await.map(|r: Report| r) }
+        }))
+        .await
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = %e, "the Lambda runtime loop ended");
+            ExitCode::FAILURE
+        }
+    }
+}

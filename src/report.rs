@@ -1,0 +1,153 @@
+//! Report stage: per-resource outcomes → the JSON response and one structured log line each.
+
+use crate::evaluate::{Finding, Plan};
+use crate::intake::EventInfo;
+use crate::model::{Mode, ResourceKind, Tags};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// What happened to one resource (or one event that names none).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    /// Already compliant: nothing written.
+    Compliant,
+    /// Writes made; now compliant.
+    Remediated,
+    /// Report mode: writes were needed but none made.
+    WouldRemediate,
+    /// Not compliant and not fixable here (no default, tag limit, access denied).
+    Violation,
+    /// Carries `tag-warden:exempt = true`.
+    Exempt,
+    /// Not governable now (deleted, managed by a service or AWS, pending deletion, gone).
+    Skipped,
+    /// The event needs no action.
+    Ignored,
+    /// Failed, possibly part-way; the invocation fails so that it is retried.
+    Error,
+}
+
+impl Outcome {
+    /// The kebab-case name used in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Compliant => "compliant",
+            Outcome::Remediated => "remediated",
+            Outcome::WouldRemediate => "would-remediate",
+            Outcome::Violation => "violation",
+            Outcome::Exempt => "exempt",
+            Outcome::Skipped => "skipped",
+            Outcome::Ignored => "ignored",
+            Outcome::Error => "error",
+        }
+    }
+}
+
+/// The report entry for one resource or event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ResourceReport {
+    /// What happened.
+    pub outcome: Outcome,
+    /// The kind of resource, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind: Option<ResourceKind>,
+    /// The canonical ARN, once read from AWS (or as the event gives it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub arn: Option<String>,
+    /// The identifier as the event gave it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resource_id: Option<String>,
+    /// The region.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// Tags written (TagResource succeeded).
+    pub tags_added: Tags,
+    /// Keys removed (UntagResource succeeded).
+    pub keys_removed: Vec<String>,
+    /// What the policy asked for, written or not.
+    #[serde(skip_serializing_if = "Plan::is_empty")]
+    pub plan: Plan,
+    /// Departures from the policy found.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub findings: Vec<Finding>,
+    /// Why, for people.
+    pub reasons: Vec<String>,
+    /// For `error`: a fixed, searchable error type (`Throttled`, `Transient`, ...).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_type: Option<String>,
+    /// The event behind this entry.
+    #[serde(skip_serializing_if = "is_default")]
+    pub event: EventInfo,
+}
+
+fn is_default(e: &EventInfo) -> bool {
+    *e == EventInfo::default()
+}
+
+impl ResourceReport {
+    /// An entry with the given outcome and nothing else filled in.
+    pub fn new(outcome: Outcome) -> Self {
+        ResourceReport {
+            outcome,
+            kind: None,
+            arn: None,
+            resource_id: None,
+            region: None,
+            tags_added: Tags::new(),
+            keys_removed: Vec::new(),
+            plan: Plan::default(),
+            findings: Vec::new(),
+            reasons: Vec::new(),
+            error_type: None,
+            event: EventInfo::default(),
+        }
+    }
+
+    /// Emits the entry's structured log line (warn for violations and errors).
+    pub fn log(&self) {
+        let kind = self.kind.map(ResourceKind::as_str).unwrap_or("-");
+        let arn = self.arn.as_deref().or(self.resource_id.as_deref()).unwrap_or("-");
+        let event = self.event.name.as_deref().unwrap_or("-");
+        let added: Vec<&str> = self.tags_added.keys().map(String::as_str).collect();
+        let reasons = self.reasons.join("; ");
+        match self.outcome {
+            Outcome::Violation | Outcome::Error => tracing::warn!(
+                outcome = self.outcome.as_str(), kind, arn, event, tags_added = ?added,
+                keys_removed = ?self.keys_removed, error_type = self.error_type.as_deref(),
+                reasons, "resource outcome"
+            ),
+            _ => tracing::info!(
+                outcome = self.outcome.as_str(), kind, arn, event, tags_added = ?added,
+                keys_removed = ?self.keys_removed, reasons, "resource outcome"
+            ),
+        }
+    }
+}
+
+/// The whole response: one entry per resource or event, and counts per outcome.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Report {
+    /// The mode the policy ran in.
+    pub mode: Mode,
+    /// Counts per outcome.
+    pub summary: BTreeMap<Outcome, usize>,
+    /// The entries, in event order.
+    pub results: Vec<ResourceReport>,
+}
+
+impl Report {
+    /// Builds the report and its summary.
+    pub fn new(mode: Mode, results: Vec<ResourceReport>) -> Self {
+        let mut summary = BTreeMap::new();
+        for r in &results {
+            *summary.entry(r.outcome).or_insert(0) += 1;
+        }
+        Report { mode, summary, results }
+    }
+
+    /// The entries that failed, so that the invocation must fail too.
+    pub fn errors(&self) -> impl Iterator<Item = &ResourceReport> {
+        self.results.iter().filter(|r| r.outcome == Outcome::Error)
+    }
+}
