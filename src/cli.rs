@@ -19,7 +19,11 @@ pub const EXIT_FAILED: u8 = 1;
 pub const EXIT_INVALID: u8 = 2;
 
 #[derive(Debug, Parser)]
-#[command(name = "tag-warden", version, about = "Tag governance for AWS Secrets Manager secrets and KMS keys.")]
+#[command(
+    name = "tag-warden",
+    version,
+    about = "Tag governance for AWS Secrets Manager secrets and KMS keys."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -79,7 +83,12 @@ fn validate(path: &Path) -> ExitCode {
     match policy::parse(&text) {
         Ok(p) => {
             let rules = p.rules.len();
-            println!("{}: valid ({rules} rule{}, mode {})", path.display(), if rules == 1 { "" } else { "s" }, p.mode);
+            println!(
+                "{}: valid ({rules} rule{}, mode {})",
+                path.display(),
+                if rules == 1 { "" } else { "s" },
+                p.mode
+            );
             ExitCode::SUCCESS
         }
         Err(errors) => invalid(format!("{}: {errors}", path.display())),
@@ -87,20 +96,22 @@ fn validate(path: &Path) -> ExitCode {
 }
 
 fn plan(policy_path: &Path, event: &str, tags_path: &Path, env: &dyn Fn(&str) -> Option<String>) -> ExitCode {
-    let loaded = read_file(policy_path).and_then(|text| {
-        policy::parse(&text).map_err(|e| format!("{}: {e}", policy_path.display()))
-    });
+    let loaded = read_file(policy_path)
+        .and_then(|text| policy::parse(&text).map_err(|e| format!("{}: {e}", policy_path.display())));
     let config = match loaded.and_then(|p| Config::with_policy(p, env).map_err(|e| e.to_string())) {
         Ok(c) => c,
         Err(e) => return invalid(e),
     };
     let tags: Tags = match read_file(tags_path).and_then(|t| {
-        serde_json::from_str(&t).map_err(|e| format!("{}: expected a JSON object of string tags: {e}", tags_path.display()))
+        serde_json::from_str(&t)
+            .map_err(|e| format!("{}: expected a JSON object of string tags: {e}", tags_path.display()))
     }) {
         Ok(t) => t,
         Err(e) => return invalid(e),
     };
-    let items = match read_event(event).and_then(|bytes| intake::intake_bytes(&bytes, &config.intake).map_err(|e| e.to_string())) {
+    let items = match read_event(event)
+        .and_then(|bytes| intake::intake_bytes(&bytes, &config.intake).map_err(|e| e.to_string()))
+    {
         Ok(items) => items,
         Err(e) => return failed(e),
     };
@@ -108,7 +119,11 @@ fn plan(policy_path: &Path, event: &str, tags_path: &Path, env: &dyn Fn(&str) ->
         .into_iter()
         .map(|item| match item {
             Ok(Intake::Trigger(t)) => {
-                let state = ResourceState { arn: t.resource_id.clone(), tags: tags.clone(), skip: None };
+                let state = ResourceState {
+                    arn: t.resource_id.clone(),
+                    tags: tags.clone(),
+                    skip: None,
+                };
                 let mut entry = ResourceReport::new(Outcome::Compliant);
                 entry.resource_id = Some(t.resource_id);
                 entry.region = Some(t.region);
@@ -142,7 +157,11 @@ fn handle(event: &str, env: &dyn Fn(&str) -> Option<String>) -> ExitCode {
     runtime.block_on(async {
         let value = match serde_json::from_slice(&bytes) {
             Ok(v) => v,
-            Err(e) => return failed(intake::IntakeError::NotJson(format!("line {} column {}", e.line(), e.column())).to_string()),
+            Err(e) => {
+                return failed(
+                    intake::IntakeError::NotJson(format!("line {} column {}", e.line(), e.column())).to_string(),
+                )
+            }
         };
         let handler = Handler::new(AwsBackend::from_env().await, config);
         let report = match handler.report(&value).await {
@@ -179,7 +198,9 @@ fn read_file(path: &Path) -> Result<String, String> {
 fn read_event(arg: &str) -> Result<Vec<u8>, String> {
     if arg == "-" {
         let mut buf = Vec::new();
-        std::io::stdin().read_to_end(&mut buf).map_err(|e| format!("cannot read stdin: {e}"))?;
+        std::io::stdin()
+            .read_to_end(&mut buf)
+            .map_err(|e| format!("cannot read stdin: {e}"))?;
         Ok(buf)
     } else {
         std::fs::read(arg).map_err(|e| format!("cannot read `{arg}`: {e}"))

@@ -91,8 +91,13 @@ fn policy_source(env: &dyn Fn(&str) -> Option<String>) -> Result<(String, String
     if let Some(inline) = env(ENV_POLICY).filter(|p| !p.trim().is_empty()) {
         return Ok((inline, ENV_POLICY.to_owned()));
     }
-    let path = env(ENV_POLICY_FILE).filter(|p| !p.trim().is_empty()).ok_or(ConfigError::NoPolicy)?;
-    let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::ReadPolicy { path: path.clone(), source })?;
+    let path = env(ENV_POLICY_FILE)
+        .filter(|p| !p.trim().is_empty())
+        .ok_or(ConfigError::NoPolicy)?;
+    let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::ReadPolicy {
+        path: path.clone(),
+        source,
+    })?;
     Ok((text, format!("{ENV_POLICY_FILE}={path}")))
 }
 
@@ -157,12 +162,18 @@ mod tests {
     fn ignore_principals_are_split_trimmed_and_blank_entries_dropped() {
         let env = env_of(&[
             (ENV_POLICY, POLICY),
-            (ENV_IGNORE_PRINCIPALS, " arn:aws:iam::*:role/terraform , ,arn:aws:sts::*:assumed-role/ci/*"),
+            (
+                ENV_IGNORE_PRINCIPALS,
+                " arn:aws:iam::*:role/terraform , ,arn:aws:sts::*:assumed-role/ci/*",
+            ),
             (ENV_FUNCTION_NAME, "tag-warden"),
         ]);
         let config = Config::from_env(&env).unwrap();
         let globs: Vec<&str> = config.intake.ignore_principals.iter().map(Glob::as_str).collect();
-        assert_eq!(globs, ["arn:aws:iam::*:role/terraform", "arn:aws:sts::*:assumed-role/ci/*"]);
+        assert_eq!(
+            globs,
+            ["arn:aws:iam::*:role/terraform", "arn:aws:sts::*:assumed-role/ci/*"]
+        );
         assert_eq!(config.intake.self_session.as_deref(), Some("tag-warden"));
     }
 }

@@ -123,7 +123,10 @@ impl Evaluation {
 /// Evaluates a resource's current tags against the rules that govern its kind.
 pub fn evaluate(policy: &Policy, kind: ResourceKind, tags: &Tags) -> Evaluation {
     if tags.get(EXEMPT_TAG).is_some_and(|v| v == "true") {
-        return Evaluation { exempt: true, ..Evaluation::default() };
+        return Evaluation {
+            exempt: true,
+            ..Evaluation::default()
+        };
     }
     let rules: Vec<&Rule> = policy.rules.iter().filter(|r| r.applies_to(kind)).collect();
     let mut eval = Evaluation::default();
@@ -161,13 +164,16 @@ fn check_required(rules: &[&Rule], key: &str, tags: &Tags, eval: &mut Evaluation
             rule: rule.name.clone(),
             set: set.clone(),
         }),
-        Some(value) => reqs.iter().find(|(_, q)| !q.accepts(value)).map(|(rule, q)| Finding::Invalid {
-            key: key.to_owned(),
-            value: value.clone(),
-            expected: q.expectation(),
-            rule: rule.name.clone(),
-            set: set.clone(),
-        }),
+        Some(value) => reqs
+            .iter()
+            .find(|(_, q)| !q.accepts(value))
+            .map(|(rule, q)| Finding::Invalid {
+                key: key.to_owned(),
+                value: value.clone(),
+                expected: q.expectation(),
+                rule: rule.name.clone(),
+                set: set.clone(),
+            }),
     };
     if let Some(finding) = finding {
         if let Some(value) = set {
@@ -185,7 +191,13 @@ fn enforce_limit(kind: ResourceKind, tags: &Tags, eval: &mut Evaluation) {
         .keys()
         .filter(|k| !is_reserved_key(k) && !eval.plan.untag.contains(k))
         .count();
-    let new: Vec<String> = eval.plan.tag.keys().filter(|k| !tags.contains_key(*k)).cloned().collect();
+    let new: Vec<String> = eval
+        .plan
+        .tag
+        .keys()
+        .filter(|k| !tags.contains_key(*k))
+        .cloned()
+        .collect();
     let room = limit.saturating_sub(kept);
     let Some(dropped) = new.get(room..).filter(|d| !d.is_empty()) else {
         return;
@@ -196,7 +208,10 @@ fn enforce_limit(kind: ResourceKind, tags: &Tags, eval: &mut Evaluation) {
     // The limit finding replaces the "missing, set to default" findings it overrules.
     eval.findings
         .retain(|f| !matches!(f, Finding::Missing { key, .. } if dropped.contains(key)));
-    eval.findings.push(Finding::TagLimit { keys: dropped.to_vec(), limit });
+    eval.findings.push(Finding::TagLimit {
+        keys: dropped.to_vec(),
+        limit,
+    });
 }
 
 #[cfg(test)]

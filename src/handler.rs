@@ -99,7 +99,9 @@ impl<B: Backend> Handler<B> {
     async fn trigger(&self, t: &Trigger) -> ResourceReport {
         let (policy, mode) = (&self.config.policy, self.config.mode);
         let mut entry = match t.kind {
-            ResourceKind::Secret => enforce(&self.backend.secrets(&t.region), policy, mode, t.kind, &t.resource_id).await,
+            ResourceKind::Secret => {
+                enforce(&self.backend.secrets(&t.region), policy, mode, t.kind, &t.resource_id).await
+            }
             ResourceKind::KmsKey => enforce(&self.backend.keys(&t.region), policy, mode, t.kind, &t.resource_id).await,
         };
         entry.region = Some(t.region.clone());

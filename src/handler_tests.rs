@@ -1,0 +1,157 @@
+use super::*;
+use crate::apply::tests::FakeStore;
+use crate::config::Config;
+use serde_json::json;
+use std::sync::{Arc, Mutex};
+
+struct FakeBackend {
+    secrets: Arc<FakeStore>,
+    keys: Arc<FakeStore>,
+    regions: Mutex<Vec<String>>,
+}
+
+impl Backend for FakeBackend {
+    type Secrets = Arc<FakeStore>;
+    type Keys = Arc<FakeStore>;
+    fn secrets(&self, region: &str) -> Arc<FakeStore> {
+        self.regions.lock().unwrap().push(region.to_owned());
+        Arc::clone(&self.secrets)
+    }
+    fn keys(&self, region: &str) -> Arc<FakeStore> {
+        self.regions.lock().unwrap().push(region.to_owned());
+        Arc::clone(&self.keys)
+    }
+}
+
+fn handler(secrets: FakeStore, keys: FakeStore) -> Handler<FakeBackend> {
+    let policy = r#"{"rules":[{"name":"r","require":{"Owner":{"default":"platform"}},"forbid":["Debug","temp*"]}]}"#;
+    let env = move |k: &str| match k {
+        "TAG_WARDEN_POLICY" => Some(policy.to_owned()),
+        "AWS_LAMBDA_FUNCTION_NAME" => Some("tag-warden".to_owned()),
+        _ => None,
+    };
+    let backend = FakeBackend {
+        secrets: Arc::new(secrets),
+        keys: Arc::new(keys),
+        regions: Mutex::new(vec![]),
+    };
+    Handler::new(backend, Config::from_env(&env).unwrap())
+}
+
+fn sample(name: &str) -> Value {
+    let path = format!("{}/events/{name}", env!("CARGO_MANIFEST_DIR"));
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+#[tokio::test]
+async fn ignored_events_make_no_aws_call() {
+    let h = handler(FakeStore::with("arn:s", &[]), FakeStore::with("arn:k", &[]));
+    for name in [
+        "ignored-own-call.json",
+        "ignored-failed-call.json",
+        "ignored-other-service.json",
+    ] {
+        let report = h.invoke(&sample(name)).await.unwrap();
+        assert_eq!(report.results[0].outcome, Outcome::Ignored, "{name}");
+    }
+    assert!(h.backend.secrets.calls().is_empty());
+    assert!(
+        h.backend.regions.lock().unwrap().is_empty(),
+        "no client was even requested"
+    );
+}
+
+#[tokio::test]
+async fn a_trigger_reads_and_remediates_in_the_event_region() {
+    let h = handler(FakeStore::with("arn:s", &[("temp-debug", "1")]), FakeStore::default());
+    let report = h.invoke(&sample("secretsmanager-tag-resource.json")).await.unwrap();
+    let entry = &report.results[0];
+    assert_eq!(entry.outcome, Outcome::Remediated);
+    assert_eq!(entry.region.as_deref(), Some("us-east-1"));
+    assert_eq!(entry.event.name.as_deref(), Some("TagResource"));
+    assert_eq!(
+        h.backend.secrets.calls(),
+        ["read prod/payments/db", "untag temp-debug", "tag Owner"]
+    );
+    assert_eq!(*h.backend.regions.lock().unwrap(), ["us-east-1"]);
+}
+
+#[tokio::test]
+async fn a_log_file_is_handled_record_by_record() {
+    let h = handler(
+        FakeStore::with("arn:s", &[("Owner", "x")]),
+        FakeStore::with("arn:k", &[]),
+    );
+    let report = h.invoke(&sample("cloudtrail-log-file.json")).await.unwrap();
+    let outcomes: Vec<Outcome> = report.results.iter().map(|r| r.outcome).collect();
+    assert_eq!(outcomes, [Outcome::Compliant, Outcome::Remediated, Outcome::Ignored]);
+    assert_eq!(report.summary.get(&Outcome::Compliant), Some(&1));
+}
+
+#[tokio::test]
+async fn one_bad_record_fails_the_invocation_but_not_the_others() {
+    let h = handler(FakeStore::with("arn:s", &[("Debug", "1")]), FakeStore::default());
+    let mut bad = sample("cloudtrail-record-kms-untag-resource.json");
+    bad["requestParameters"] = json!({});
+    bad["resources"] = json!([]);
+    let good = sample("secretsmanager-tag-resource.json")["detail"].clone();
+    let event = json!({"Records": [bad, good]});
+    let report = h.report(&event).await.unwrap();
+    assert_eq!(report.results[0].outcome, Outcome::Error);
+    assert_eq!(report.results[0].error_type.as_deref(), Some("TagWarden.MissingField"));
+    assert_eq!(report.results[1].outcome, Outcome::Remediated);
+    let err = h.invoke(&event).await.unwrap_err();
+    assert_eq!(err.error_type(), "TagWarden.Incomplete");
+    assert!(err.to_string().contains("1 of 2"), "{err}");
+    assert!(err.to_string().contains("requestParameters.keyId"), "{err}");
+}
+
+#[tokio::test]
+async fn a_transient_failure_fails_the_invocation_so_it_is_retried() {
+    let h = handler(
+        FakeStore::with("arn:s", &[("Debug", "1")]).failing("tag", crate::apply::ErrorKind::Transient),
+        FakeStore::default(),
+    );
+    let err = h.invoke(&sample("secretsmanager-tag-resource.json")).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            HandlerError::Incomplete {
+                failed: 1,
+                total: 1,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    let diagnostic = lambda_runtime::Diagnostic::from(err);
+    assert_eq!(diagnostic.error_type, "TagWarden.Incomplete");
+}
+
+#[tokio::test]
+async fn payloads_that_are_not_events_fail_with_a_typed_error() {
+    let h = handler(FakeStore::default(), FakeStore::default());
+    let err = h.invoke(&json!({"hello": "world"})).await.unwrap_err();
+    assert_eq!(err.error_type(), "TagWarden.NotAnEvent");
+    assert!(err.to_string().contains("hello"), "names what it found: {err}");
+}
+
+#[tokio::test]
+async fn a_scheduled_event_is_answered_as_not_yet_supported_without_failing() {
+    let h = handler(FakeStore::default(), FakeStore::default());
+    let report = h.invoke(&sample("scheduled-reconcile.json")).await.unwrap();
+    assert_eq!(report.results[0].outcome, Outcome::Ignored);
+    assert!(report.results[0].reasons[0].contains("not supported yet"));
+}
+
+#[tokio::test]
+async fn the_report_serialises_with_kebab_case_outcomes_and_a_summary() {
+    let h = handler(FakeStore::with("arn:s", &[("Owner", "x")]), FakeStore::default());
+    let report = h.invoke(&sample("secretsmanager-tag-resource.json")).await.unwrap();
+    let v = serde_json::to_value(&report).unwrap();
+    assert_eq!(v["mode"], "enforce");
+    assert_eq!(v["summary"]["compliant"], 1);
+    assert_eq!(v["results"][0]["outcome"], "compliant");
+    assert_eq!(v["results"][0]["kind"], "secret");
+    assert_eq!(v["results"][0]["arn"], "arn:s");
+}

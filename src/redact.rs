@@ -17,7 +17,11 @@ pub fn redacted(event: &Value) -> Value {
         Value::Object(map) => Value::Object(
             map.iter()
                 .map(|(k, v)| {
-                    let v = if is_secret_field(k) { Value::String(REDACTED.to_owned()) } else { redacted(v) };
+                    let v = if is_secret_field(k) {
+                        Value::String(REDACTED.to_owned())
+                    } else {
+                        redacted(v)
+                    };
                     (k.clone(), v)
                 })
                 .collect(),

@@ -16,7 +16,10 @@ pub struct AwsBackend {
 impl AwsBackend {
     /// A backend over the loaded SDK configuration (credentials, endpoint, retries).
     pub fn new(base: SdkConfig) -> Self {
-        AwsBackend { base, clients: Mutex::new(HashMap::new()) }
+        AwsBackend {
+            base,
+            clients: Mutex::new(HashMap::new()),
+        }
     }
 
     fn clients(&self, region: &str) -> (aws_sdk_secretsmanager::Client, aws_sdk_kms::Client) {
@@ -27,9 +30,14 @@ impl AwsBackend {
             .entry(region.to_owned())
             .or_insert_with(|| {
                 let region = Region::new(region.to_owned());
-                let sm = aws_sdk_secretsmanager::config::Builder::from(&self.base).region(region.clone()).build();
+                let sm = aws_sdk_secretsmanager::config::Builder::from(&self.base)
+                    .region(region.clone())
+                    .build();
                 let kms = aws_sdk_kms::config::Builder::from(&self.base).region(region).build();
-                (aws_sdk_secretsmanager::Client::from_conf(sm), aws_sdk_kms::Client::from_conf(kms))
+                (
+                    aws_sdk_secretsmanager::Client::from_conf(sm),
+                    aws_sdk_kms::Client::from_conf(kms),
+                )
             })
             .clone()
     }

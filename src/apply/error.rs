@@ -86,11 +86,33 @@ impl ApiError {
                 let message = se.err().message().unwrap_or("").to_owned();
                 (ErrorKind::of(&code, Some(status)), code, message)
             }
-            SdkError::TimeoutError(_) => (ErrorKind::Transient, "Timeout".to_owned(), DisplayErrorContext(&err).to_string()),
-            SdkError::DispatchFailure(_) => (ErrorKind::Transient, "DispatchFailure".to_owned(), DisplayErrorContext(&err).to_string()),
-            SdkError::ResponseError(_) => (ErrorKind::Transient, "ResponseError".to_owned(), DisplayErrorContext(&err).to_string()),
-            _ => (ErrorKind::Other, "SdkError".to_owned(), DisplayErrorContext(&err).to_string()),
+            SdkError::TimeoutError(_) => (
+                ErrorKind::Transient,
+                "Timeout".to_owned(),
+                DisplayErrorContext(&err).to_string(),
+            ),
+            SdkError::DispatchFailure(_) => (
+                ErrorKind::Transient,
+                "DispatchFailure".to_owned(),
+                DisplayErrorContext(&err).to_string(),
+            ),
+            SdkError::ResponseError(_) => (
+                ErrorKind::Transient,
+                "ResponseError".to_owned(),
+                DisplayErrorContext(&err).to_string(),
+            ),
+            _ => (
+                ErrorKind::Other,
+                "SdkError".to_owned(),
+                DisplayErrorContext(&err).to_string(),
+            ),
         };
-        ApiError { operation, resource: resource.to_owned(), kind, code, message }
+        ApiError {
+            operation,
+            resource: resource.to_owned(),
+            kind,
+            code,
+            message,
+        }
     }
 }

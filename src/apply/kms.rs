@@ -30,7 +30,11 @@ impl KmsStore {
                 .send()
                 .await
                 .map_err(|e| ApiError::from_sdk("kms:ListResourceTags", arn, e))?;
-            tags.extend(out.tags().iter().map(|t| (t.tag_key().to_owned(), t.tag_value().to_owned())));
+            tags.extend(
+                out.tags()
+                    .iter()
+                    .map(|t| (t.tag_key().to_owned(), t.tag_value().to_owned())),
+            );
             match out.next_marker() {
                 Some(next) if out.truncated() => marker = Some(next.to_owned()),
                 _ => return Ok(tags),
@@ -74,7 +78,11 @@ impl TagStore for KmsStore {
         let arn = meta.arn().unwrap_or(id).to_owned();
         let skip = refusal(meta.key_manager(), meta.key_state());
         // A key that cannot be tagged needs no tag read: one call is enough to skip it.
-        let tags = if skip.is_some() { Tags::new() } else { self.list_tags(&arn).await? };
+        let tags = if skip.is_some() {
+            Tags::new()
+        } else {
+            self.list_tags(&arn).await?
+        };
         Ok(ResourceState { arn, tags, skip })
     }
 

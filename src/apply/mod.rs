@@ -39,6 +39,18 @@ pub trait TagStore {
     fn tag(&self, arn: &str, tags: &Tags) -> impl Future<Output = Result<(), ApiError>> + Send;
 }
 
+impl<T: TagStore + Sync + Send> TagStore for std::sync::Arc<T> {
+    fn read(&self, id: &str) -> impl Future<Output = Result<ResourceState, ApiError>> + Send {
+        T::read(self, id)
+    }
+    fn untag(&self, arn: &str, keys: &[String]) -> impl Future<Output = Result<(), ApiError>> + Send {
+        T::untag(self, arn, keys)
+    }
+    fn tag(&self, arn: &str, tags: &Tags) -> impl Future<Output = Result<(), ApiError>> + Send {
+        T::tag(self, arn, tags)
+    }
+}
+
 /// Hands out a [`TagStore`] per kind and region.
 pub trait Backend: Send + Sync {
     /// The store for secrets.
@@ -142,7 +154,9 @@ async fn write_plan<S: TagStore>(store: &S, arn: &str, plan: &Plan, report: &mut
         if let Err(e) = store.tag(arn, &plan.tag).await {
             failed(report, &e);
             if !report.keys_removed.is_empty() {
-                report.reasons.push("partially applied: the untag succeeded, the tag did not".to_owned());
+                report
+                    .reasons
+                    .push("partially applied: the untag succeeded, the tag did not".to_owned());
             }
             return;
         }
@@ -156,7 +170,10 @@ async fn write_plan<S: TagStore>(store: &S, arn: &str, plan: &Plan, report: &mut
 fn failed(report: &mut ResourceReport, e: &ApiError) {
     let (outcome, why) = match e.kind {
         ErrorKind::NotFound => (Outcome::Skipped, format!("the resource no longer exists ({e})")),
-        ErrorKind::InvalidState => (Outcome::Skipped, format!("the resource refuses tag changes in its current state ({e})")),
+        ErrorKind::InvalidState => (
+            Outcome::Skipped,
+            format!("the resource refuses tag changes in its current state ({e})"),
+        ),
         ErrorKind::AccessDenied => (Outcome::Violation, format!("access denied ({e})")),
         ErrorKind::Throttled | ErrorKind::Transient | ErrorKind::Other => (Outcome::Error, e.to_string()),
     };
@@ -168,4 +185,4 @@ fn failed(report: &mut ResourceReport, e: &ApiError) {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -61,7 +61,10 @@ impl TagStore for SecretsStore {
 
     #[instrument(skip(self), level = "debug")]
     async fn tag(&self, arn: &str, tags: &Tags) -> Result<(), ApiError> {
-        let tags = tags.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect();
+        let tags = tags
+            .iter()
+            .map(|(k, v)| Tag::builder().key(k).value(v).build())
+            .collect();
         self.client
             .tag_resource()
             .secret_id(arn)

@@ -123,8 +123,7 @@ pub struct IntakeOptions {
 
 /// Parses raw bytes (the CLI's input) and takes in the event.
 pub fn intake_bytes(bytes: &[u8], opts: &IntakeOptions) -> Result<Vec<ItemResult>, IntakeError> {
-    let value: Value =
-        serde_json::from_slice(bytes).map_err(|e| IntakeError::NotJson(syntax_only(&e)))?;
+    let value: Value = serde_json::from_slice(bytes).map_err(|e| IntakeError::NotJson(syntax_only(&e)))?;
     intake(&value, opts)
 }
 
@@ -181,16 +180,14 @@ fn envelope(value: &Value, detail_type: &Value, detail: &Value, opts: &IntakeOpt
         Some(CLOUDTRAIL_DETAIL_TYPE) => Err(IntakeError::NotAnEvent {
             found: "found a CloudTrail envelope whose `detail` is not an object".into(),
         }),
-        Some(SCHEDULED_DETAIL_TYPE) if source == Some("aws.events") => {
-            Ok(Intake::Sweep(SweepRequest {
-                region: region.map(str::to_owned),
-                rules: value
-                    .get("resources")
-                    .and_then(Value::as_array)
-                    .map(|rs| rs.iter().filter_map(Value::as_str).map(str::to_owned).collect())
-                    .unwrap_or_default(),
-            }))
-        }
+        Some(SCHEDULED_DETAIL_TYPE) if source == Some("aws.events") => Ok(Intake::Sweep(SweepRequest {
+            region: region.map(str::to_owned),
+            rules: value
+                .get("resources")
+                .and_then(Value::as_array)
+                .map(|rs| rs.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+                .unwrap_or_default(),
+        })),
         other => Ok(Intake::Ignored(Ignored {
             reason: format!(
                 "EventBridge detail-type {} from {} is not handled",

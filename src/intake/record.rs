@@ -43,12 +43,7 @@ pub(super) fn take(rec: &Value, envelope_region: Option<&str>, opts: &IntakeOpti
     let kind = match source {
         SECRETS_SOURCE => ResourceKind::Secret,
         KMS_SOURCE => ResourceKind::KmsKey,
-        other => {
-            return ignored(
-                format!("event source `{other}` is not Secrets Manager or KMS"),
-                None,
-            )
-        }
+        other => return ignored(format!("event source `{other}` is not Secrets Manager or KMS"), None),
     };
     if !is_supported(kind, name) {
         return ignored(format!("{source} {name} does not change tags"), Some(kind));
@@ -94,9 +89,7 @@ fn own_call(rec: &Value, opts: &IntakeOptions) -> Option<String> {
     let arn = text(rec, &["userIdentity", "arn"]);
     if let (Some(arn), Some(me)) = (arn.as_deref(), opts.self_session.as_deref()) {
         if assumed_role_session(arn) == Some(me) {
-            return Some(format!(
-                "made by this function (session `{me}`): its own change"
-            ));
+            return Some(format!("made by this function (session `{me}`): its own change"));
         }
     }
     let issuer = text(rec, &["userIdentity", "sessionContext", "sessionIssuer", "arn"]);
@@ -135,18 +128,15 @@ fn secret_id(rec: &Value, name: &str) -> Option<String> {
 }
 
 fn key_id(rec: &Value, name: &str) -> Option<String> {
-    let from_resources = rec
-        .get("resources")
-        .and_then(Value::as_array)
-        .and_then(|rs| {
-            rs.iter()
-                .filter(|r| {
-                    r.get("type")
-                        .and_then(Value::as_str)
-                        .is_none_or(|t| t == "AWS::KMS::Key")
-                })
-                .find_map(|r| text(r, &["ARN"]))
-        });
+    let from_resources = rec.get("resources").and_then(Value::as_array).and_then(|rs| {
+        rs.iter()
+            .filter(|r| {
+                r.get("type")
+                    .and_then(Value::as_str)
+                    .is_none_or(|t| t == "AWS::KMS::Key")
+            })
+            .find_map(|r| text(r, &["ARN"]))
+    });
     let from_request = if name == "CreateKey" {
         text(rec, &["responseElements", "keyMetadata", "arn"])
             .or_else(|| text(rec, &["responseElements", "keyMetadata", "keyId"]))
@@ -164,9 +154,7 @@ fn id_fields(kind: ResourceKind, name: &str) -> &'static str {
             "responseElements.arn, responseElements.aRN or requestParameters.name"
         }
         (ResourceKind::Secret, _) => "requestParameters.secretId",
-        (ResourceKind::KmsKey, "CreateKey") => {
-            "resources[].ARN or responseElements.keyMetadata.arn/keyId"
-        }
+        (ResourceKind::KmsKey, "CreateKey") => "resources[].ARN or responseElements.keyMetadata.arn/keyId",
         (ResourceKind::KmsKey, _) => "resources[].ARN or requestParameters.keyId",
     }
 }

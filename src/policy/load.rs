@@ -117,8 +117,11 @@ impl Cx {
     }
 
     fn rule(&mut self, v: &Value, path: &str) -> Option<Rule> {
-        let obj = self.object(v, path, &["name", "description", "resources", "require", "forbid", "match"])?;
-        let before = self.errors.len();
+        let obj = self.object(
+            v,
+            path,
+            &["name", "description", "resources", "require", "forbid", "match"],
+        )?;
         let name = match obj.get("name") {
             Some(n) => self.string(n, &child(path, "name")).unwrap_or_default().to_owned(),
             None => {
@@ -153,14 +156,22 @@ impl Cx {
         if !obj.contains_key("require") && !obj.contains_key("forbid") {
             self.err(path, "a rule needs `require`, `forbid` or both");
         }
-        (self.errors.len() == before).then_some(Rule { name, kinds, require, forbid })
+        // Kept even when it has errors of its own, so that cross-rule checks still see it.
+        Some(Rule {
+            name,
+            kinds,
+            require,
+            forbid,
+        })
     }
 
     fn kinds(&mut self, v: &Value, path: &str) -> Vec<ResourceKind> {
         let mut kinds = Vec::new();
         for (i, s) in self.strings(v, path).unwrap_or_default().into_iter().enumerate() {
             match ResourceKind::parse(s) {
-                Some(k) if kinds.contains(&k) => self.err(&child(path, &i.to_string()), format!("`{s}` is listed twice")),
+                Some(k) if kinds.contains(&k) => {
+                    self.err(&child(path, &i.to_string()), format!("`{s}` is listed twice"))
+                }
                 Some(k) => kinds.push(k),
                 None => self.err(
                     &child(path, &i.to_string()),
@@ -173,7 +184,10 @@ impl Cx {
 
     fn require(&mut self, v: &Value, path: &str, kinds: &[ResourceKind]) -> Vec<Required> {
         let Some(obj) = v.as_object() else {
-            self.err(path, format!("expected an object of tag key → requirement, found {}", type_name(v)));
+            self.err(
+                path,
+                format!("expected an object of tag key → requirement, found {}", type_name(v)),
+            );
             return Vec::new();
         };
         let mut out = Vec::new();
@@ -190,7 +204,9 @@ impl Cx {
     fn required(&mut self, key: &str, v: &Value, path: &str, kinds: &[ResourceKind]) -> Option<Required> {
         let obj = self.object(v, path, &["default", "values", "pattern"])?;
         let default = obj.get("default").and_then(|d| self.string(d, &child(path, "default")));
-        let values = obj.get("values").and_then(|vs| self.strings(vs, &child(path, "values")));
+        let values = obj
+            .get("values")
+            .and_then(|vs| self.strings(vs, &child(path, "values")));
         let pattern = obj.get("pattern").and_then(|p| self.string(p, &child(path, "pattern")));
         let pattern = pattern.and_then(|p| match RegexBuilder::new(p).size_limit(REGEX_SIZE_LIMIT).build() {
             Ok(re) => Some(re),
@@ -206,7 +222,13 @@ impl Cx {
             let vpath = child(&child(path, "values"), &i.to_string());
             self.value(val, &vpath, kinds);
             if let Some(re) = pattern.as_ref().filter(|re| !re.is_match(val)) {
-                self.err(&vpath, format!("`{val}` can never be valid: it does not match the pattern /{}/", re.as_str()));
+                self.err(
+                    &vpath,
+                    format!(
+                        "`{val}` can never be valid: it does not match the pattern /{}/",
+                        re.as_str()
+                    ),
+                );
             }
         }
         let required = Required {
@@ -218,7 +240,10 @@ impl Cx {
         if let Some(d) = required.default.as_deref().filter(|d| !required.accepts(d)) {
             self.err(
                 &child(path, "default"),
-                format!("the default `{d}` is not valid by its own rule: expected {}", required.expectation()),
+                format!(
+                    "the default `{d}` is not valid by its own rule: expected {}",
+                    required.expectation()
+                ),
             );
         }
         Some(required)
@@ -230,13 +255,19 @@ impl Cx {
             self.err(path, format!("a {what} tag key must not be empty"));
         }
         if is_reserved_key(key) {
-            self.err(path, format!("`{RESERVED_PREFIX}` keys are reserved by AWS and can never be {what}"));
+            self.err(
+                path,
+                format!("`{RESERVED_PREFIX}` keys are reserved by AWS and can never be {what}"),
+            );
         }
         let chars = key.chars().count();
         for kind in kinds {
             let max = kind.limits().max_key_chars;
             if chars > max {
-                self.err(path, format!("a {kind} tag key is at most {max} characters; this one has {chars}"));
+                self.err(
+                    path,
+                    format!("a {kind} tag key is at most {max} characters; this one has {chars}"),
+                );
             }
         }
     }
@@ -246,7 +277,10 @@ impl Cx {
         for kind in kinds {
             let max = kind.limits().max_value_chars;
             if chars > max {
-                self.err(path, format!("a {kind} tag value is at most {max} characters; this one has {chars}"));
+                self.err(
+                    path,
+                    format!("a {kind} tag value is at most {max} characters; this one has {chars}"),
+                );
             }
         }
     }
@@ -261,7 +295,10 @@ impl Cx {
                 continue;
             }
             if is_reserved_key(g) {
-                self.err(&gpath, format!("`{RESERVED_PREFIX}` keys are reserved by AWS and can never be removed"));
+                self.err(
+                    &gpath,
+                    format!("`{RESERVED_PREFIX}` keys are reserved by AWS and can never be removed"),
+                );
             }
             let glob = Glob::new(g);
             if glob.is_literal() {
@@ -276,7 +313,10 @@ impl Cx {
         let mut seen = BTreeSet::new();
         for (i, rule) in rules {
             if !rule.name.is_empty() && !seen.insert(rule.name.as_str()) {
-                self.err(&format!("/rules/{i}/name"), format!("the rule name `{}` is used twice", rule.name));
+                self.err(
+                    &format!("/rules/{i}/name"),
+                    format!("the rule name `{}` is used twice", rule.name),
+                );
             }
         }
     }
@@ -287,7 +327,12 @@ impl Cx {
     fn cross_rule(&mut self, rules: &[(usize, Rule)]) {
         for (i, a) in rules {
             for (j, b) in rules {
-                let shared: Vec<&str> = a.kinds.iter().filter(|k| b.kinds.contains(k)).map(|k| k.as_str()).collect();
+                let shared: Vec<&str> = a
+                    .kinds
+                    .iter()
+                    .filter(|k| b.kinds.contains(k))
+                    .map(|k| k.as_str())
+                    .collect();
                 if shared.is_empty() {
                     continue;
                 }
@@ -295,7 +340,15 @@ impl Cx {
                 for req in &a.require {
                     let path = format!("/rules/{i}/require/{}", escape(&req.key));
                     if let Some(g) = b.forbidding(&req.key) {
-                        self.err(&path, format!("`{}` is required but rule `{}` forbids it (`{}`) for {on}", req.key, b.name, g.as_str()));
+                        self.err(
+                            &path,
+                            format!(
+                                "`{}` is required but rule `{}` forbids it (`{}`) for {on}",
+                                req.key,
+                                b.name,
+                                g.as_str()
+                            ),
+                        );
                     }
                     if j <= i {
                         continue;
@@ -313,15 +366,26 @@ impl Cx {
         match (&a.default, &b.default) {
             (Some(da), Some(db)) if da != db => self.err(
                 &path,
-                format!("`{}` defaults to `{db}` here but to `{da}` in rule `{a_rule}` for {on}", b.key),
+                format!(
+                    "`{}` defaults to `{db}` here but to `{da}` in rule `{a_rule}` for {on}",
+                    b.key
+                ),
             ),
             (Some(d), _) if !b.accepts(d) => self.err(
                 &path,
-                format!("rule `{a_rule}` sets `{}` to `{d}`, which this rule rejects (expected {}) for {on}", b.key, b.expectation()),
+                format!(
+                    "rule `{a_rule}` sets `{}` to `{d}`, which this rule rejects (expected {}) for {on}",
+                    b.key,
+                    b.expectation()
+                ),
             ),
             (_, Some(d)) if !a.accepts(d) => self.err(
                 &path,
-                format!("this default `{d}` for `{}` is rejected by rule `{a_rule}` (expected {}) for {on}", b.key, a.expectation()),
+                format!(
+                    "this default `{d}` for `{}` is rejected by rule `{a_rule}` (expected {}) for {on}",
+                    b.key,
+                    a.expectation()
+                ),
             ),
             _ => {}
         }

@@ -62,9 +62,7 @@ pub struct Required {
 impl Required {
     /// Whether `value` satisfies both the allowed values and the pattern.
     pub fn accepts(&self, value: &str) -> bool {
-        self.values
-            .as_ref()
-            .is_none_or(|vs| vs.iter().any(|v| v == value))
+        self.values.as_ref().is_none_or(|vs| vs.iter().any(|v| v == value))
             && self.pattern.as_ref().is_none_or(|p| p.is_match(value))
     }
 
