@@ -61,13 +61,18 @@ impl AwsBackend {
     /// `AWS_ENDPOINT_URL`, ...). Regions come from each event, so none is required here.
     pub async fn from_env() -> Self {
         let base = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(RETRY_MAX_ATTEMPTS))
+            .retry_config(retry_config())
             .load()
             .await;
         AwsBackend::new(base)
     }
 }
 
-/// Attempts per call, first included, in the SDK's standard retry mode (exponential backoff
-/// with jitter; throttling, 5xx, timeouts and connection errors are retried).
+/// Attempts per call, first included.
 pub const RETRY_MAX_ATTEMPTS: u32 = 4;
+
+/// The SDK's standard retry mode (exponential backoff with jitter; throttling, 5xx, timeouts
+/// and connection errors are retried) with [`RETRY_MAX_ATTEMPTS`] attempts per call.
+pub fn retry_config() -> aws_config::retry::RetryConfig {
+    aws_config::retry::RetryConfig::standard().with_max_attempts(RETRY_MAX_ATTEMPTS)
+}

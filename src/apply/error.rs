@@ -74,17 +74,28 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    /// Builds an error from an SDK failure, keeping its kind.
-    pub fn from_sdk<E>(operation: &'static str, resource: &str, err: SdkError<E, HttpResponse>) -> Self
+    /// Builds an error from an SDK failure, keeping its kind: `typed` classifies the
+    /// operation's modeled error variants; unmodeled ones fall back to the error code.
+    pub fn from_sdk<E>(
+        operation: &'static str,
+        resource: &str,
+        err: SdkError<E, HttpResponse>,
+        typed: impl Fn(&E) -> Option<(ErrorKind, &'static str)>,
+    ) -> Self
     where
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
         let (kind, code, message) = match &err {
             SdkError::ServiceError(se) => {
-                let code = se.err().code().unwrap_or("Unknown").to_owned();
                 let status = se.raw().status().as_u16();
                 let message = se.err().message().unwrap_or("").to_owned();
-                (ErrorKind::of(&code, Some(status)), code, message)
+                match (typed(se.err()), se.err().code()) {
+                    (Some((kind, name)), code) => (kind, code.unwrap_or(name).to_owned(), message),
+                    (None, code) => {
+                        let code = code.unwrap_or("Unknown").to_owned();
+                        (ErrorKind::of(&code, Some(status)), code, message)
+                    }
+                }
             }
             SdkError::TimeoutError(_) => (
                 ErrorKind::Transient,

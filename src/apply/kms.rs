@@ -6,6 +6,10 @@ use aws_sdk_kms::types::{KeyManagerType, KeyState, Tag};
 use aws_sdk_kms::Client;
 use tracing::instrument;
 
+const NOT_FOUND: (ErrorKind, &str) = (ErrorKind::NotFound, "NotFoundException");
+/// KMS's answer to tagging a key pending deletion.
+const INVALID_STATE: (ErrorKind, &str) = (ErrorKind::InvalidState, "KMSInvalidStateException");
+
 /// Tags customer-managed keys through the KMS API.
 #[derive(Debug, Clone)]
 pub struct KmsStore {
@@ -29,7 +33,11 @@ impl KmsStore {
                 .set_marker(marker.take())
                 .send()
                 .await
-                .map_err(|e| ApiError::from_sdk("kms:ListResourceTags", arn, e))?;
+                .map_err(|e| {
+                    ApiError::from_sdk("kms:ListResourceTags", arn, e, |e| {
+                        e.is_not_found_exception().then_some(NOT_FOUND)
+                    })
+                })?;
             tags.extend(
                 out.tags()
                     .iter()
@@ -59,13 +67,11 @@ fn refusal(manager: Option<&KeyManagerType>, state: Option<&KeyState>) -> Option
 impl TagStore for KmsStore {
     #[instrument(skip(self), level = "debug")]
     async fn read(&self, id: &str) -> Result<ResourceState, ApiError> {
-        let out = self
-            .client
-            .describe_key()
-            .key_id(id)
-            .send()
-            .await
-            .map_err(|e| ApiError::from_sdk("kms:DescribeKey", id, e))?;
+        let out = self.client.describe_key().key_id(id).send().await.map_err(|e| {
+            ApiError::from_sdk("kms:DescribeKey", id, e, |e| {
+                e.is_not_found_exception().then_some(NOT_FOUND)
+            })
+        })?;
         let Some(meta) = out.key_metadata() else {
             return Err(ApiError {
                 operation: "kms:DescribeKey",
@@ -94,7 +100,13 @@ impl TagStore for KmsStore {
             .set_tag_keys(Some(keys.to_vec()))
             .send()
             .await
-            .map_err(|e| ApiError::from_sdk("kms:UntagResource", arn, e))?;
+            .map_err(|e| {
+                ApiError::from_sdk("kms:UntagResource", arn, e, |e| {
+                    e.is_not_found_exception()
+                        .then_some(NOT_FOUND)
+                        .or(e.is_kms_invalid_state_exception().then_some(INVALID_STATE))
+                })
+            })?;
         Ok(())
     }
 
@@ -117,7 +129,13 @@ impl TagStore for KmsStore {
             .set_tags(Some(tags))
             .send()
             .await
-            .map_err(|e| ApiError::from_sdk("kms:TagResource", arn, e))?;
+            .map_err(|e| {
+                ApiError::from_sdk("kms:TagResource", arn, e, |e| {
+                    e.is_not_found_exception()
+                        .then_some(NOT_FOUND)
+                        .or(e.is_kms_invalid_state_exception().then_some(INVALID_STATE))
+                })
+            })?;
         Ok(())
     }
 }

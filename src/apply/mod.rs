@@ -6,7 +6,7 @@ mod error;
 mod kms;
 mod secrets;
 
-pub use aws::AwsBackend;
+pub use aws::{retry_config, AwsBackend, RETRY_MAX_ATTEMPTS};
 pub use error::{ApiError, ErrorKind};
 pub use kms::KmsStore;
 pub use secrets::SecretsStore;

@@ -1,10 +1,14 @@
 //! Secrets Manager adapter: DescribeSecret, TagResource, UntagResource.
 
-use super::{ApiError, ResourceState, TagStore};
+use super::{ApiError, ErrorKind, ResourceState, TagStore};
 use crate::model::Tags;
 use aws_sdk_secretsmanager::types::Tag;
 use aws_sdk_secretsmanager::Client;
 use tracing::instrument;
+
+const NOT_FOUND: (ErrorKind, &str) = (ErrorKind::NotFound, "ResourceNotFoundException");
+/// Secrets Manager's answer to tagging a secret scheduled for deletion or owned by a service.
+const INVALID_REQUEST: (ErrorKind, &str) = (ErrorKind::InvalidState, "InvalidRequestException");
 
 /// Tags secrets through the Secrets Manager API.
 #[derive(Debug, Clone)]
@@ -22,13 +26,11 @@ impl SecretsStore {
 impl TagStore for SecretsStore {
     #[instrument(skip(self), level = "debug")]
     async fn read(&self, id: &str) -> Result<ResourceState, ApiError> {
-        let out = self
-            .client
-            .describe_secret()
-            .secret_id(id)
-            .send()
-            .await
-            .map_err(|e| ApiError::from_sdk("secretsmanager:DescribeSecret", id, e))?;
+        let out = self.client.describe_secret().secret_id(id).send().await.map_err(|e| {
+            ApiError::from_sdk("secretsmanager:DescribeSecret", id, e, |e| {
+                e.is_resource_not_found_exception().then_some(NOT_FOUND)
+            })
+        })?;
         let tags: Tags = out
             .tags()
             .iter()
@@ -55,7 +57,13 @@ impl TagStore for SecretsStore {
             .set_tag_keys(Some(keys.to_vec()))
             .send()
             .await
-            .map_err(|e| ApiError::from_sdk("secretsmanager:UntagResource", arn, e))?;
+            .map_err(|e| {
+                ApiError::from_sdk("secretsmanager:UntagResource", arn, e, |e| {
+                    e.is_resource_not_found_exception()
+                        .then_some(NOT_FOUND)
+                        .or(e.is_invalid_request_exception().then_some(INVALID_REQUEST))
+                })
+            })?;
         Ok(())
     }
 
@@ -71,7 +79,13 @@ impl TagStore for SecretsStore {
             .set_tags(Some(tags))
             .send()
             .await
-            .map_err(|e| ApiError::from_sdk("secretsmanager:TagResource", arn, e))?;
+            .map_err(|e| {
+                ApiError::from_sdk("secretsmanager:TagResource", arn, e, |e| {
+                    e.is_resource_not_found_exception()
+                        .then_some(NOT_FOUND)
+                        .or(e.is_invalid_request_exception().then_some(INVALID_REQUEST))
+                })
+            })?;
         Ok(())
     }
 }

@@ -1,0 +1,358 @@
+//! The AWS adapters against the real SDK client types, driven by aws-smithy-mocks: error
+//! mapping, pagination, retries and states that moto cannot produce.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+use aws_sdk_kms::operation::{
+    describe_key::DescribeKeyOutput, list_resource_tags::ListResourceTagsOutput, tag_resource::TagResourceError,
+    untag_resource::UntagResourceOutput,
+};
+use aws_sdk_kms::types::{KeyManagerType, KeyMetadata, KeyState, Tag as KmsTag};
+use aws_sdk_secretsmanager::operation::{
+    describe_secret::{DescribeSecretError, DescribeSecretOutput},
+    tag_resource::{TagResourceError as SmTagResourceError, TagResourceOutput},
+};
+use aws_sdk_secretsmanager::types::Tag as SmTag;
+use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::http::StatusCode;
+use aws_smithy_types::body::SdkBody;
+use tag_warden::apply::{enforce, retry_config, ErrorKind, KmsStore, SecretsStore, TagStore, RETRY_MAX_ATTEMPTS};
+use tag_warden::model::{Mode, ResourceKind, Tags};
+use tag_warden::policy::parse;
+use tag_warden::report::Outcome;
+
+const SECRET_ARN: &str = "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-AbCdEf";
+const KEY_ARN: &str = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+
+fn secrets(rules: &[&Rule]) -> SecretsStore {
+    SecretsStore::new(mock_client!(aws_sdk_secretsmanager, RuleMode::MatchAny, rules, |c| c
+        .retry_config(retry_config())))
+}
+
+fn kms(rules: &[&Rule]) -> KmsStore {
+    KmsStore::new(mock_client!(aws_sdk_kms, RuleMode::MatchAny, rules, |c| c
+        .retry_config(retry_config())))
+}
+
+/// An awsJson error response as both services send it.
+fn json_error(status: u16, code: &str, message: &str) -> HttpResponse {
+    let body = format!(r#"{{"__type":"{code}","message":"{message}"}}"#);
+    HttpResponse::new(StatusCode::try_from(status).unwrap(), SdkBody::from(body))
+}
+
+fn describe_secret_ok() -> DescribeSecretOutput {
+    DescribeSecretOutput::builder()
+        .arn(SECRET_ARN)
+        .name("prod/db")
+        .tags(SmTag::builder().key("Owner").value("platform").build())
+        .tags(SmTag::builder().key("aws:cloudformation:stack-name").value("s").build())
+        .tags(SmTag::builder().key("Debug").value("on").build())
+        .build()
+}
+
+const POLICY: &str = r#"{"rules":[{"name":"r","require":{"Owner":{"default":"platform"}},"forbid":["Debug"]}]}"#;
+
+#[tokio::test]
+async fn describe_secret_yields_arn_and_every_tag() {
+    let rule = mock!(aws_sdk_secretsmanager::Client::describe_secret)
+        .match_requests(|r| r.secret_id() == Some("prod/db"))
+        .then_output(describe_secret_ok);
+    let state = secrets(&[&rule]).read("prod/db").await.unwrap();
+    assert_eq!(state.arn, SECRET_ARN);
+    assert_eq!(state.tags.len(), 3);
+    assert_eq!(state.skip, None);
+}
+
+#[tokio::test]
+async fn a_secret_scheduled_for_deletion_or_owned_by_a_service_is_skipped() {
+    let deleted = mock!(aws_sdk_secretsmanager::Client::describe_secret).then_output(|| {
+        DescribeSecretOutput::builder()
+            .arn(SECRET_ARN)
+            .deleted_date(aws_smithy_types::DateTime::from_secs(1_700_000_000))
+            .build()
+    });
+    let state = secrets(&[&deleted]).read("prod/db").await.unwrap();
+    assert!(state.skip.unwrap().contains("scheduled for deletion"));
+
+    let owned = mock!(aws_sdk_secretsmanager::Client::describe_secret).then_output(|| {
+        DescribeSecretOutput::builder()
+            .arn(SECRET_ARN)
+            .owning_service("rds")
+            .build()
+    });
+    let store = secrets(&[&owned]);
+    let state = store.read("prod/db").await.unwrap();
+    assert!(state.skip.as_deref().unwrap().contains("managed by `rds`"));
+    let report = enforce(
+        &store,
+        &parse(POLICY).unwrap(),
+        Mode::Enforce,
+        ResourceKind::Secret,
+        "prod/db",
+    )
+    .await;
+    assert_eq!(report.outcome, Outcome::Skipped);
+}
+
+#[tokio::test]
+async fn a_missing_secret_maps_to_not_found() {
+    let rule = mock!(aws_sdk_secretsmanager::Client::describe_secret).then_error(|| {
+        DescribeSecretError::ResourceNotFoundException(
+            aws_sdk_secretsmanager::types::error::ResourceNotFoundException::builder()
+                .message("Secrets Manager can't find the specified secret.")
+                .build(),
+        )
+    });
+    let err = secrets(&[&rule]).read("prod/db").await.unwrap_err();
+    assert_eq!(err.kind, ErrorKind::NotFound);
+    assert_eq!(err.code, "ResourceNotFoundException");
+    assert_eq!(err.operation, "secretsmanager:DescribeSecret");
+}
+
+#[tokio::test]
+async fn invalid_request_on_tag_maps_to_invalid_state() {
+    let rule = mock!(aws_sdk_secretsmanager::Client::tag_resource).then_error(|| {
+        SmTagResourceError::InvalidRequestException(
+            aws_sdk_secretsmanager::types::error::InvalidRequestException::builder()
+                .message("You can't perform this operation on the secret because it was marked for deletion.")
+                .build(),
+        )
+    });
+    let tags: Tags = [("Owner".to_string(), "platform".to_string())].into();
+    let err = secrets(&[&rule]).tag(SECRET_ARN, &tags).await.unwrap_err();
+    assert_eq!(err.kind, ErrorKind::InvalidState);
+    assert_eq!(rule.num_calls(), 1, "not retried");
+}
+
+#[tokio::test]
+async fn access_denied_on_untag_is_a_violation_with_aws_message_and_no_retry_storm() {
+    let describe = mock!(aws_sdk_secretsmanager::Client::describe_secret).then_output(describe_secret_ok);
+    let untag = mock!(aws_sdk_secretsmanager::Client::untag_resource).then_http_response(|| {
+        json_error(
+            400,
+            "AccessDeniedException",
+            "removing this tag would cost the caller access to the secret",
+        )
+    });
+    let tag = mock!(aws_sdk_secretsmanager::Client::tag_resource).then_output(|| TagResourceOutput::builder().build());
+    let store = secrets(&[&describe, &untag, &tag]);
+    let report = enforce(
+        &store,
+        &parse(POLICY).unwrap(),
+        Mode::Enforce,
+        ResourceKind::Secret,
+        "prod/db",
+    )
+    .await;
+    assert_eq!(report.outcome, Outcome::Violation);
+    assert!(
+        report
+            .reasons
+            .iter()
+            .any(|r| r.contains("would cost the caller access")),
+        "{:?}",
+        report.reasons
+    );
+    assert_eq!(untag.num_calls(), 1, "AccessDenied is not retried");
+    assert_eq!(tag.num_calls(), 0, "no tag after a failed untag");
+}
+
+#[tokio::test]
+async fn throttling_is_retried_by_the_sdk_until_it_succeeds() {
+    let rule = mock!(aws_sdk_secretsmanager::Client::tag_resource)
+        .sequence()
+        .http_response(|| json_error(400, "ThrottlingException", "Rate exceeded"))
+        .times(2)
+        .output(|| TagResourceOutput::builder().build())
+        .build();
+    let tags: Tags = [("Owner".to_string(), "platform".to_string())].into();
+    secrets(&[&rule]).tag(SECRET_ARN, &tags).await.unwrap();
+    assert_eq!(rule.num_calls(), 3);
+}
+
+#[tokio::test]
+async fn throttling_that_outlasts_the_retries_is_an_error_that_fails_the_invocation() {
+    let describe = mock!(aws_sdk_secretsmanager::Client::describe_secret).then_output(describe_secret_ok);
+    let untag = mock!(aws_sdk_secretsmanager::Client::untag_resource)
+        .sequence()
+        .http_response(|| json_error(400, "ThrottlingException", "Rate exceeded"))
+        .repeatedly()
+        .build();
+    let store = secrets(&[&describe, &untag]);
+    let report = enforce(
+        &store,
+        &parse(POLICY).unwrap(),
+        Mode::Enforce,
+        ResourceKind::Secret,
+        "prod/db",
+    )
+    .await;
+    assert_eq!(report.outcome, Outcome::Error);
+    assert_eq!(report.error_type.as_deref(), Some("Throttled"));
+    assert_eq!(untag.num_calls(), RETRY_MAX_ATTEMPTS as usize);
+}
+
+#[tokio::test]
+async fn server_errors_are_retried_then_reported_as_transient() {
+    let rule = mock!(aws_sdk_secretsmanager::Client::describe_secret)
+        .sequence()
+        .http_response(|| json_error(500, "InternalServiceError", "internal failure"))
+        .repeatedly()
+        .build();
+    let err = secrets(&[&rule]).read("prod/db").await.unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Transient);
+    assert_eq!(rule.num_calls(), RETRY_MAX_ATTEMPTS as usize);
+}
+
+fn key_metadata(manager: KeyManagerType, state: KeyState) -> DescribeKeyOutput {
+    DescribeKeyOutput::builder()
+        .key_metadata(
+            KeyMetadata::builder()
+                .key_id("1234abcd-12ab-34cd-56ef-1234567890ab")
+                .arn(KEY_ARN)
+                .key_manager(manager)
+                .key_state(state)
+                .build()
+                .unwrap(),
+        )
+        .build()
+}
+
+fn kms_tag(k: &str, v: &str) -> KmsTag {
+    KmsTag::builder().tag_key(k).tag_value(v).build().unwrap()
+}
+
+#[tokio::test]
+async fn aws_managed_and_pending_deletion_keys_are_skipped_after_one_call() {
+    for (manager, state, why) in [
+        (KeyManagerType::Aws, KeyState::Enabled, "AWS-managed"),
+        (KeyManagerType::Customer, KeyState::PendingDeletion, "PendingDeletion"),
+        (
+            KeyManagerType::Customer,
+            KeyState::PendingReplicaDeletion,
+            "PendingReplicaDeletion",
+        ),
+    ] {
+        let describe =
+            mock!(aws_sdk_kms::Client::describe_key).then_output(move || key_metadata(manager.clone(), state.clone()));
+        let list =
+            mock!(aws_sdk_kms::Client::list_resource_tags).then_output(|| ListResourceTagsOutput::builder().build());
+        let store = kms(&[&describe, &list]);
+        let report = enforce(
+            &store,
+            &parse(POLICY).unwrap(),
+            Mode::Enforce,
+            ResourceKind::KmsKey,
+            "alias/x",
+        )
+        .await;
+        assert_eq!(report.outcome, Outcome::Skipped, "{why}");
+        assert!(report.reasons[0].contains(why), "{:?}", report.reasons);
+        assert_eq!(list.num_calls(), 0, "{why}: no tag read needed");
+    }
+}
+
+#[tokio::test]
+async fn list_resource_tags_follows_every_page() {
+    let describe = mock!(aws_sdk_kms::Client::describe_key)
+        .then_output(|| key_metadata(KeyManagerType::Customer, KeyState::Enabled));
+    let page1 = mock!(aws_sdk_kms::Client::list_resource_tags)
+        .match_requests(|r| r.marker().is_none())
+        .then_output(|| {
+            ListResourceTagsOutput::builder()
+                .tags(kms_tag("a", "1"))
+                .tags(kms_tag("b", "2"))
+                .truncated(true)
+                .next_marker("m1")
+                .build()
+        });
+    let page2 = mock!(aws_sdk_kms::Client::list_resource_tags)
+        .match_requests(|r| r.marker() == Some("m1"))
+        .then_output(|| {
+            ListResourceTagsOutput::builder()
+                .tags(kms_tag("c", "3"))
+                .truncated(true)
+                .next_marker("m2")
+                .build()
+        });
+    let page3 = mock!(aws_sdk_kms::Client::list_resource_tags)
+        .match_requests(|r| r.marker() == Some("m2") && r.key_id() == Some(KEY_ARN))
+        .then_output(|| {
+            ListResourceTagsOutput::builder()
+                .tags(kms_tag("d", "4"))
+                .truncated(false)
+                .build()
+        });
+    let state = kms(&[&describe, &page1, &page2, &page3])
+        .read("1234abcd-12ab-34cd-56ef-1234567890ab")
+        .await
+        .unwrap();
+    assert_eq!(state.arn, KEY_ARN);
+    assert_eq!(state.tags.keys().collect::<Vec<_>>(), ["a", "b", "c", "d"]);
+    assert_eq!((page1.num_calls(), page2.num_calls(), page3.num_calls()), (1, 1, 1));
+}
+
+#[tokio::test]
+async fn kms_invalid_state_on_write_skips_the_key() {
+    let describe = mock!(aws_sdk_kms::Client::describe_key)
+        .then_output(|| key_metadata(KeyManagerType::Customer, KeyState::Enabled));
+    let list = mock!(aws_sdk_kms::Client::list_resource_tags)
+        .then_output(|| ListResourceTagsOutput::builder().tags(kms_tag("Debug", "1")).build());
+    let untag = mock!(aws_sdk_kms::Client::untag_resource)
+        .match_requests(|r| r.tag_keys() == ["Debug".to_string()])
+        .then_output(|| UntagResourceOutput::builder().build());
+    let tag = mock!(aws_sdk_kms::Client::tag_resource).then_error(|| {
+        TagResourceError::KmsInvalidStateException(
+            aws_sdk_kms::types::error::KmsInvalidStateException::builder()
+                .message("arn:aws:kms:...:key/1234 is pending deletion.")
+                .build(),
+        )
+    });
+    let store = kms(&[&describe, &list, &untag, &tag]);
+    let report = enforce(
+        &store,
+        &parse(POLICY).unwrap(),
+        Mode::Enforce,
+        ResourceKind::KmsKey,
+        KEY_ARN,
+    )
+    .await;
+    assert_eq!(report.outcome, Outcome::Skipped);
+    assert_eq!(report.keys_removed, ["Debug"], "the untag that did happen is reported");
+    assert!(
+        report.reasons.iter().any(|r| r.contains("KMSInvalidStateException")),
+        "{:?}",
+        report.reasons
+    );
+}
+
+#[tokio::test]
+async fn kms_tag_sends_tag_key_and_tag_value_pairs() {
+    let tag = mock!(aws_sdk_kms::Client::tag_resource)
+        .match_requests(|r| {
+            r.key_id() == Some(KEY_ARN)
+                && r.tags().len() == 1
+                && r.tags()[0].tag_key() == "Owner"
+                && r.tags()[0].tag_value() == "platform"
+        })
+        .then_output(|| aws_sdk_kms::operation::tag_resource::TagResourceOutput::builder().build());
+    let tags: Tags = [("Owner".to_string(), "platform".to_string())].into();
+    kms(&[&tag]).tag(KEY_ARN, &tags).await.unwrap();
+    assert_eq!(tag.num_calls(), 1);
+}
+
+#[tokio::test]
+async fn a_missing_key_maps_to_not_found_and_kms_internal_to_transient() {
+    let missing = mock!(aws_sdk_kms::Client::describe_key)
+        .then_http_response(|| json_error(400, "NotFoundException", "Key 'arn:...' does not exist"));
+    assert_eq!(kms(&[&missing]).read("k").await.unwrap_err().kind, ErrorKind::NotFound);
+    let internal = mock!(aws_sdk_kms::Client::describe_key)
+        .sequence()
+        .http_response(|| json_error(500, "KMSInternalException", "internal"))
+        .repeatedly()
+        .build();
+    assert_eq!(
+        kms(&[&internal]).read("k").await.unwrap_err().kind,
+        ErrorKind::Transient
+    );
+}
