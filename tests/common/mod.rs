@@ -1,0 +1,268 @@
+//! Shared end-to-end harness: a moto server per test on a free loopback port, SDK clients to
+//! seed and inspect it, the sample events rewritten to the ids moto assigned, and moto's
+//! request recorder to count the calls tag-warden makes.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    dead_code
+)]
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+pub const REGION: &str = "us-east-1";
+pub const ACCOUNT: &str = "123456789012";
+/// Key ids the sample events use; tests map them to the ids moto assigns.
+pub const SAMPLE_KEY_1: &str = "1234abcd-12ab-34cd-56ef-1234567890ab";
+pub const SAMPLE_KEY_2: &str = "0987dcba-09fe-87dc-65ba-ab0987654321";
+/// Full secret ARNs the sample events use (moto assigns other random suffixes).
+pub const SAMPLE_SECRET_ARNS: &[(&str, &str)] = &[
+    (
+        "prod/payments/db",
+        "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/payments/db-Xk3v9Q",
+    ),
+    (
+        "prod/orders/api-key",
+        "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/orders/api-key-Q2w3E4",
+    ),
+    (
+        "legacy/reporting",
+        "arn:aws:secretsmanager:us-east-1:123456789012:secret:legacy/reporting-a1B2c3",
+    ),
+];
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The moto server executable: `TAG_WARDEN_MOTO_SERVER`, else the repo's `.venv` (made by `make venv`).
+fn moto_executable() -> PathBuf {
+    let path = std::env::var_os("TAG_WARDEN_MOTO_SERVER")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join(".venv/bin/moto_server"));
+    assert!(
+        path.exists(),
+        "{} not found: run `make test` (it creates .venv with moto) or set TAG_WARDEN_MOTO_SERVER",
+        path.display()
+    );
+    path
+}
+
+/// A moto server on 127.0.0.1, stopped on drop.
+pub struct Moto {
+    child: Child,
+    pub port: u16,
+}
+
+impl Moto {
+    pub fn start() -> Moto {
+        let port = free_port();
+        let child = Command::new(moto_executable())
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start moto_server");
+        let moto = Moto { child, port };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if TcpStream::connect(("127.0.0.1", port)).is_ok() && moto.try_http("GET", "/moto-api/").is_ok() {
+                return moto;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("moto_server did not start on port {port}");
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    fn try_http(&self, method: &str, path: &str) -> std::io::Result<String> {
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port))?;
+        stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+        write!(
+            stream,
+            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        )?;
+        let mut response = String::new();
+        stream.read_to_string(&mut response)?;
+        let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+        if !head.starts_with("HTTP/1.1 200") && !head.starts_with("HTTP/1.0 200") {
+            return Err(std::io::Error::other(format!("{method} {path}: {head}")));
+        }
+        Ok(body.to_owned())
+    }
+
+    pub fn http(&self, method: &str, path: &str) -> String {
+        self.try_http(method, path).unwrap()
+    }
+
+    /// Clears and starts moto's request recorder.
+    pub fn start_recording(&self) {
+        self.http("POST", "/moto-api/recorder/reset-recording");
+        self.http("POST", "/moto-api/recorder/start-recording");
+    }
+
+    /// The AWS operations recorded since `start_recording`, in order (`secretsmanager.TagResource`).
+    pub fn recorded(&self) -> Vec<String> {
+        self.http("POST", "/moto-api/recorder/stop-recording");
+        let log = self.http("GET", "/moto-api/recorder/download-recording");
+        log.lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).unwrap();
+                let target = v["headers"]["X-Amz-Target"].as_str().unwrap_or("?");
+                target.replace("TrentService.", "kms.")
+            })
+            .collect()
+    }
+
+    pub fn env(&self) -> Vec<(String, String)> {
+        [
+            ("AWS_ENDPOINT_URL", self.endpoint().as_str()),
+            ("AWS_REGION", REGION),
+            ("AWS_ACCESS_KEY_ID", "testing"),
+            ("AWS_SECRET_ACCESS_KEY", "testing"),
+            ("AWS_EC2_METADATA_DISABLED", "true"),
+            ("AWS_CONFIG_FILE", "/dev/null"),
+            ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
+    }
+
+    fn sdk_config(&self) -> aws_config::SdkConfig {
+        aws_config::SdkConfig::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new(REGION))
+            .endpoint_url(self.endpoint())
+            .credentials_provider(aws_sdk_secretsmanager::config::SharedCredentialsProvider::new(
+                aws_sdk_secretsmanager::config::Credentials::for_tests(),
+            ))
+            .build()
+    }
+
+    pub fn secrets(&self) -> aws_sdk_secretsmanager::Client {
+        aws_sdk_secretsmanager::Client::new(&self.sdk_config())
+    }
+
+    pub fn kms(&self) -> aws_sdk_kms::Client {
+        aws_sdk_kms::Client::new(&self.sdk_config())
+    }
+
+    /// Creates a secret with `tags` and returns its ARN.
+    pub async fn create_secret(&self, name: &str, tags: &[(&str, &str)]) -> String {
+        let tags = tags
+            .iter()
+            .map(|(k, v)| aws_sdk_secretsmanager::types::Tag::builder().key(*k).value(*v).build());
+        let out = self
+            .secrets()
+            .create_secret()
+            .name(name)
+            .secret_string("not-a-real-secret")
+            .set_tags(Some(tags.collect()))
+            .send()
+            .await
+            .unwrap();
+        out.arn().unwrap().to_owned()
+    }
+
+    pub async fn secret_tags(&self, id: &str) -> BTreeMap<String, String> {
+        let out = self.secrets().describe_secret().secret_id(id).send().await.unwrap();
+        out.tags()
+            .iter()
+            .map(|t| (t.key().unwrap().to_owned(), t.value().unwrap_or("").to_owned()))
+            .collect()
+    }
+
+    /// Creates a customer-managed key with `tags` and returns its key id.
+    pub async fn create_key(&self, tags: &[(&str, &str)]) -> String {
+        let tags = tags.iter().map(|(k, v)| {
+            aws_sdk_kms::types::Tag::builder()
+                .tag_key(*k)
+                .tag_value(*v)
+                .build()
+                .unwrap()
+        });
+        let out = self
+            .kms()
+            .create_key()
+            .set_tags(Some(tags.collect()))
+            .send()
+            .await
+            .unwrap();
+        out.key_metadata().unwrap().key_id().to_owned()
+    }
+
+    pub async fn key_tags(&self, key_id: &str) -> BTreeMap<String, String> {
+        let out = self.kms().list_resource_tags().key_id(key_id).send().await.unwrap();
+        out.tags()
+            .iter()
+            .map(|t| (t.tag_key().to_owned(), t.tag_value().to_owned()))
+            .collect()
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// A sample event with its ids rewritten to those moto assigned: `secrets` maps secret names
+/// to real ARNs, `keys` maps sample key ids to real key ids.
+pub fn event(name: &str, secrets: &[(&str, &str)], keys: &[(&str, &str)]) -> String {
+    let mut text = std::fs::read_to_string(root().join("events").join(name)).unwrap();
+    for (secret_name, real_arn) in secrets {
+        if let Some((_, sample_arn)) = SAMPLE_SECRET_ARNS.iter().find(|(n, _)| n == secret_name) {
+            text = text.replace(sample_arn, real_arn);
+        }
+    }
+    for (sample_id, real_id) in keys {
+        text = text.replace(sample_id, real_id);
+    }
+    text
+}
+
+pub fn example_policy() -> String {
+    std::fs::read_to_string(root().join("policies/example.json")).unwrap()
+}
+
+/// Runs `tag-warden handle -` on `event` with moto's environment plus `extra`.
+pub fn handle(moto: &Moto, event: &str, extra: &[(&str, &str)]) -> (Output, serde_json::Value) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tag-warden"));
+    cmd.args(["handle", "-"])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("TAG_WARDEN_POLICY", example_policy())
+        .env("AWS_LAMBDA_FUNCTION_NAME", "tag-warden")
+        .envs(moto.env())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in extra {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().unwrap();
+    child.stdin.take().unwrap().write_all(event.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let report = serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
+    (out, report)
+}
+
+pub fn tags(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+}
