@@ -66,7 +66,7 @@ pub fn main(args: Vec<std::ffi::OsString>) -> ExitCode {
             return ExitCode::from(if e.use_stderr() { EXIT_INVALID } else { 0 });
         }
     };
-    lambda_runtime::tracing::init_default_subscriber_with_writer(std::io::stderr);
+    crate::logging::init(std::io::stderr, std::io::IsTerminal::is_terminal(&std::io::stderr()));
     let env = |k: &str| std::env::var(k).ok();
     match cli.command {
         Command::Validate { policy } => validate(&policy),

@@ -12,6 +12,7 @@ pub mod config;
 pub mod evaluate;
 pub mod handler;
 pub mod intake;
+pub mod logging;
 pub mod model;
 pub mod policy;
 pub mod redact;

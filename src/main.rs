@@ -22,7 +22,7 @@ fn main() -> ExitCode {
 
 /// Cold start: configuration and clients once, then the runtime loop.
 fn lambda() -> ExitCode {
-    lambda_runtime::tracing::init_default_subscriber();
+    tag_warden::logging::init(std::io::stdout, false);
     let config = match Config::from_env(&|k| std::env::var(k).ok()) {
         Ok(c) => c,
         Err(e) => {

@@ -1,0 +1,122 @@
+//! Logging set-up, shared by Lambda and the CLI: the same environment as
+//! `lambda_runtime::tracing::init_default_subscriber` (`AWS_LAMBDA_LOG_LEVEL`, else `RUST_LOG`,
+//! else `info`; JSON lines when `AWS_LAMBDA_LOG_FORMAT=JSON`), plus one guard: lambda_runtime
+//! logs each raw invocation payload at TRACE, and a payload can carry a `secretString`, so
+//! that target is capped at DEBUG whatever level is asked for.
+
+use tracing::level_filters::LevelFilter;
+use tracing::Subscriber;
+use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::EnvFilter;
+
+/// The lambda_runtime target that logs raw payloads at TRACE, capped at DEBUG.
+pub const RAW_PAYLOAD_CAP: &str = "lambda_runtime::layers::api_response=debug";
+
+/// Builds the subscriber from an environment lookup, writing to `writer` (with colours only
+/// when `ansi`: never in CloudWatch or a pipe).
+pub fn subscriber<W>(env: &dyn Fn(&str) -> Option<String>, writer: W, ansi: bool) -> Box<dyn Subscriber + Send + Sync>
+where
+    W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+{
+    let level = env("AWS_LAMBDA_LOG_LEVEL")
+        .or_else(|| env("RUST_LOG"))
+        .and_then(|l| l.parse::<LevelFilter>().ok())
+        .unwrap_or(LevelFilter::INFO);
+    let mut filter = EnvFilter::builder()
+        .with_default_directive(level.into())
+        .parse_lossy(env("RUST_LOG").unwrap_or_default());
+    if let Ok(cap) = RAW_PAYLOAD_CAP.parse() {
+        filter = filter.add_directive(cap);
+    }
+    let builder = tracing_subscriber::fmt()
+        .with_target(false)
+        .without_time()
+        .with_ansi(ansi)
+        .with_env_filter(filter)
+        .with_writer(writer);
+    if env("AWS_LAMBDA_LOG_FORMAT").is_some_and(|f| f.eq_ignore_ascii_case("json")) {
+        Box::new(builder.json().finish())
+    } else {
+        Box::new(builder.finish())
+    }
+}
+
+/// Installs the subscriber globally (once per process).
+pub fn init<W>(writer: W, ansi: bool)
+where
+    W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+{
+    let env = |k: &str| std::env::var(k).ok();
+    // Fails only if a subscriber is already installed, in which case that one stays.
+    let _ = tracing::subscriber::set_global_default(subscriber(&env, writer, ansi));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+
+    #[derive(Clone, Default)]
+    struct Capture(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Capture {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn captured(vars: &[(&str, &str)]) -> String {
+        let capture = Capture::default();
+        let writer = capture.clone();
+        let vars: Vec<(String, String)> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let env = move |k: &str| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+        let sub = subscriber(&env, move || writer.clone(), false);
+        tracing::subscriber::with_default(sub, || {
+            tracing::trace!(target: "lambda_runtime::layers::api_response", body = "secretString=canary-7d1f", "raw JSON event received from Lambda");
+            tracing::trace!(target: "tag_warden::handler", "visible-trace-line");
+            tracing::info!(outcome = "remediated", "resource outcome");
+        });
+        let bytes = capture.0.lock().unwrap().clone();
+        String::from_utf8(bytes).unwrap()
+    }
+
+    #[test]
+    fn raw_payloads_are_never_logged_even_at_trace() {
+        for vars in [
+            vec![("AWS_LAMBDA_LOG_LEVEL", "TRACE")],
+            vec![("RUST_LOG", "trace")],
+            vec![("RUST_LOG", "lambda_runtime=trace")],
+            vec![("AWS_LAMBDA_LOG_LEVEL", "TRACE"), ("AWS_LAMBDA_LOG_FORMAT", "JSON")],
+        ] {
+            let out = captured(&vars);
+            assert!(!out.contains("canary-7d1f"), "{vars:?}: {out}");
+            if vars[0].1.eq_ignore_ascii_case("trace") {
+                assert!(
+                    out.contains("visible-trace-line"),
+                    "{vars:?}: trace works elsewhere: {out}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn level_defaults_to_info_and_json_format_is_honoured() {
+        let out = captured(&[]);
+        assert!(
+            out.contains("resource outcome") && !out.contains("visible-trace-line"),
+            "{out}"
+        );
+        let out = captured(&[("AWS_LAMBDA_LOG_FORMAT", "JSON")]);
+        let line: serde_json::Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
+        assert_eq!(line["fields"]["outcome"], "remediated");
+    }
+
+    #[test]
+    fn the_cap_directive_parses() {
+        assert!(RAW_PAYLOAD_CAP.parse::<tracing_subscriber::filter::Directive>().is_ok());
+    }
+}
