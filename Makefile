@@ -11,11 +11,25 @@ VENV_STAMP := $(VENV)/.installed-$(shell sha1sum tools/requirements.txt | cut -c
 TEST_ENV := AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing \
 	AWS_EC2_METADATA_DISABLED=true AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
 
-.PHONY: test demo venv lint unit build clean
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-## test: lint, then every unit, adapter and end-to-end test
-test: venv lint
-	$(TEST_ENV) TAG_WARDEN_MOTO_SERVER=$(CURDIR)/$(VENV)/bin/moto_server cargo test --all-targets
+.PHONY: test demo venv lint cfn-lint lambda-build measure unit build clean
+
+## test: lint (rustfmt, clippy, cfn-lint), the release Lambda build, then every test
+test: venv lint cfn-lint lambda-build
+	$(TEST_ENV) cargo test --all-targets
+
+## lambda-build: what users deploy (x86_64 here; users deploy --arm64, which this machine cannot build)
+lambda-build: venv
+	cargo lambda build --release --x86-64
+	cargo lambda build --release --x86-64 --output-format zip
+
+cfn-lint: venv
+	cfn-lint template.yaml
+
+## measure: cold start and peak RSS of the release bootstrap, per kind of event
+measure: venv lambda-build
+	$(TEST_ENV) cargo test --test lambda cold_start -- --nocapture
 
 ## demo: run the real handler on every sample in events/ against a local moto server
 demo: venv build

@@ -35,6 +35,7 @@ impl HandlerError {
                 "TagWarden.NotAnEvent"
             }
             HandlerError::Intake(IntakeError::MissingField { .. }) => "TagWarden.MissingField",
+            HandlerError::Intake(IntakeError::TooLong { .. }) => "TagWarden.BadField",
             HandlerError::Incomplete { .. } => "TagWarden.Incomplete",
         }
     }

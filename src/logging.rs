@@ -1,6 +1,7 @@
 //! Logging set-up, shared by Lambda and the CLI: the same environment as
 //! `lambda_runtime::tracing::init_default_subscriber` (`AWS_LAMBDA_LOG_LEVEL`, else `RUST_LOG`,
-//! else `info`; JSON lines when `AWS_LAMBDA_LOG_FORMAT=JSON`), plus one guard: lambda_runtime
+//! else `info`; JSON lines when `AWS_LAMBDA_LOG_FORMAT=JSON`, or `TAG_WARDEN_LOG_FORMAT=json` where
+//! Lambda's logging config cannot be set, as with `cargo lambda deploy`), plus one guard: lambda_runtime
 //! logs each raw invocation payload at TRACE, and a payload can carry a `secretString`, so
 //! that target is capped at DEBUG whatever level is asked for.
 
@@ -34,7 +35,8 @@ where
         .with_ansi(ansi)
         .with_env_filter(filter)
         .with_writer(writer);
-    if env("AWS_LAMBDA_LOG_FORMAT").is_some_and(|f| f.eq_ignore_ascii_case("json")) {
+    let format = env("AWS_LAMBDA_LOG_FORMAT").or_else(|| env("TAG_WARDEN_LOG_FORMAT"));
+    if format.is_some_and(|f| f.eq_ignore_ascii_case("json")) {
         Box::new(builder.json().finish())
     } else {
         Box::new(builder.finish())
@@ -110,9 +112,11 @@ mod tests {
             out.contains("resource outcome") && !out.contains("visible-trace-line"),
             "{out}"
         );
-        let out = captured(&[("AWS_LAMBDA_LOG_FORMAT", "JSON")]);
-        let line: serde_json::Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
-        assert_eq!(line["fields"]["outcome"], "remediated");
+        for format in ["AWS_LAMBDA_LOG_FORMAT", "TAG_WARDEN_LOG_FORMAT"] {
+            let out = captured(&[(format, "JSON")]);
+            let line: serde_json::Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
+            assert_eq!(line["fields"]["outcome"], "remediated", "{format}");
+        }
     }
 
     #[test]

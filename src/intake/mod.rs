@@ -104,6 +104,20 @@ pub enum IntakeError {
         /// The field(s) looked for.
         field: String,
     },
+    /// The field identifying the resource is longer than AWS allows for any identifier.
+    #[error("{event} record{id} has a {field} of {chars} characters; AWS identifiers are at most {max}")]
+    TooLong {
+        /// `source EventName`.
+        event: String,
+        /// ` eventID`, or empty.
+        id: String,
+        /// The field.
+        field: String,
+        /// Its length.
+        chars: usize,
+        /// The limit.
+        max: usize,
+    },
     /// An element of `Records` is not a JSON object.
     #[error("Records[{index}] is not a JSON object")]
     BadRecord {

@@ -4,6 +4,9 @@ use super::{EventInfo, Ignored, Intake, IntakeError, IntakeOptions, ItemResult, 
 use crate::model::ResourceKind;
 use serde_json::Value;
 
+/// The longest secret id (name or ARN) or key id (id, ARN or alias) AWS accepts.
+pub(crate) const MAX_ID_CHARS: usize = 2048;
+
 const SECRETS_SOURCE: &str = "secretsmanager.amazonaws.com";
 const KMS_SOURCE: &str = "kms.amazonaws.com";
 
@@ -65,6 +68,16 @@ pub(super) fn take(rec: &Value, envelope_region: Option<&str>, opts: &IntakeOpti
         ResourceKind::KmsKey => key_id(rec, name),
     }
     .ok_or_else(|| missing(id_fields(kind, name)))?;
+    let chars = resource_id.chars().count();
+    if chars > MAX_ID_CHARS {
+        return Err(IntakeError::TooLong {
+            event: format!("{} {name}", kind.as_str()),
+            id: event.id.as_ref().map(|id| format!(" {id}")).unwrap_or_default(),
+            field: id_fields(kind, name).to_owned(),
+            chars,
+            max: MAX_ID_CHARS,
+        });
+    }
     let region = region.ok_or_else(|| missing("awsRegion"))?;
     Ok(Intake::Trigger(Trigger {
         kind,

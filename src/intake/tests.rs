@@ -262,3 +262,24 @@ fn wrongly_typed_fields_are_treated_as_absent_not_as_a_crash() {
     v["detail"]["errorCode"] = json!({"nested": true});
     assert!(matches!(one(&v, &opts()), Err(IntakeError::MissingField { .. })));
 }
+
+#[test]
+fn identifiers_longer_than_aws_allows_are_refused_without_echoing_them() {
+    let mut v = sample("secretsmanager-tag-resource.json");
+    v["detail"]["requestParameters"]["secretId"] = json!("x".repeat(2049));
+    let err = one(&v, &opts()).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            IntakeError::TooLong {
+                chars: 2049,
+                max: 2048,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(!err.to_string().contains("xxxx"), "{err}");
+    v["detail"]["requestParameters"]["secretId"] = json!("x".repeat(2048));
+    assert!(matches!(one(&v, &opts()), Ok(Intake::Trigger(_))));
+}

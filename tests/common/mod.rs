@@ -58,18 +58,27 @@ fn moto_executable() -> PathBuf {
 pub struct Moto {
     child: Child,
     pub port: u16,
+    /// Its own request-recorder file: moto's default is `./moto_recording`, which parallel
+    /// servers would share.
+    _recording: tempfile::TempDir,
 }
 
 impl Moto {
     pub fn start() -> Moto {
         let port = free_port();
+        let recording = tempfile::tempdir().unwrap();
         let child = Command::new(moto_executable())
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .env("MOTO_RECORDER_FILEPATH", recording.path().join("recording.jsonl"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("start moto_server");
-        let moto = Moto { child, port };
+        let moto = Moto {
+            child,
+            port,
+            _recording: recording,
+        };
         let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
             if TcpStream::connect(("127.0.0.1", port)).is_ok() && moto.try_http("GET", "/moto-api/").is_ok() {
@@ -265,4 +274,131 @@ pub fn handle(moto: &Moto, event: &str, extra: &[(&str, &str)]) -> (Output, serd
 
 pub fn tags(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
     pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+}
+
+pub mod runtime_api;
+
+/// The sample resources every file in events/ refers to, created dirty: returns the secret
+/// name → ARN and sample key id → real key id maps used to rewrite the events.
+pub async fn seed_samples(moto: &Moto) -> (Vec<(&'static str, String)>, Vec<(&'static str, String)>) {
+    let secrets = vec![
+        (
+            "prod/payments/db",
+            moto.create_secret(
+                "prod/payments/db",
+                &[
+                    ("Owner", "someone-else"),
+                    ("temp-debug", "true"),
+                    ("CostCenter", "1234"),
+                    ("DataClass", "internal"),
+                ],
+            )
+            .await,
+        ),
+        (
+            "prod/orders/api-key",
+            moto.create_secret("prod/orders/api-key", &[("Owner", "payments")])
+                .await,
+        ),
+        ("legacy/reporting", moto.create_secret("legacy/reporting", &[]).await),
+    ];
+    let keys = vec![
+        (
+            SAMPLE_KEY_1,
+            moto.create_key(&[("Owner", "payments"), ("CostCenter", "12"), ("Debug", "on")])
+                .await,
+        ),
+        (SAMPLE_KEY_2, moto.create_key(&[]).await),
+    ];
+    (secrets, keys)
+}
+
+/// Every sample resource's tags after tag-warden ran on the given sample event with the example policy.
+pub fn expected_after(file: &str) -> Vec<(&'static str, BTreeMap<String, String>)> {
+    let db_fixed = tags(&[("Owner", "platform"), ("CostCenter", "1234"), ("DataClass", "internal")]);
+    let db_dirty = tags(&[
+        ("Owner", "someone-else"),
+        ("temp-debug", "true"),
+        ("CostCenter", "1234"),
+        ("DataClass", "internal"),
+    ]);
+    let key1_fixed = tags(&[("Owner", "payments"), ("CostCenter", "0000")]);
+    let key1_dirty = tags(&[("Owner", "payments"), ("CostCenter", "12"), ("Debug", "on")]);
+    let orders = tags(&[("Owner", "payments")]);
+    let untouched = vec![
+        ("prod/payments/db", db_dirty.clone()),
+        ("prod/orders/api-key", orders.clone()),
+        ("legacy/reporting", tags(&[])),
+        (SAMPLE_KEY_1, key1_dirty.clone()),
+        (SAMPLE_KEY_2, tags(&[])),
+    ];
+    let with = |changes: Vec<(&'static str, BTreeMap<String, String>)>| {
+        untouched
+            .iter()
+            .map(|(k, v)| changes.iter().find(|(c, _)| c == k).cloned().unwrap_or((*k, v.clone())))
+            .collect()
+    };
+    match file {
+        "secretsmanager-tag-resource.json"
+        | "secretsmanager-untag-resource.json"
+        | "secretsmanager-update-secret.json" => with(vec![("prod/payments/db", db_fixed)]),
+        "secretsmanager-create-secret.json" => with(vec![(
+            "prod/orders/api-key",
+            tags(&[
+                ("Owner", "payments"),
+                ("CostCenter", "0000"),
+                ("DataClass", "confidential"),
+            ]),
+        )]),
+        "secretsmanager-create-secret-legacy-arn.json" => with(vec![(
+            "legacy/reporting",
+            tags(&[
+                ("Owner", "platform"),
+                ("CostCenter", "0000"),
+                ("DataClass", "confidential"),
+            ]),
+        )]),
+        "kms-tag-resource.json" | "kms-untag-resource.json" | "cloudtrail-record-kms-untag-resource.json" => {
+            with(vec![(SAMPLE_KEY_1, key1_fixed)])
+        }
+        "kms-create-key.json" => with(vec![(
+            SAMPLE_KEY_2,
+            tags(&[("Owner", "platform"), ("CostCenter", "0000")]),
+        )]),
+        "cloudtrail-log-file.json" => with(vec![("prod/payments/db", db_fixed), (SAMPLE_KEY_1, key1_fixed)]),
+        _ => untouched,
+    }
+}
+
+/// The tags of every sample resource now, in the order of `expected_after`.
+pub async fn sample_tags(
+    moto: &Moto,
+    secrets: &[(&'static str, String)],
+    keys: &[(&'static str, String)],
+) -> Vec<(&'static str, BTreeMap<String, String>)> {
+    let mut out = Vec::new();
+    for (name, arn) in secrets {
+        out.push((*name, moto.secret_tags(arn).await));
+    }
+    for (sample, id) in keys {
+        out.push((*sample, moto.key_tags(id).await));
+    }
+    out
+}
+
+pub fn reset(moto: &Moto) {
+    moto.http("POST", "/moto-api/reset");
+}
+
+/// The cargo-lambda executable: `TAG_WARDEN_CARGO_LAMBDA`, else the repo's `.venv`.
+pub fn cargo_lambda() -> PathBuf {
+    let path = std::env::var_os("TAG_WARDEN_CARGO_LAMBDA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join(".venv/bin/cargo-lambda"));
+    assert!(
+        path.exists(),
+        "{} not found: run `make test` (it installs cargo-lambda into .venv)",
+        path.display()
+    );
+    path
 }

@@ -1,0 +1,240 @@
+//! template.yaml, Cargo.toml's cargo-lambda metadata and deploy/iam-policy.json agree with the
+//! code and with each other: one source of truth for event names and IAM actions.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+use serde_yaml::Value;
+use std::collections::BTreeSet;
+use tag_warden::intake::SUPPORTED_EVENTS;
+
+fn root() -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn template() -> Value {
+    serde_yaml::from_str(&std::fs::read_to_string(root().join("template.yaml")).unwrap()).unwrap()
+}
+
+fn resources(t: &Value) -> Vec<(String, &Value)> {
+    t["Resources"]
+        .as_mapping()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.as_str().unwrap().to_owned(), v))
+        .collect()
+}
+
+fn strings(v: &Value) -> BTreeSet<String> {
+    match v {
+        Value::String(s) => [s.clone()].into(),
+        Value::Sequence(items) => items.iter().flat_map(strings).collect(),
+        _ => BTreeSet::new(),
+    }
+}
+
+/// Every action in a role policy, by policy name.
+fn role_actions(t: &Value, policy: &str) -> BTreeSet<String> {
+    let role = &t["Resources"]["FunctionRole"]["Properties"]["Policies"];
+    let doc = role
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .find(|p| p["PolicyName"] == policy)
+        .unwrap();
+    doc["PolicyDocument"]["Statement"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .flat_map(|s| strings(&s["Action"]))
+        .collect()
+}
+
+const GOVERNANCE: [&str; 10] = [
+    "kms:DescribeKey",
+    "kms:ListAliases",
+    "kms:ListKeys",
+    "kms:ListResourceTags",
+    "kms:TagResource",
+    "kms:UntagResource",
+    "secretsmanager:DescribeSecret",
+    "secretsmanager:ListSecrets",
+    "secretsmanager:TagResource",
+    "secretsmanager:UntagResource",
+];
+
+#[test]
+fn the_role_grants_exactly_the_tag_governance_actions() {
+    let t = template();
+    let expected: BTreeSet<String> = GOVERNANCE.iter().map(|s| s.to_string()).collect();
+    assert_eq!(role_actions(&t, "tag-governance"), expected);
+    // The rest is what any Lambda needs: its log group, its failure destination, X-Ray.
+    let runtime: BTreeSet<&str> = [
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+        "sqs:SendMessage",
+        "xray:PutTelemetryRecords",
+        "xray:PutTraceSegments",
+    ]
+    .into();
+    assert_eq!(
+        role_actions(&t, "runtime"),
+        runtime.iter().map(|s| s.to_string()).collect()
+    );
+    let policies = t["Resources"]["FunctionRole"]["Properties"]["Policies"]
+        .as_sequence()
+        .unwrap();
+    assert_eq!(policies.len(), 2, "no other inline policy");
+    assert!(
+        t["Resources"]["FunctionRole"]["Properties"]["ManagedPolicyArns"].is_null(),
+        "no managed policies"
+    );
+    for action in role_actions(&t, "tag-governance")
+        .iter()
+        .chain(&role_actions(&t, "runtime"))
+    {
+        assert!(!action.contains('*'), "wildcard action {action}");
+    }
+}
+
+#[test]
+fn the_cargo_lambda_iam_policy_grants_the_same_actions() {
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(root().join("deploy/iam-policy.json")).unwrap()).unwrap();
+    let actions: BTreeSet<String> = doc["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| match &s["Action"] {
+            serde_json::Value::String(a) => vec![a.clone()],
+            serde_json::Value::Array(a) => a.iter().map(|x| x.as_str().unwrap().to_owned()).collect(),
+            _ => vec![],
+        })
+        .collect();
+    assert_eq!(actions, GOVERNANCE.iter().map(|s| s.to_string()).collect());
+}
+
+#[test]
+fn rule_patterns_match_exactly_the_events_the_code_handles() {
+    let t = template();
+    let mut covered = BTreeSet::new();
+    for (name, r) in resources(&t) {
+        let pattern = &r["Properties"]["EventPattern"];
+        if r["Type"] != "AWS::Events::Rule" || pattern.is_null() {
+            continue;
+        }
+        let sources = strings(&pattern["source"]);
+        assert_eq!(sources.len(), 1, "{name}: one source per rule");
+        let source = sources.into_iter().next().unwrap();
+        let (_, names) = SUPPORTED_EVENTS
+            .iter()
+            .find(|(s, _)| *s == source)
+            .unwrap_or_else(|| panic!("{name}: {source} not handled"));
+        let expected: BTreeSet<String> = names.iter().map(|n| n.to_string()).collect();
+        assert_eq!(strings(&pattern["detail"]["eventName"]), expected, "{name}");
+        assert_eq!(
+            strings(&pattern["detail-type"]),
+            ["AWS API Call via CloudTrail".to_string()].into(),
+            "{name}"
+        );
+        let error_code = &pattern["detail"]["errorCode"][0]["exists"];
+        assert_eq!(error_code, &Value::Bool(false), "{name}: failed calls are dropped");
+        let own = serde_yaml::to_string(&pattern["detail"]["userIdentity"]["arn"]).unwrap();
+        assert!(
+            own.contains("anything-but") && own.contains("assumed-role/${FunctionRole}/"),
+            "{name}: {own}"
+        );
+        let target = &r["Properties"]["Targets"][0];
+        assert!(
+            !target["RetryPolicy"].is_null() && !target["DeadLetterConfig"].is_null(),
+            "{name}"
+        );
+        covered.insert(source);
+    }
+    let all: BTreeSet<String> = SUPPORTED_EVENTS.iter().map(|(s, _)| s.to_string()).collect();
+    assert_eq!(covered, all, "a rule per handled source");
+}
+
+#[test]
+fn the_function_is_built_and_configured_for_lambda() {
+    let t = template();
+    let f = &t["Resources"]["TagWardenFunction"];
+    assert_eq!(f["Metadata"]["BuildMethod"], "rust-cargolambda");
+    let p = &f["Properties"];
+    assert_eq!(p["Runtime"], "provided.al2023");
+    assert_eq!(p["Handler"], "bootstrap");
+    assert_eq!(p["MemorySize"], 128);
+    assert_eq!(p["LoggingConfig"]["LogFormat"], "JSON");
+    assert_eq!(p["EventInvokeConfig"]["DestinationConfig"]["OnFailure"]["Type"], "SQS");
+    assert_eq!(t["Parameters"]["Architecture"]["Default"], "arm64");
+    assert_eq!(
+        t["Parameters"]["Mode"]["Default"], "report",
+        "safe rollout starts in report mode"
+    );
+    let schedule = resources(&t)
+        .into_iter()
+        .find(|(_, r)| !r["Properties"]["ScheduleExpression"].is_null());
+    assert!(schedule.is_some(), "a scheduled reconcile rule");
+    for output in [
+        "FunctionArn",
+        "FailureQueueUrl",
+        "SecretsManagerRuleArn",
+        "KmsRuleArn",
+        "ReconcileRuleArn",
+    ] {
+        assert!(!t["Outputs"][output].is_null(), "{output}");
+    }
+}
+
+#[test]
+fn cargo_lambda_deploy_makes_the_same_function() {
+    let manifest: toml::Value = toml::from_str(&std::fs::read_to_string(root().join("Cargo.toml")).unwrap()).unwrap();
+    let deploy = &manifest["package"]["metadata"]["lambda"]["deploy"];
+    let props = &template()["Resources"]["TagWardenFunction"]["Properties"];
+    assert_eq!(
+        deploy["memory"].as_integer().unwrap(),
+        props["MemorySize"].as_i64().unwrap()
+    );
+    assert_eq!(
+        deploy["timeout"].as_integer().unwrap(),
+        props["Timeout"].as_i64().unwrap()
+    );
+    assert_eq!(deploy["runtime"].as_str().unwrap(), props["Runtime"].as_str().unwrap());
+    assert_eq!(
+        deploy["tracing"].as_str().unwrap().to_lowercase(),
+        props["Tracing"].as_str().unwrap().to_lowercase()
+    );
+    let env = deploy["env"].as_table().unwrap();
+    assert_eq!(env["TAG_WARDEN_MODE"].as_str(), Some("report"));
+    let file = env["TAG_WARDEN_POLICY_FILE"].as_str().unwrap();
+    assert!(root().join(file).is_file(), "{file} is bundled by `include`");
+    let text = std::fs::read_to_string(root().join(file)).unwrap();
+    tag_warden::policy::parse(&text).unwrap();
+    assert_eq!(
+        t_default(&template(), "PolicyFile"),
+        std::path::Path::new(file).file_name().unwrap().to_str().unwrap()
+    );
+}
+
+fn t_default(t: &Value, param: &str) -> String {
+    t["Parameters"][param]["Default"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn the_standalone_rule_patterns_for_cargo_lambda_users_match_the_template() {
+    let t = template();
+    for (file, rule) in [
+        ("deploy/secretsmanager-rule.json", "SecretsManagerRule"),
+        ("deploy/kms-rule.json", "KmsRule"),
+    ] {
+        let doc: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(root().join(file)).unwrap()).unwrap();
+        let mut from_template: serde_json::Value =
+            serde_json::to_value(&t["Resources"][rule]["Properties"]["EventPattern"]).unwrap();
+        // The template's own-call prefix is a !Sub; the file has placeholders for the same ARN.
+        from_template["detail"]["userIdentity"] = doc["detail"]["userIdentity"].clone();
+        assert_eq!(doc, from_template, "{file} differs from {rule}");
+        let prefix = doc["detail"]["userIdentity"]["arn"][0]["anything-but"]["prefix"]
+            .as_str()
+            .unwrap();
+        assert_eq!(prefix, "arn:aws:sts::ACCOUNT_ID:assumed-role/ROLE_NAME/", "{file}");
+    }
+}
