@@ -8,6 +8,7 @@ use crate::intake::{self, Intake};
 use crate::model::Tags;
 use crate::policy;
 use crate::report::{Outcome, Report, ResourceReport};
+use crate::sweep::Deadline;
 use clap::{Parser, Subcommand};
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -55,6 +56,9 @@ enum Command {
         /// The event file, or `-` for stdin.
         event: String,
     },
+    /// Sweep every secret and customer-managed KMS key in the regions: evaluate the policy and
+    /// remediate (or, with --dry-run, only report). Exit 1 when some resource failed.
+    Reconcile(crate::reconcile::ReconcileArgs),
 }
 
 /// Runs the CLI with process arguments; returns the exit code.
@@ -72,6 +76,7 @@ pub fn main(args: Vec<std::ffi::OsString>) -> ExitCode {
         Command::Validate { policy } => validate(&policy),
         Command::Plan { policy, event, tags } => plan(&policy, &event, &tags, &env),
         Command::Handle { event } => handle(&event, &env),
+        Command::Reconcile(args) => crate::reconcile::run(&args, &env),
     }
 }
 
@@ -134,7 +139,13 @@ fn plan(policy_path: &Path, event: &str, tags_path: &Path, env: &dyn Fn(&str) ->
                 entry
             }
             Ok(Intake::Ignored(i)) => crate::handler::ignored(i),
-            Ok(Intake::Sweep(_)) => crate::handler::sweep_unsupported(),
+            Ok(Intake::Sweep(_)) => {
+                let mut entry = ResourceReport::new(Outcome::Ignored);
+                entry
+                    .reasons
+                    .push("a scheduled sweep lists every resource: run `tag-warden reconcile --dry-run`".to_owned());
+                entry
+            }
             Err(e) => crate::handler::bad_item(&e),
         })
         .collect();
@@ -164,7 +175,7 @@ fn handle(event: &str, env: &dyn Fn(&str) -> Option<String>) -> ExitCode {
             }
         };
         let handler = Handler::new(AwsBackend::from_env().await, config);
-        let report = match handler.report(&value).await {
+        let report = match handler.report(&value, Deadline::NONE).await {
             Ok(r) => r,
             Err(e) => return failed(format!("{}: {e}", e.error_type())),
         };
@@ -181,7 +192,8 @@ pub fn start_up(e: &ConfigError) -> String {
     format!("tag-warden cannot start: {e}")
 }
 
-fn print_report(report: &Report) -> ExitCode {
+/// Prints a report as pretty JSON on stdout.
+pub(crate) fn print_report(report: &Report) -> ExitCode {
     match serde_json::to_string_pretty(report) {
         Ok(json) => {
             println!("{json}");
@@ -191,7 +203,7 @@ fn print_report(report: &Report) -> ExitCode {
     }
 }
 
-fn read_file(path: &Path) -> Result<String, String> {
+pub(crate) fn read_file(path: &Path) -> Result<String, String> {
     std::fs::read_to_string(path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))
 }
 
@@ -207,12 +219,12 @@ fn read_event(arg: &str) -> Result<Vec<u8>, String> {
     }
 }
 
-fn invalid(message: String) -> ExitCode {
+pub(crate) fn invalid(message: String) -> ExitCode {
     eprintln!("{message}");
     ExitCode::from(EXIT_INVALID)
 }
 
-fn failed(message: String) -> ExitCode {
+pub(crate) fn failed(message: String) -> ExitCode {
     eprintln!("error: {message}");
     ExitCode::from(EXIT_FAILED)
 }

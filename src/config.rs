@@ -4,6 +4,7 @@
 use crate::intake::IntakeOptions;
 use crate::model::Mode;
 use crate::policy::{self, Glob, Policy, PolicyErrors};
+use crate::sweep::SweepSettings;
 
 /// Inline policy JSON; wins over the file when set and not blank.
 pub const ENV_POLICY: &str = "TAG_WARDEN_POLICY";
@@ -15,6 +16,14 @@ pub const ENV_MODE: &str = "TAG_WARDEN_MODE";
 pub const ENV_IGNORE_PRINCIPALS: &str = "TAG_WARDEN_IGNORE_PRINCIPALS";
 /// Set by Lambda: the function's own name, which is its assumed-role session name.
 pub const ENV_FUNCTION_NAME: &str = "AWS_LAMBDA_FUNCTION_NAME";
+/// Comma-separated extra regions the reconcile sweep covers, beside the home region.
+pub const ENV_REGIONS: &str = "TAG_WARDEN_REGIONS";
+/// Resources a sweep handles at once (per kind and region).
+pub const ENV_CONCURRENCY: &str = "TAG_WARDEN_CONCURRENCY";
+/// Secrets Manager tag + untag calls a second during a sweep, per region.
+pub const ENV_SECRETS_WRITE_RPS: &str = "TAG_WARDEN_SECRETS_WRITE_RPS";
+/// KMS TagResource (and, separately, UntagResource) calls a second during a sweep, per region.
+pub const ENV_KMS_WRITE_RPS: &str = "TAG_WARDEN_KMS_WRITE_RPS";
 
 /// Everything the handler needs besides AWS clients.
 #[derive(Debug, Clone)]
@@ -25,6 +34,29 @@ pub struct Config {
     pub mode: Mode,
     /// How to recognise events to ignore.
     pub intake: IntakeOptions,
+    /// The home region (`AWS_REGION`), swept first.
+    pub home_region: Option<String>,
+    /// Extra regions to sweep (`TAG_WARDEN_REGIONS`).
+    pub extra_regions: Vec<String>,
+    /// Sweep concurrency and write rates.
+    pub sweep: SweepSettings,
+}
+
+impl Config {
+    /// The regions to sweep: `first` (or the home region), then the extra ones, without repeats.
+    pub fn sweep_regions(&self, first: Option<&str>) -> Vec<String> {
+        let mut regions: Vec<String> = Vec::new();
+        for r in first
+            .or(self.home_region.as_deref())
+            .into_iter()
+            .chain(self.extra_regions.iter().map(String::as_str))
+        {
+            if !regions.iter().any(|x| x == r) {
+                regions.push(r.to_owned());
+            }
+        }
+        regions
+    }
 }
 
 /// Why start-up cannot proceed.
@@ -52,6 +84,14 @@ pub enum ConfigError {
     /// `TAG_WARDEN_MODE` is not a mode.
     #[error("{ENV_MODE}=`{0}` is not a mode: use `enforce` or `report`")]
     BadMode(String),
+    /// A numeric setting is not a positive number.
+    #[error("{name}=`{value}` is not a positive number")]
+    BadNumber {
+        /// The variable.
+        name: &'static str,
+        /// Its value.
+        value: String,
+    },
 }
 
 impl Config {
@@ -68,13 +108,9 @@ impl Config {
             Some(m) => Mode::parse(m.trim()).ok_or(ConfigError::BadMode(m))?,
             None => policy.mode,
         };
-        let ignore_principals = env(ENV_IGNORE_PRINCIPALS)
-            .unwrap_or_default()
-            .split(',')
-            .map(str::trim)
-            .filter(|p| !p.is_empty())
-            .map(Glob::new)
-            .collect();
+        let ignore_principals = list(env(ENV_IGNORE_PRINCIPALS)).iter().map(|p| Glob::new(p)).collect();
+        let defaults = SweepSettings::default();
+        let concurrency = positive(env, ENV_CONCURRENCY, defaults.concurrency as f64)?;
         Ok(Config {
             policy,
             mode,
@@ -82,7 +118,38 @@ impl Config {
                 self_session: env(ENV_FUNCTION_NAME).filter(|n| !n.is_empty()),
                 ignore_principals,
             },
+            home_region: env("AWS_REGION")
+                .or_else(|| env("AWS_DEFAULT_REGION"))
+                .filter(|r| !r.trim().is_empty()),
+            extra_regions: list(env(ENV_REGIONS)),
+            sweep: SweepSettings {
+                concurrency: concurrency.ceil() as usize,
+                secrets_write_rps: positive(env, ENV_SECRETS_WRITE_RPS, defaults.secrets_write_rps)?,
+                kms_write_rps: positive(env, ENV_KMS_WRITE_RPS, defaults.kms_write_rps)?,
+            },
         })
+    }
+}
+
+/// A comma-separated list, trimmed, blanks dropped.
+fn list(value: Option<String>) -> Vec<String> {
+    value
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// A positive, finite number from `name`, or `default` when unset or blank.
+fn positive(env: &dyn Fn(&str) -> Option<String>, name: &'static str, default: f64) -> Result<f64, ConfigError> {
+    match env(name).filter(|v| !v.trim().is_empty()) {
+        None => Ok(default),
+        Some(value) => match value.trim().parse::<f64>() {
+            Ok(n) if n.is_finite() && n > 0.0 => Ok(n),
+            _ => Err(ConfigError::BadNumber { name, value }),
+        },
     }
 }
 
@@ -156,6 +223,50 @@ mod tests {
         assert_eq!(Config::from_env(&env).unwrap().mode, Mode::Report);
         let env = env_of(&[(ENV_POLICY, POLICY), (ENV_MODE, "dry")]);
         assert!(matches!(Config::from_env(&env).unwrap_err(), ConfigError::BadMode(m) if m == "dry"));
+    }
+
+    #[test]
+    fn sweep_settings_default_below_the_quotas_and_can_be_set() {
+        let config = Config::from_env(&env_of(&[(ENV_POLICY, POLICY)])).unwrap();
+        assert_eq!(config.sweep, SweepSettings::default());
+        assert!(config.sweep.secrets_write_rps < 50.0 && config.sweep.kms_write_rps < 5.0);
+        let env = env_of(&[
+            (ENV_POLICY, POLICY),
+            (ENV_CONCURRENCY, "4"),
+            (ENV_SECRETS_WRITE_RPS, "10"),
+            (ENV_KMS_WRITE_RPS, "0.5"),
+        ]);
+        let config = Config::from_env(&env).unwrap();
+        assert_eq!(
+            (
+                config.sweep.concurrency,
+                config.sweep.secrets_write_rps,
+                config.sweep.kms_write_rps
+            ),
+            (4, 10.0, 0.5)
+        );
+        for bad in ["0", "-3", "fast", "NaN", "inf"] {
+            let env = env_of(&[(ENV_POLICY, POLICY), (ENV_KMS_WRITE_RPS, bad)]);
+            assert!(
+                matches!(Config::from_env(&env), Err(ConfigError::BadNumber { .. })),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn sweep_regions_start_at_home_and_do_not_repeat() {
+        let env = env_of(&[
+            (ENV_POLICY, POLICY),
+            ("AWS_REGION", "eu-west-1"),
+            (ENV_REGIONS, "us-east-1, eu-west-1,,ap-south-1"),
+        ]);
+        let config = Config::from_env(&env).unwrap();
+        assert_eq!(config.sweep_regions(None), ["eu-west-1", "us-east-1", "ap-south-1"]);
+        assert_eq!(
+            config.sweep_regions(Some("us-east-1")),
+            ["us-east-1", "eu-west-1", "ap-south-1"]
+        );
     }
 
     #[test]

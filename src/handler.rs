@@ -6,6 +6,7 @@ use crate::config::Config;
 use crate::intake::{self, Ignored, Intake, IntakeError, Trigger};
 use crate::model::ResourceKind;
 use crate::report::{Outcome, Report, ResourceReport};
+use crate::sweep::{Deadline, Progress, Sweep};
 use serde_json::Value;
 
 /// Why an invocation failed (so that Lambda retries it or parks it in the failure queue).
@@ -70,8 +71,8 @@ impl<B: Backend> Handler<B> {
 
     /// Handles one event as the Lambda function does: the report, or the error that fails
     /// the invocation (so that it is retried or reaches the failure queue).
-    pub async fn invoke(&self, event: &Value) -> Result<Report, HandlerError> {
-        let report = self.report(event).await?;
+    pub async fn invoke(&self, event: &Value, deadline: Deadline) -> Result<Report, HandlerError> {
+        let report = self.report(event, deadline).await?;
         match failure(&report) {
             Some(e) => Err(e),
             None => Ok(report),
@@ -80,7 +81,7 @@ impl<B: Backend> Handler<B> {
 
     /// Takes in the event and produces one entry per item, in order, logging each. Fails only
     /// when the payload as a whole is not an event; see [`failure`] for failed entries.
-    pub async fn report(&self, event: &Value) -> Result<Report, HandlerError> {
+    pub async fn report(&self, event: &Value, deadline: Deadline) -> Result<Report, HandlerError> {
         tracing::debug!(event = %crate::redact::redacted(event), "event received");
         let items = intake::intake(event, &self.config.intake)?;
         let mut results = Vec::with_capacity(items.len());
@@ -88,13 +89,40 @@ impl<B: Backend> Handler<B> {
             let entry = match item {
                 Ok(Intake::Trigger(t)) => self.trigger(&t).await,
                 Ok(Intake::Ignored(i)) => ignored(i),
-                Ok(Intake::Sweep(_)) => sweep_unsupported(),
+                // A schedule fires one sweep; a sweep is its own report.
+                Ok(Intake::Sweep(req)) => {
+                    let regions = self.config.sweep_regions(req.region.as_deref());
+                    return Ok(self.sweep(&regions, deadline, &|_| {}).await);
+                }
                 Err(e) => bad_item(&e),
             };
-            entry.log();
+            entry.log(false);
             results.push(entry);
         }
         Ok(Report::new(self.config.mode, results))
+    }
+
+    /// Sweeps `regions` (the scheduled event and the CLI's `reconcile`).
+    pub async fn sweep(
+        &self,
+        regions: &[String],
+        deadline: Deadline,
+        progress: &(dyn Fn(Progress<'_>) + Sync),
+    ) -> Report {
+        let sweep = Sweep {
+            backend: &self.backend,
+            policy: &self.config.policy,
+            mode: self.config.mode,
+            settings: &self.config.sweep,
+            deadline,
+        };
+        let (entries, summary) = sweep.run(regions, progress).await;
+        entries.iter().for_each(|e| e.log(true));
+        tracing::info!(
+            regions = ?summary.regions, complete = summary.complete, not_started = summary.not_started,
+            seconds = summary.seconds, "sweep finished"
+        );
+        Report::of_sweep(self.config.mode, entries, summary)
     }
 
     async fn trigger(&self, t: &Trigger) -> ResourceReport {
@@ -109,15 +137,6 @@ impl<B: Backend> Handler<B> {
         entry.event = t.event.clone();
         entry
     }
-}
-
-/// The entry for a scheduled sweep, which this version does not run.
-pub(crate) fn sweep_unsupported() -> ResourceReport {
-    let mut r = ResourceReport::new(Outcome::Ignored);
-    r.reasons.push(
-        "scheduled reconcile sweeps are not supported yet: this version handles CloudTrail events only".to_owned(),
-    );
-    r
 }
 
 /// The entry for a record that could not be taken in; it fails the invocation.

@@ -1,6 +1,7 @@
 use super::*;
 use crate::apply::tests::FakeStore;
 use crate::config::Config;
+use crate::sweep::Deadline;
 use serde_json::json;
 use std::sync::{Arc, Mutex};
 
@@ -51,7 +52,7 @@ async fn ignored_events_make_no_aws_call() {
         "ignored-failed-call.json",
         "ignored-other-service.json",
     ] {
-        let report = h.invoke(&sample(name)).await.unwrap();
+        let report = h.invoke(&sample(name), Deadline::NONE).await.unwrap();
         assert_eq!(report.results[0].outcome, Outcome::Ignored, "{name}");
     }
     assert!(h.backend.secrets.calls().is_empty());
@@ -64,7 +65,10 @@ async fn ignored_events_make_no_aws_call() {
 #[tokio::test]
 async fn a_trigger_reads_and_remediates_in_the_event_region() {
     let h = handler(FakeStore::with("arn:s", &[("temp-debug", "1")]), FakeStore::default());
-    let report = h.invoke(&sample("secretsmanager-tag-resource.json")).await.unwrap();
+    let report = h
+        .invoke(&sample("secretsmanager-tag-resource.json"), Deadline::NONE)
+        .await
+        .unwrap();
     let entry = &report.results[0];
     assert_eq!(entry.outcome, Outcome::Remediated);
     assert_eq!(entry.region.as_deref(), Some("us-east-1"));
@@ -82,7 +86,10 @@ async fn a_log_file_is_handled_record_by_record() {
         FakeStore::with("arn:s", &[("Owner", "x")]),
         FakeStore::with("arn:k", &[]),
     );
-    let report = h.invoke(&sample("cloudtrail-log-file.json")).await.unwrap();
+    let report = h
+        .invoke(&sample("cloudtrail-log-file.json"), Deadline::NONE)
+        .await
+        .unwrap();
     let outcomes: Vec<Outcome> = report.results.iter().map(|r| r.outcome).collect();
     assert_eq!(outcomes, [Outcome::Compliant, Outcome::Remediated, Outcome::Ignored]);
     assert_eq!(report.summary.get(&Outcome::Compliant), Some(&1));
@@ -96,11 +103,11 @@ async fn one_bad_record_fails_the_invocation_but_not_the_others() {
     bad["resources"] = json!([]);
     let good = sample("secretsmanager-tag-resource.json")["detail"].clone();
     let event = json!({"Records": [bad, good]});
-    let report = h.report(&event).await.unwrap();
+    let report = h.report(&event, Deadline::NONE).await.unwrap();
     assert_eq!(report.results[0].outcome, Outcome::Error);
     assert_eq!(report.results[0].error_type.as_deref(), Some("TagWarden.MissingField"));
     assert_eq!(report.results[1].outcome, Outcome::Remediated);
-    let err = h.invoke(&event).await.unwrap_err();
+    let err = h.invoke(&event, Deadline::NONE).await.unwrap_err();
     assert_eq!(err.error_type(), "TagWarden.Incomplete");
     assert!(err.to_string().contains("1 of 2"), "{err}");
     assert!(err.to_string().contains("requestParameters.keyId"), "{err}");
@@ -112,7 +119,10 @@ async fn a_transient_failure_fails_the_invocation_so_it_is_retried() {
         FakeStore::with("arn:s", &[("Debug", "1")]).failing("tag", crate::apply::ErrorKind::Transient),
         FakeStore::default(),
     );
-    let err = h.invoke(&sample("secretsmanager-tag-resource.json")).await.unwrap_err();
+    let err = h
+        .invoke(&sample("secretsmanager-tag-resource.json"), Deadline::NONE)
+        .await
+        .unwrap_err();
     assert!(
         matches!(
             err,
@@ -131,23 +141,37 @@ async fn a_transient_failure_fails_the_invocation_so_it_is_retried() {
 #[tokio::test]
 async fn payloads_that_are_not_events_fail_with_a_typed_error() {
     let h = handler(FakeStore::default(), FakeStore::default());
-    let err = h.invoke(&json!({"hello": "world"})).await.unwrap_err();
+    let err = h.invoke(&json!({"hello": "world"}), Deadline::NONE).await.unwrap_err();
     assert_eq!(err.error_type(), "TagWarden.NotAnEvent");
     assert!(err.to_string().contains("hello"), "names what it found: {err}");
 }
 
 #[tokio::test]
-async fn a_scheduled_event_is_answered_as_not_yet_supported_without_failing() {
-    let h = handler(FakeStore::default(), FakeStore::default());
-    let report = h.invoke(&sample("scheduled-reconcile.json")).await.unwrap();
-    assert_eq!(report.results[0].outcome, Outcome::Ignored);
-    assert!(report.results[0].reasons[0].contains("not supported yet"));
+async fn a_scheduled_event_sweeps_the_envelope_region_and_reports_only_what_needs_attention() {
+    let h = handler(
+        FakeStore::with("arn:s", &[("Debug", "1")]),
+        FakeStore::with("arn:k", &[("Owner", "x")]),
+    );
+    let report = h
+        .invoke(&sample("scheduled-reconcile.json"), Deadline::NONE)
+        .await
+        .unwrap();
+    let sweep = report.sweep.as_ref().unwrap();
+    assert_eq!(sweep.regions, ["us-east-1"]);
+    assert!(sweep.complete);
+    assert_eq!(report.summary.get(&Outcome::Remediated), Some(&1));
+    assert_eq!(report.summary.get(&Outcome::Compliant), Some(&1));
+    assert!(report.results.is_empty(), "nothing left needing attention");
+    assert_eq!(*h.backend.regions.lock().unwrap(), ["us-east-1", "us-east-1"]);
 }
 
 #[tokio::test]
 async fn the_report_serialises_with_kebab_case_outcomes_and_a_summary() {
     let h = handler(FakeStore::with("arn:s", &[("Owner", "x")]), FakeStore::default());
-    let report = h.invoke(&sample("secretsmanager-tag-resource.json")).await.unwrap();
+    let report = h
+        .invoke(&sample("secretsmanager-tag-resource.json"), Deadline::NONE)
+        .await
+        .unwrap();
     let v = serde_json::to_value(&report).unwrap();
     assert_eq!(v["mode"], "enforce");
     assert_eq!(v["summary"]["compliant"], 1);

@@ -15,5 +15,7 @@ pub mod intake;
 pub mod logging;
 pub mod model;
 pub mod policy;
+pub mod reconcile;
 pub mod redact;
 pub mod report;
+pub mod sweep;

@@ -7,10 +7,12 @@ use lambda_runtime::{service_fn, LambdaEvent};
 use serde_json::Value;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::{Instant, SystemTime};
 use tag_warden::apply::AwsBackend;
 use tag_warden::config::Config;
 use tag_warden::handler::Handler;
 use tag_warden::report::Report;
+use tag_warden::sweep::Deadline;
 
 fn main() -> ExitCode {
     let args: Vec<_> = std::env::args_os().collect();
@@ -41,7 +43,10 @@ fn lambda() -> ExitCode {
         let handler = Arc::new(Handler::new(AwsBackend::from_env().await, config));
         lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
             let handler = Arc::clone(&handler);
-            async move { handler.invoke(&event.payload).await.map(|r: Report| r) }
+            async move {
+                let deadline = lambda_deadline(event.context.deadline);
+                handler.invoke(&event.payload, deadline).await.map(|r: Report| r)
+            }
         }))
         .await
     });
@@ -52,4 +57,10 @@ fn lambda() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The invocation's deadline on this process's clock.
+fn lambda_deadline(deadline_ms: u64) -> Deadline {
+    tracing::debug!(deadline_ms, "invocation deadline");
+    Deadline::from_runtime(deadline_ms, SystemTime::now(), Instant::now())
 }

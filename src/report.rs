@@ -3,6 +3,7 @@
 use crate::evaluate::{Finding, Plan};
 use crate::intake::EventInfo;
 use crate::model::{Mode, ResourceKind, Tags};
+use crate::sweep::SweepSummary;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -29,6 +30,12 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// Whether the resource is left not compliant: a violation, an error, or a write that
+    /// report mode did not make.
+    pub fn needs_attention(self) -> bool {
+        matches!(self, Outcome::Violation | Outcome::Error | Outcome::WouldRemediate)
+    }
+
     /// The kebab-case name used in reports.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -104,8 +111,9 @@ impl ResourceReport {
         }
     }
 
-    /// Emits the entry's structured log line (warn for violations and errors).
-    pub fn log(&self) {
+    /// Emits the entry's structured log line (warn for violations and errors; with `quiet`,
+    /// entries that need nothing are logged at debug, as a sweep does for thousands of them).
+    pub fn log(&self, quiet: bool) {
         let kind = self.kind.map(ResourceKind::as_str).unwrap_or("-");
         let arn = self.arn.as_deref().or(self.resource_id.as_deref()).unwrap_or("-");
         let event = self.event.name.as_deref().unwrap_or("-");
@@ -117,6 +125,14 @@ impl ResourceReport {
                 keys_removed = ?self.keys_removed, error_type = self.error_type.as_deref(),
                 reasons, "resource outcome"
             ),
+            Outcome::Compliant | Outcome::Exempt | Outcome::Skipped if quiet => tracing::debug!(
+                outcome = self.outcome.as_str(),
+                kind,
+                arn,
+                event,
+                reasons,
+                "resource outcome"
+            ),
             _ => tracing::info!(
                 outcome = self.outcome.as_str(), kind, arn, event, tags_added = ?added,
                 keys_removed = ?self.keys_removed, reasons, "resource outcome"
@@ -126,12 +142,16 @@ impl ResourceReport {
 }
 
 /// The whole response: one entry per resource or event, and counts per outcome.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Report {
     /// The mode the policy ran in.
     pub mode: Mode,
     /// Counts per outcome.
     pub summary: BTreeMap<Outcome, usize>,
+    /// For a sweep: what it covered, and counts per kind and region. Its `results` then list
+    /// only the resources left not compliant.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sweep: Option<SweepSummary>,
     /// The entries, in event order.
     pub results: Vec<ResourceReport>,
 }
@@ -143,7 +163,20 @@ impl Report {
         for r in &results {
             *summary.entry(r.outcome).or_insert(0) += 1;
         }
-        Report { mode, summary, results }
+        Report {
+            mode,
+            summary,
+            sweep: None,
+            results,
+        }
+    }
+
+    /// A sweep's report: counts over every entry; only the entries needing attention kept.
+    pub fn of_sweep(mode: Mode, entries: Vec<ResourceReport>, sweep: SweepSummary) -> Self {
+        let mut report = Report::new(mode, entries);
+        report.results.retain(|r| r.outcome.needs_attention());
+        report.sweep = Some(sweep);
+        report
     }
 
     /// The entries that failed, so that the invocation must fail too.

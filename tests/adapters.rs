@@ -356,3 +356,137 @@ async fn a_missing_key_maps_to_not_found_and_kms_internal_to_transient() {
         ErrorKind::Transient
     );
 }
+
+mod inventory {
+    use super::*;
+    use aws_sdk_kms::operation::{list_aliases::ListAliasesOutput, list_keys::ListKeysOutput};
+    use aws_sdk_kms::types::{AliasListEntry, KeyListEntry};
+    use aws_sdk_secretsmanager::operation::list_secrets::ListSecretsOutput;
+    use aws_sdk_secretsmanager::types::SecretListEntry;
+    use tag_warden::apply::Inventory;
+
+    fn key(id: &str) -> KeyListEntry {
+        KeyListEntry::builder()
+            .key_id(id)
+            .key_arn(format!("arn:aws:kms:us-east-1:123456789012:key/{id}"))
+            .build()
+    }
+
+    fn alias(name: &str, target: Option<&str>) -> AliasListEntry {
+        let b = AliasListEntry::builder().alias_name(name);
+        match target {
+            Some(t) => b.target_key_id(t).build(),
+            None => b.build(),
+        }
+    }
+
+    #[tokio::test]
+    async fn keys_are_listed_across_pages_and_aws_managed_ones_are_skipped_without_reading_their_tags() {
+        let keys1 = mock!(aws_sdk_kms::Client::list_keys)
+            .match_requests(|r| r.marker().is_none() && r.limit() == Some(1000))
+            .then_output(|| {
+                ListKeysOutput::builder()
+                    .keys(key("k1"))
+                    .keys(key("aws1"))
+                    .truncated(true)
+                    .next_marker("p2")
+                    .build()
+            });
+        let keys2 = mock!(aws_sdk_kms::Client::list_keys)
+            .match_requests(|r| r.marker() == Some("p2"))
+            .then_output(|| {
+                ListKeysOutput::builder()
+                    .keys(key("k2"))
+                    .keys(key("aws2"))
+                    .truncated(false)
+                    .build()
+            });
+        let aliases1 = mock!(aws_sdk_kms::Client::list_aliases)
+            .match_requests(|r| r.marker().is_none())
+            .then_output(|| {
+                ListAliasesOutput::builder()
+                    .aliases(alias("alias/aws/ebs", Some("aws1")))
+                    .aliases(alias("alias/payments", Some("k1")))
+                    .aliases(alias("alias/aws/unused", None))
+                    .truncated(true)
+                    .next_marker("a2")
+                    .build()
+            });
+        let aliases2 = mock!(aws_sdk_kms::Client::list_aliases)
+            .match_requests(|r| r.marker() == Some("a2"))
+            .then_output(|| {
+                ListAliasesOutput::builder()
+                    .aliases(alias("alias/aws/secretsmanager", Some("aws2")))
+                    .build()
+            });
+        let tags =
+            mock!(aws_sdk_kms::Client::list_resource_tags).then_output(|| ListResourceTagsOutput::builder().build());
+        let store = kms(&[&keys1, &keys2, &aliases1, &aliases2, &tags]);
+        let listed = store.list().await.unwrap();
+        let view: Vec<(&str, bool)> = listed
+            .iter()
+            .map(|l| (l.arn.rsplit('/').next().unwrap(), l.skip.is_some()))
+            .collect();
+        assert_eq!(view, [("k1", false), ("aws1", true), ("k2", false), ("aws2", true)]);
+        assert!(listed.iter().all(|l| l.tags.is_none()), "ListKeys carries no tags");
+        assert_eq!(tags.num_calls(), 0, "listing reads no tags");
+        assert_eq!(
+            (
+                keys1.num_calls(),
+                keys2.num_calls(),
+                aliases1.num_calls(),
+                aliases2.num_calls()
+            ),
+            (1, 1, 1, 1)
+        );
+    }
+
+    #[tokio::test]
+    async fn secrets_are_listed_100_a_page_with_their_tags_and_service_owned_ones_skipped() {
+        let page1 = mock!(aws_sdk_secretsmanager::Client::list_secrets)
+            .match_requests(|r| r.next_token().is_none() && r.max_results() == Some(100))
+            .then_output(|| {
+                ListSecretsOutput::builder()
+                    .secret_list(
+                        SecretListEntry::builder()
+                            .arn("arn:s1")
+                            .tags(SmTag::builder().key("Owner").value("p").build())
+                            .build(),
+                    )
+                    .secret_list(SecretListEntry::builder().arn("arn:rds").owning_service("rds").build())
+                    .next_token("t2")
+                    .build()
+            });
+        let page2 = mock!(aws_sdk_secretsmanager::Client::list_secrets)
+            .match_requests(|r| r.next_token() == Some("t2"))
+            .then_output(|| {
+                ListSecretsOutput::builder()
+                    .secret_list(SecretListEntry::builder().arn("arn:s2").build())
+                    .build()
+            });
+        let listed = secrets(&[&page1, &page2]).list().await.unwrap();
+        let arns: Vec<&str> = listed.iter().map(|l| l.arn.as_str()).collect();
+        assert_eq!(arns, ["arn:s1", "arn:rds", "arn:s2"]);
+        assert_eq!(
+            listed[0].tags.as_ref().unwrap().get("Owner").map(String::as_str),
+            Some("p")
+        );
+        assert!(listed[1].skip.as_deref().unwrap().contains("managed by `rds`"));
+        assert!(listed[2].skip.is_none());
+    }
+
+    #[tokio::test]
+    async fn the_key_write_guard_reads_the_key_state() {
+        let pending = mock!(aws_sdk_kms::Client::describe_key)
+            .then_output(|| key_metadata(KeyManagerType::Customer, KeyState::PendingDeletion));
+        assert!(kms(&[&pending])
+            .write_guard(KEY_ARN)
+            .await
+            .unwrap()
+            .unwrap()
+            .contains("PendingDeletion"));
+        let enabled = mock!(aws_sdk_kms::Client::describe_key)
+            .then_output(|| key_metadata(KeyManagerType::Customer, KeyState::Enabled));
+        assert_eq!(kms(&[&enabled]).write_guard(KEY_ARN).await.unwrap(), None);
+    }
+}

@@ -201,7 +201,6 @@ async fn events_to_ignore_make_no_aws_call_at_all() {
         "ignored-own-call.json",
         "ignored-failed-call.json",
         "ignored-other-service.json",
-        "scheduled-reconcile.json",
     ] {
         moto.start_recording();
         let (out, report) = handle(&moto, &event(file, &[("prod/payments/db", &arn)], &[]), &[]);

@@ -22,7 +22,8 @@ ORDER = [  # a story: the existing secret and key are changed, new ones are crea
     "secretsmanager-create-secret.json", "secretsmanager-create-secret-legacy-arn.json",
     "kms-tag-resource.json", "kms-untag-resource.json", "cloudtrail-record-kms-untag-resource.json",
     "kms-create-key.json", "cloudtrail-log-file.json",
-    "ignored-own-call.json", "ignored-failed-call.json", "ignored-other-service.json", "scheduled-reconcile.json",
+    "ignored-own-call.json", "ignored-failed-call.json", "ignored-other-service.json",
+    "scheduled-reconcile.json",  # last: the sweep finds what the events left
 ]
 
 
@@ -141,6 +142,10 @@ def main():
                 print(f"   {kind} {rid}, after the {event_name} call")
                 print(f"     before tag-warden: {fmt(before)}")
                 print(f"     after tag-warden:  {fmt(world.tags(kind, rid))}")
+            if "sweep" in report:
+                sw = report["sweep"]
+                counts = ", ".join(f"{n} {o}" for o, n in sorted(report["summary"].items()))
+                print(f"   tag-warden swept {', '.join(sw['regions'])}: {counts} ({'complete' if sw['complete'] else 'incomplete'})")
             for r in report["results"]:
                 what = []
                 if r["keys_removed"]:

@@ -1,9 +1,10 @@
 //! KMS adapter: DescribeKey, ListResourceTags (every page), TagResource, UntagResource.
 
-use super::{ApiError, ErrorKind, ResourceState, TagStore};
+use super::{ApiError, ErrorKind, Inventory, Listed, ResourceState, TagStore};
 use crate::model::Tags;
 use aws_sdk_kms::types::{KeyManagerType, KeyState, Tag};
 use aws_sdk_kms::Client;
+use std::collections::BTreeSet;
 use tracing::instrument;
 
 const NOT_FOUND: (ErrorKind, &str) = (ErrorKind::NotFound, "NotFoundException");
@@ -20,6 +21,32 @@ impl KmsStore {
     /// Wraps a client (its region is the store's region).
     pub fn new(client: Client) -> Self {
         KmsStore { client }
+    }
+
+    /// Key ids that `alias/aws/*` aliases point at: the AWS-managed keys.
+    async fn aws_managed(&self) -> Result<BTreeSet<String>, ApiError> {
+        let mut managed = BTreeSet::new();
+        let mut marker: Option<String> = None;
+        loop {
+            let out = self
+                .client
+                .list_aliases()
+                .limit(100)
+                .set_marker(marker.take())
+                .send()
+                .await
+                .map_err(|e| ApiError::from_sdk("kms:ListAliases", "*", e, |_| None))?;
+            managed.extend(
+                out.aliases()
+                    .iter()
+                    .filter(|a| a.alias_name().is_some_and(|n| n.starts_with("alias/aws/")))
+                    .filter_map(|a| a.target_key_id().map(str::to_owned)),
+            );
+            match out.next_marker() {
+                Some(next) if out.truncated() => marker = Some(next.to_owned()),
+                _ => return Ok(managed),
+            }
+        }
     }
 
     async fn list_tags(&self, arn: &str) -> Result<Tags, ApiError> {
@@ -137,5 +164,56 @@ impl TagStore for KmsStore {
                 })
             })?;
         Ok(())
+    }
+}
+
+impl Inventory for KmsStore {
+    /// ListKeys (1,000 a page) and ListAliases: AWS-managed keys are skipped without a call;
+    /// tags come per customer key from [`Inventory::tags`].
+    #[instrument(skip(self), level = "debug")]
+    async fn list(&self) -> Result<Vec<Listed>, ApiError> {
+        let managed = self.aws_managed().await?;
+        let mut listed = Vec::new();
+        let mut marker: Option<String> = None;
+        loop {
+            let out = self
+                .client
+                .list_keys()
+                .limit(1000)
+                .set_marker(marker.take())
+                .send()
+                .await
+                .map_err(|e| ApiError::from_sdk("kms:ListKeys", "*", e, |_| None))?;
+            for key in out.keys() {
+                let (Some(id), Some(arn)) = (key.key_id(), key.key_arn()) else {
+                    continue;
+                };
+                listed.push(Listed {
+                    arn: arn.to_owned(),
+                    tags: None,
+                    skip: managed
+                        .contains(id)
+                        .then(|| "AWS-managed key (alias/aws/*): only customer-managed keys can be tagged".to_owned()),
+                });
+            }
+            match out.next_marker() {
+                Some(next) if out.truncated() => marker = Some(next.to_owned()),
+                _ => return Ok(listed),
+            }
+        }
+    }
+
+    async fn tags(&self, arn: &str) -> Result<Tags, ApiError> {
+        self.list_tags(arn).await
+    }
+
+    /// DescribeKey, only when a write is due: a key pending deletion refuses tag changes.
+    async fn write_guard(&self, arn: &str) -> Result<Option<String>, ApiError> {
+        let out = self.client.describe_key().key_id(arn).send().await.map_err(|e| {
+            ApiError::from_sdk("kms:DescribeKey", arn, e, |e| {
+                e.is_not_found_exception().then_some(NOT_FOUND)
+            })
+        })?;
+        Ok(out.key_metadata().and_then(|m| refusal(m.key_manager(), m.key_state())))
     }
 }

@@ -51,12 +51,45 @@ impl<T: TagStore + Sync + Send> TagStore for std::sync::Arc<T> {
     }
 }
 
-/// Hands out a [`TagStore`] per kind and region.
+/// A resource as a listing shows it, for the reconcile sweep.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listed {
+    /// The canonical ARN.
+    pub arn: String,
+    /// Its tags when the listing carries them (ListSecrets does; ListKeys does not).
+    pub tags: Option<Tags>,
+    /// Why it must not be written to, when the listing already tells.
+    pub skip: Option<String>,
+}
+
+/// Lists one kind of resource in a region, at the API floor.
+pub trait Inventory {
+    /// Every resource of this kind (every page).
+    fn list(&self) -> impl Future<Output = Result<Vec<Listed>, ApiError>> + Send;
+    /// The current tags of a listed resource whose listing lacks them.
+    fn tags(&self, arn: &str) -> impl Future<Output = Result<Tags, ApiError>> + Send;
+    /// Checked only before writing: why the resource must not be written to now, if so.
+    fn write_guard(&self, arn: &str) -> impl Future<Output = Result<Option<String>, ApiError>> + Send;
+}
+
+impl<T: Inventory + Sync + Send> Inventory for std::sync::Arc<T> {
+    fn list(&self) -> impl Future<Output = Result<Vec<Listed>, ApiError>> + Send {
+        T::list(self)
+    }
+    fn tags(&self, arn: &str) -> impl Future<Output = Result<Tags, ApiError>> + Send {
+        T::tags(self, arn)
+    }
+    fn write_guard(&self, arn: &str) -> impl Future<Output = Result<Option<String>, ApiError>> + Send {
+        T::write_guard(self, arn)
+    }
+}
+
+/// Hands out a store per kind and region.
 pub trait Backend: Send + Sync {
     /// The store for secrets.
-    type Secrets: TagStore + Send + Sync;
+    type Secrets: TagStore + Inventory + Send + Sync;
     /// The store for KMS keys.
-    type Keys: TagStore + Send + Sync;
+    type Keys: TagStore + Inventory + Send + Sync;
     /// The secrets store for `region`.
     fn secrets(&self, region: &str) -> Self::Secrets;
     /// The KMS store for `region`.
@@ -94,16 +127,22 @@ pub async fn apply_state<S: TagStore>(
     mut report: ResourceReport,
 ) -> ResourceReport {
     if let Some(plan) = assess(policy, mode, kind, &state, &mut report) {
-        let violation = report.findings.iter().any(|f| !f.is_fixed());
-        report.outcome = Outcome::Compliant;
-        write_plan(store, &state.arn, &plan, &mut report).await;
-        report.outcome = match report.outcome {
-            Outcome::Compliant if violation => Outcome::Violation,
-            Outcome::Compliant => Outcome::Remediated,
-            other => other,
-        };
+        remediate(store, &state.arn, &plan, &mut report).await;
     }
     report
+}
+
+/// Writes an assessed plan (untag, then tag) and settles the entry's outcome: remediated, a
+/// violation when unfixable findings remain, or what a failed call maps to.
+pub async fn remediate<S: TagStore>(store: &S, arn: &str, plan: &Plan, report: &mut ResourceReport) {
+    let violation = report.findings.iter().any(|f| !f.is_fixed());
+    report.outcome = Outcome::Compliant;
+    write_plan(store, arn, plan, report).await;
+    report.outcome = match report.outcome {
+        Outcome::Compliant if violation => Outcome::Violation,
+        Outcome::Compliant => Outcome::Remediated,
+        other => other,
+    };
 }
 
 /// The pure part of [`apply_state`]: fills the entry from the evaluation and returns the
@@ -164,10 +203,10 @@ async fn write_plan<S: TagStore>(store: &S, arn: &str, plan: &Plan, report: &mut
     }
 }
 
-/// Maps an AWS failure to the entry's outcome: gone or in a state that refuses tagging →
+/// Records an AWS failure in the entry: gone or in a state that refuses tagging →
 /// skipped; access denied → a violation (retrying will not help); anything else → error, so
 /// that the invocation fails and is retried.
-fn failed(report: &mut ResourceReport, e: &ApiError) {
+pub fn failed(report: &mut ResourceReport, e: &ApiError) {
     let (outcome, why) = match e.kind {
         ErrorKind::NotFound => (Outcome::Skipped, format!("the resource no longer exists ({e})")),
         ErrorKind::InvalidState => (

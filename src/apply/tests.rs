@@ -81,6 +81,27 @@ impl TagStore for FakeStore {
     }
 }
 
+impl Inventory for FakeStore {
+    async fn list(&self) -> Result<Vec<Listed>, ApiError> {
+        self.call("list", String::new())?;
+        let state = self.state.lock().unwrap().clone();
+        Ok(state
+            .into_iter()
+            .map(|s| Listed {
+                arn: s.arn,
+                tags: Some(s.tags),
+                skip: s.skip,
+            })
+            .collect())
+    }
+    async fn tags(&self, arn: &str) -> Result<Tags, ApiError> {
+        Ok(self.read(arn).await?.tags)
+    }
+    async fn write_guard(&self, _arn: &str) -> Result<Option<String>, ApiError> {
+        Ok(None)
+    }
+}
+
 const POLICY: &str =
     r#"{"rules":[{"name":"r","require":{"Owner":{"default":"platform"},"Reviewer":{}},"forbid":["Debug"]}]}"#;
 

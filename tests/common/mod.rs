@@ -163,6 +163,13 @@ impl Moto {
         aws_sdk_secretsmanager::Client::new(&self.sdk_config())
     }
 
+    pub fn secrets_in(&self, region: &'static str) -> aws_sdk_secretsmanager::Client {
+        let conf = aws_sdk_secretsmanager::config::Builder::from(&self.sdk_config())
+            .region(aws_config::Region::new(region))
+            .build();
+        aws_sdk_secretsmanager::Client::from_conf(conf)
+    }
+
     pub fn kms(&self) -> aws_sdk_kms::Client {
         aws_sdk_kms::Client::new(&self.sdk_config())
     }
@@ -366,6 +373,28 @@ pub fn expected_after(file: &str) -> Vec<(&'static str, BTreeMap<String, String>
             tags(&[("Owner", "platform"), ("CostCenter", "0000")]),
         )]),
         "cloudtrail-log-file.json" => with(vec![("prod/payments/db", db_fixed), (SAMPLE_KEY_1, key1_fixed)]),
+        // The schedule sweeps the region: everything is fixed.
+        "scheduled-reconcile.json" => with(vec![
+            ("prod/payments/db", db_fixed),
+            (
+                "prod/orders/api-key",
+                tags(&[
+                    ("Owner", "payments"),
+                    ("CostCenter", "0000"),
+                    ("DataClass", "confidential"),
+                ]),
+            ),
+            (
+                "legacy/reporting",
+                tags(&[
+                    ("Owner", "platform"),
+                    ("CostCenter", "0000"),
+                    ("DataClass", "confidential"),
+                ]),
+            ),
+            (SAMPLE_KEY_1, key1_fixed),
+            (SAMPLE_KEY_2, tags(&[("Owner", "platform"), ("CostCenter", "0000")])),
+        ]),
         _ => untouched,
     }
 }
@@ -401,4 +430,20 @@ pub fn cargo_lambda() -> PathBuf {
         path.display()
     );
     path
+}
+
+/// Runs `tag-warden ARGS` with moto's environment and the example policy.
+pub fn run_cli(moto: &Moto, args: &[&str], extra: &[(&str, &str)]) -> (Output, serde_json::Value) {
+    let out = Command::new(env!("CARGO_BIN_EXE_tag-warden"))
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("TAG_WARDEN_POLICY", example_policy())
+        .envs(moto.env())
+        .envs(extra.iter().copied())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let report = serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
+    (out, report)
 }
