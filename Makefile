@@ -13,7 +13,7 @@ TEST_ENV := AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY
 
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: test demo venv lint cfn-lint lambda-build measure unit build clean
+.PHONY: test demo venv lint cfn-lint lambda-build measure bench unit build clean
 
 ## test: lint (rustfmt, clippy, cfn-lint), the release Lambda build, then every test
 test: venv lint cfn-lint lambda-build
@@ -47,6 +47,17 @@ lint:
 	cargo fmt --check
 	cargo clippy --all-targets -- -D warnings
 
+## bench: tag-warden reconcile vs Cloud Custodian on moto (not part of make test); writes bench/RESULTS.md
+BENCH_VENV := .venv-bench
+BENCH_STAMP := $(BENCH_VENV)/.installed-$(shell sha1sum bench/requirements.txt | cut -c1-12)
+bench: $(BENCH_STAMP) lambda-build
+	$(BENCH_VENV)/bin/python bench/run.py
+$(BENCH_STAMP): bench/requirements.txt
+	rm -rf $(BENCH_VENV)
+	$(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/pip install --quiet --disable-pip-version-check -r bench/requirements.txt
+	touch $@
+
 unit:
 	$(TEST_ENV) cargo test --lib
 
@@ -55,4 +66,4 @@ build:
 
 clean:
 	cargo clean
-	rm -rf $(VENV)
+	rm -rf $(VENV) $(BENCH_VENV)

@@ -62,6 +62,7 @@ impl AwsBackend {
     pub async fn from_env() -> Self {
         let base = aws_config::defaults(aws_config::BehaviorVersion::latest())
             .retry_config(retry_config())
+            .timeout_config(timeout_config())
             .load()
             .await;
         AwsBackend::new(base)
@@ -70,6 +71,26 @@ impl AwsBackend {
 
 /// Attempts per call, first included.
 pub const RETRY_MAX_ATTEMPTS: u32 = 4;
+
+/// How long one attempt may take before it is abandoned and retried: tag calls answer in
+/// milliseconds, so a response this late is a stuck connection, not a slow service.
+pub const ATTEMPT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Connecting (TCP and TLS) to the regional endpoint.
+pub const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// One call with all its attempts and backoff: 4 × 5 s plus backoff fits, and a resource's
+/// read + untag + tag stays well inside a 300 s function timeout.
+pub const OPERATION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// The SDK timeouts: see the constants.
+pub fn timeout_config() -> aws_config::timeout::TimeoutConfig {
+    aws_config::timeout::TimeoutConfig::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+        .operation_timeout(OPERATION_TIMEOUT)
+        .build()
+}
 
 /// The SDK's standard retry mode (exponential backoff with jitter; throttling, 5xx, timeouts
 /// and connection errors are retried) with [`RETRY_MAX_ATTEMPTS`] attempts per call.

@@ -6,7 +6,7 @@ mod error;
 mod kms;
 mod secrets;
 
-pub use aws::{retry_config, AwsBackend, RETRY_MAX_ATTEMPTS};
+pub use aws::{retry_config, timeout_config, AwsBackend, ATTEMPT_TIMEOUT, RETRY_MAX_ATTEMPTS};
 pub use error::{ApiError, ErrorKind};
 pub use kms::KmsStore;
 pub use secrets::SecretsStore;

@@ -157,15 +157,14 @@ impl<B: Backend> Sweep<'_, B> {
                 limiter(self.settings.kms_write_rps),
                 limiter(self.settings.kms_write_rps),
             );
+            // Two services, two sets of quotas: both kinds are swept at once.
+            let (found_secrets, found_keys) = tokio::join!(
+                self.kind(&secrets, ResourceKind::Secret, region, progress),
+                self.kind(&keys, ResourceKind::KmsKey, region, progress),
+            );
             for (kind, (found, not_started)) in [
-                (
-                    ResourceKind::Secret,
-                    self.kind(&secrets, ResourceKind::Secret, region, progress).await,
-                ),
-                (
-                    ResourceKind::KmsKey,
-                    self.kind(&keys, ResourceKind::KmsKey, region, progress).await,
-                ),
+                (ResourceKind::Secret, found_secrets),
+                (ResourceKind::KmsKey, found_keys),
             ] {
                 summary.not_started += not_started;
                 for e in &found {

@@ -283,6 +283,7 @@ pub fn tags(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
     pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
 }
 
+pub mod fault_proxy;
 pub mod runtime_api;
 
 /// The sample resources every file in events/ refers to, created dirty: returns the secret
