@@ -13,7 +13,7 @@ TEST_ENV := AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY
 
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: test demo venv lint cfn-lint lambda-build measure bench unit build clean
+.PHONY: test demo venv lint cfn-lint lambda-build measure bench fuzz unit build clean
 
 ## test: lint (rustfmt, clippy, cfn-lint), the release Lambda build, then every test
 test: venv lint cfn-lint lambda-build
@@ -26,6 +26,11 @@ lambda-build: venv
 
 cfn-lint: venv
 	cfn-lint template.yaml
+
+## fuzz: a long fuzzing pass over the event parser and the policy loader (make test runs a short one)
+FUZZ_CASES ?= 100000
+fuzz:
+	FUZZ_CASES=$(FUZZ_CASES) cargo test --test fuzz -- --nocapture
 
 ## measure: cold start and peak RSS of the release bootstrap, per kind of event
 measure: venv lambda-build
