@@ -32,6 +32,7 @@ impl HandlerError {
     pub fn error_type(&self) -> &'static str {
         match self {
             HandlerError::Intake(IntakeError::NotJson(_)) => "TagWarden.NotJson",
+            HandlerError::Intake(IntakeError::TooManyRecords { .. }) => "TagWarden.TooManyRecords",
             HandlerError::Intake(IntakeError::NotAnEvent { .. } | IntakeError::BadRecord { .. }) => {
                 "TagWarden.NotAnEvent"
             }

@@ -45,7 +45,10 @@ fn lambda() -> ExitCode {
             let handler = Arc::clone(&handler);
             async move {
                 let deadline = lambda_deadline(event.context.deadline);
-                handler.invoke(&event.payload, deadline).await.map(|r: Report| r)
+                handler.invoke(&event.payload, deadline).await.map(|mut r: Report| {
+                    r.fit(MAX_RESPONSE_BYTES);
+                    r
+                })
             }
         }))
         .await
@@ -58,6 +61,9 @@ fn lambda() -> ExitCode {
         }
     }
 }
+
+/// Lambda's limit on a response is 6 MB; the report is kept below it with room to spare.
+const MAX_RESPONSE_BYTES: usize = 5 * 1024 * 1024;
 
 /// The invocation's deadline on this process's clock.
 fn lambda_deadline(deadline_ms: u64) -> Deadline {

@@ -4,6 +4,7 @@ use crate::evaluate::{Finding, Plan};
 use crate::intake::EventInfo;
 use crate::model::{Mode, ResourceKind, Tags};
 use crate::sweep::SweepSummary;
+
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -152,8 +153,16 @@ pub struct Report {
     /// only the resources left not compliant.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sweep: Option<SweepSummary>,
+    /// Entries left out of `results` to keep the response within Lambda's size limit (the
+    /// counts in `summary` still include them).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub omitted: usize,
     /// The entries, in event order.
     pub results: Vec<ResourceReport>,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 impl Report {
@@ -167,6 +176,7 @@ impl Report {
             mode,
             summary,
             sweep: None,
+            omitted: 0,
             results,
         }
     }
@@ -179,8 +189,76 @@ impl Report {
         report
     }
 
+    /// Shrinks the report until its JSON fits in `max_bytes`: entries that need nothing
+    /// (compliant, exempt, skipped, ignored) go first, then, if need be, the latest of the rest.
+    /// `summary` keeps counting everything; `omitted` says how many entries were left out.
+    pub fn fit(&mut self, max_bytes: usize) {
+        let size = |r: &Report| serde_json::to_vec(r).map_or(usize::MAX, |v| v.len());
+        if size(self) <= max_bytes {
+            return;
+        }
+        let before = self.results.len();
+        self.results.retain(|r| {
+            !matches!(
+                r.outcome,
+                Outcome::Compliant | Outcome::Exempt | Outcome::Skipped | Outcome::Ignored
+            )
+        });
+        self.omitted += before - self.results.len();
+        while size(self) > max_bytes && !self.results.is_empty() {
+            let drop = self.results.len().div_ceil(10);
+            self.results.truncate(self.results.len() - drop);
+            self.omitted += drop;
+        }
+    }
+
     /// The entries that failed, so that the invocation must fail too.
     pub fn errors(&self) -> impl Iterator<Item = &ResourceReport> {
         self.results.iter().filter(|r| r.outcome == Outcome::Error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entries(n: usize, outcome: Outcome) -> Vec<ResourceReport> {
+        (0..n)
+            .map(|i| {
+                let mut r = ResourceReport::new(outcome);
+                r.arn = Some(format!("arn:aws:secretsmanager:us-east-1:123456789012:secret:s{i:05}"));
+                r.reasons.push("x".repeat(200));
+                r
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_report_that_fits_is_left_alone() {
+        let mut r = Report::new(Mode::Enforce, entries(10, Outcome::Ignored));
+        r.fit(1_000_000);
+        assert_eq!((r.results.len(), r.omitted), (10, 0));
+    }
+
+    #[test]
+    fn fitting_drops_routine_entries_first_and_keeps_the_counts() {
+        let mut all = entries(5_000, Outcome::Ignored);
+        all.extend(entries(20, Outcome::Violation));
+        let mut r = Report::new(Mode::Enforce, all);
+        r.fit(100_000);
+        assert_eq!(r.results.len(), 20);
+        assert!(r.results.iter().all(|e| e.outcome == Outcome::Violation));
+        assert_eq!(r.omitted, 5_000);
+        assert_eq!(r.summary[&Outcome::Ignored], 5_000);
+        assert!(serde_json::to_vec(&r).unwrap().len() <= 100_000);
+    }
+
+    #[test]
+    fn fitting_truncates_what_still_does_not_fit() {
+        let mut r = Report::new(Mode::Enforce, entries(2_000, Outcome::Error));
+        r.fit(50_000);
+        assert!(serde_json::to_vec(&r).unwrap().len() <= 50_000);
+        assert_eq!(r.results.len() + r.omitted, 2_000);
+        assert_eq!(r.summary[&Outcome::Error], 2_000);
     }
 }

@@ -101,8 +101,14 @@ fn cargo_lambda_deploy_reads_the_package_metadata() {
     );
 }
 
-/// Starts the release bootstrap against `api`, with moto's environment.
+/// Starts the release bootstrap against `api`, with moto's environment, its output discarded.
 fn spawn_bootstrap(api: &RuntimeApi, moto: &Moto, extra: &[(&str, &str)]) -> Child {
+    spawn_bootstrap_to(api, moto, extra, Stdio::null(), Stdio::null())
+}
+
+/// Starts the release bootstrap against `api`, with moto's environment, output to `stdout`
+/// and `stderr`.
+fn spawn_bootstrap_to(api: &RuntimeApi, moto: &Moto, extra: &[(&str, &str)], stdout: Stdio, stderr: Stdio) -> Child {
     Command::new(release_bootstrap())
         .env_clear()
         .envs(moto.env())
@@ -112,8 +118,8 @@ fn spawn_bootstrap(api: &RuntimeApi, moto: &Moto, extra: &[(&str, &str)]) -> Chi
         .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
         .env("TAG_WARDEN_POLICY", example_policy())
         .envs(extra.iter().copied())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stdout(stdout)
+        .stderr(stderr)
         .spawn()
         .unwrap()
 }
@@ -337,4 +343,126 @@ async fn every_sample_event_under_cargo_lambda_watch() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(text.contains("TagWarden.NotAnEvent"), "{text}");
+}
+
+/// Events carrying a canary secret value where CloudTrail could put one.
+fn canary_events() -> Vec<String> {
+    let mut out = Vec::new();
+    for (file, name) in [
+        ("secretsmanager-create-secret.json", "CreateSecret"),
+        ("secretsmanager-update-secret.json", "UpdateSecret"),
+        ("secretsmanager-update-secret.json", "PutSecretValue"),
+    ] {
+        let mut v: serde_json::Value = serde_json::from_str(&event(file, &[], &[])).unwrap();
+        v["detail"]["eventName"] = serde_json::json!(name);
+        v["detail"]["requestParameters"]["secretString"] = serde_json::json!(CANARY);
+        v["detail"]["requestParameters"]["secretBinary"] = serde_json::json!(CANARY_B64);
+        v["detail"]["responseElements"]["secretString"] = serde_json::json!(CANARY);
+        out.push(v.to_string());
+    }
+    out
+}
+
+const CANARY: &str = "canary-6f1d2c9e-secret-value";
+const CANARY_B64: &str = "Y2FuYXJ5LWJpbmFyeS03YjJhOQ==";
+
+fn assert_no_canary(what: &str, text: &str) {
+    assert!(
+        !text.contains(CANARY) && !text.contains(CANARY_B64),
+        "{what} leaked the canary"
+    );
+    assert!(!text.contains("canary-6f1d"), "{what} leaked part of the canary");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_secret_value_never_reaches_stdout_stderr_logs_or_the_report_at_trace() {
+    let moto = Moto::start();
+    moto.create_secret("prod/orders/api-key", &[]).await;
+    moto.create_secret("prod/payments/db", &[]).await;
+    let trace = [("AWS_LAMBDA_LOG_LEVEL", "TRACE"), ("RUST_LOG", "trace")];
+    // The CLI, text and JSON logs.
+    for format in ["text", "JSON"] {
+        for e in canary_events() {
+            let mut env = trace.to_vec();
+            env.push(("AWS_LAMBDA_LOG_FORMAT", format));
+            let (out, _) = handle(&moto, &e, &env);
+            assert!(String::from_utf8_lossy(&out.stderr).contains("TRACE") || format == "JSON");
+            assert_no_canary("handle stdout", &String::from_utf8_lossy(&out.stdout));
+            assert_no_canary("handle stderr", &String::from_utf8_lossy(&out.stderr));
+        }
+    }
+    // The release bootstrap under the Runtime API, logs captured.
+    let api = RuntimeApi::start();
+    let dir = tempfile::tempdir().unwrap();
+    let (stdout, stderr) = (dir.path().join("stdout"), dir.path().join("stderr"));
+    let mut child = spawn_bootstrap_to(
+        &api,
+        &moto,
+        &trace,
+        std::fs::File::create(&stdout).unwrap().into(),
+        std::fs::File::create(&stderr).unwrap().into(),
+    );
+    let events = canary_events();
+    events.iter().for_each(|e| {
+        api.push(e);
+    });
+    let answers = api.answers(events.len(), Duration::from_secs(60));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(answers.len(), events.len());
+    let logs = std::fs::read_to_string(&stdout).unwrap() + &std::fs::read_to_string(&stderr).unwrap();
+    assert!(logs.contains("TRACE"), "trace logging was on");
+    assert_no_canary("bootstrap logs", &logs);
+    for a in &answers {
+        assert_no_canary("the report", &a.body);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_6_mb_payload_and_a_log_file_of_10000_records_are_handled_in_bounded_memory() {
+    let moto = Moto::start();
+    let api = RuntimeApi::start();
+    let mut child = spawn_bootstrap(&api, &moto, &[]);
+    // 6 MB: one event whose request carries a huge (legal) description.
+    let mut big: serde_json::Value =
+        serde_json::from_str(&event("secretsmanager-update-secret.json", &[], &[])).unwrap();
+    big["detail"]["requestParameters"]["description"] = serde_json::json!("d".repeat(6 * 1024 * 1024));
+    api.push(&big.to_string());
+    // 10,000 records, the limit: other services' noise and a few secrets that do not exist.
+    let noise = serde_json::from_str::<serde_json::Value>(&event("ignored-other-service.json", &[], &[])).unwrap()
+        ["detail"]
+        .clone();
+    let ours = serde_json::from_str::<serde_json::Value>(&event("secretsmanager-tag-resource.json", &[], &[])).unwrap()
+        ["detail"]
+        .clone();
+    let records: Vec<serde_json::Value> = (0..10_000)
+        .map(|i| if i % 1000 == 0 { ours.clone() } else { noise.clone() })
+        .collect();
+    api.push(&serde_json::json!({ "Records": records }).to_string());
+    // One more record than the limit is refused with a clear message.
+    let over: Vec<serde_json::Value> = vec![noise; 10_001];
+    api.push(&serde_json::json!({ "Records": over }).to_string());
+    let answers = api.answers(3, Duration::from_secs(120));
+    let rss = peak_rss_kib(child.id()).unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(answers.len(), 3);
+    assert!(answers[0].ok, "{}", &answers[0].body[..answers[0].body.len().min(300)]);
+    assert!(answers[1].ok);
+    let report: serde_json::Value = serde_json::from_str(&answers[1].body).unwrap();
+    assert_eq!(report["summary"]["ignored"], 9_990);
+    assert_eq!(report["summary"]["skipped"], 10);
+    assert!(
+        answers[1].body.len() <= 5 * 1024 * 1024,
+        "response within Lambda's limit: {} bytes",
+        answers[1].body.len()
+    );
+    assert!(!answers[2].ok);
+    assert!(
+        answers[2].body.contains("TagWarden.TooManyRecords") && answers[2].body.contains("split it"),
+        "{}",
+        answers[2].body
+    );
+    eprintln!("peak RSS over a 6 MB event and a 10,000-record log file: {rss} KiB");
+    assert!(rss < 256 * 1024, "bounded memory: {rss} KiB");
 }

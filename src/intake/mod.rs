@@ -118,6 +118,14 @@ pub enum IntakeError {
         /// The limit.
         max: usize,
     },
+    /// A log file with more records than one invocation takes.
+    #[error("a CloudTrail log file of {count} records is more than the {max} one invocation takes: split it")]
+    TooManyRecords {
+        /// Records in the file.
+        count: usize,
+        /// The limit.
+        max: usize,
+    },
     /// An element of `Records` is not a JSON object.
     #[error("Records[{index}] is not a JSON object")]
     BadRecord {
@@ -161,6 +169,12 @@ pub fn intake(value: &Value, opts: &IntakeOptions) -> Result<Vec<ItemResult>, In
                 found: "found `Records` that is not an array".into(),
             });
         };
+        if records.len() > MAX_RECORDS {
+            return Err(IntakeError::TooManyRecords {
+                count: records.len(),
+                max: MAX_RECORDS,
+            });
+        }
         return Ok(records
             .iter()
             .enumerate()
@@ -182,6 +196,9 @@ pub fn intake(value: &Value, opts: &IntakeOptions) -> Result<Vec<ItemResult>, In
         found: format!("found an object with keys [{}]", keys.join(", ")),
     })
 }
+
+/// The most records one log file may carry (CloudTrail writes files of a few thousand).
+pub const MAX_RECORDS: usize = 10_000;
 
 const CLOUDTRAIL_DETAIL_TYPE: &str = "AWS API Call via CloudTrail";
 const SCHEDULED_DETAIL_TYPE: &str = "Scheduled Event";

@@ -283,3 +283,20 @@ fn identifiers_longer_than_aws_allows_are_refused_without_echoing_them() {
     v["detail"]["requestParameters"]["secretId"] = json!("x".repeat(2048));
     assert!(matches!(one(&v, &opts()), Ok(Intake::Trigger(_))));
 }
+
+#[test]
+fn log_files_beyond_the_record_limit_are_refused_with_a_clear_message() {
+    let record = sample("cloudtrail-record-kms-untag-resource.json");
+    let at_limit = json!({"Records": vec![record.clone(); MAX_RECORDS]});
+    assert_eq!(intake(&at_limit, &opts()).unwrap().len(), MAX_RECORDS);
+    let over = json!({"Records": vec![record; MAX_RECORDS + 1]});
+    let err = intake(&over, &opts()).unwrap_err();
+    assert_eq!(
+        err,
+        IntakeError::TooManyRecords {
+            count: MAX_RECORDS + 1,
+            max: MAX_RECORDS
+        }
+    );
+    assert!(err.to_string().contains("split it"));
+}
