@@ -335,12 +335,7 @@ async fn a_cloudtrail_log_file_gets_one_entry_per_record() {
         &[],
     );
     assert!(out.status.success());
-    let outcomes: Vec<&str> = report["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["outcome"].as_str().unwrap())
-        .collect();
+    let outcomes = outcomes(&report);
     assert_eq!(outcomes, ["remediated", "remediated", "ignored"]);
     assert_eq!(moto.secret_tags(&arn).await, tags(COMPLIANT_SECRET));
     assert_eq!(

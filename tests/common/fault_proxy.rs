@@ -10,9 +10,10 @@
     dead_code
 )]
 
+use super::http::{header, read_message, serve_loopback};
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::io::{BufRead, BufReader, Write};
-use std::net::{Shutdown, TcpListener, TcpStream};
+use std::io::{BufReader, Write};
+use std::net::{Shutdown, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -47,19 +48,13 @@ pub struct FaultProxy {
 
 impl FaultProxy {
     pub fn start(upstream: u16) -> FaultProxy {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let proxy = FaultProxy {
+        let mut proxy = FaultProxy {
             plan: Arc::default(),
-            port: listener.local_addr().unwrap().port(),
+            port: 0,
             upstream,
         };
         let server = proxy.clone();
-        std::thread::spawn(move || {
-            for stream in listener.incoming().flatten() {
-                let server = server.clone();
-                std::thread::spawn(move || server.serve(stream));
-            }
-        });
+        proxy.port = serve_loopback(move |stream| server.serve(stream)).port();
         proxy
     }
 
@@ -154,35 +149,6 @@ impl FaultProxy {
         out.extend_from_slice(&body);
         out
     }
-}
-
-/// An HTTP message: the head (start line and headers, without the blank line) and the body
-/// (by Content-Length). None at end of stream.
-fn read_message(reader: &mut impl BufRead) -> Option<(String, Vec<u8>)> {
-    let mut head = String::new();
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).ok()? == 0 {
-            return None;
-        }
-        if line == "\r\n" {
-            break;
-        }
-        head.push_str(&line);
-    }
-    let length: usize = header(&head, "content-length")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    let mut body = vec![0; length];
-    reader.read_exact(&mut body).ok()?;
-    Some((head, body))
-}
-
-fn header(head: &str, name: &str) -> Option<String> {
-    head.lines()
-        .filter_map(|l| l.split_once(':'))
-        .find(|(k, _)| k.trim().eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.trim().to_owned())
 }
 
 /// The error each service's awsJson protocol sends.

@@ -284,6 +284,7 @@ pub fn tags(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
 }
 
 pub mod fault_proxy;
+pub mod http;
 pub mod runtime_api;
 
 /// The sample resources every file in events/ refers to, created dirty: returns the secret
@@ -447,4 +448,16 @@ pub fn run_cli(moto: &Moto, args: &[&str], extra: &[(&str, &str)]) -> (Output, s
         .unwrap();
     let report = serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
     (out, report)
+}
+
+/// The outcome of every entry of a report, in order.
+pub fn outcomes(report: &serde_json::Value) -> Vec<String> {
+    report["results"]
+        .as_array()
+        .map(|rs| {
+            rs.iter()
+                .filter_map(|r| r["outcome"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
 }

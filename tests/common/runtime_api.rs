@@ -9,9 +9,10 @@
     dead_code
 )]
 
+use super::http::{read_message, serve_loopback};
 use std::collections::VecDeque;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::io::{BufReader, Write};
+use std::net::TcpStream;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
@@ -39,19 +40,12 @@ pub struct RuntimeApi {
 
 impl RuntimeApi {
     pub fn start() -> RuntimeApi {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = listener.local_addr().unwrap().to_string();
-        let api = RuntimeApi {
+        let mut api = RuntimeApi {
             state: Arc::default(),
-            addr,
+            addr: String::new(),
         };
         let server = api.clone();
-        std::thread::spawn(move || {
-            for stream in listener.incoming().flatten() {
-                let server = server.clone();
-                std::thread::spawn(move || server.serve(stream));
-            }
-        });
+        api.addr = serve_loopback(move |stream| server.serve(stream)).to_string();
         api
     }
 
@@ -84,34 +78,10 @@ impl RuntimeApi {
     fn serve(&self, stream: TcpStream) {
         let mut reader = BufReader::new(stream.try_clone().unwrap());
         let mut writer = stream;
-        loop {
-            let mut line = String::new();
-            if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                return;
-            }
-            let mut parts = line.split_whitespace();
-            let (method, path) = (
-                parts.next().unwrap_or("").to_owned(),
-                parts.next().unwrap_or("").to_owned(),
-            );
-            let mut length = 0usize;
-            loop {
-                let mut header = String::new();
-                if reader.read_line(&mut header).unwrap_or(0) == 0 {
-                    return;
-                }
-                if header == "\r\n" {
-                    break;
-                }
-                if let Some((k, v)) = header.split_once(':') {
-                    if k.eq_ignore_ascii_case("content-length") {
-                        length = v.trim().parse().unwrap_or(0);
-                    }
-                }
-            }
-            let mut body = vec![0; length];
-            reader.read_exact(&mut body).unwrap();
-            let response = self.route(&method, &path, String::from_utf8_lossy(&body).into_owned());
+        while let Some((head, body)) = read_message(&mut reader) {
+            let mut start = head.split_whitespace();
+            let (method, path) = (start.next().unwrap_or(""), start.next().unwrap_or(""));
+            let response = self.route(method, path, String::from_utf8_lossy(&body).into_owned());
             if writer.write_all(response.as_bytes()).is_err() {
                 return;
             }
