@@ -40,13 +40,19 @@ measure: venv lambda-build
 demo: venv build
 	$(VENV)/bin/python tools/demo.py
 
-## venv: the Python tools the tests use (moto server), pinned in tools/requirements.txt
+# A virtualenv made afresh from a requirements file whenever that file changes (its hash is
+# in the stamp's name): $(call fresh_venv,DIR,REQUIREMENTS)
+define fresh_venv
+	rm -rf $(1)
+	$(PYTHON) -m venv $(1)
+	$(1)/bin/pip install --quiet --disable-pip-version-check -r $(2)
+	touch $@
+endef
+
+## venv: the Python tools the tests use (moto server, cargo-lambda, cfn-lint), pinned in tools/requirements.txt
 venv: $(VENV_STAMP)
 $(VENV_STAMP): tools/requirements.txt
-	rm -rf $(VENV)
-	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r tools/requirements.txt
-	touch $@
+	$(call fresh_venv,$(VENV),tools/requirements.txt)
 
 lint:
 	cargo fmt --check
@@ -58,10 +64,7 @@ BENCH_STAMP := $(BENCH_VENV)/.installed-$(shell sha1sum bench/requirements.txt |
 bench: $(BENCH_STAMP) lambda-build
 	$(BENCH_VENV)/bin/python bench/run.py
 $(BENCH_STAMP): bench/requirements.txt
-	rm -rf $(BENCH_VENV)
-	$(PYTHON) -m venv $(BENCH_VENV)
-	$(BENCH_VENV)/bin/pip install --quiet --disable-pip-version-check -r bench/requirements.txt
-	touch $@
+	$(call fresh_venv,$(BENCH_VENV),bench/requirements.txt)
 
 unit:
 	$(TEST_ENV) cargo test --lib

@@ -2,13 +2,6 @@
 //! operation (`X-Amz-Target`), it can answer with throttling or a 5xx in the service's own
 //! JSON error shape, deny access, reset the connection, or hold a response past the SDK's
 //! timeouts; everything else is forwarded to moto.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    dead_code
-)]
 
 use super::http::{header, read_message, serve_loopback};
 use std::collections::{BTreeMap, HashMap, VecDeque};

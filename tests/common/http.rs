@@ -1,11 +1,4 @@
 //! Loopback HTTP/1.1 plumbing shared by the test servers (the Runtime API and the fault proxy).
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    dead_code
-)]
 
 use std::io::BufRead;
 use std::net::{SocketAddr, TcpListener, TcpStream};

@@ -1,13 +1,6 @@
 //! A minimal Lambda Runtime API on loopback, enough to run a real `bootstrap` as Lambda does:
 //! it hands out queued events on `GET /2018-06-01/runtime/invocation/next`, collects
 //! `.../response` and `.../error` posts, and notes when the first `next` arrived.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    dead_code
-)]
 
 use super::http::{read_message, serve_loopback};
 use std::collections::VecDeque;
