@@ -70,7 +70,11 @@ pub fn main(args: Vec<std::ffi::OsString>) -> ExitCode {
             return ExitCode::from(if e.use_stderr() { EXIT_INVALID } else { 0 });
         }
     };
-    crate::logging::init(std::io::stderr, std::io::IsTerminal::is_terminal(&std::io::stderr()));
+    crate::logging::init(
+        std::io::stderr,
+        std::io::IsTerminal::is_terminal(&std::io::stderr()),
+        tracing::level_filters::LevelFilter::WARN,
+    );
     let env = |k: &str| std::env::var(k).ok();
     match cli.command {
         Command::Validate { policy } => validate(&policy),

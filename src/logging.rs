@@ -1,4 +1,5 @@
-//! Logging set-up, shared by Lambda and the CLI: the same environment as
+//! Logging set-up, shared by Lambda (default level `info`) and the CLI (default `warn`: its
+//! output is the report or the table): the same environment as
 //! `lambda_runtime::tracing::init_default_subscriber` (`AWS_LAMBDA_LOG_LEVEL`, else `RUST_LOG`,
 //! else `info`; JSON lines when `AWS_LAMBDA_LOG_FORMAT=JSON`, or `TAG_WARDEN_LOG_FORMAT=json` where
 //! Lambda's logging config cannot be set, as with `cargo lambda deploy`), plus one guard: lambda_runtime
@@ -15,14 +16,19 @@ pub const RAW_PAYLOAD_CAP: &str = "lambda_runtime::layers::api_response=debug";
 
 /// Builds the subscriber from an environment lookup, writing to `writer` (with colours only
 /// when `ansi`: never in CloudWatch or a pipe).
-pub fn subscriber<W>(env: &dyn Fn(&str) -> Option<String>, writer: W, ansi: bool) -> Box<dyn Subscriber + Send + Sync>
+pub fn subscriber<W>(
+    env: &dyn Fn(&str) -> Option<String>,
+    writer: W,
+    ansi: bool,
+    default: LevelFilter,
+) -> Box<dyn Subscriber + Send + Sync>
 where
     W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
 {
     let level = env("AWS_LAMBDA_LOG_LEVEL")
         .or_else(|| env("RUST_LOG"))
         .and_then(|l| l.parse::<LevelFilter>().ok())
-        .unwrap_or(LevelFilter::INFO);
+        .unwrap_or(default);
     let mut filter = EnvFilter::builder()
         .with_default_directive(level.into())
         .parse_lossy(env("RUST_LOG").unwrap_or_default());
@@ -43,14 +49,15 @@ where
     }
 }
 
-/// Installs the subscriber globally (once per process).
-pub fn init<W>(writer: W, ansi: bool)
+/// Installs the subscriber globally (once per process), at `default` level unless the
+/// environment names one.
+pub fn init<W>(writer: W, ansi: bool, default: LevelFilter)
 where
     W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
 {
     let env = |k: &str| std::env::var(k).ok();
     // Fails only if a subscriber is already installed, in which case that one stays.
-    let _ = tracing::subscriber::set_global_default(subscriber(&env, writer, ansi));
+    let _ = tracing::subscriber::set_global_default(subscriber(&env, writer, ansi, default));
 }
 
 #[cfg(test)]
@@ -76,7 +83,7 @@ mod tests {
         let writer = capture.clone();
         let vars: Vec<(String, String)> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         let env = move |k: &str| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
-        let sub = subscriber(&env, move || writer.clone(), false);
+        let sub = subscriber(&env, move || writer.clone(), false, LevelFilter::INFO);
         tracing::subscriber::with_default(sub, || {
             tracing::trace!(target: "lambda_runtime::layers::api_response", body = "secretString=canary-7d1f", "raw JSON event received from Lambda");
             tracing::trace!(target: "tag_warden::handler", "visible-trace-line");

@@ -24,7 +24,7 @@ fn main() -> ExitCode {
 
 /// Cold start: configuration and clients once, then the runtime loop.
 fn lambda() -> ExitCode {
-    tag_warden::logging::init(std::io::stdout, false);
+    tag_warden::logging::init(std::io::stdout, false, tracing::level_filters::LevelFilter::INFO);
     let config = match Config::from_env(&|k| std::env::var(k).ok()) {
         Ok(c) => c,
         Err(e) => {

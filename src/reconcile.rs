@@ -164,7 +164,7 @@ fn print_table(report: &Report) -> ExitCode {
         }
     }
     out.push_str(&format!(
-        "\nmode {}; {} in {:.1}s{}\n",
+        "\nmode {}; {} in {:.2}s{}\n",
         report.mode,
         if sweep.complete { "complete" } else { "INCOMPLETE" },
         sweep.seconds,
