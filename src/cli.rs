@@ -165,9 +165,9 @@ fn handle(event: &str, env: &dyn Fn(&str) -> Option<String>) -> ExitCode {
         Ok(b) => b,
         Err(e) => return failed(e),
     };
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let runtime = match runtime() {
         Ok(rt) => rt,
-        Err(e) => return failed(format!("cannot start the async runtime: {e}")),
+        Err(code) => return code,
     };
     runtime.block_on(async {
         let value = match serde_json::from_slice(&bytes) {
@@ -189,6 +189,15 @@ fn handle(event: &str, env: &dyn Fn(&str) -> Option<String>) -> ExitCode {
             None => code,
         }
     })
+}
+
+/// The single-threaded async runtime the CLI's AWS commands run on, or the exit code saying
+/// why there is none.
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| failed(format!("cannot start the async runtime: {e}")))
 }
 
 /// The start-up error text, shared with the Lambda entry point.

@@ -54,9 +54,9 @@ pub fn run(args: &ReconcileArgs, env: &dyn Fn(&str) -> Option<String>) -> ExitCo
     if regions.is_empty() {
         return invalid("no region to sweep: pass --region or set AWS_REGION".to_owned());
     }
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let runtime = match crate::cli::runtime() {
         Ok(rt) => rt,
-        Err(e) => return failed(format!("cannot start the async runtime: {e}")),
+        Err(code) => return code,
     };
     let interactive = std::io::stderr().is_terminal();
     let report = runtime.block_on(async {

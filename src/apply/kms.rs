@@ -23,6 +23,16 @@ impl KmsStore {
         KmsStore { client }
     }
 
+    /// DescribeKey, a missing key mapped to NotFound (the event path's read and the sweep's
+    /// write guard both need the key's manager and state).
+    async fn describe(&self, id: &str) -> Result<aws_sdk_kms::operation::describe_key::DescribeKeyOutput, ApiError> {
+        self.client.describe_key().key_id(id).send().await.map_err(|e| {
+            ApiError::from_sdk("kms:DescribeKey", id, e, |e| {
+                e.is_not_found_exception().then_some(NOT_FOUND)
+            })
+        })
+    }
+
     /// Key ids that `alias/aws/*` aliases point at: the AWS-managed keys.
     async fn aws_managed(&self) -> Result<BTreeSet<String>, ApiError> {
         let mut managed = BTreeSet::new();
@@ -94,11 +104,7 @@ fn refusal(manager: Option<&KeyManagerType>, state: Option<&KeyState>) -> Option
 impl TagStore for KmsStore {
     #[instrument(skip(self), level = "debug")]
     async fn read(&self, id: &str) -> Result<ResourceState, ApiError> {
-        let out = self.client.describe_key().key_id(id).send().await.map_err(|e| {
-            ApiError::from_sdk("kms:DescribeKey", id, e, |e| {
-                e.is_not_found_exception().then_some(NOT_FOUND)
-            })
-        })?;
+        let out = self.describe(id).await?;
         let Some(meta) = out.key_metadata() else {
             return Err(ApiError {
                 operation: "kms:DescribeKey",
@@ -209,11 +215,7 @@ impl Inventory for KmsStore {
 
     /// DescribeKey, only when a write is due: a key pending deletion refuses tag changes.
     async fn write_guard(&self, arn: &str) -> Result<Option<String>, ApiError> {
-        let out = self.client.describe_key().key_id(arn).send().await.map_err(|e| {
-            ApiError::from_sdk("kms:DescribeKey", arn, e, |e| {
-                e.is_not_found_exception().then_some(NOT_FOUND)
-            })
-        })?;
+        let out = self.describe(arn).await?;
         Ok(out.key_metadata().and_then(|m| refusal(m.key_manager(), m.key_state())))
     }
 }

@@ -9,7 +9,7 @@ mod limit;
 pub use limit::{RateLimited, RateLimiter};
 
 use crate::apply::{assess, failed, remediate, Backend, Inventory, Listed, ResourceState, TagStore};
-use crate::model::{Mode, ResourceKind};
+use crate::model::{Mode, ResourceKind, Tags};
 use crate::policy::Policy;
 use crate::report::{Outcome, ResourceReport};
 use futures_util::stream::{self, StreamExt};
@@ -238,14 +238,11 @@ impl<B: Backend> Sweep<'_, B> {
         let mut entry = ResourceReport::new(Outcome::Compliant);
         entry.kind = Some(kind);
         entry.arn = Some(item.arn.clone());
-        if let Some(why) = item.skip {
-            entry.outcome = Outcome::Skipped;
-            entry.reasons.push(why);
-            return entry;
-        }
-        let tags = match item.tags {
-            Some(tags) => tags,
-            None => match store.tags(&item.arn).await {
+        // A resource the listing already skips needs no tags: `assess` records why.
+        let tags = match (&item.skip, item.tags) {
+            (Some(_), _) => Tags::new(),
+            (None, Some(tags)) => tags,
+            (None, None) => match store.tags(&item.arn).await {
                 Ok(tags) => tags,
                 Err(e) => {
                     failed(&mut entry, &e);
@@ -256,7 +253,7 @@ impl<B: Backend> Sweep<'_, B> {
         let state = ResourceState {
             arn: item.arn,
             tags,
-            skip: None,
+            skip: item.skip,
         };
         if let Some(plan) = assess(self.policy, self.mode, kind, &state, &mut entry) {
             match store.write_guard(&state.arn).await {
