@@ -1,21 +1,23 @@
 //! tag-warden: tag governance for AWS Secrets Manager secrets and KMS keys.
 //!
-//! The crate is one pipeline, and its modules follow it:
-//! `intake` (event JSON → triggers) → `policy` (policy JSON → validated policy) →
-//! `evaluate` (policy + current tags → findings and a plan) → `apply` (plan → AWS calls
-//! through small traits) → `report` (outcomes → JSON and log lines).
-//! `intake`, `policy` and `evaluate` are pure: no I/O, no SDK types, no environment.
+//! The crate is layered, ground up; each layer imports only the layers below it (see
+//! ARCHITECTURE.md):
+//! 1. [`domain`]: the vocabulary (kinds, tags, modes, resource context, outcomes, failures).
+//! 2. [`engine`]: the pure core: intake → policy → evaluate → decide. No I/O.
+//! 3. [`ports`]: small traits in domain words (read/write tags, list resources).
+//! 4. [`adapters`]: the ports against AWS (one file per service) and offline.
+//! 5. [`run`]: configuration, one resource, the event handler, the sweep, the report.
+//! 6. [`cli`]: the command line; `main.rs` picks Lambda or the CLI.
+//!
+//! [`logging`] is process set-up shared by `main` and the CLI.
 
-pub mod apply;
+pub mod adapters;
 pub mod cli;
-pub mod config;
-pub mod evaluate;
-pub mod handler;
-pub mod intake;
+pub mod domain;
+pub mod engine;
 pub mod logging;
-pub mod model;
-pub mod policy;
-pub mod reconcile;
-pub mod redact;
-pub mod report;
-pub mod sweep;
+pub mod ports;
+pub mod run;
+
+#[cfg(test)]
+pub(crate) mod testing;

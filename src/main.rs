@@ -8,11 +8,11 @@ use serde_json::Value;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
-use tag_warden::apply::AwsBackend;
-use tag_warden::config::Config;
-use tag_warden::handler::Handler;
-use tag_warden::report::Report;
-use tag_warden::sweep::Deadline;
+use tag_warden::adapters::aws::AwsBackend;
+use tag_warden::run::config::{Config, EXIT_INVALID};
+use tag_warden::run::handler::Handler;
+use tag_warden::run::report::Report;
+use tag_warden::run::sweep::Deadline;
 
 fn main() -> ExitCode {
     let args: Vec<_> = std::env::args_os().collect();
@@ -28,8 +28,8 @@ fn lambda() -> ExitCode {
     let config = match Config::from_env(&|k| std::env::var(k).ok()) {
         Ok(c) => c,
         Err(e) => {
-            tracing::error!(error = %e, "{}", tag_warden::cli::start_up(&e));
-            return ExitCode::from(tag_warden::cli::EXIT_INVALID);
+            tracing::error!(error = %e, "{}", e.start_up());
+            return ExitCode::from(EXIT_INVALID);
         }
     };
     let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {

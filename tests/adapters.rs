@@ -16,10 +16,22 @@ use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::http::StatusCode;
 use aws_smithy_types::body::SdkBody;
-use tag_warden::apply::{enforce, retry_config, ErrorKind, KmsStore, SecretsStore, TagStore, RETRY_MAX_ATTEMPTS};
-use tag_warden::model::{Mode, ResourceKind, Tags};
-use tag_warden::policy::parse;
-use tag_warden::report::Outcome;
+use tag_warden::adapters::aws::{retry_config, KmsStore, SecretsStore, RETRY_MAX_ATTEMPTS};
+use tag_warden::domain::Outcome;
+use tag_warden::domain::{ErrorKind, ResourceContext};
+use tag_warden::domain::{Mode, ResourceKind, Tags};
+use tag_warden::engine::policy::parse;
+use tag_warden::engine::policy::Policy;
+use tag_warden::ports::TagStore;
+use tag_warden::run::report::ResourceReport;
+use tag_warden::run::resource::Judge;
+
+/// The event path for one resource through a real adapter.
+async fn enforce<S: TagStore>(store: &S, policy: &Policy, mode: Mode, kind: ResourceKind, id: &str) -> ResourceReport {
+    Judge { policy, mode }
+        .check(store, ResourceContext::new(kind), id)
+        .await
+}
 
 const SECRET_ARN: &str = "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-AbCdEf";
 const KEY_ARN: &str = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
@@ -188,7 +200,10 @@ async fn throttling_that_outlasts_the_retries_is_an_error_that_fails_the_invocat
     )
     .await;
     assert_eq!(report.outcome, Outcome::Error);
-    assert_eq!(report.error_type.as_deref(), Some("Throttled"));
+    assert_eq!(
+        report.error_type.map(tag_warden::domain::ErrorType::as_str),
+        Some("Throttled")
+    );
     assert_eq!(untag.num_calls(), RETRY_MAX_ATTEMPTS as usize);
 }
 
@@ -363,7 +378,7 @@ mod inventory {
     use aws_sdk_kms::types::{AliasListEntry, KeyListEntry};
     use aws_sdk_secretsmanager::operation::list_secrets::ListSecretsOutput;
     use aws_sdk_secretsmanager::types::SecretListEntry;
-    use tag_warden::apply::Inventory;
+    use tag_warden::ports::Inventory;
 
     fn key(id: &str) -> KeyListEntry {
         KeyListEntry::builder()

@@ -8,7 +8,7 @@ mod common;
 use common::fault_proxy::{Fault, FaultProxy};
 use common::*;
 use std::time::Duration;
-use tag_warden::apply::RETRY_MAX_ATTEMPTS;
+use tag_warden::adapters::aws::RETRY_MAX_ATTEMPTS;
 
 const DIRTY_SECRET: &[(&str, &str)] = &[
     ("temp-debug", "true"),

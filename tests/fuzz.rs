@@ -10,10 +10,10 @@ use proptest::test_runner::{Config, FileFailurePersistence};
 use serde_json::Value;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
-use tag_warden::evaluate::evaluate;
-use tag_warden::intake::{intake, intake_bytes, IntakeOptions};
-use tag_warden::model::{is_reserved_key, ResourceKind, Tags};
-use tag_warden::policy;
+use tag_warden::domain::{is_reserved_key, ResourceKind, Tags};
+use tag_warden::engine::evaluate::evaluate;
+use tag_warden::engine::intake::{intake, intake_bytes, IntakeOptions};
+use tag_warden::engine::policy;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -194,7 +194,7 @@ proptest! {
         let started = Instant::now();
         if let Ok(items) = intake(&doc, &opts()) {
             for item in items.into_iter().flatten() {
-                if let tag_warden::intake::Intake::Trigger(t) = item {
+                if let tag_warden::engine::intake::Intake::Trigger(t) = item {
                     prop_assert!(!t.resource_id.is_empty() && t.resource_id.chars().count() <= 2048);
                     prop_assert!(!t.region.is_empty());
                 }
@@ -235,7 +235,7 @@ proptest! {
             // they remove, and never take a resource past 50 user tags by adding.
             let tags: Tags = tags;
             for kind in ResourceKind::ALL {
-                let e = evaluate(&p, kind, &tags);
+                let e = evaluate(&p, &tag_warden::domain::ResourceContext::new(kind), &tags);
                 prop_assert!(e.plan.untag.iter().chain(e.plan.tag.keys()).all(|k| !is_reserved_key(k)));
                 prop_assert!(e.plan.untag.iter().all(|k| !e.plan.tag.contains_key(k)));
                 let after = tags.keys().filter(|k| !is_reserved_key(k) && !e.plan.untag.contains(k)).count()

@@ -4,7 +4,7 @@
 
 use serde_yaml::Value;
 use std::collections::BTreeSet;
-use tag_warden::intake::SUPPORTED_EVENTS;
+use tag_warden::engine::intake::SUPPORTED_EVENTS;
 
 fn root() -> std::path::PathBuf {
     std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -207,7 +207,7 @@ fn cargo_lambda_deploy_makes_the_same_function() {
     let file = env["TAG_WARDEN_POLICY_FILE"].as_str().unwrap();
     assert!(root().join(file).is_file(), "{file} is bundled by `include`");
     let text = std::fs::read_to_string(root().join(file)).unwrap();
-    tag_warden::policy::parse(&text).unwrap();
+    tag_warden::engine::policy::parse(&text).unwrap();
     assert_eq!(
         t_default(&template(), "PolicyFile"),
         std::path::Path::new(file).file_name().unwrap().to_str().unwrap()

@@ -1,0 +1,142 @@
+//! Secrets Manager adapter: DescribeSecret, ListSecrets, TagResource, UntagResource.
+
+use super::error::from_sdk;
+use super::paginate::all_pages;
+use crate::domain::{ApiError, ErrorKind, Tags};
+use crate::ports::{Inventory, Listed, ResourceState, TagStore};
+use aws_sdk_secretsmanager::types::Tag;
+use aws_sdk_secretsmanager::Client;
+use tracing::instrument;
+
+const NOT_FOUND: (ErrorKind, &str) = (ErrorKind::NotFound, "ResourceNotFoundException");
+/// Secrets Manager's answer to tagging a secret scheduled for deletion or owned by a service.
+const INVALID_REQUEST: (ErrorKind, &str) = (ErrorKind::InvalidState, "InvalidRequestException");
+
+/// Tags secrets through the Secrets Manager API.
+#[derive(Debug, Clone)]
+pub struct SecretsStore {
+    client: Client,
+}
+
+impl SecretsStore {
+    /// Wraps a client (its region is the store's region).
+    pub fn new(client: Client) -> Self {
+        SecretsStore { client }
+    }
+}
+
+fn tags_of(tags: &[Tag]) -> Tags {
+    tags.iter()
+        .filter_map(|t| Some((t.key()?.to_owned(), t.value().unwrap_or_default().to_owned())))
+        .collect()
+}
+
+/// The classifier of the write calls' modeled errors.
+macro_rules! write_error {
+    ($op:literal, $arn:expr) => {
+        |e| {
+            from_sdk($op, $arn, e, |e| {
+                e.is_resource_not_found_exception()
+                    .then_some(NOT_FOUND)
+                    .or(e.is_invalid_request_exception().then_some(INVALID_REQUEST))
+            })
+        }
+    };
+}
+
+impl TagStore for SecretsStore {
+    #[instrument(skip(self), level = "debug")]
+    async fn read(&self, id: &str) -> Result<ResourceState, ApiError> {
+        let out = self.client.describe_secret().secret_id(id).send().await.map_err(|e| {
+            from_sdk("secretsmanager:DescribeSecret", id, e, |e| {
+                e.is_resource_not_found_exception().then_some(NOT_FOUND)
+            })
+        })?;
+        let skip = if out.deleted_date().is_some() {
+            Some("the secret is scheduled for deletion: Secrets Manager refuses tag changes".to_owned())
+        } else {
+            owned_by(out.owning_service())
+        };
+        Ok(ResourceState {
+            arn: out.arn().unwrap_or(id).to_owned(),
+            name: out.name().map(str::to_owned),
+            tags: tags_of(out.tags()),
+            skip,
+        })
+    }
+
+    /// The read (DescribeSecret) and the listing (ListSecrets) already tell deleted and
+    /// service-owned secrets apart: nothing more to check.
+    async fn write_guard(&self, _arn: &str) -> Result<Option<String>, ApiError> {
+        Ok(None)
+    }
+
+    #[instrument(skip(self), level = "debug")]
+    async fn untag(&self, arn: &str, keys: &[String]) -> Result<(), ApiError> {
+        self.client
+            .untag_resource()
+            .secret_id(arn)
+            .set_tag_keys(Some(keys.to_vec()))
+            .send()
+            .await
+            .map_err(write_error!("secretsmanager:UntagResource", arn))?;
+        Ok(())
+    }
+
+    #[instrument(skip(self), level = "debug")]
+    async fn tag(&self, arn: &str, tags: &Tags) -> Result<(), ApiError> {
+        let tags = tags
+            .iter()
+            .map(|(k, v)| Tag::builder().key(k).value(v).build())
+            .collect();
+        self.client
+            .tag_resource()
+            .secret_id(arn)
+            .set_tags(Some(tags))
+            .send()
+            .await
+            .map_err(write_error!("secretsmanager:TagResource", arn))?;
+        Ok(())
+    }
+}
+
+impl Inventory for SecretsStore {
+    /// ListSecrets, 100 a page, tags included: no per-secret read. Secrets scheduled for
+    /// deletion are not listed (Secrets Manager's default), and service-owned ones are skipped.
+    #[instrument(skip(self), level = "debug")]
+    async fn list(&self) -> Result<Vec<Listed>, ApiError> {
+        all_pages(|token| async move {
+            let out = self
+                .client
+                .list_secrets()
+                .max_results(100)
+                .set_next_token(token)
+                .send()
+                .await
+                .map_err(|e| from_sdk("secretsmanager:ListSecrets", "*", e, |_| None))?;
+            let page = out
+                .secret_list()
+                .iter()
+                .filter_map(|entry| {
+                    Some(Listed {
+                        arn: entry.arn()?.to_owned(),
+                        name: entry.name().map(str::to_owned),
+                        aliases: Vec::new(),
+                        tags: Some(tags_of(entry.tags())),
+                        skip: owned_by(entry.owning_service()),
+                    })
+                })
+                .collect();
+            Ok((page, out.next_token().map(str::to_owned)))
+        })
+        .await
+    }
+
+    async fn tags(&self, arn: &str) -> Result<Tags, ApiError> {
+        Ok(self.read(arn).await?.tags)
+    }
+}
+
+fn owned_by(service: Option<&str>) -> Option<String> {
+    service.map(|svc| format!("the secret is managed by `{svc}`: Secrets Manager refuses tag changes"))
+}

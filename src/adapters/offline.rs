@@ -1,0 +1,80 @@
+//! The offline backend behind `tag-warden plan`: every resource it is asked about has the
+//! tags it was given, so the handler's own path can run with no AWS call. It lists nothing
+//! (it knows no resource by ARN) and keeps any write in memory.
+
+use crate::domain::{ApiError, Tags};
+use crate::ports::{Backend, Inventory, Listed, ResourceState, TagStore};
+use std::sync::{Arc, Mutex};
+
+/// A backend whose every resource carries the given tags.
+#[derive(Debug, Clone)]
+pub struct OfflineBackend {
+    store: OfflineStore,
+}
+
+impl OfflineBackend {
+    /// Every resource asked about carries `tags`.
+    pub fn new(tags: Tags) -> Self {
+        OfflineBackend {
+            store: OfflineStore {
+                tags: Arc::new(Mutex::new(tags)),
+            },
+        }
+    }
+}
+
+impl Backend for OfflineBackend {
+    type Secrets = OfflineStore;
+    type Keys = OfflineStore;
+    fn secrets(&self, _region: &str) -> OfflineStore {
+        self.store.clone()
+    }
+    fn keys(&self, _region: &str) -> OfflineStore {
+        self.store.clone()
+    }
+}
+
+/// The store of [`OfflineBackend`].
+#[derive(Debug, Clone)]
+pub struct OfflineStore {
+    tags: Arc<Mutex<Tags>>,
+}
+
+impl OfflineStore {
+    fn with_tags<T>(&self, f: impl FnOnce(&mut Tags) -> T) -> T {
+        // A poisoned lock only means another thread panicked mid-update; the map is usable.
+        f(&mut self.tags.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+}
+
+impl TagStore for OfflineStore {
+    /// The given tags, addressed by the id as given (offline there is no canonical ARN).
+    async fn read(&self, id: &str) -> Result<ResourceState, ApiError> {
+        Ok(ResourceState {
+            arn: id.to_owned(),
+            name: None,
+            tags: self.with_tags(|t| t.clone()),
+            skip: None,
+        })
+    }
+    async fn write_guard(&self, _arn: &str) -> Result<Option<String>, ApiError> {
+        Ok(None)
+    }
+    async fn untag(&self, _arn: &str, keys: &[String]) -> Result<(), ApiError> {
+        self.with_tags(|t| keys.iter().for_each(|k| drop(t.remove(k))));
+        Ok(())
+    }
+    async fn tag(&self, _arn: &str, tags: &Tags) -> Result<(), ApiError> {
+        self.with_tags(|t| t.extend(tags.clone()));
+        Ok(())
+    }
+}
+
+impl Inventory for OfflineStore {
+    async fn list(&self) -> Result<Vec<Listed>, ApiError> {
+        Ok(Vec::new())
+    }
+    async fn tags(&self, _arn: &str) -> Result<Tags, ApiError> {
+        Ok(self.with_tags(|t| t.clone()))
+    }
+}

@@ -1,0 +1,78 @@
+//! `validate`, `plan` and `handle`.
+
+use super::{load_policy, print_report, read_file, read_tags, runtime, CliError};
+use crate::adapters::aws::AwsBackend;
+use crate::adapters::offline::OfflineBackend;
+use crate::engine::intake::{self, IntakeError};
+use crate::run::config::Config;
+use crate::run::handler::{failure, Handler};
+use crate::run::sweep::Deadline;
+use std::io::Read;
+use std::path::Path;
+
+/// `validate POLICY`: exit 0 when valid, 2 with every problem listed.
+pub fn validate(path: &Path) -> Result<(), CliError> {
+    let text = read_file(path)?;
+    let p = crate::engine::policy::parse(&text).map_err(|e| CliError::Invalid(format!("{}: {e}", path.display())))?;
+    let rules = p.rules.len();
+    println!(
+        "{}: valid ({rules} rule{}, mode {})",
+        path.display(),
+        if rules == 1 { "" } else { "s" },
+        p.mode
+    );
+    Ok(())
+}
+
+/// `plan`: the handler's own path over an offline backend that serves the given tags.
+pub fn plan(
+    policy_path: &Path,
+    event: &str,
+    tags_path: &Path,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<(), CliError> {
+    let policy = load_policy(policy_path)?;
+    let config = Config::with_policy(policy, env).map_err(|e| CliError::Invalid(e.to_string()))?;
+    let tags = read_tags(tags_path)?;
+    let value =
+        read_event(event).and_then(|bytes| intake::parse_json(&bytes).map_err(|e| CliError::Failed(e.to_string())))?;
+    let handler = Handler::offline(OfflineBackend::new(tags), config);
+    let report = runtime()?
+        .block_on(handler.report(&value, Deadline::NONE))
+        .map_err(|e| CliError::Failed(e.to_string()))?;
+    print_report(&report)
+}
+
+/// `handle EVENT`: one real invocation against AWS.
+pub fn handle(event: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<(), CliError> {
+    let config = Config::from_env(env).map_err(|e| CliError::Invalid(e.start_up()))?;
+    let bytes = read_event(event)?;
+    runtime()?.block_on(async {
+        let value = serde_json::from_slice(&bytes).map_err(|e| {
+            CliError::Failed(IntakeError::NotJson(format!("line {} column {}", e.line(), e.column())).to_string())
+        })?;
+        let handler = Handler::new(AwsBackend::from_env().await, config);
+        let report = handler
+            .report(&value, Deadline::NONE)
+            .await
+            .map_err(|e| CliError::Failed(format!("{}: {e}", e.error_type())))?;
+        print_report(&report)?;
+        match failure(&report) {
+            Some(e) => Err(CliError::Failed(format!("{}: {e}", e.error_type()))),
+            None => Ok(()),
+        }
+    })
+}
+
+/// The event's bytes from a file, or stdin for `-`.
+fn read_event(arg: &str) -> Result<Vec<u8>, CliError> {
+    if arg == "-" {
+        let mut buf = Vec::new();
+        std::io::stdin()
+            .read_to_end(&mut buf)
+            .map_err(|e| CliError::Failed(format!("cannot read stdin: {e}")))?;
+        Ok(buf)
+    } else {
+        std::fs::read(arg).map_err(|e| CliError::Failed(format!("cannot read `{arg}`: {e}")))
+    }
+}

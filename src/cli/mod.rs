@@ -1,0 +1,121 @@
+//! Layer 6, the command line: `validate`, `plan` (offline), `handle` (one real invocation) and
+//! `reconcile` (a sweep), with the same configuration and handler code as the Lambda function.
+
+mod commands;
+mod error;
+mod reconcile;
+
+pub use error::{CliError, EXIT_FAILED};
+
+use crate::domain::Tags;
+use crate::run::report::Report;
+use clap::{Parser, Subcommand};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+pub use crate::run::config::EXIT_INVALID;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "tag-warden",
+    version,
+    about = "Tag governance for AWS Secrets Manager secrets and KMS keys."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Validate a policy: exit 0 when valid, 2 with every problem listed.
+    Validate {
+        /// The policy file (JSON).
+        policy: PathBuf,
+    },
+    /// Offline, no AWS call: what the handler would do to a resource whose current tags are
+    /// TAGS (a JSON object of key → value).
+    Plan {
+        /// The policy file.
+        #[arg(long)]
+        policy: PathBuf,
+        /// The event file (`-` for stdin).
+        #[arg(long)]
+        event: String,
+        /// The resource's current tags.
+        #[arg(long)]
+        tags: PathBuf,
+    },
+    /// Run the handler once on an event (`-` for stdin) against AWS and print the report;
+    /// exit 0 when the handler succeeded, 1 when it returned an error.
+    Handle {
+        /// The event file, or `-` for stdin.
+        event: String,
+    },
+    /// Sweep every secret and customer-managed KMS key in the regions: evaluate the policy and
+    /// remediate (or, with --dry-run, only report). Exit 1 when some resource failed.
+    Reconcile(reconcile::ReconcileArgs),
+}
+
+/// Runs the CLI with process arguments; returns the exit code.
+pub fn main(args: Vec<std::ffi::OsString>) -> ExitCode {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { EXIT_INVALID } else { 0 });
+        }
+    };
+    crate::logging::init(
+        std::io::stderr,
+        std::io::IsTerminal::is_terminal(&std::io::stderr()),
+        tracing::level_filters::LevelFilter::WARN,
+    );
+    let env = |k: &str| std::env::var(k).ok();
+    let result = match cli.command {
+        Command::Validate { policy } => commands::validate(&policy),
+        Command::Plan { policy, event, tags } => commands::plan(&policy, &event, &tags, &env),
+        Command::Handle { event } => commands::handle(&event, &env),
+        Command::Reconcile(args) => reconcile::run(&args, &env),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => e.exit(),
+    }
+}
+
+/// The single-threaded async runtime the CLI's commands run on.
+fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::Failed(format!("cannot start the async runtime: {e}")))
+}
+
+/// Prints a report as pretty JSON on stdout.
+fn print_report(report: &Report) -> Result<(), CliError> {
+    let json = serde_json::to_string_pretty(report)
+        .map_err(|e| CliError::Failed(format!("cannot serialize the report: {e}")))?;
+    println!("{json}");
+    Ok(())
+}
+
+fn read_file(path: &Path) -> Result<String, CliError> {
+    std::fs::read_to_string(path).map_err(|e| CliError::Invalid(format!("cannot read `{}`: {e}", path.display())))
+}
+
+/// A policy file, validated; every problem listed.
+fn load_policy(path: &Path) -> Result<crate::engine::policy::Policy, CliError> {
+    let text = read_file(path)?;
+    crate::engine::policy::parse(&text).map_err(|e| CliError::Invalid(format!("{}: {e}", path.display())))
+}
+
+/// A tags file: a JSON object of string tags.
+fn read_tags(path: &Path) -> Result<Tags, CliError> {
+    serde_json::from_str(&read_file(path)?).map_err(|e| {
+        CliError::Invalid(format!(
+            "{}: expected a JSON object of string tags: {e}",
+            path.display()
+        ))
+    })
+}

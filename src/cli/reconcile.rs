@@ -1,0 +1,168 @@
+//! The `reconcile` command: a sweep from the command line, with a progress line on a terminal,
+//! a summary table (or `--json`, the report the Lambda function returns) and an exit code.
+
+use super::{load_policy, print_report, runtime, CliError};
+use crate::adapters::aws::AwsBackend;
+use crate::domain::{Mode, Outcome, ResourceKind};
+use crate::run::config::Config;
+use crate::run::handler::{failure, Handler};
+use crate::run::report::Report;
+use crate::run::sweep::{Deadline, Progress, Rate};
+use clap::Args;
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+
+/// `tag-warden reconcile` options; environment settings apply where a flag is not given.
+#[derive(Debug, Args)]
+pub struct ReconcileArgs {
+    /// Report what would change; write nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// A region to sweep (repeatable); default: AWS_REGION plus TAG_WARDEN_REGIONS.
+    #[arg(long = "region", value_name = "REGION")]
+    regions: Vec<String>,
+    /// Print the JSON report (as the Lambda function returns it) instead of a table.
+    #[arg(long)]
+    json: bool,
+    /// The policy file; default: TAG_WARDEN_POLICY / TAG_WARDEN_POLICY_FILE.
+    #[arg(long)]
+    policy: Option<PathBuf>,
+    /// Resources handled at once, per kind and region (TAG_WARDEN_CONCURRENCY).
+    #[arg(long)]
+    concurrency: Option<usize>,
+    /// Secrets Manager tag+untag calls a second, per region (TAG_WARDEN_SECRETS_WRITE_RPS).
+    #[arg(long)]
+    secrets_write_rps: Option<f64>,
+    /// KMS TagResource and UntagResource calls a second each, per region (TAG_WARDEN_KMS_WRITE_RPS).
+    #[arg(long)]
+    kms_write_rps: Option<f64>,
+}
+
+/// Runs the sweep and prints the result.
+pub fn run(args: &ReconcileArgs, env: &dyn Fn(&str) -> Option<String>) -> Result<(), CliError> {
+    let config = configure(args, env)?;
+    let regions = if args.regions.is_empty() {
+        config.sweep_regions(None)
+    } else {
+        args.regions.clone()
+    };
+    if regions.is_empty() {
+        return Err(CliError::Invalid(
+            "no region to sweep: pass --region or set AWS_REGION".to_owned(),
+        ));
+    }
+    let runtime = runtime()?;
+    let interactive = std::io::stderr().is_terminal();
+    let report = runtime.block_on(async {
+        let handler = Handler::new(AwsBackend::from_env().await, config);
+        handler
+            .sweep(&regions, Deadline::NONE, &|p| {
+                if interactive {
+                    show_progress(&p)
+                }
+            })
+            .await
+    });
+    if interactive {
+        eprint!("\x1b[2K\r");
+    }
+    if args.json {
+        print_report(&report)?;
+    } else {
+        print_table(&report)?;
+    }
+    match failure(&report) {
+        Some(e) => Err(CliError::Failed(format!("{}: {e}", e.error_type()))),
+        None => Ok(()),
+    }
+}
+
+fn configure(args: &ReconcileArgs, env: &dyn Fn(&str) -> Option<String>) -> Result<Config, CliError> {
+    let mut config = match &args.policy {
+        Some(path) => Config::with_policy(load_policy(path)?, env),
+        None => Config::from_env(env),
+    }
+    .map_err(|e| CliError::Invalid(e.start_up()))?;
+    if args.dry_run {
+        config.mode = Mode::Report;
+    }
+    if let Some(n) = args.concurrency {
+        config.sweep.concurrency = n.max(1);
+    }
+    for (flag, value, slot) in [
+        (
+            "--secrets-write-rps",
+            args.secrets_write_rps,
+            &mut config.sweep.secrets_write_rps,
+        ),
+        ("--kms-write-rps", args.kms_write_rps, &mut config.sweep.kms_write_rps),
+    ] {
+        if let Some(v) = value {
+            *slot = Rate::new(v)
+                .ok_or_else(|| CliError::Invalid(format!("{flag} {v}: a rate must be a positive number")))?;
+        }
+    }
+    Ok(config)
+}
+
+fn show_progress(p: &Progress<'_>) {
+    let mut err = std::io::stderr().lock();
+    let _ = write!(err, "\x1b[2K\rsweeping {} {}: {}/{}", p.region, p.kind, p.done, p.total);
+    let _ = err.flush();
+}
+
+const COLUMNS: [Outcome; 7] = [
+    Outcome::Compliant,
+    Outcome::Remediated,
+    Outcome::WouldRemediate,
+    Outcome::Violation,
+    Outcome::Exempt,
+    Outcome::Skipped,
+    Outcome::Error,
+];
+
+/// The human summary: a row per region and kind, then every resource left not compliant.
+fn print_table(report: &Report) -> Result<(), CliError> {
+    let Some(sweep) = &report.sweep else {
+        return print_report(report);
+    };
+    let mut out = format!("{:<16} {:<8}", "region", "kind");
+    for c in COLUMNS {
+        out.push_str(&format!(" {:>15}", c.as_str()));
+    }
+    out.push('\n');
+    for region in &sweep.regions {
+        for kind in ResourceKind::ALL {
+            let counts = sweep.by_region.get(region).and_then(|k| k.get(&kind));
+            out.push_str(&format!("{region:<16} {:<8}", kind.as_str()));
+            for c in COLUMNS {
+                out.push_str(&format!(
+                    " {:>15}",
+                    counts.and_then(|o| o.get(&c)).copied().unwrap_or(0)
+                ));
+            }
+            out.push('\n');
+        }
+    }
+    if !report.results.is_empty() {
+        out.push_str(&format!("\nnot compliant ({}):\n", report.results.len()));
+        for r in &report.results {
+            let name = r.arn.as_deref().or(r.resource_id.as_deref()).unwrap_or("-");
+            let why = r.reasons.first().map(String::as_str).unwrap_or("");
+            out.push_str(&format!("  {:<15} {name}: {why}\n", r.outcome.as_str()));
+        }
+    }
+    out.push_str(&format!(
+        "\nmode {}; {} in {:.2}s{}\n",
+        report.mode,
+        if sweep.complete { "complete" } else { "INCOMPLETE" },
+        sweep.seconds,
+        if sweep.not_started > 0 {
+            format!(" ({} resources not started)", sweep.not_started)
+        } else {
+            String::new()
+        }
+    ));
+    print!("{out}");
+    Ok(())
+}

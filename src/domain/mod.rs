@@ -1,0 +1,13 @@
+//! Layer 1, the domain vocabulary: the words every other layer speaks (resource kinds, tags,
+//! modes, the context a resource is judged in, outcomes, and what a failed AWS call means).
+//! Plain data; it imports nothing from the rest of the crate.
+
+mod context;
+mod failure;
+mod outcome;
+mod tags;
+
+pub use context::{arn_account, Actor, EventInfo, ResourceContext};
+pub use failure::{ApiError, ErrorKind};
+pub use outcome::{ErrorType, Outcome};
+pub use tags::{is_reserved_key, Mode, ResourceKind, TagLimits, Tags, EXEMPT_TAG, RESERVED_PREFIX};

@@ -1,0 +1,220 @@
+//! Evaluate stage (pure core): (policy, resource context, current tags) → findings and a
+//! [`Plan`]. Pure and total: it does no I/O and never fails; it returns a decision plus the
+//! reasons for it.
+
+use crate::domain::{is_reserved_key, ResourceContext, ResourceKind, Tags, EXEMPT_TAG};
+use crate::engine::policy::{Policy, Required, Rule};
+use serde::Serialize;
+use std::collections::BTreeSet;
+
+/// The writes that would bring a resource into compliance: untag first, then tag.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Plan {
+    /// Keys to remove (one UntagResource call).
+    pub untag: Vec<String>,
+    /// Tags to set (one TagResource call).
+    pub tag: Tags,
+}
+
+impl Plan {
+    /// True when nothing needs writing.
+    pub fn is_empty(&self) -> bool {
+        self.untag.is_empty() && self.tag.is_empty()
+    }
+}
+
+/// One way a resource departs from the policy, and whether the plan fixes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "finding", rename_all = "kebab-case")]
+pub enum Finding {
+    /// A forbidden key is present; the plan removes it.
+    Forbidden {
+        /// The key.
+        key: String,
+        /// The rule forbidding it.
+        rule: String,
+        /// The glob that matched.
+        glob: String,
+    },
+    /// A required key is absent.
+    Missing {
+        /// The key.
+        key: String,
+        /// The rule requiring it.
+        rule: String,
+        /// The value the plan sets, or none when it cannot be fixed.
+        set: Option<String>,
+    },
+    /// A required key has a value the rule rejects.
+    Invalid {
+        /// The key.
+        key: String,
+        /// The current value.
+        value: String,
+        /// What the rule accepts.
+        expected: String,
+        /// The rule.
+        rule: String,
+        /// The value the plan sets, or none when it cannot be fixed.
+        set: Option<String>,
+    },
+    /// Required tags missing, whose defaults the plan cannot add without exceeding the
+    /// service's tag limit.
+    TagLimit {
+        /// The keys left out.
+        keys: Vec<String>,
+        /// The limit on user tags.
+        limit: usize,
+    },
+}
+
+impl Finding {
+    /// Whether the plan fixes this finding.
+    pub fn is_fixed(&self) -> bool {
+        match self {
+            Finding::Forbidden { .. } => true,
+            Finding::Missing { set, .. } | Finding::Invalid { set, .. } => set.is_some(),
+            Finding::TagLimit { .. } => false,
+        }
+    }
+
+    /// One line for people.
+    pub fn reason(&self) -> String {
+        let fix = |set: &Option<String>| match set {
+            Some(v) => format!("fix: set `{v}` (the default)"),
+            None => "no default, so it cannot be fixed automatically".to_owned(),
+        };
+        match self {
+            Finding::Forbidden { key, rule, glob } => {
+                format!("`{key}` is forbidden by rule `{rule}` (`{glob}`); fix: remove it")
+            }
+            Finding::Missing { key, rule, set } => {
+                format!("`{key}` is required by rule `{rule}` but missing: {}", fix(set))
+            }
+            Finding::Invalid { key, value, expected, rule, set } => format!(
+                "`{key}` = `{value}` is invalid by rule `{rule}` (expected {expected}): {}",
+                fix(set)
+            ),
+            Finding::TagLimit { keys, limit } => format!(
+                "required [{}] missing, but adding them would exceed the limit of {limit} user tags; they cannot be added",
+                keys.join(", ")
+            ),
+        }
+    }
+}
+
+/// The decision for one resource.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Evaluation {
+    /// The resource carries `tag-warden:exempt = true` and is left alone.
+    pub exempt: bool,
+    /// Every departure from the policy.
+    pub findings: Vec<Finding>,
+    /// The writes that fix what can be fixed.
+    pub plan: Plan,
+}
+
+impl Evaluation {
+    /// True when some finding is not fixed by the plan.
+    pub fn has_violations(&self) -> bool {
+        self.findings.iter().any(|f| !f.is_fixed())
+    }
+}
+
+/// Evaluates a resource's current tags against the rules that govern it in its context.
+pub fn evaluate(policy: &Policy, ctx: &ResourceContext, tags: &Tags) -> Evaluation {
+    if tags.get(EXEMPT_TAG).is_some_and(|v| v == "true") {
+        return Evaluation {
+            exempt: true,
+            ..Evaluation::default()
+        };
+    }
+    let rules: Vec<&Rule> = policy.rules.iter().filter(|r| r.applies_to(ctx)).collect();
+    let mut eval = Evaluation::default();
+    for key in tags.keys().filter(|k| !is_reserved_key(k)) {
+        if let Some((rule, glob)) = rules.iter().find_map(|r| r.forbidding(key).map(|g| (r, g))) {
+            eval.plan.untag.push(key.clone());
+            eval.findings.push(Finding::Forbidden {
+                key: key.clone(),
+                rule: rule.name.clone(),
+                glob: glob.as_str().to_owned(),
+            });
+        }
+    }
+    let mut seen = BTreeSet::new();
+    for req in rules.iter().flat_map(|r| &r.require) {
+        if seen.insert(req.key.as_str()) {
+            check_required(&rules, &req.key, tags, &mut eval);
+        }
+    }
+    enforce_limit(ctx.kind, tags, &mut eval);
+    eval
+}
+
+/// Checks one required key against every rule that requires it (validation guarantees their
+/// defaults agree and satisfy each other).
+fn check_required(rules: &[&Rule], key: &str, tags: &Tags, eval: &mut Evaluation) {
+    let reqs: Vec<(&Rule, &Required)> = rules
+        .iter()
+        .flat_map(|r| r.require.iter().filter(|q| q.key == key).map(move |q| (*r, q)))
+        .collect();
+    let set = reqs.iter().find_map(|(_, q)| q.default.clone());
+    let finding = match tags.get(key) {
+        None => reqs.first().map(|(rule, _)| Finding::Missing {
+            key: key.to_owned(),
+            rule: rule.name.clone(),
+            set: set.clone(),
+        }),
+        Some(value) => reqs
+            .iter()
+            .find(|(_, q)| !q.accepts(value))
+            .map(|(rule, q)| Finding::Invalid {
+                key: key.to_owned(),
+                value: value.clone(),
+                expected: q.expectation(),
+                rule: rule.name.clone(),
+                set: set.clone(),
+            }),
+    };
+    if let Some(finding) = finding {
+        if let Some(value) = set {
+            eval.plan.tag.insert(key.to_owned(), value);
+        }
+        eval.findings.push(finding);
+    }
+}
+
+/// Drops additions that would take the resource past its user-tag limit (after the planned
+/// removals), keeping the first keys in order, and records what was left out.
+fn enforce_limit(kind: ResourceKind, tags: &Tags, eval: &mut Evaluation) {
+    let limit = kind.limits().max_user_tags;
+    let kept = tags
+        .keys()
+        .filter(|k| !is_reserved_key(k) && !eval.plan.untag.contains(k))
+        .count();
+    let new: Vec<String> = eval
+        .plan
+        .tag
+        .keys()
+        .filter(|k| !tags.contains_key(*k))
+        .cloned()
+        .collect();
+    let room = limit.saturating_sub(kept);
+    let Some(dropped) = new.get(room..).filter(|d| !d.is_empty()) else {
+        return;
+    };
+    for key in dropped {
+        eval.plan.tag.remove(key);
+    }
+    // The limit finding replaces the "missing, set to default" findings it overrules.
+    eval.findings
+        .retain(|f| !matches!(f, Finding::Missing { key, .. } if dropped.contains(key)));
+    eval.findings.push(Finding::TagLimit {
+        keys: dropped.to_vec(),
+        limit,
+    });
+}
+
+#[cfg(test)]
+#[path = "evaluate_tests.rs"]
+mod tests;

@@ -1,0 +1,220 @@
+use super::*;
+use crate::engine::policy::parse;
+
+const POLICY: &str = r#"{"rules":[{
+    "name":"base",
+    "require":{
+        "Owner":{"default":"platform","values":["platform","payments"]},
+        "CostCenter":{"pattern":"^[0-9]{4}$","default":"0000"},
+        "Reviewer":{}
+    },
+    "forbid":["temp*","Debug"]
+}]}"#;
+
+fn tags(pairs: &[(&str, &str)]) -> Tags {
+    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+}
+
+fn eval(policy: &str, kind: ResourceKind, current: &[(&str, &str)]) -> Evaluation {
+    evaluate(&parse(policy).unwrap(), &ResourceContext::new(kind), &tags(current))
+}
+
+const COMPLIANT: &[(&str, &str)] = &[("Owner", "payments"), ("CostCenter", "1234"), ("Reviewer", "bob")];
+
+#[test]
+fn compliant_tags_need_no_writes() {
+    let e = eval(POLICY, ResourceKind::Secret, COMPLIANT);
+    assert_eq!(e, Evaluation::default());
+}
+
+#[test]
+fn untag_of_required_key_restores_default() {
+    let e = eval(
+        POLICY,
+        ResourceKind::KmsKey,
+        &[("CostCenter", "1234"), ("Reviewer", "bob")],
+    );
+    assert_eq!(e.plan.tag, tags(&[("Owner", "platform")]));
+    assert!(e.plan.untag.is_empty());
+    assert!(!e.has_violations());
+    assert!(
+        matches!(&e.findings[..], [Finding::Missing { key, set: Some(v), .. }] if key == "Owner" && v == "platform")
+    );
+}
+
+#[test]
+fn value_outside_allowed_values_is_reset_to_default() {
+    let e = eval(
+        POLICY,
+        ResourceKind::Secret,
+        &[("Owner", "someone-else"), ("CostCenter", "1234"), ("Reviewer", "b")],
+    );
+    assert_eq!(e.plan.tag, tags(&[("Owner", "platform")]));
+    assert!(matches!(&e.findings[..], [Finding::Invalid { value, .. }] if value == "someone-else"));
+}
+
+#[test]
+fn value_not_matching_pattern_is_reset_to_default() {
+    let e = eval(
+        POLICY,
+        ResourceKind::Secret,
+        &[("Owner", "platform"), ("CostCenter", "12"), ("Reviewer", "b")],
+    );
+    assert_eq!(e.plan.tag, tags(&[("CostCenter", "0000")]));
+}
+
+#[test]
+fn values_are_case_sensitive() {
+    let e = eval(
+        POLICY,
+        ResourceKind::Secret,
+        &[("Owner", "Platform"), ("CostCenter", "1234"), ("Reviewer", "b")],
+    );
+    assert_eq!(e.plan.tag, tags(&[("Owner", "platform")]));
+    // A differently cased key is a different key: `owner` does not satisfy `Owner`.
+    let e = eval(
+        POLICY,
+        ResourceKind::Secret,
+        &[("owner", "platform"), ("CostCenter", "1234"), ("Reviewer", "b")],
+    );
+    assert_eq!(e.plan.tag, tags(&[("Owner", "platform")]));
+}
+
+#[test]
+fn missing_required_key_without_default_is_a_violation_with_no_write() {
+    let e = eval(
+        POLICY,
+        ResourceKind::Secret,
+        &[("Owner", "platform"), ("CostCenter", "1234")],
+    );
+    assert!(e.plan.is_empty());
+    assert!(e.has_violations());
+    assert!(matches!(&e.findings[..], [Finding::Missing { key, set: None, .. }] if key == "Reviewer"));
+    assert!(e.findings[0].reason().contains("no default"));
+}
+
+#[test]
+fn invalid_value_without_default_is_a_violation_with_no_write() {
+    let p = r#"{"rules":[{"name":"r","require":{"Env":{"values":["prod","dev"]}}}]}"#;
+    let e = eval(p, ResourceKind::Secret, &[("Env", "qa")]);
+    assert!(e.plan.is_empty());
+    assert!(e.has_violations());
+}
+
+#[test]
+fn forbidden_keys_are_removed_case_sensitively() {
+    let mut current = COMPLIANT.to_vec();
+    current.extend([("temp-debug", "1"), ("Debug", "on"), ("debug", "on"), ("Temp", "x")]);
+    let e = eval(POLICY, ResourceKind::Secret, &current);
+    assert_eq!(e.plan.untag, vec!["Debug".to_string(), "temp-debug".to_string()]);
+    assert!(e.plan.tag.is_empty());
+    assert!(!e.has_violations());
+}
+
+#[test]
+fn aws_keys_are_never_removed_even_when_a_glob_would_match() {
+    let p = r#"{"rules":[{"name":"r","forbid":["*"]}]}"#;
+    let e = eval(
+        p,
+        ResourceKind::Secret,
+        &[("aws:cloudformation:stack-name", "s"), ("x", "1")],
+    );
+    assert_eq!(e.plan.untag, vec!["x".to_string()]);
+}
+
+#[test]
+fn exempt_resources_are_left_alone() {
+    let e = eval(
+        POLICY,
+        ResourceKind::Secret,
+        &[("tag-warden:exempt", "true"), ("Debug", "on")],
+    );
+    assert!(e.exempt);
+    assert!(e.plan.is_empty());
+    assert!(e.findings.is_empty());
+    // Only the exact value `true` exempts.
+    let e = eval(
+        POLICY,
+        ResourceKind::Secret,
+        &[("tag-warden:exempt", "yes"), ("Debug", "on")],
+    );
+    assert!(!e.exempt);
+    assert!(!e.plan.is_empty());
+}
+
+#[test]
+fn rules_apply_only_to_their_kinds() {
+    let p = r#"{"rules":[{"name":"s","resources":["secret"],"require":{"DataClass":{"default":"internal"}}}]}"#;
+    assert!(!eval(p, ResourceKind::Secret, &[]).plan.is_empty());
+    assert!(eval(p, ResourceKind::KmsKey, &[]).plan.is_empty());
+}
+
+#[test]
+fn a_key_required_by_two_rules_must_satisfy_both() {
+    let p = r#"{"rules":[
+        {"name":"a","require":{"Owner":{"default":"platform"}}},
+        {"name":"b","require":{"Owner":{"values":["platform","payments"]}}}]}"#;
+    let e = eval(p, ResourceKind::Secret, &[("Owner", "orders")]);
+    assert_eq!(e.plan.tag, tags(&[("Owner", "platform")]));
+    assert!(matches!(&e.findings[..], [Finding::Invalid { rule, .. }] if rule == "b"));
+    assert!(eval(p, ResourceKind::Secret, &[("Owner", "payments")])
+        .findings
+        .is_empty());
+}
+
+#[test]
+fn forty_eight_tags_two_forbidden_two_required_missing_fits_the_limit() {
+    let p = r#"{"rules":[{"name":"r","require":{"Owner":{"default":"platform"},"CostCenter":{"default":"0000"}},"forbid":["temp*"]}]}"#;
+    let mut current: Tags = (0..46).map(|i| (format!("k{i:02}"), "v".to_string())).collect();
+    current.insert("temp1".into(), "x".into());
+    current.insert("temp2".into(), "x".into());
+    current.insert("aws:cloudformation:stack-id".into(), "s".into());
+    assert_eq!(
+        current.keys().filter(|k| !crate::domain::is_reserved_key(k)).count(),
+        48
+    );
+    let e = evaluate(
+        &parse(p).unwrap(),
+        &ResourceContext::new(ResourceKind::Secret),
+        &current,
+    );
+    assert_eq!(e.plan.untag, vec!["temp1".to_string(), "temp2".to_string()]);
+    assert_eq!(e.plan.tag.len(), 2);
+    assert!(!e.has_violations());
+}
+
+#[test]
+fn additions_beyond_the_tag_limit_are_dropped_and_reported() {
+    let p = r#"{"rules":[{"name":"r","require":{"A":{"default":"1"},"B":{"default":"2"},"C":{"default":"3"}}}]}"#;
+    // 48 user tags (aws: ones do not count): room for two of the three required keys.
+    let mut current: Tags = (0..48).map(|i| (format!("k{i:02}"), "v".to_string())).collect();
+    current.insert("aws:x".into(), "y".into());
+    let e = evaluate(
+        &parse(p).unwrap(),
+        &ResourceContext::new(ResourceKind::Secret),
+        &current,
+    );
+    assert_eq!(e.plan.tag, tags(&[("A", "1"), ("B", "2")]));
+    assert!(e.has_violations());
+    assert!(e
+        .findings
+        .iter()
+        .any(|f| matches!(f, Finding::TagLimit { keys, limit: 50 } if keys == &["C".to_string()])));
+    assert!(!e
+        .findings
+        .iter()
+        .any(|f| matches!(f, Finding::Missing { key, .. } if key == "C")));
+}
+
+#[test]
+fn resetting_an_existing_key_does_not_count_against_the_limit() {
+    let p = r#"{"rules":[{"name":"r","require":{"k00":{"default":"fixed","values":["fixed"]}}}]}"#;
+    let current: Tags = (0..50).map(|i| (format!("k{i:02}"), "v".to_string())).collect();
+    let e = evaluate(
+        &parse(p).unwrap(),
+        &ResourceContext::new(ResourceKind::KmsKey),
+        &current,
+    );
+    assert_eq!(e.plan.tag, tags(&[("k00", "fixed")]));
+    assert!(!e.has_violations());
+}

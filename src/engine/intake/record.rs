@@ -1,0 +1,191 @@
+//! One CloudTrail record → one [`Intake`] item.
+
+use super::{Ignored, Intake, IntakeError, IntakeOptions, ItemResult, Trigger};
+use crate::domain::{arn_account, Actor, EventInfo, ResourceKind};
+use serde_json::Value;
+
+/// The longest secret id (name or ARN) or key id (id, ARN or alias) AWS accepts.
+pub(crate) const MAX_ID_CHARS: usize = 2048;
+
+const SECRETS_SOURCE: &str = "secretsmanager.amazonaws.com";
+const KMS_SOURCE: &str = "kms.amazonaws.com";
+
+/// The (event source, event name) pairs tag-warden acts on: the single source of truth that
+/// the SAM template's EventBridge patterns are checked against.
+pub const SUPPORTED_EVENTS: &[(&str, &[&str])] = &[
+    (
+        "aws.secretsmanager",
+        &["CreateSecret", "TagResource", "UntagResource", "UpdateSecret"],
+    ),
+    ("aws.kms", &["CreateKey", "TagResource", "UntagResource"]),
+];
+
+/// Takes in one CloudTrail record (an object). `envelope_region` is the EventBridge envelope's
+/// `region`, used when the record lacks `awsRegion`.
+pub(super) fn take(rec: &Value, envelope_region: Option<&str>, opts: &IntakeOptions) -> ItemResult {
+    let event = event_info(rec);
+    let region = text(rec, &["awsRegion"]).or_else(|| envelope_region.map(str::to_owned));
+    let ignored = |reason: String, kind: Option<ResourceKind>| {
+        Ok(Intake::Ignored(Ignored {
+            reason,
+            kind,
+            resource_id: None,
+            region: region.clone(),
+            event: event.clone(),
+        }))
+    };
+
+    let source = event.source.as_deref().unwrap_or("");
+    let name = event.name.as_deref().unwrap_or("");
+    let kind = match source {
+        SECRETS_SOURCE => ResourceKind::Secret,
+        KMS_SOURCE => ResourceKind::KmsKey,
+        other => return ignored(format!("event source `{other}` is not Secrets Manager or KMS"), None),
+    };
+    if !is_supported(kind, name) {
+        return ignored(format!("{source} {name} does not change tags"), Some(kind));
+    }
+    if let Some(code) = text(rec, &["errorCode"]) {
+        return ignored(format!("the call failed ({code}): nothing changed"), Some(kind));
+    }
+    if let Some(reason) = own_call(&event.actor, opts) {
+        return ignored(reason, Some(kind));
+    }
+    trigger(rec, kind, region, event)
+}
+
+/// Who made the call, what it was, and where.
+fn event_info(rec: &Value) -> EventInfo {
+    EventInfo {
+        source: text(rec, &["eventSource"]),
+        name: text(rec, &["eventName"]),
+        id: text(rec, &["eventID"]),
+        time: text(rec, &["eventTime"]),
+        actor: Actor {
+            identity_type: text(rec, &["userIdentity", "type"]),
+            arn: text(rec, &["userIdentity", "arn"]),
+            account: text(rec, &["userIdentity", "accountId"]),
+            user_name: text(rec, &["userIdentity", "userName"]),
+            issuer_arn: text(rec, &["userIdentity", "sessionContext", "sessionIssuer", "arn"]),
+        },
+        account: text(rec, &["recipientAccountId"]),
+    }
+}
+
+/// The trigger of a supported, successful call by someone else: its resource, region and
+/// account, or the field that is missing or too long.
+fn trigger(rec: &Value, kind: ResourceKind, region: Option<String>, event: EventInfo) -> ItemResult {
+    let name = event.name.as_deref().unwrap_or("");
+    let missing = |field: &str| IntakeError::MissingField {
+        event: format!("{} {name}", kind.as_str()),
+        id: event.id.as_ref().map(|id| format!(" {id}")).unwrap_or_default(),
+        field: field.to_owned(),
+    };
+    let resource_id = match kind {
+        ResourceKind::Secret => secret_id(rec, name),
+        ResourceKind::KmsKey => key_id(rec, name),
+    }
+    .ok_or_else(|| missing(id_fields(kind, name)))?;
+    let chars = resource_id.chars().count();
+    if chars > MAX_ID_CHARS {
+        return Err(IntakeError::TooLong {
+            event: format!("{} {name}", kind.as_str()),
+            id: event.id.as_ref().map(|id| format!(" {id}")).unwrap_or_default(),
+            field: id_fields(kind, name).to_owned(),
+            chars,
+            max: MAX_ID_CHARS,
+        });
+    }
+    let region = region.ok_or_else(|| missing("awsRegion"))?;
+    let account = arn_account(&resource_id)
+        .map(str::to_owned)
+        .or_else(|| event.account.clone());
+    Ok(Intake::Trigger(Trigger {
+        kind,
+        resource_id,
+        region,
+        account,
+        event,
+    }))
+}
+
+fn is_supported(kind: ResourceKind, name: &str) -> bool {
+    let source = match kind {
+        ResourceKind::Secret => "aws.secretsmanager",
+        ResourceKind::KmsKey => "aws.kms",
+    };
+    SUPPORTED_EVENTS
+        .iter()
+        .any(|(s, names)| *s == source && names.contains(&name))
+}
+
+/// A reason to ignore the record when it was made by this function or an ignored principal.
+fn own_call(actor: &Actor, opts: &IntakeOptions) -> Option<String> {
+    if let Some(me) = opts
+        .self_session
+        .as_deref()
+        .filter(|me| actor.session_name() == Some(me))
+    {
+        return Some(format!("made by this function (session `{me}`): its own change"));
+    }
+    for principal in [&actor.arn, &actor.issuer_arn].into_iter().flatten() {
+        if let Some(glob) = opts.ignore_principals.iter().find(|g| g.matches(principal)) {
+            return Some(format!(
+                "principal `{principal}` matches TAG_WARDEN_IGNORE_PRINCIPALS entry `{}`",
+                glob.as_str()
+            ));
+        }
+    }
+    None
+}
+
+fn secret_id(rec: &Value, name: &str) -> Option<String> {
+    if name == "CreateSecret" {
+        text(rec, &["responseElements", "arn"])
+            .or_else(|| text(rec, &["responseElements", "aRN"]))
+            .or_else(|| text(rec, &["requestParameters", "name"]))
+    } else {
+        text(rec, &["requestParameters", "secretId"])
+    }
+}
+
+fn key_id(rec: &Value, name: &str) -> Option<String> {
+    let from_resources = rec.get("resources").and_then(Value::as_array).and_then(|rs| {
+        rs.iter()
+            .filter(|r| {
+                r.get("type")
+                    .and_then(Value::as_str)
+                    .is_none_or(|t| t == "AWS::KMS::Key")
+            })
+            .find_map(|r| text(r, &["ARN"]))
+    });
+    let from_request = if name == "CreateKey" {
+        text(rec, &["responseElements", "keyMetadata", "arn"])
+            .or_else(|| text(rec, &["responseElements", "keyMetadata", "keyId"]))
+    } else {
+        text(rec, &["responseElements", "keyId"])
+            .filter(|k| k.starts_with("arn:"))
+            .or_else(|| text(rec, &["requestParameters", "keyId"]))
+    };
+    from_resources.or(from_request)
+}
+
+fn id_fields(kind: ResourceKind, name: &str) -> &'static str {
+    match (kind, name) {
+        (ResourceKind::Secret, "CreateSecret") => {
+            "responseElements.arn, responseElements.aRN or requestParameters.name"
+        }
+        (ResourceKind::Secret, _) => "requestParameters.secretId",
+        (ResourceKind::KmsKey, "CreateKey") => "resources[].ARN or responseElements.keyMetadata.arn/keyId",
+        (ResourceKind::KmsKey, _) => "resources[].ARN or requestParameters.keyId",
+    }
+}
+
+/// A non-empty string at `path`, or None for absent, null, non-string or empty.
+fn text(v: &Value, path: &[&str]) -> Option<String> {
+    path.iter()
+        .try_fold(v, |v, key| v.get(key))
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+}

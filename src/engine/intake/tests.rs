@@ -1,0 +1,302 @@
+use super::*;
+use crate::engine::policy::Glob;
+use serde_json::json;
+
+fn opts() -> IntakeOptions {
+    IntakeOptions {
+        self_session: Some("tag-warden".into()),
+        ignore_principals: vec![],
+    }
+}
+
+fn sample(name: &str) -> Value {
+    let path = format!("{}/events/{name}", env!("CARGO_MANIFEST_DIR"));
+    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
+}
+
+fn one(v: &Value, o: &IntakeOptions) -> ItemResult {
+    let mut items = intake(v, o).unwrap();
+    assert_eq!(items.len(), 1);
+    items.remove(0)
+}
+
+/// What each sample must produce: a trigger (kind, id) or an ignore (reason fragment).
+enum Expect {
+    Trigger(ResourceKind, &'static str),
+    Ignored(&'static str),
+    Sweep,
+    Records(usize),
+}
+
+const KEY1_ARN: &str = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+
+fn expectation(file: &str) -> Expect {
+    use Expect::*;
+    use ResourceKind::*;
+    match file {
+        "secretsmanager-tag-resource.json" => Trigger(Secret, "prod/payments/db"),
+        "secretsmanager-untag-resource.json" => Trigger(
+            Secret,
+            "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/payments/db",
+        ),
+        "secretsmanager-update-secret.json" => Trigger(
+            Secret,
+            "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/payments/db-Xk3v9Q",
+        ),
+        "secretsmanager-create-secret.json" => Trigger(
+            Secret,
+            "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/orders/api-key-Q2w3E4",
+        ),
+        "secretsmanager-create-secret-legacy-arn.json" => Trigger(
+            Secret,
+            "arn:aws:secretsmanager:us-east-1:123456789012:secret:legacy/reporting-a1B2c3",
+        ),
+        "kms-tag-resource.json" | "kms-untag-resource.json" | "cloudtrail-record-kms-untag-resource.json" => {
+            Trigger(KmsKey, KEY1_ARN)
+        }
+        "kms-create-key.json" => Trigger(
+            KmsKey,
+            "arn:aws:kms:us-east-1:123456789012:key/0987dcba-09fe-87dc-65ba-ab0987654321",
+        ),
+        "cloudtrail-log-file.json" => Records(3),
+        "ignored-failed-call.json" => Ignored("the call failed (AccessDenied)"),
+        "ignored-own-call.json" => Ignored("made by this function"),
+        "ignored-other-service.json" => Ignored("`s3.amazonaws.com` is not Secrets Manager or KMS"),
+        "scheduled-reconcile.json" => Sweep,
+        other => panic!("events/{other} has no expectation in intake tests: add one"),
+    }
+}
+
+#[test]
+fn every_sample_event_is_taken_in_as_expected() {
+    let dir = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/events")).unwrap();
+    let mut seen = 0;
+    for entry in dir {
+        let name = entry.unwrap().file_name().into_string().unwrap();
+        let items = intake(&sample(&name), &opts()).unwrap();
+        match expectation(&name) {
+            Expect::Trigger(kind, id) => match &items[..] {
+                [Ok(Intake::Trigger(t))] => {
+                    assert_eq!(
+                        (t.kind, t.resource_id.as_str(), t.region.as_str()),
+                        (kind, id, "us-east-1"),
+                        "{name}"
+                    );
+                    assert!(t.event.name.is_some() && t.event.id.is_some(), "{name}");
+                }
+                other => panic!("{name}: expected a trigger, got {other:?}"),
+            },
+            Expect::Ignored(why) => match &items[..] {
+                [Ok(Intake::Ignored(i))] => assert!(i.reason.contains(why), "{name}: {}", i.reason),
+                other => panic!("{name}: expected ignored, got {other:?}"),
+            },
+            Expect::Sweep => assert!(matches!(&items[..], [Ok(Intake::Sweep(_))]), "{name}: {items:?}"),
+            Expect::Records(n) => assert_eq!(items.len(), n, "{name}"),
+        }
+        seen += 1;
+    }
+    assert!(seen >= 14, "only {seen} samples found");
+}
+
+#[test]
+fn a_log_file_yields_one_item_per_record_in_order() {
+    let items = intake(&sample("cloudtrail-log-file.json"), &opts()).unwrap();
+    assert!(
+        matches!(&items[0], Ok(Intake::Trigger(t)) if t.kind == ResourceKind::Secret && t.resource_id == "prod/payments/db")
+    );
+    assert!(matches!(&items[1], Ok(Intake::Trigger(t)) if t.kind == ResourceKind::KmsKey && t.resource_id == KEY1_ARN));
+    assert!(matches!(&items[2], Ok(Intake::Ignored(i)) if i.reason.contains("GetSecretValue does not change tags")));
+}
+
+#[test]
+fn console_records_with_an_empty_session_issuer_are_accepted() {
+    let v = sample("secretsmanager-tag-resource.json");
+    assert_eq!(
+        v["detail"]["userIdentity"]["sessionContext"]["sessionIssuer"],
+        json!({})
+    );
+    assert!(matches!(one(&v, &opts()), Ok(Intake::Trigger(_))));
+}
+
+#[test]
+fn own_calls_are_recognised_only_by_the_configured_function_name() {
+    let v = sample("ignored-own-call.json");
+    let other = IntakeOptions {
+        self_session: Some("another-function".into()),
+        ..opts()
+    };
+    assert!(matches!(one(&v, &other), Ok(Intake::Trigger(_))));
+    let unset = IntakeOptions::default();
+    assert!(matches!(one(&v, &unset), Ok(Intake::Trigger(_))));
+}
+
+#[test]
+fn ignored_principals_match_the_caller_or_its_session_issuer() {
+    let v = sample("secretsmanager-untag-resource.json");
+    let by_role = IntakeOptions {
+        self_session: None,
+        ignore_principals: vec![Glob::new(
+            "arn:aws:iam::*:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Admin_*",
+        )],
+    };
+    assert!(matches!(one(&v, &by_role), Ok(Intake::Ignored(i)) if i.reason.contains("TAG_WARDEN_IGNORE_PRINCIPALS")));
+    let by_session = IntakeOptions {
+        self_session: None,
+        ignore_principals: vec![Glob::new("*/alice@example.com")],
+    };
+    assert!(matches!(one(&v, &by_session), Ok(Intake::Ignored(_))));
+    let other = IntakeOptions {
+        self_session: None,
+        ignore_principals: vec![Glob::new("arn:aws:iam::*:role/terraform")],
+    };
+    assert!(matches!(one(&v, &other), Ok(Intake::Trigger(_))));
+}
+
+#[test]
+fn kms_key_arn_comes_from_resources_before_a_bare_key_id() {
+    let mut v = sample("kms-untag-resource.json");
+    assert_eq!(
+        v["detail"]["requestParameters"]["keyId"],
+        "1234abcd-12ab-34cd-56ef-1234567890ab"
+    );
+    assert!(matches!(one(&v, &opts()), Ok(Intake::Trigger(t)) if t.resource_id == KEY1_ARN));
+    // Without resources, the bare key id is used as is.
+    v["detail"]["resources"] = json!([]);
+    assert!(
+        matches!(one(&v, &opts()), Ok(Intake::Trigger(t)) if t.resource_id == "1234abcd-12ab-34cd-56ef-1234567890ab")
+    );
+}
+
+#[test]
+fn create_secret_falls_back_to_the_request_name() {
+    let mut v = sample("secretsmanager-create-secret.json");
+    v["detail"]["responseElements"] = Value::Null;
+    assert!(matches!(one(&v, &opts()), Ok(Intake::Trigger(t)) if t.resource_id == "prod/orders/api-key"));
+}
+
+#[test]
+fn a_supported_event_without_its_resource_is_an_error_naming_the_field() {
+    let mut v = sample("secretsmanager-tag-resource.json");
+    v["detail"]["requestParameters"] = json!({"tags": []});
+    let err = one(&v, &opts()).unwrap_err();
+    assert!(err.to_string().contains("requestParameters.secretId"), "{err}");
+    assert!(err.to_string().contains("secret TagResource"), "{err}");
+
+    let mut v = sample("kms-tag-resource.json");
+    v["detail"]["resources"] = json!([]);
+    v["detail"]["requestParameters"] = json!({});
+    v["detail"]["responseElements"] = Value::Null;
+    let err = one(&v, &opts()).unwrap_err();
+    assert!(err.to_string().contains("requestParameters.keyId"), "{err}");
+}
+
+#[test]
+fn a_missing_region_is_taken_from_the_envelope_or_is_an_error() {
+    let mut v = sample("kms-tag-resource.json");
+    v["detail"].as_object_mut().unwrap().remove("awsRegion");
+    v["region"] = json!("eu-west-1");
+    assert!(matches!(one(&v, &opts()), Ok(Intake::Trigger(t)) if t.region == "eu-west-1"));
+    let mut bare = sample("cloudtrail-record-kms-untag-resource.json");
+    bare.as_object_mut().unwrap().remove("awsRegion");
+    assert!(one(&bare, &opts()).unwrap_err().to_string().contains("awsRegion"));
+}
+
+#[test]
+fn read_only_and_unsupported_calls_are_ignored_with_the_reason() {
+    let mut v = sample("secretsmanager-tag-resource.json");
+    v["detail"]["eventName"] = json!("DescribeSecret");
+    assert!(
+        matches!(one(&v, &opts()), Ok(Intake::Ignored(i)) if i.reason.contains("DescribeSecret does not change tags"))
+    );
+    v["detail"]["eventName"] = json!("CreateKey");
+    assert!(
+        matches!(one(&v, &opts()), Ok(Intake::Ignored(_))),
+        "CreateKey is a KMS event, not a Secrets Manager one"
+    );
+}
+
+#[test]
+fn other_eventbridge_detail_types_are_ignored() {
+    let v = json!({"version":"0","detail-type":"Tag Change on Resource","source":"aws.tag","region":"us-east-1","detail":{}});
+    assert!(matches!(one(&v, &opts()), Ok(Intake::Ignored(i)) if i.reason.contains("Tag Change on Resource")));
+}
+
+#[test]
+fn payloads_that_are_not_events_are_errors() {
+    for v in [
+        json!(42),
+        json!("TagResource"),
+        json!([1, 2]),
+        json!(null),
+        json!({"hello": "world"}),
+        json!({"Records": {}}),
+    ] {
+        let err = intake(&v, &opts()).unwrap_err();
+        assert!(matches!(err, IntakeError::NotAnEvent { .. }), "{v}: {err}");
+    }
+    let v = json!({"detail-type": "AWS API Call via CloudTrail", "detail": "oops"});
+    assert!(matches!(one(&v, &opts()), Err(IntakeError::NotAnEvent { .. })));
+}
+
+#[test]
+fn bad_records_in_a_log_file_fail_alone() {
+    let v = json!({"Records": [7, sample("cloudtrail-record-kms-untag-resource.json")]});
+    let items = intake(&v, &opts()).unwrap();
+    assert_eq!(items[0], Err(IntakeError::BadRecord { index: 0 }));
+    assert!(matches!(items[1], Ok(Intake::Trigger(_))));
+}
+
+#[test]
+fn bytes_that_are_not_json_are_an_error_without_echoing_them() {
+    let err = intake_bytes(b"{\"secretString\": \"canary-123\"", &opts()).unwrap_err();
+    assert!(matches!(err, IntakeError::NotJson(_)));
+    assert!(!err.to_string().contains("canary"), "{err}");
+    assert!(intake_bytes(&[0xff, 0xfe, 0x00], &opts()).is_err());
+}
+
+#[test]
+fn wrongly_typed_fields_are_treated_as_absent_not_as_a_crash() {
+    let mut v = sample("secretsmanager-tag-resource.json");
+    v["detail"]["requestParameters"]["secretId"] = json!(12);
+    v["detail"]["userIdentity"] = json!("weird");
+    v["detail"]["errorCode"] = json!({"nested": true});
+    assert!(matches!(one(&v, &opts()), Err(IntakeError::MissingField { .. })));
+}
+
+#[test]
+fn identifiers_longer_than_aws_allows_are_refused_without_echoing_them() {
+    let mut v = sample("secretsmanager-tag-resource.json");
+    v["detail"]["requestParameters"]["secretId"] = json!("x".repeat(2049));
+    let err = one(&v, &opts()).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            IntakeError::TooLong {
+                chars: 2049,
+                max: 2048,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(!err.to_string().contains("xxxx"), "{err}");
+    v["detail"]["requestParameters"]["secretId"] = json!("x".repeat(2048));
+    assert!(matches!(one(&v, &opts()), Ok(Intake::Trigger(_))));
+}
+
+#[test]
+fn log_files_beyond_the_record_limit_are_refused_with_a_clear_message() {
+    let record = sample("cloudtrail-record-kms-untag-resource.json");
+    let at_limit = json!({"Records": vec![record.clone(); MAX_RECORDS]});
+    assert_eq!(intake(&at_limit, &opts()).unwrap().len(), MAX_RECORDS);
+    let over = json!({"Records": vec![record; MAX_RECORDS + 1]});
+    let err = intake(&over, &opts()).unwrap_err();
+    assert_eq!(
+        err,
+        IntakeError::TooManyRecords {
+            count: MAX_RECORDS + 1,
+            max: MAX_RECORDS
+        }
+    );
+    assert!(err.to_string().contains("split it"));
+}

@@ -1,0 +1,413 @@
+//! The policy loader: walks the JSON document itself (rather than stopping at serde's first
+//! error) so that every problem is reported, each with its JSON-pointer path.
+
+use super::{Glob, Policy, PolicyError, PolicyErrors, Required, Rule};
+use crate::domain::{is_reserved_key, Mode, ResourceKind, RESERVED_PREFIX};
+use regex::RegexBuilder;
+use serde_json::{Map, Value};
+use std::collections::BTreeSet;
+
+/// Compiled-regex size cap: a policy is trusted input, but a typo should not cost a cold start.
+const REGEX_SIZE_LIMIT: usize = 1 << 20;
+
+/// Parses and validates a policy document, returning every problem found.
+pub fn parse(text: &str) -> Result<Policy, PolicyErrors> {
+    let value: Value = serde_json::from_str(text).map_err(|e| {
+        PolicyErrors(vec![PolicyError {
+            path: String::new(),
+            message: format!("not valid JSON: {e}"),
+        }])
+    })?;
+    let mut cx = Cx::default();
+    let policy = cx.policy(&value);
+    if cx.errors.is_empty() {
+        Ok(policy)
+    } else {
+        Err(PolicyErrors(cx.errors))
+    }
+}
+
+#[derive(Default)]
+struct Cx {
+    errors: Vec<PolicyError>,
+}
+
+impl Cx {
+    fn err(&mut self, path: &str, message: impl Into<String>) {
+        self.errors.push(PolicyError {
+            path: path.to_owned(),
+            message: message.into(),
+        });
+    }
+
+    /// The object at `path`, after flagging fields outside `allowed`.
+    fn object<'v>(&mut self, v: &'v Value, path: &str, allowed: &[&str]) -> Option<&'v Map<String, Value>> {
+        let Some(obj) = v.as_object() else {
+            self.err(path, format!("expected an object, found {}", type_name(v)));
+            return None;
+        };
+        for key in obj.keys().filter(|k| !allowed.contains(&k.as_str())) {
+            self.err(
+                &child(path, key),
+                format!("unknown field `{key}` (expected one of: {})", allowed.join(", ")),
+            );
+        }
+        Some(obj)
+    }
+
+    fn string<'v>(&mut self, v: &'v Value, path: &str) -> Option<&'v str> {
+        let s = v.as_str();
+        if s.is_none() {
+            self.err(path, format!("expected a string, found {}", type_name(v)));
+        }
+        s
+    }
+
+    fn strings<'v>(&mut self, v: &'v Value, path: &str) -> Option<Vec<&'v str>> {
+        let Some(items) = v.as_array() else {
+            self.err(path, format!("expected an array of strings, found {}", type_name(v)));
+            return None;
+        };
+        if items.is_empty() {
+            self.err(path, "must not be empty");
+        }
+        let strings: Vec<_> = items
+            .iter()
+            .enumerate()
+            .filter_map(|(i, item)| self.string(item, &child(path, &i.to_string())))
+            .collect();
+        (strings.len() == items.len()).then_some(strings)
+    }
+
+    fn policy(&mut self, v: &Value) -> Policy {
+        let mut mode = Mode::Enforce;
+        let mut rules: Vec<(usize, Rule)> = Vec::new();
+        if let Some(obj) = self.object(v, "", &["version", "description", "mode", "rules"]) {
+            if obj.get("version").is_some_and(|v| v.as_u64() != Some(1)) {
+                self.err("/version", "the only policy version is 1");
+            }
+            if let Some(d) = obj.get("description") {
+                self.string(d, "/description");
+            }
+            if let Some(m) = obj.get("mode").and_then(|m| self.string(m, "/mode")) {
+                match Mode::parse(m) {
+                    Some(m) => mode = m,
+                    None => self.err("/mode", format!("`{m}` is not a mode: use `enforce` or `report`")),
+                }
+            }
+            match obj.get("rules").map(|r| (r, r.as_array())) {
+                None => self.err("/rules", "required: an array of rules"),
+                Some((r, None)) => self.err("/rules", format!("expected an array of rules, found {}", type_name(r))),
+                Some((_, Some(list))) if list.is_empty() => self.err("/rules", "a policy needs at least one rule"),
+                Some((_, Some(list))) => {
+                    rules = list
+                        .iter()
+                        .enumerate()
+                        .filter_map(|(i, r)| self.rule(r, &format!("/rules/{i}")).map(|rule| (i, rule)))
+                        .collect();
+                }
+            }
+        }
+        self.names_unique(&rules);
+        self.cross_rule(&rules);
+        Policy {
+            mode,
+            rules: rules.into_iter().map(|(_, r)| r).collect(),
+        }
+    }
+
+    fn rule(&mut self, v: &Value, path: &str) -> Option<Rule> {
+        let obj = self.object(
+            v,
+            path,
+            &["name", "description", "resources", "require", "forbid", "match"],
+        )?;
+        let name = match obj.get("name") {
+            Some(n) => self.string(n, &child(path, "name")).unwrap_or_default().to_owned(),
+            None => {
+                self.err(&child(path, "name"), "required: a name for the rule");
+                String::new()
+            }
+        };
+        if obj.get("name").is_some_and(|n| n.as_str() == Some("")) {
+            self.err(&child(path, "name"), "must not be empty");
+        }
+        if let Some(d) = obj.get("description") {
+            self.string(d, &child(path, "description"));
+        }
+        if obj.contains_key("match") {
+            self.err(
+                &child(path, "match"),
+                "scoping a rule by ARN or tag (`match`) is reserved for a later version and not supported yet",
+            );
+        }
+        let kinds = match obj.get("resources") {
+            None => ResourceKind::ALL.to_vec(),
+            Some(r) => self.kinds(r, &child(path, "resources")),
+        };
+        let require = match obj.get("require") {
+            None => Vec::new(),
+            Some(r) => self.require(r, &child(path, "require"), &kinds),
+        };
+        let forbid = match obj.get("forbid") {
+            None => Vec::new(),
+            Some(f) => self.forbid(f, &child(path, "forbid"), &kinds),
+        };
+        if !obj.contains_key("require") && !obj.contains_key("forbid") {
+            self.err(path, "a rule needs `require`, `forbid` or both");
+        }
+        // Kept even when it has errors of its own, so that cross-rule checks still see it.
+        Some(Rule {
+            name,
+            kinds,
+            require,
+            forbid,
+        })
+    }
+
+    fn kinds(&mut self, v: &Value, path: &str) -> Vec<ResourceKind> {
+        let mut kinds = Vec::new();
+        for (i, s) in self.strings(v, path).unwrap_or_default().into_iter().enumerate() {
+            match ResourceKind::parse(s) {
+                Some(k) if kinds.contains(&k) => {
+                    self.err(&child(path, &i.to_string()), format!("`{s}` is listed twice"))
+                }
+                Some(k) => kinds.push(k),
+                None => self.err(
+                    &child(path, &i.to_string()),
+                    format!("`{s}` is not a resource kind: use `secret` or `kms-key`"),
+                ),
+            }
+        }
+        kinds
+    }
+
+    fn require(&mut self, v: &Value, path: &str, kinds: &[ResourceKind]) -> Vec<Required> {
+        let Some(obj) = v.as_object() else {
+            self.err(
+                path,
+                format!("expected an object of tag key → requirement, found {}", type_name(v)),
+            );
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for (key, spec) in obj {
+            let kpath = child(path, key);
+            self.key(key, &kpath, kinds, "required");
+            if let Some(r) = self.required(key, spec, &kpath, kinds) {
+                out.push(r);
+            }
+        }
+        out
+    }
+
+    fn required(&mut self, key: &str, v: &Value, path: &str, kinds: &[ResourceKind]) -> Option<Required> {
+        let obj = self.object(v, path, &["default", "values", "pattern"])?;
+        let default = obj.get("default").and_then(|d| self.string(d, &child(path, "default")));
+        let values = obj
+            .get("values")
+            .and_then(|vs| self.strings(vs, &child(path, "values")));
+        let pattern = obj.get("pattern").and_then(|p| self.string(p, &child(path, "pattern")));
+        let pattern = pattern.and_then(|p| match RegexBuilder::new(p).size_limit(REGEX_SIZE_LIMIT).build() {
+            Ok(re) => Some(re),
+            Err(e) => {
+                self.err(&child(path, "pattern"), format!("bad regular expression: {e}"));
+                None
+            }
+        });
+        if let Some(d) = default {
+            self.value(d, &child(path, "default"), kinds);
+        }
+        for (i, val) in values.iter().flatten().enumerate() {
+            let vpath = child(&child(path, "values"), &i.to_string());
+            self.value(val, &vpath, kinds);
+            if let Some(re) = pattern.as_ref().filter(|re| !re.is_match(val)) {
+                self.err(
+                    &vpath,
+                    format!(
+                        "`{val}` can never be valid: it does not match the pattern /{}/",
+                        re.as_str()
+                    ),
+                );
+            }
+        }
+        let required = Required {
+            key: key.to_owned(),
+            default: default.map(str::to_owned),
+            values: values.map(|vs| vs.into_iter().map(str::to_owned).collect()),
+            pattern,
+        };
+        if let Some(d) = required.default.as_deref().filter(|d| !required.accepts(d)) {
+            self.err(
+                &child(path, "default"),
+                format!(
+                    "the default `{d}` is not valid by its own rule: expected {}",
+                    required.expectation()
+                ),
+            );
+        }
+        Some(required)
+    }
+
+    /// Checks a tag key against AWS's rules for every kind the rule governs.
+    fn key(&mut self, key: &str, path: &str, kinds: &[ResourceKind], what: &str) {
+        if key.is_empty() {
+            self.err(path, format!("a {what} tag key must not be empty"));
+        }
+        if is_reserved_key(key) {
+            self.err(
+                path,
+                format!("`{RESERVED_PREFIX}` keys are reserved by AWS and can never be {what}"),
+            );
+        }
+        let chars = key.chars().count();
+        for kind in kinds {
+            let max = kind.limits().max_key_chars;
+            if chars > max {
+                self.err(
+                    path,
+                    format!("a {kind} tag key is at most {max} characters; this one has {chars}"),
+                );
+            }
+        }
+    }
+
+    fn value(&mut self, value: &str, path: &str, kinds: &[ResourceKind]) {
+        let chars = value.chars().count();
+        for kind in kinds {
+            let max = kind.limits().max_value_chars;
+            if chars > max {
+                self.err(
+                    path,
+                    format!("a {kind} tag value is at most {max} characters; this one has {chars}"),
+                );
+            }
+        }
+    }
+
+    fn forbid(&mut self, v: &Value, path: &str, kinds: &[ResourceKind]) -> Vec<Glob> {
+        let globs = self.strings(v, path).unwrap_or_default();
+        let mut out = Vec::new();
+        for (i, g) in globs.into_iter().enumerate() {
+            let gpath = child(path, &i.to_string());
+            if g.is_empty() {
+                self.err(&gpath, "a forbidden key glob must not be empty");
+                continue;
+            }
+            if is_reserved_key(g) {
+                self.err(
+                    &gpath,
+                    format!("`{RESERVED_PREFIX}` keys are reserved by AWS and can never be removed"),
+                );
+            }
+            let glob = Glob::new(g);
+            if glob.is_literal() {
+                self.key(g, &gpath, kinds, "forbidden");
+            }
+            out.push(glob);
+        }
+        out
+    }
+
+    fn names_unique(&mut self, rules: &[(usize, Rule)]) {
+        let mut seen = BTreeSet::new();
+        for (i, rule) in rules {
+            if !rule.name.is_empty() && !seen.insert(rule.name.as_str()) {
+                self.err(
+                    &format!("/rules/{i}/name"),
+                    format!("the rule name `{}` is used twice", rule.name),
+                );
+            }
+        }
+    }
+
+    /// Conflicts between rules (and within one): a key both required and forbidden, defaults
+    /// that disagree, or a default another rule would reject — each would make tag-warden
+    /// fight itself, so they are rejected up front.
+    fn cross_rule(&mut self, rules: &[(usize, Rule)]) {
+        for (i, a) in rules {
+            for (j, b) in rules {
+                let shared: Vec<&str> = a
+                    .kinds
+                    .iter()
+                    .filter(|k| b.kinds.contains(k))
+                    .map(|k| k.as_str())
+                    .collect();
+                if shared.is_empty() {
+                    continue;
+                }
+                let on = shared.join(" and ");
+                for req in &a.require {
+                    let path = format!("/rules/{i}/require/{}", escape(&req.key));
+                    if let Some(g) = b.forbidding(&req.key) {
+                        self.err(
+                            &path,
+                            format!(
+                                "`{}` is required but rule `{}` forbids it (`{}`) for {on}",
+                                req.key,
+                                b.name,
+                                g.as_str()
+                            ),
+                        );
+                    }
+                    if j <= i {
+                        continue;
+                    }
+                    for other in b.require.iter().filter(|o| o.key == req.key) {
+                        self.defaults_agree(req, other, &a.name, *j, &on);
+                    }
+                }
+            }
+        }
+    }
+
+    fn defaults_agree(&mut self, a: &Required, b: &Required, a_rule: &str, j: usize, on: &str) {
+        let path = format!("/rules/{j}/require/{}/default", escape(&b.key));
+        match (&a.default, &b.default) {
+            (Some(da), Some(db)) if da != db => self.err(
+                &path,
+                format!(
+                    "`{}` defaults to `{db}` here but to `{da}` in rule `{a_rule}` for {on}",
+                    b.key
+                ),
+            ),
+            (Some(d), _) if !b.accepts(d) => self.err(
+                &path,
+                format!(
+                    "rule `{a_rule}` sets `{}` to `{d}`, which this rule rejects (expected {}) for {on}",
+                    b.key,
+                    b.expectation()
+                ),
+            ),
+            (_, Some(d)) if !a.accepts(d) => self.err(
+                &path,
+                format!(
+                    "this default `{d}` for `{}` is rejected by rule `{a_rule}` (expected {}) for {on}",
+                    b.key,
+                    a.expectation()
+                ),
+            ),
+            _ => {}
+        }
+    }
+}
+
+fn child(path: &str, segment: &str) -> String {
+    format!("{path}/{}", escape(segment))
+}
+
+/// RFC 6901 escaping of one JSON-pointer segment.
+fn escape(segment: &str) -> String {
+    segment.replace('~', "~0").replace('/', "~1")
+}
+
+fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}

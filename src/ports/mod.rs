@@ -1,0 +1,99 @@
+//! Layer 3, ports: the small traits the runners call, in domain words. Adapters (layer 4)
+//! implement them; runners (layer 5) are generic over them, so tests drive the runners with
+//! in-memory fakes and the real adapters stay thin.
+//!
+//! - [`TagStore`]: read one resource's tags and state; remove and add tags.
+//! - [`Inventory`]: list every resource of a kind in a region, at the API floor.
+//! - [`Backend`]: hands out a store per kind and region.
+//!
+//! A new capability (remembered values, finding sinks) gets its own small trait here, beside
+//! these, and its adapter in `adapters/`.
+
+use crate::domain::{ApiError, Tags};
+use std::future::Future;
+
+/// A resource as read from AWS just now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResourceState {
+    /// The canonical ARN (what writes are addressed to).
+    pub arn: String,
+    /// A secret's name; a KMS key's id.
+    pub name: Option<String>,
+    /// Every tag, `aws:` ones included.
+    pub tags: Tags,
+    /// Why the resource must not be written to, if so (deleted, service- or AWS-managed,
+    /// pending deletion).
+    pub skip: Option<String>,
+}
+
+/// Reads and writes one kind of resource's tags.
+pub trait TagStore {
+    /// Reads the current state; `id` may be anything the service accepts (name, ARN, key id).
+    fn read(&self, id: &str) -> impl Future<Output = Result<ResourceState, ApiError>> + Send;
+    /// Checked just before writing to a resource whose state was not read with its tags (a
+    /// sweep's): why it must not be written to now, if so.
+    fn write_guard(&self, arn: &str) -> impl Future<Output = Result<Option<String>, ApiError>> + Send;
+    /// Removes `keys` (one call).
+    fn untag(&self, arn: &str, keys: &[String]) -> impl Future<Output = Result<(), ApiError>> + Send;
+    /// Adds or overwrites `tags` (one call).
+    fn tag(&self, arn: &str, tags: &Tags) -> impl Future<Output = Result<(), ApiError>> + Send;
+}
+
+impl<T: TagStore + Sync + Send> TagStore for std::sync::Arc<T> {
+    fn read(&self, id: &str) -> impl Future<Output = Result<ResourceState, ApiError>> + Send {
+        T::read(self, id)
+    }
+    fn write_guard(&self, arn: &str) -> impl Future<Output = Result<Option<String>, ApiError>> + Send {
+        T::write_guard(self, arn)
+    }
+    fn untag(&self, arn: &str, keys: &[String]) -> impl Future<Output = Result<(), ApiError>> + Send {
+        T::untag(self, arn, keys)
+    }
+    fn tag(&self, arn: &str, tags: &Tags) -> impl Future<Output = Result<(), ApiError>> + Send {
+        T::tag(self, arn, tags)
+    }
+}
+
+/// A resource as a listing shows it, for the reconcile sweep.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listed {
+    /// The canonical ARN.
+    pub arn: String,
+    /// A secret's name; a KMS key's id.
+    pub name: Option<String>,
+    /// A KMS key's aliases, without `alias/` (the listing reads them anyway).
+    pub aliases: Vec<String>,
+    /// Its tags when the listing carries them (ListSecrets does; ListKeys does not).
+    pub tags: Option<Tags>,
+    /// Why it must not be written to, when the listing already tells.
+    pub skip: Option<String>,
+}
+
+/// Lists one kind of resource in a region, at the API floor.
+pub trait Inventory {
+    /// Every resource of this kind (every page).
+    fn list(&self) -> impl Future<Output = Result<Vec<Listed>, ApiError>> + Send;
+    /// The current tags of a listed resource whose listing lacks them.
+    fn tags(&self, arn: &str) -> impl Future<Output = Result<Tags, ApiError>> + Send;
+}
+
+impl<T: Inventory + Sync + Send> Inventory for std::sync::Arc<T> {
+    fn list(&self) -> impl Future<Output = Result<Vec<Listed>, ApiError>> + Send {
+        T::list(self)
+    }
+    fn tags(&self, arn: &str) -> impl Future<Output = Result<Tags, ApiError>> + Send {
+        T::tags(self, arn)
+    }
+}
+
+/// Hands out a store per kind and region.
+pub trait Backend: Send + Sync {
+    /// The store for secrets.
+    type Secrets: TagStore + Inventory + Send + Sync;
+    /// The store for KMS keys.
+    type Keys: TagStore + Inventory + Send + Sync;
+    /// The secrets store for `region`.
+    fn secrets(&self, region: &str) -> Self::Secrets;
+    /// The KMS store for `region`.
+    fn keys(&self, region: &str) -> Self::Keys;
+}

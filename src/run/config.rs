@@ -1,0 +1,307 @@
+//! Configuration from the environment, read once at start-up (cold start) and identical under
+//! Lambda and the CLI. An invalid policy fails start-up with every problem listed.
+
+use crate::domain::Mode;
+use crate::engine::intake::IntakeOptions;
+use crate::engine::policy::{self, Glob, Policy, PolicyErrors};
+use crate::run::sweep::{Rate, SweepSettings};
+
+/// Inline policy JSON; wins over the file when set and not blank.
+pub const ENV_POLICY: &str = "TAG_WARDEN_POLICY";
+/// Path of a policy file.
+pub const ENV_POLICY_FILE: &str = "TAG_WARDEN_POLICY_FILE";
+/// `enforce` or `report`: overrides the policy's mode.
+pub const ENV_MODE: &str = "TAG_WARDEN_MODE";
+/// Comma-separated ARN globs of principals whose events are ignored.
+pub const ENV_IGNORE_PRINCIPALS: &str = "TAG_WARDEN_IGNORE_PRINCIPALS";
+/// Set by Lambda: the function's own name, which is its assumed-role session name.
+pub const ENV_FUNCTION_NAME: &str = "AWS_LAMBDA_FUNCTION_NAME";
+/// Comma-separated extra regions the reconcile sweep covers, beside the home region.
+pub const ENV_REGIONS: &str = "TAG_WARDEN_REGIONS";
+/// Resources a sweep handles at once (per kind and region).
+pub const ENV_CONCURRENCY: &str = "TAG_WARDEN_CONCURRENCY";
+/// Secrets Manager tag + untag calls a second during a sweep, per region.
+pub const ENV_SECRETS_WRITE_RPS: &str = "TAG_WARDEN_SECRETS_WRITE_RPS";
+/// KMS TagResource (and, separately, UntagResource) calls a second during a sweep, per region.
+pub const ENV_KMS_WRITE_RPS: &str = "TAG_WARDEN_KMS_WRITE_RPS";
+
+/// Everything the handler needs besides AWS clients.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The validated policy.
+    pub policy: Policy,
+    /// The effective mode (the environment's override, else the policy's).
+    pub mode: Mode,
+    /// How to recognise events to ignore.
+    pub intake: IntakeOptions,
+    /// The home region (`AWS_REGION`), swept first.
+    pub home_region: Option<String>,
+    /// Extra regions to sweep (`TAG_WARDEN_REGIONS`).
+    pub extra_regions: Vec<String>,
+    /// Sweep concurrency and write rates.
+    pub sweep: SweepSettings,
+}
+
+impl Config {
+    /// The regions to sweep: `first` (or the home region), then the extra ones, without repeats.
+    pub fn sweep_regions(&self, first: Option<&str>) -> Vec<String> {
+        let mut regions: Vec<String> = Vec::new();
+        for r in first
+            .or(self.home_region.as_deref())
+            .into_iter()
+            .chain(self.extra_regions.iter().map(String::as_str))
+        {
+            if !regions.iter().any(|x| x == r) {
+                regions.push(r.to_owned());
+            }
+        }
+        regions
+    }
+}
+
+/// The exit code of a process that cannot start for invalid configuration: the Lambda
+/// bootstrap's and the CLI's alike.
+pub const EXIT_INVALID: u8 = 2;
+
+/// Why start-up cannot proceed.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// Neither policy variable is set.
+    #[error("no policy: set {ENV_POLICY} (inline JSON) or {ENV_POLICY_FILE} (a path)")]
+    NoPolicy,
+    /// The policy file cannot be read.
+    #[error("cannot read the policy file `{path}`: {source}")]
+    ReadPolicy {
+        /// The path.
+        path: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The policy is invalid.
+    #[error("{origin}: {source}")]
+    Policy {
+        /// Where it came from.
+        origin: String,
+        /// Every problem.
+        source: PolicyErrors,
+    },
+    /// `TAG_WARDEN_MODE` is not a mode.
+    #[error("{ENV_MODE}=`{0}` is not a mode: use `enforce` or `report`")]
+    BadMode(String),
+    /// A numeric setting is not a positive number.
+    #[error("{name}=`{value}` is not a positive number")]
+    BadNumber {
+        /// The variable.
+        name: &'static str,
+        /// Its value.
+        value: String,
+    },
+}
+
+impl ConfigError {
+    /// The start-up failure as the Lambda bootstrap and the CLI say it.
+    pub fn start_up(&self) -> String {
+        format!("tag-warden cannot start: {self}")
+    }
+}
+
+impl Config {
+    /// Reads the whole configuration through `env` (a variable lookup).
+    pub fn from_env(env: &dyn Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let (text, origin) = policy_source(env)?;
+        let policy = policy::parse(&text).map_err(|source| ConfigError::Policy { origin, source })?;
+        Config::with_policy(policy, env)
+    }
+
+    /// The configuration for an already-loaded policy, with the rest from `env`.
+    pub fn with_policy(policy: Policy, env: &dyn Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let mode = match env(ENV_MODE).filter(|m| !m.trim().is_empty()) {
+            Some(m) => Mode::parse(m.trim()).ok_or(ConfigError::BadMode(m))?,
+            None => policy.mode,
+        };
+        let ignore_principals = list(env(ENV_IGNORE_PRINCIPALS)).iter().map(|p| Glob::new(p)).collect();
+        let defaults = SweepSettings::default();
+        let concurrency = setting(env, ENV_CONCURRENCY, |v| {
+            let n: f64 = v.trim().parse().ok()?;
+            (n.is_finite() && n > 0.0).then(|| n.ceil() as usize)
+        })?;
+        Ok(Config {
+            policy,
+            mode,
+            intake: IntakeOptions {
+                self_session: env(ENV_FUNCTION_NAME).filter(|n| !n.is_empty()),
+                ignore_principals,
+            },
+            home_region: env("AWS_REGION")
+                .or_else(|| env("AWS_DEFAULT_REGION"))
+                .filter(|r| !r.trim().is_empty()),
+            extra_regions: list(env(ENV_REGIONS)),
+            sweep: SweepSettings {
+                concurrency: concurrency.unwrap_or(defaults.concurrency),
+                secrets_write_rps: setting(env, ENV_SECRETS_WRITE_RPS, Rate::parse)?
+                    .unwrap_or(defaults.secrets_write_rps),
+                kms_write_rps: setting(env, ENV_KMS_WRITE_RPS, Rate::parse)?.unwrap_or(defaults.kms_write_rps),
+            },
+        })
+    }
+}
+
+/// A comma-separated list, trimmed, blanks dropped.
+fn list(value: Option<String>) -> Vec<String> {
+    value
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The setting `name` as `parse` reads it; `None` when unset or blank; an error naming the
+/// variable when `parse` rejects it.
+fn setting<T>(
+    env: &dyn Fn(&str) -> Option<String>,
+    name: &'static str,
+    parse: impl Fn(&str) -> Option<T>,
+) -> Result<Option<T>, ConfigError> {
+    match env(name).filter(|v| !v.trim().is_empty()) {
+        None => Ok(None),
+        Some(value) => parse(&value).map(Some).ok_or(ConfigError::BadNumber { name, value }),
+    }
+}
+
+/// The policy text and a description of where it came from.
+fn policy_source(env: &dyn Fn(&str) -> Option<String>) -> Result<(String, String), ConfigError> {
+    if let Some(inline) = env(ENV_POLICY).filter(|p| !p.trim().is_empty()) {
+        return Ok((inline, ENV_POLICY.to_owned()));
+    }
+    let path = env(ENV_POLICY_FILE)
+        .filter(|p| !p.trim().is_empty())
+        .ok_or(ConfigError::NoPolicy)?;
+    let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::ReadPolicy {
+        path: path.clone(),
+        source,
+    })?;
+    Ok((text, format!("{ENV_POLICY_FILE}={path}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    const POLICY: &str = r#"{"mode":"enforce","rules":[{"name":"r","forbid":["Debug"]}]}"#;
+
+    fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        move |k| map.get(k).cloned()
+    }
+
+    #[test]
+    fn inline_policy_wins_over_the_file() {
+        let env = env_of(&[(ENV_POLICY, POLICY), (ENV_POLICY_FILE, "/nonexistent/policy.json")]);
+        let config = Config::from_env(&env).unwrap();
+        assert_eq!(config.policy.rules.len(), 1);
+    }
+
+    #[test]
+    fn blank_inline_policy_falls_back_to_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.json");
+        std::fs::write(&path, POLICY).unwrap();
+        let env = env_of(&[(ENV_POLICY, "  "), (ENV_POLICY_FILE, path.to_str().unwrap())]);
+        assert!(Config::from_env(&env).is_ok());
+    }
+
+    #[test]
+    fn missing_policy_is_a_start_up_error() {
+        let err = Config::from_env(&env_of(&[])).unwrap_err();
+        assert!(matches!(err, ConfigError::NoPolicy), "{err}");
+    }
+
+    #[test]
+    fn unreadable_policy_file_names_the_path() {
+        let err = Config::from_env(&env_of(&[(ENV_POLICY_FILE, "/nonexistent/p.json")])).unwrap_err();
+        assert!(err.to_string().contains("/nonexistent/p.json"), "{err}");
+    }
+
+    #[test]
+    fn invalid_policy_lists_every_problem_with_its_origin() {
+        let env = env_of(&[(ENV_POLICY, r#"{"mode":"loud","rules":[],"extra":1}"#)]);
+        let err = Config::from_env(&env).unwrap_err();
+        let text = err.to_string();
+        assert!(text.starts_with(ENV_POLICY), "{text}");
+        assert!(text.contains("3 problems"), "{text}");
+    }
+
+    #[test]
+    fn mode_variable_overrides_the_policy() {
+        let env = env_of(&[(ENV_POLICY, POLICY), (ENV_MODE, "report")]);
+        assert_eq!(Config::from_env(&env).unwrap().mode, Mode::Report);
+        let env = env_of(&[(ENV_POLICY, POLICY), (ENV_MODE, "dry")]);
+        assert!(matches!(Config::from_env(&env).unwrap_err(), ConfigError::BadMode(m) if m == "dry"));
+    }
+
+    #[test]
+    fn sweep_settings_default_below_the_quotas_and_can_be_set() {
+        let config = Config::from_env(&env_of(&[(ENV_POLICY, POLICY)])).unwrap();
+        assert_eq!(config.sweep, SweepSettings::default());
+        assert!(config.sweep.secrets_write_rps.per_second() < 50.0 && config.sweep.kms_write_rps.per_second() < 5.0);
+        let env = env_of(&[
+            (ENV_POLICY, POLICY),
+            (ENV_CONCURRENCY, "4"),
+            (ENV_SECRETS_WRITE_RPS, "10"),
+            (ENV_KMS_WRITE_RPS, "0.5"),
+        ]);
+        let config = Config::from_env(&env).unwrap();
+        assert_eq!(
+            (
+                config.sweep.concurrency,
+                config.sweep.secrets_write_rps.per_second(),
+                config.sweep.kms_write_rps.per_second()
+            ),
+            (4, 10.0, 0.5)
+        );
+        for bad in ["0", "-3", "fast", "NaN", "inf"] {
+            let env = env_of(&[(ENV_POLICY, POLICY), (ENV_KMS_WRITE_RPS, bad)]);
+            assert!(
+                matches!(Config::from_env(&env), Err(ConfigError::BadNumber { .. })),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn sweep_regions_start_at_home_and_do_not_repeat() {
+        let env = env_of(&[
+            (ENV_POLICY, POLICY),
+            ("AWS_REGION", "eu-west-1"),
+            (ENV_REGIONS, "us-east-1, eu-west-1,,ap-south-1"),
+        ]);
+        let config = Config::from_env(&env).unwrap();
+        assert_eq!(config.sweep_regions(None), ["eu-west-1", "us-east-1", "ap-south-1"]);
+        assert_eq!(
+            config.sweep_regions(Some("us-east-1")),
+            ["us-east-1", "eu-west-1", "ap-south-1"]
+        );
+    }
+
+    #[test]
+    fn ignore_principals_are_split_trimmed_and_blank_entries_dropped() {
+        let env = env_of(&[
+            (ENV_POLICY, POLICY),
+            (
+                ENV_IGNORE_PRINCIPALS,
+                " arn:aws:iam::*:role/terraform , ,arn:aws:sts::*:assumed-role/ci/*",
+            ),
+            (ENV_FUNCTION_NAME, "tag-warden"),
+        ]);
+        let config = Config::from_env(&env).unwrap();
+        let globs: Vec<&str> = config.intake.ignore_principals.iter().map(Glob::as_str).collect();
+        assert_eq!(
+            globs,
+            ["arn:aws:iam::*:role/terraform", "arn:aws:sts::*:assumed-role/ci/*"]
+        );
+        assert_eq!(config.intake.self_session.as_deref(), Some("tag-warden"));
+    }
+}

@@ -1,0 +1,159 @@
+use super::*;
+use crate::domain::ErrorKind;
+use crate::run::sweep::Deadline;
+use crate::testing::{FakeBackend, FakeStore};
+use serde_json::json;
+
+fn handler(secrets: FakeStore, keys: FakeStore) -> Handler<FakeBackend> {
+    let policy = r#"{"rules":[{"name":"r","require":{"Owner":{"default":"platform"}},"forbid":["Debug","temp*"]}]}"#;
+    let env = move |k: &str| match k {
+        "TAG_WARDEN_POLICY" => Some(policy.to_owned()),
+        "AWS_LAMBDA_FUNCTION_NAME" => Some("tag-warden".to_owned()),
+        _ => None,
+    };
+    Handler::new(FakeBackend::new(secrets, keys), Config::from_env(&env).unwrap())
+}
+
+fn sample(name: &str) -> Value {
+    let path = format!("{}/events/{name}", env!("CARGO_MANIFEST_DIR"));
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+#[tokio::test]
+async fn ignored_events_make_no_aws_call() {
+    let h = handler(FakeStore::with("arn:s", &[]), FakeStore::with("arn:k", &[]));
+    for name in [
+        "ignored-own-call.json",
+        "ignored-failed-call.json",
+        "ignored-other-service.json",
+    ] {
+        let report = h.invoke(&sample(name), Deadline::NONE).await.unwrap();
+        assert_eq!(report.results[0].outcome, Outcome::Ignored, "{name}");
+    }
+    assert!(h.backend.secrets.calls().is_empty());
+    assert!(
+        h.backend.regions.lock().unwrap().is_empty(),
+        "no client was even requested"
+    );
+}
+
+#[tokio::test]
+async fn a_trigger_reads_and_remediates_in_the_event_region() {
+    let h = handler(FakeStore::with("arn:s", &[("temp-debug", "1")]), FakeStore::default());
+    let report = h
+        .invoke(&sample("secretsmanager-tag-resource.json"), Deadline::NONE)
+        .await
+        .unwrap();
+    let entry = &report.results[0];
+    assert_eq!(entry.outcome, Outcome::Remediated);
+    assert_eq!(entry.region.as_deref(), Some("us-east-1"));
+    assert_eq!(entry.event.name.as_deref(), Some("TagResource"));
+    assert_eq!(
+        h.backend.secrets.calls(),
+        ["read prod/payments/db", "untag temp-debug", "tag Owner"]
+    );
+    assert_eq!(*h.backend.regions.lock().unwrap(), ["us-east-1"]);
+}
+
+#[tokio::test]
+async fn a_log_file_is_handled_record_by_record() {
+    let h = handler(
+        FakeStore::with("arn:s", &[("Owner", "x")]),
+        FakeStore::with("arn:k", &[]),
+    );
+    let report = h
+        .invoke(&sample("cloudtrail-log-file.json"), Deadline::NONE)
+        .await
+        .unwrap();
+    let outcomes: Vec<Outcome> = report.results.iter().map(|r| r.outcome).collect();
+    assert_eq!(outcomes, [Outcome::Compliant, Outcome::Remediated, Outcome::Ignored]);
+    assert_eq!(report.summary.get(&Outcome::Compliant), Some(&1));
+}
+
+#[tokio::test]
+async fn one_bad_record_fails_the_invocation_but_not_the_others() {
+    let h = handler(FakeStore::with("arn:s", &[("Debug", "1")]), FakeStore::default());
+    let mut bad = sample("cloudtrail-record-kms-untag-resource.json");
+    bad["requestParameters"] = json!({});
+    bad["resources"] = json!([]);
+    let good = sample("secretsmanager-tag-resource.json")["detail"].clone();
+    let event = json!({"Records": [bad, good]});
+    let report = h.report(&event, Deadline::NONE).await.unwrap();
+    assert_eq!(report.results[0].outcome, Outcome::Error);
+    assert_eq!(
+        report.results[0].error_type.map(ErrorType::as_str),
+        Some("TagWarden.MissingField")
+    );
+    assert_eq!(report.results[1].outcome, Outcome::Remediated);
+    let err = h.invoke(&event, Deadline::NONE).await.unwrap_err();
+    assert_eq!(err.error_type().as_str(), "TagWarden.Incomplete");
+    assert!(err.to_string().contains("1 of 2"), "{err}");
+    assert!(err.to_string().contains("requestParameters.keyId"), "{err}");
+}
+
+#[tokio::test]
+async fn a_transient_failure_fails_the_invocation_so_it_is_retried() {
+    let h = handler(
+        FakeStore::with("arn:s", &[("Debug", "1")]).failing("tag", ErrorKind::Transient),
+        FakeStore::default(),
+    );
+    let err = h
+        .invoke(&sample("secretsmanager-tag-resource.json"), Deadline::NONE)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            HandlerError::Incomplete {
+                failed: 1,
+                total: 1,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    let diagnostic = lambda_runtime::Diagnostic::from(err);
+    assert_eq!(diagnostic.error_type, "TagWarden.Incomplete");
+}
+
+#[tokio::test]
+async fn payloads_that_are_not_events_fail_with_a_typed_error() {
+    let h = handler(FakeStore::default(), FakeStore::default());
+    let err = h.invoke(&json!({"hello": "world"}), Deadline::NONE).await.unwrap_err();
+    assert_eq!(err.error_type().as_str(), "TagWarden.NotAnEvent");
+    assert!(err.to_string().contains("hello"), "names what it found: {err}");
+}
+
+#[tokio::test]
+async fn a_scheduled_event_sweeps_the_envelope_region_and_reports_only_what_needs_attention() {
+    let h = handler(
+        FakeStore::with("arn:s", &[("Debug", "1")]),
+        FakeStore::with("arn:k", &[("Owner", "x")]),
+    );
+    let report = h
+        .invoke(&sample("scheduled-reconcile.json"), Deadline::NONE)
+        .await
+        .unwrap();
+    let sweep = report.sweep.as_ref().unwrap();
+    assert_eq!(sweep.regions, ["us-east-1"]);
+    assert!(sweep.complete);
+    assert_eq!(report.summary.get(&Outcome::Remediated), Some(&1));
+    assert_eq!(report.summary.get(&Outcome::Compliant), Some(&1));
+    assert!(report.results.is_empty(), "nothing left needing attention");
+    assert_eq!(*h.backend.regions.lock().unwrap(), ["us-east-1", "us-east-1"]);
+}
+
+#[tokio::test]
+async fn the_report_serialises_with_kebab_case_outcomes_and_a_summary() {
+    let h = handler(FakeStore::with("arn:s", &[("Owner", "x")]), FakeStore::default());
+    let report = h
+        .invoke(&sample("secretsmanager-tag-resource.json"), Deadline::NONE)
+        .await
+        .unwrap();
+    let v = serde_json::to_value(&report).unwrap();
+    assert_eq!(v["mode"], "enforce");
+    assert_eq!(v["summary"]["compliant"], 1);
+    assert_eq!(v["results"][0]["outcome"], "compliant");
+    assert_eq!(v["results"][0]["kind"], "secret");
+    assert_eq!(v["results"][0]["arn"], "arn:s");
+}

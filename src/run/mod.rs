@@ -1,0 +1,10 @@
+//! Layer 5, runners: configuration read once ([`config`]), one resource from state to report
+//! entry ([`resource`]), the event handler ([`handler`]) and the reconcile sweep ([`sweep`]),
+//! and the report they produce ([`report`]). Generic over the ports; the CLI and `main` pick
+//! the adapters.
+
+pub mod config;
+pub mod handler;
+pub mod report;
+pub mod resource;
+pub mod sweep;

@@ -1,0 +1,257 @@
+//! Report stage: per-resource outcomes → the JSON response and one structured log line each.
+
+use crate::domain::{ErrorType, EventInfo, Mode, Outcome, ResourceContext, ResourceKind, Tags};
+use crate::engine::decide::Decision;
+use crate::engine::evaluate::{Evaluation, Finding, Plan};
+
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// The report entry for one resource or event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ResourceReport {
+    /// What happened.
+    pub outcome: Outcome,
+    /// The kind of resource, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind: Option<ResourceKind>,
+    /// The canonical ARN, once read from AWS (or as the event gives it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub arn: Option<String>,
+    /// The identifier as the event gave it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resource_id: Option<String>,
+    /// The region.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// Tags written (TagResource succeeded).
+    pub tags_added: Tags,
+    /// Keys removed (UntagResource succeeded).
+    pub keys_removed: Vec<String>,
+    /// What the policy asked for, written or not.
+    #[serde(skip_serializing_if = "Plan::is_empty")]
+    pub plan: Plan,
+    /// Departures from the policy found.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub findings: Vec<Finding>,
+    /// Why, for people.
+    pub reasons: Vec<String>,
+    /// For `error`: a fixed, searchable error type (`Throttled`, `Transient`, ...).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_type: Option<ErrorType>,
+    /// The event behind this entry.
+    #[serde(skip_serializing_if = "is_default")]
+    pub event: EventInfo,
+}
+
+/// An event with nothing the report would show.
+fn is_default(e: &EventInfo) -> bool {
+    e.source.is_none() && e.name.is_none() && e.id.is_none() && e.time.is_none() && e.actor.arn.is_none()
+}
+
+impl ResourceReport {
+    /// An entry with the given outcome and nothing else filled in.
+    pub fn new(outcome: Outcome) -> Self {
+        ResourceReport {
+            outcome,
+            kind: None,
+            arn: None,
+            resource_id: None,
+            region: None,
+            tags_added: Tags::new(),
+            keys_removed: Vec::new(),
+            plan: Plan::default(),
+            findings: Vec::new(),
+            reasons: Vec::new(),
+            error_type: None,
+            event: EventInfo::default(),
+        }
+    }
+
+    /// The entry of a resource judged in `ctx`: the evaluation (when there was one) and the
+    /// decision. `resource_id` is the identifier as an event gave it.
+    pub fn judged(ctx: ResourceContext, resource_id: Option<&str>, eval: Option<Evaluation>, d: Decision) -> Self {
+        let (findings, plan) = eval.map(|e| (e.findings, e.plan)).unwrap_or_default();
+        ResourceReport {
+            outcome: d.outcome,
+            kind: Some(ctx.kind),
+            arn: ctx.arn,
+            resource_id: resource_id.map(str::to_owned),
+            region: ctx.region,
+            tags_added: d.tags_added,
+            keys_removed: d.keys_removed,
+            plan,
+            findings,
+            reasons: d.reasons,
+            error_type: d.error_type,
+            event: ctx.event.unwrap_or_default(),
+        }
+    }
+
+    /// Emits the entry's structured log line (warn for violations and errors; with `quiet`,
+    /// entries that need nothing are logged at debug, as a sweep does for thousands of them).
+    pub fn log(&self, quiet: bool) {
+        let kind = self.kind.map(ResourceKind::as_str).unwrap_or("-");
+        let arn = self.arn.as_deref().or(self.resource_id.as_deref()).unwrap_or("-");
+        let event = self.event.name.as_deref().unwrap_or("-");
+        let added: Vec<&str> = self.tags_added.keys().map(String::as_str).collect();
+        let reasons = self.reasons.join("; ");
+        match self.outcome {
+            Outcome::Violation | Outcome::Error => tracing::warn!(
+                outcome = self.outcome.as_str(), kind, arn, event, tags_added = ?added,
+                keys_removed = ?self.keys_removed, error_type = self.error_type.map(ErrorType::as_str),
+                reasons, "resource outcome"
+            ),
+            Outcome::Compliant | Outcome::Exempt | Outcome::Skipped if quiet => tracing::debug!(
+                outcome = self.outcome.as_str(),
+                kind,
+                arn,
+                event,
+                reasons,
+                "resource outcome"
+            ),
+            _ => tracing::info!(
+                outcome = self.outcome.as_str(), kind, arn, event, tags_added = ?added,
+                keys_removed = ?self.keys_removed, reasons, "resource outcome"
+            ),
+        }
+    }
+}
+
+/// What a sweep did, beside the per-resource entries.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct SweepSummary {
+    /// The regions swept.
+    pub regions: Vec<String>,
+    /// False when the deadline stopped the sweep or a listing failed: the next run finishes it.
+    pub complete: bool,
+    /// Resources listed but not started before the deadline.
+    pub not_started: usize,
+    /// Outcome counts per kind.
+    pub by_kind: BTreeMap<ResourceKind, BTreeMap<Outcome, usize>>,
+    /// Outcome counts per region and kind.
+    pub by_region: BTreeMap<String, BTreeMap<ResourceKind, BTreeMap<Outcome, usize>>>,
+    /// Wall time.
+    pub seconds: f64,
+}
+
+/// The whole response: one entry per resource or event, and counts per outcome.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    /// The mode the policy ran in.
+    pub mode: Mode,
+    /// Counts per outcome.
+    pub summary: BTreeMap<Outcome, usize>,
+    /// For a sweep: what it covered, and counts per kind and region. Its `results` then list
+    /// only the resources left not compliant.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sweep: Option<SweepSummary>,
+    /// Entries left out of `results` to keep the response within Lambda's size limit (the
+    /// counts in `summary` still include them).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub omitted: usize,
+    /// The entries, in event order.
+    pub results: Vec<ResourceReport>,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+impl Report {
+    /// Builds the report and its summary.
+    pub fn new(mode: Mode, results: Vec<ResourceReport>) -> Self {
+        let mut summary = BTreeMap::new();
+        for r in &results {
+            *summary.entry(r.outcome).or_insert(0) += 1;
+        }
+        Report {
+            mode,
+            summary,
+            sweep: None,
+            omitted: 0,
+            results,
+        }
+    }
+
+    /// A sweep's report: counts over every entry; only the entries needing attention kept.
+    pub fn of_sweep(mode: Mode, entries: Vec<ResourceReport>, sweep: SweepSummary) -> Self {
+        let mut report = Report::new(mode, entries);
+        report.results.retain(|r| r.outcome.needs_attention());
+        report.sweep = Some(sweep);
+        report
+    }
+
+    /// Shrinks the report until its JSON fits in `max_bytes`: entries that need nothing
+    /// (compliant, exempt, skipped, ignored) go first, then, if need be, the latest of the rest.
+    /// `summary` keeps counting everything; `omitted` says how many entries were left out.
+    pub fn fit(&mut self, max_bytes: usize) {
+        let size = |r: &Report| serde_json::to_vec(r).map_or(usize::MAX, |v| v.len());
+        if size(self) <= max_bytes {
+            return;
+        }
+        let before = self.results.len();
+        self.results.retain(|r| {
+            !matches!(
+                r.outcome,
+                Outcome::Compliant | Outcome::Exempt | Outcome::Skipped | Outcome::Ignored
+            )
+        });
+        self.omitted += before - self.results.len();
+        while size(self) > max_bytes && !self.results.is_empty() {
+            let drop = self.results.len().div_ceil(10);
+            self.results.truncate(self.results.len() - drop);
+            self.omitted += drop;
+        }
+    }
+
+    /// The entries that failed, so that the invocation must fail too.
+    pub fn errors(&self) -> impl Iterator<Item = &ResourceReport> {
+        self.results.iter().filter(|r| r.outcome == Outcome::Error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entries(n: usize, outcome: Outcome) -> Vec<ResourceReport> {
+        (0..n)
+            .map(|i| {
+                let mut r = ResourceReport::new(outcome);
+                r.arn = Some(format!("arn:aws:secretsmanager:us-east-1:123456789012:secret:s{i:05}"));
+                r.reasons.push("x".repeat(200));
+                r
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_report_that_fits_is_left_alone() {
+        let mut r = Report::new(Mode::Enforce, entries(10, Outcome::Ignored));
+        r.fit(1_000_000);
+        assert_eq!((r.results.len(), r.omitted), (10, 0));
+    }
+
+    #[test]
+    fn fitting_drops_routine_entries_first_and_keeps_the_counts() {
+        let mut all = entries(5_000, Outcome::Ignored);
+        all.extend(entries(20, Outcome::Violation));
+        let mut r = Report::new(Mode::Enforce, all);
+        r.fit(100_000);
+        assert_eq!(r.results.len(), 20);
+        assert!(r.results.iter().all(|e| e.outcome == Outcome::Violation));
+        assert_eq!(r.omitted, 5_000);
+        assert_eq!(r.summary[&Outcome::Ignored], 5_000);
+        assert!(serde_json::to_vec(&r).unwrap().len() <= 100_000);
+    }
+
+    #[test]
+    fn fitting_truncates_what_still_does_not_fit() {
+        let mut r = Report::new(Mode::Enforce, entries(2_000, Outcome::Error));
+        r.fit(50_000);
+        assert!(serde_json::to_vec(&r).unwrap().len() <= 50_000);
+        assert_eq!(r.results.len() + r.omitted, 2_000);
+        assert_eq!(r.summary[&Outcome::Error], 2_000);
+    }
+}

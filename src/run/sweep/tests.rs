@@ -1,0 +1,170 @@
+use super::*;
+use crate::domain::{ErrorKind, Mode, Outcome};
+use crate::engine::policy::parse;
+use crate::testing::{FakeBackend, FakeStore};
+use std::time::{Duration, UNIX_EPOCH};
+
+const POLICY: &str = r#"{"rules":[{"name":"r","require":{"Owner":{"default":"platform"}},"forbid":["Debug"]}]}"#;
+
+async fn sweep(
+    backend: &FakeBackend,
+    mode: Mode,
+    settings: &SweepSettings,
+    deadline: Deadline,
+) -> (Vec<ResourceReport>, SweepSummary) {
+    let policy = parse(POLICY).unwrap();
+    let s = Sweep {
+        backend,
+        judge: Judge { policy: &policy, mode },
+        settings,
+        deadline,
+    };
+    s.run(&["us-east-1".to_owned()], &|_| {}).await
+}
+
+fn count(entries: &[ResourceReport], outcome: Outcome) -> usize {
+    entries.iter().filter(|e| e.outcome == outcome).count()
+}
+
+#[tokio::test]
+async fn mixed_compliance_is_fixed_with_writes_only_where_needed_and_a_second_sweep_writes_nothing() {
+    let backend = FakeBackend::new(FakeStore::many(250, 10, true), FakeStore::many(20, 4, false));
+    let (entries, summary) = sweep(&backend, Mode::Enforce, &SweepSettings::default(), Deadline::NONE).await;
+    assert!(summary.complete);
+    assert_eq!(entries.len(), 270);
+    assert_eq!(summary.by_kind[&ResourceKind::Secret][&Outcome::Remediated], 25);
+    assert_eq!(summary.by_kind[&ResourceKind::KmsKey][&Outcome::Remediated], 5);
+    assert_eq!(
+        summary.by_region["us-east-1"][&ResourceKind::Secret][&Outcome::Compliant],
+        225
+    );
+    // Secrets: one list, no per-secret read; writes for the 25 dirty ones only.
+    assert_eq!(
+        (
+            backend.secrets.count("list"),
+            backend.secrets.count("read"),
+            backend.secrets.count("tags")
+        ),
+        (1, 0, 0)
+    );
+    assert_eq!((backend.secrets.count("untag"), backend.secrets.count("tag")), (25, 25));
+    // Keys: tags per key; the state check only where a write is due.
+    assert_eq!((backend.keys.count("tags"), backend.keys.count("guard")), (20, 5));
+
+    let (entries, _) = sweep(&backend, Mode::Enforce, &SweepSettings::default(), Deadline::NONE).await;
+    assert_eq!(count(&entries, Outcome::Compliant), 270);
+    assert_eq!(
+        backend.secrets.count("untag") + backend.secrets.count("tag"),
+        50,
+        "no new writes"
+    );
+    assert_eq!(backend.keys.count("guard"), 5, "no new state checks");
+}
+
+#[tokio::test]
+async fn report_mode_writes_nothing_and_checks_no_key_state() {
+    let backend = FakeBackend::new(FakeStore::many(30, 3, true), FakeStore::many(6, 2, false));
+    let (entries, _) = sweep(&backend, Mode::Report, &SweepSettings::default(), Deadline::NONE).await;
+    assert_eq!(count(&entries, Outcome::WouldRemediate), 13);
+    assert_eq!(
+        backend.secrets.count("untag") + backend.secrets.count("tag") + backend.keys.count("guard"),
+        0
+    );
+    let report = crate::run::report::Report::of_sweep(Mode::Report, entries, SweepSummary::default());
+    assert_eq!(report.results.len(), 13, "the report lists what is left not compliant");
+}
+
+#[tokio::test]
+async fn a_key_whose_state_refuses_writes_is_skipped_before_writing() {
+    let keys = FakeStore::many(4, 1, false).refusing("arn:r0002");
+    let backend = FakeBackend::new(FakeStore::many(0, 0, true), keys);
+    let (entries, _) = sweep(&backend, Mode::Enforce, &SweepSettings::default(), Deadline::NONE).await;
+    assert_eq!(
+        (count(&entries, Outcome::Remediated), count(&entries, Outcome::Skipped)),
+        (3, 1)
+    );
+    assert!(!backend.keys.wrote("arn:r0002"));
+}
+
+#[tokio::test]
+async fn a_failed_listing_is_an_error_entry_and_an_incomplete_sweep() {
+    let secrets = FakeStore::many(3, 1, true).failing("list", ErrorKind::Throttled);
+    let backend = FakeBackend::new(secrets, FakeStore::many(2, 0, false));
+    let (entries, summary) = sweep(&backend, Mode::Enforce, &SweepSettings::default(), Deadline::NONE).await;
+    assert!(!summary.complete);
+    let error = entries.iter().find(|e| e.outcome == Outcome::Error).unwrap();
+    assert_eq!(
+        error.error_type.map(crate::domain::ErrorType::as_str),
+        Some("Throttled")
+    );
+    assert!(error.reasons[0].contains("listing every secret in us-east-1 failed"));
+    assert_eq!(count(&entries, Outcome::Compliant), 2, "keys were still swept");
+}
+
+#[tokio::test]
+async fn nothing_starts_after_the_deadline_and_the_rest_is_counted() {
+    let keys = FakeStore::many(40, 1, false).slow_tags(Duration::from_millis(20));
+    let backend = FakeBackend::new(FakeStore::many(0, 0, true), keys);
+    let settings = SweepSettings {
+        concurrency: 2,
+        ..SweepSettings::default()
+    };
+    let deadline = Deadline::before(Instant::now() + Duration::from_millis(150), Duration::from_millis(50));
+    let (entries, summary) = sweep(&backend, Mode::Enforce, &settings, deadline).await;
+    assert!(!summary.complete);
+    assert!(!entries.is_empty() && entries.len() < 40, "{} handled", entries.len());
+    assert_eq!(entries.len() + summary.not_started, 40);
+    // Whatever was started finished: every handled key was written both ways, none half-done.
+    assert!(entries.iter().all(|e| e.outcome == Outcome::Remediated));
+    assert_eq!(backend.keys.count("untag"), entries.len());
+    assert_eq!(backend.keys.count("tag"), entries.len());
+}
+
+#[test]
+fn short_invocations_keep_back_a_fifth_and_long_ones_fifteen_seconds() {
+    let now = Instant::now();
+    let three = Deadline::for_invocation(now, Duration::from_secs(3));
+    assert!(three.allows_start(now + Duration::from_millis(2399)));
+    assert!(!three.allows_start(now + Duration::from_millis(2400)));
+    let fifteen_min = Deadline::for_invocation(now, Duration::from_secs(900));
+    assert!(fifteen_min.allows_start(now + Duration::from_secs(884)));
+    assert!(!fifteen_min.allows_start(now + Duration::from_secs(885)));
+    assert!(!Deadline::for_invocation(now, Duration::ZERO).allows_start(now));
+}
+
+#[test]
+fn runtime_deadlines_are_read_as_epoch_millis_or_as_time_left_from_emulators() {
+    let now = Instant::now();
+    let wall = UNIX_EPOCH + Duration::from_secs(1_795_000_000);
+    let lambda = Deadline::from_runtime(1_795_000_060_000, wall, now);
+    assert_eq!(lambda, Deadline::for_invocation(now, Duration::from_secs(60)));
+    let emulator = Deadline::from_runtime(600_000, wall, now);
+    assert_eq!(emulator, Deadline::for_invocation(now, Duration::from_secs(600)));
+    let past = Deadline::from_runtime(1_794_999_000_000, wall, now);
+    assert!(!past.allows_start(now));
+}
+
+#[test]
+fn a_deadline_allows_starts_only_before_its_margin() {
+    let now = Instant::now();
+    let d = Deadline::before(now + Duration::from_secs(60), Duration::from_secs(15));
+    assert!(d.allows_start(now));
+    assert!(d.allows_start(now + Duration::from_secs(44)));
+    assert!(!d.allows_start(now + Duration::from_secs(45)));
+    assert!(Deadline::NONE.allows_start(now + Duration::from_secs(1_000_000)));
+}
+
+#[tokio::test(start_paused = true)]
+async fn writes_are_paced_by_the_configured_rates() {
+    let backend = FakeBackend::new(FakeStore::many(20, 1, true), FakeStore::many(0, 0, false));
+    let settings = SweepSettings {
+        concurrency: 20,
+        secrets_write_rps: Rate::new(10.0).unwrap(),
+        kms_write_rps: Rate::new(4.0).unwrap(),
+    };
+    let start = tokio::time::Instant::now();
+    let (entries, _) = sweep(&backend, Mode::Enforce, &settings, Deadline::NONE).await;
+    assert_eq!(count(&entries, Outcome::Remediated), 20);
+    // 40 Secrets Manager writes (20 untag + 20 tag) sharing one 10/s limiter: 3.9 s at least.
+    assert!(tokio::time::Instant::now() - start >= Duration::from_millis(3900));
+}

@@ -1,0 +1,266 @@
+//! The shared test fakes (compiled for tests only): one in-memory [`FakeStore`] serving every
+//! port a runner calls, and one [`FakeBackend`] handing it out. It records each call and can
+//! fail chosen operations, refuse writes to chosen resources, and answer tag reads slowly.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+use crate::domain::{ApiError, ErrorKind, Tags};
+use crate::ports::{Backend, Inventory, Listed, ResourceState, TagStore};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// One call a fake received: the operation, what it addressed, and its detail (the keys).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Call {
+    /// `read`, `list`, `tags`, `guard`, `untag` or `tag`.
+    pub op: &'static str,
+    /// The id or ARN addressed (empty for `list`).
+    pub target: String,
+    /// The keys removed or set, comma-separated.
+    pub keys: String,
+}
+
+/// Resources in memory, by ARN.
+#[derive(Default)]
+pub struct FakeStore {
+    resources: Mutex<BTreeMap<String, ResourceState>>,
+    /// One resource that every id names (as a name, partial ARN or ARN would in AWS).
+    single: bool,
+    /// Whether the listing carries tags (ListSecrets) or each needs its own read (ListKeys).
+    tags_listed: bool,
+    refuse_writes: BTreeSet<String>,
+    fail: Mutex<Vec<(&'static str, ErrorKind)>>,
+    slow_tags: Option<Duration>,
+    calls: Mutex<Vec<Call>>,
+}
+
+fn tags(pairs: &[(&str, &str)]) -> Tags {
+    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+}
+
+impl FakeStore {
+    /// One resource at `arn` with `tags`, named by every id; its listing carries the tags.
+    pub fn with(arn: &str, pairs: &[(&str, &str)]) -> Self {
+        let store = FakeStore {
+            single: true,
+            tags_listed: true,
+            ..FakeStore::default()
+        };
+        store.resources.lock().unwrap().insert(
+            arn.to_owned(),
+            ResourceState {
+                arn: arn.to_owned(),
+                name: None,
+                tags: tags(pairs),
+                skip: None,
+            },
+        );
+        store
+    }
+
+    /// `n` resources `arn:r0000`… carrying `Owner=platform`; every `dirty_every`-th lacks it
+    /// and carries `Debug=on` instead.
+    pub fn many(n: usize, dirty_every: usize, tags_listed: bool) -> Self {
+        let resources = (0..n)
+            .map(|i| {
+                let arn = format!("arn:r{i:04}");
+                let mut t = tags(&[("Owner", "platform")]);
+                if dirty_every > 0 && i % dirty_every == 0 {
+                    t.remove("Owner");
+                    t.insert("Debug".into(), "on".into());
+                }
+                let state = ResourceState {
+                    arn: arn.clone(),
+                    name: None,
+                    tags: t,
+                    skip: None,
+                };
+                (arn, state)
+            })
+            .collect();
+        FakeStore {
+            resources: Mutex::new(resources),
+            tags_listed,
+            ..FakeStore::default()
+        }
+    }
+
+    /// Fails the next call of `op` with an error of `kind`.
+    pub fn failing(self, op: &'static str, kind: ErrorKind) -> Self {
+        self.fail.lock().unwrap().push((op, kind));
+        self
+    }
+
+    /// The write guard refuses writes to `arn` (as for a key pending deletion).
+    pub fn refusing(mut self, arn: &str) -> Self {
+        self.refuse_writes.insert(arn.to_owned());
+        self
+    }
+
+    /// Tag reads take `delay`.
+    pub fn slow_tags(mut self, delay: Duration) -> Self {
+        self.slow_tags = Some(delay);
+        self
+    }
+
+    /// Marks the single resource as not to be written to.
+    pub fn skipping(self, why: &str) -> Self {
+        for state in self.resources.lock().unwrap().values_mut() {
+            state.skip = Some(why.to_owned());
+        }
+        self
+    }
+
+    /// The calls so far as `op detail`: the id for `read`, the keys for writes.
+    pub fn calls(&self) -> Vec<String> {
+        self.calls
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|c| match c.op {
+                "read" => format!("read {}", c.target),
+                "untag" | "tag" => format!("{} {}", c.op, c.keys),
+                op => format!("{op} {}", c.target),
+            })
+            .collect()
+    }
+
+    /// How many calls of `op` were made.
+    pub fn count(&self, op: &str) -> usize {
+        self.calls.lock().unwrap().iter().filter(|c| c.op == op).count()
+    }
+
+    /// Whether any write addressed `arn`.
+    pub fn wrote(&self, arn: &str) -> bool {
+        self.calls
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|c| matches!(c.op, "untag" | "tag") && c.target == arn)
+    }
+
+    /// The single resource's tags now.
+    pub fn tags(&self) -> Tags {
+        self.resources.lock().unwrap().values().next().unwrap().tags.clone()
+    }
+
+    fn call(&self, op: &'static str, target: &str, keys: String) -> Result<(), ApiError> {
+        self.calls.lock().unwrap().push(Call {
+            op,
+            target: target.to_owned(),
+            keys,
+        });
+        let mut fail = self.fail.lock().unwrap();
+        if let Some(i) = fail.iter().position(|(o, _)| *o == op) {
+            let (_, kind) = fail.remove(i);
+            return Err(ApiError {
+                operation: op,
+                resource: target.to_owned(),
+                kind,
+                code: format!("{kind:?}Code"),
+                message: "injected".into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// The resource `id` names, changed by `f`.
+    fn update<T>(&self, id: &str, f: impl FnOnce(&mut ResourceState) -> T) -> Option<T> {
+        let mut all = self.resources.lock().unwrap();
+        let state = match self.single {
+            true => all.values_mut().next(),
+            false => all.get_mut(id),
+        };
+        state.map(f)
+    }
+}
+
+fn not_found(op: &'static str, id: &str) -> ApiError {
+    ApiError {
+        operation: op,
+        resource: id.into(),
+        kind: ErrorKind::NotFound,
+        code: "ResourceNotFoundException".into(),
+        message: "gone".into(),
+    }
+}
+
+impl TagStore for FakeStore {
+    async fn read(&self, id: &str) -> Result<ResourceState, ApiError> {
+        self.call("read", id, String::new())?;
+        self.update(id, |s| s.clone()).ok_or_else(|| not_found("read", id))
+    }
+    async fn write_guard(&self, arn: &str) -> Result<Option<String>, ApiError> {
+        self.call("guard", arn, String::new())?;
+        Ok(self.refuse_writes.contains(arn).then(|| "pending deletion".to_owned()))
+    }
+    async fn untag(&self, arn: &str, keys: &[String]) -> Result<(), ApiError> {
+        self.call("untag", arn, keys.join(","))?;
+        self.update(arn, |s| keys.iter().for_each(|k| drop(s.tags.remove(k))));
+        Ok(())
+    }
+    async fn tag(&self, arn: &str, new: &Tags) -> Result<(), ApiError> {
+        self.call("tag", arn, new.keys().cloned().collect::<Vec<_>>().join(","))?;
+        self.update(arn, |s| s.tags.extend(new.clone()));
+        Ok(())
+    }
+}
+
+impl Inventory for FakeStore {
+    async fn list(&self) -> Result<Vec<Listed>, ApiError> {
+        self.call("list", "", String::new())?;
+        let all = self.resources.lock().unwrap();
+        Ok(all
+            .values()
+            .map(|s| Listed {
+                arn: s.arn.clone(),
+                name: s.name.clone(),
+                aliases: Vec::new(),
+                tags: self.tags_listed.then(|| s.tags.clone()),
+                skip: s.skip.clone(),
+            })
+            .collect())
+    }
+    async fn tags(&self, arn: &str) -> Result<Tags, ApiError> {
+        self.call("tags", arn, String::new())?;
+        if let Some(d) = self.slow_tags {
+            tokio::time::sleep(d).await;
+        }
+        self.update(arn, |s| s.tags.clone())
+            .ok_or_else(|| not_found("tags", arn))
+    }
+}
+
+/// Hands out one fake store per kind, whatever the region, and records the regions asked for.
+pub struct FakeBackend {
+    /// The secrets.
+    pub secrets: Arc<FakeStore>,
+    /// The keys.
+    pub keys: Arc<FakeStore>,
+    /// Every region a store was asked for, in order.
+    pub regions: Mutex<Vec<String>>,
+}
+
+impl FakeBackend {
+    /// A backend over the two stores.
+    pub fn new(secrets: FakeStore, keys: FakeStore) -> Self {
+        FakeBackend {
+            secrets: Arc::new(secrets),
+            keys: Arc::new(keys),
+            regions: Mutex::new(Vec::new()),
+        }
+    }
+}
+
+impl Backend for FakeBackend {
+    type Secrets = Arc<FakeStore>;
+    type Keys = Arc<FakeStore>;
+    fn secrets(&self, region: &str) -> Arc<FakeStore> {
+        self.regions.lock().unwrap().push(region.to_owned());
+        Arc::clone(&self.secrets)
+    }
+    fn keys(&self, region: &str) -> Arc<FakeStore> {
+        self.regions.lock().unwrap().push(region.to_owned());
+        Arc::clone(&self.keys)
+    }
+}

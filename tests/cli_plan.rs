@@ -1,0 +1,125 @@
+//! `tag-warden plan`: the handler's own path over the offline backend, with no AWS call (no
+//! endpoint, no credentials are set: a call would fail the command).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+use serde_json::Value;
+use std::io::Write;
+use std::process::{Command, Output};
+
+fn root() -> &'static str {
+    env!("CARGO_MANIFEST_DIR")
+}
+
+fn plan(event: &str, tags: &str, env: &[(&str, &str)]) -> Output {
+    let dir = tempfile::tempdir().unwrap();
+    let tags_path = dir.path().join("tags.json");
+    std::fs::File::create(&tags_path)
+        .unwrap()
+        .write_all(tags.as_bytes())
+        .unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tag-warden"));
+    cmd.args(["plan", "--policy", &format!("{}/policies/example.json", root())])
+        .args(["--event", &format!("{}/events/{event}", root())])
+        .arg("--tags")
+        .arg(&tags_path)
+        .env_clear()
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
+
+fn report(out: &Output) -> Value {
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn a_secret_event_plans_the_writes_without_making_them() {
+    let out = plan(
+        "secretsmanager-tag-resource.json",
+        r#"{"Owner":"someone","temp-debug":"1","aws:cloudformation:stack-name":"s"}"#,
+        &[],
+    );
+    let r = report(&out);
+    assert_eq!(r["mode"], "enforce", "the report names the configured mode");
+    let e = &r["results"][0];
+    assert_eq!(e["outcome"], "would-remediate");
+    assert_eq!(e["resource_id"], "prod/payments/db");
+    assert!(e.get("arn").is_none(), "offline there is no ARN to report");
+    assert_eq!(e["region"], "us-east-1");
+    assert_eq!(e["plan"]["untag"], serde_json::json!(["temp-debug"]));
+    assert_eq!(e["plan"]["tag"]["Owner"], "platform");
+    assert_eq!(e["tags_added"], serde_json::json!({}));
+    assert_eq!(e["event"]["name"], "TagResource");
+    assert!(
+        out.stderr.is_empty(),
+        "plan logs nothing: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn a_kms_event_with_an_arn_reports_it_and_exempt_tags_are_honoured() {
+    let r = report(&plan("kms-tag-resource.json", r#"{"tag-warden:exempt":"true"}"#, &[]));
+    let e = &r["results"][0];
+    assert_eq!(e["outcome"], "exempt");
+    assert!(e["arn"].as_str().unwrap().starts_with("arn:aws:kms:"));
+}
+
+#[test]
+fn the_mode_variable_names_the_mode_and_a_schedule_is_not_swept_offline() {
+    let r = report(&plan(
+        "scheduled-reconcile.json",
+        "{}",
+        &[("TAG_WARDEN_MODE", "report")],
+    ));
+    assert_eq!(r["mode"], "report");
+    assert_eq!(r["results"][0]["outcome"], "ignored");
+    assert!(r["results"][0]["reasons"][0]
+        .as_str()
+        .unwrap()
+        .contains("tag-warden reconcile --dry-run"));
+}
+
+#[test]
+fn ignored_events_and_log_files_go_through_the_handler_path() {
+    let r = report(&plan("ignored-failed-call.json", "{}", &[]));
+    assert_eq!(r["results"][0]["outcome"], "ignored");
+    let r = report(&plan("cloudtrail-log-file.json", r#"{"Owner":"platform"}"#, &[]));
+    assert_eq!(r["results"].as_array().unwrap().len(), 3);
+}
+
+#[test]
+fn bad_tags_exit_2_and_a_payload_that_is_no_event_exits_1() {
+    let out = plan("kms-tag-resource.json", "[1]", &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("expected a JSON object of string tags"));
+    let dir = tempfile::tempdir().unwrap();
+    let event = dir.path().join("e.json");
+    std::fs::write(&event, r#"{"hello":"world"}"#).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_tag-warden"))
+        .args(["plan", "--policy", &format!("{}/policies/example.json", root())])
+        .arg("--event")
+        .arg(&event)
+        .args(["--tags", &format!("{}/policies/example.json", root())])
+        .env_clear()
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "the tags file is checked before the event");
+    let tags = dir.path().join("t.json");
+    std::fs::write(&tags, "{}").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_tag-warden"))
+        .args(["plan", "--policy", &format!("{}/policies/example.json", root())])
+        .arg("--event")
+        .arg(&event)
+        .arg("--tags")
+        .arg(&tags)
+        .env_clear()
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).starts_with("error: not an event"));
+}
