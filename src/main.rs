@@ -40,7 +40,8 @@ fn lambda() -> ExitCode {
         }
     };
     let result = runtime.block_on(async {
-        let handler = Arc::new(Handler::new(AwsBackend::from_env().await, config));
+        let memory_table = config.memory_table.clone();
+        let handler = Arc::new(Handler::new(AwsBackend::from_env(memory_table).await, config));
         lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
             let handler = Arc::clone(&handler);
             async move {

@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 use crate::domain::{ApiError, ErrorKind, Tags};
-use crate::ports::{Backend, Inventory, Listed, ResourceState, TagStore};
+use crate::ports::{Backend, Inventory, Listed, Memory, Place, Remembered, ResourceState, Stored, TagStore};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -139,6 +139,11 @@ impl FakeStore {
             .any(|c| matches!(c.op, "untag" | "tag") && c.target == arn)
     }
 
+    /// The tags of `arn` now.
+    pub fn tags_of(&self, arn: &str) -> Tags {
+        self.resources.lock().unwrap()[arn].tags.clone()
+    }
+
     /// The single resource's tags now.
     pub fn tags(&self) -> Tags {
         self.resources.lock().unwrap().values().next().unwrap().tags.clone()
@@ -231,6 +236,105 @@ impl Inventory for FakeStore {
     }
 }
 
+/// Memory in memory: entries by ARN, conditional writes as DynamoDB makes them, every call
+/// recorded, and an injectable failure.
+#[derive(Default)]
+pub struct FakeMemory {
+    /// The entries, with the place each was stored with.
+    pub entries: Mutex<BTreeMap<String, (Remembered, Option<Place>)>>,
+    /// Every call: `recall ARN`, `scan REGION`, `remember ARN`, `expire ARN`.
+    pub calls: Mutex<Vec<String>>,
+    /// When set, every call fails with an error of this kind.
+    pub fail: Option<ErrorKind>,
+}
+
+impl FakeMemory {
+    /// Memory holding `values` for `arn`, observed at `observed_ms`.
+    pub fn with(self, arn: &str, values: &[(&str, &str)], observed_ms: u64) -> Self {
+        let r = Remembered {
+            values: tags(values),
+            observed_ms,
+            kind: None,
+            expiring: false,
+        };
+        self.entries.lock().unwrap().insert(arn.to_owned(), (r, None));
+        self
+    }
+
+    /// What is remembered for `arn`.
+    pub fn values(&self, arn: &str) -> Tags {
+        self.entries
+            .lock()
+            .unwrap()
+            .get(arn)
+            .map(|(r, _)| r.values.clone())
+            .unwrap_or_default()
+    }
+
+    /// How many calls of `op` were made.
+    pub fn count(&self, op: &str) -> usize {
+        self.calls
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|c| c.split(' ').next() == Some(op))
+            .count()
+    }
+
+    fn call(&self, op: &str, target: &str) -> Result<(), ApiError> {
+        self.calls.lock().unwrap().push(format!("{op} {target}"));
+        match self.fail {
+            Some(kind) => Err(ApiError {
+                operation: "dynamodb:fake",
+                resource: target.to_owned(),
+                kind,
+                code: format!("{kind:?}Code"),
+                message: "injected".into(),
+            }),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Memory for FakeMemory {
+    async fn recall(&self, arn: &str) -> Result<Option<Remembered>, ApiError> {
+        self.call("recall", arn)?;
+        Ok(self.entries.lock().unwrap().get(arn).map(|(r, _)| r.clone()))
+    }
+    async fn recall_region(&self, region: &str) -> Result<BTreeMap<String, Remembered>, ApiError> {
+        self.call("scan", region)?;
+        Ok(self
+            .entries
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(_, (_, p))| p.as_ref().is_none_or(|p| p.region == region))
+            .map(|(arn, (r, _))| (arn.clone(), r.clone()))
+            .collect())
+    }
+    async fn remember(&self, arn: &str, place: &Place, changes: &Tags, observed_ms: u64) -> Result<Stored, ApiError> {
+        self.call("remember", arn)?;
+        let mut all = self.entries.lock().unwrap();
+        if all.get(arn).is_some_and(|(r, _)| r.observed_ms >= observed_ms) {
+            return Ok(Stored::Newer);
+        }
+        let (r, p) = all.entry(arn.to_owned()).or_default();
+        r.values.extend(changes.clone());
+        r.observed_ms = observed_ms;
+        r.kind = Some(place.kind);
+        r.expiring = false;
+        *p = Some(place.clone());
+        Ok(Stored::Written)
+    }
+    async fn expire(&self, arn: &str, _at_s: u64) -> Result<(), ApiError> {
+        self.call("expire", arn)?;
+        if let Some((r, _)) = self.entries.lock().unwrap().get_mut(arn) {
+            r.expiring = true;
+        }
+        Ok(())
+    }
+}
+
 /// Hands out one fake store per kind, whatever the region, and records the regions asked for.
 pub struct FakeBackend {
     /// The secrets.
@@ -239,22 +343,35 @@ pub struct FakeBackend {
     pub keys: Arc<FakeStore>,
     /// Every region a store was asked for, in order.
     pub regions: Mutex<Vec<String>>,
+    /// The memory, when configured.
+    pub memory: Option<FakeMemory>,
 }
 
 impl FakeBackend {
-    /// A backend over the two stores.
+    /// A backend over the two stores, without memory.
     pub fn new(secrets: FakeStore, keys: FakeStore) -> Self {
         FakeBackend {
             secrets: Arc::new(secrets),
             keys: Arc::new(keys),
             regions: Mutex::new(Vec::new()),
+            memory: None,
         }
+    }
+
+    /// The same, with memory.
+    pub fn remembering(mut self, memory: FakeMemory) -> Self {
+        self.memory = Some(memory);
+        self
     }
 }
 
 impl Backend for FakeBackend {
     type Secrets = Arc<FakeStore>;
     type Keys = Arc<FakeStore>;
+    type Memory = FakeMemory;
+    fn memory(&self) -> Option<&FakeMemory> {
+        self.memory.as_ref()
+    }
     fn secrets(&self, region: &str) -> Arc<FakeStore> {
         self.regions.lock().unwrap().push(region.to_owned());
         Arc::clone(&self.secrets)

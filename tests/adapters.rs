@@ -28,9 +28,13 @@ use tag_warden::run::resource::Judge;
 
 /// The event path for one resource through a real adapter.
 async fn enforce<S: TagStore>(store: &S, policy: &Policy, mode: Mode, kind: ResourceKind, id: &str) -> ResourceReport {
-    Judge { policy, mode }
-        .check(store, ResourceContext::new(kind), id)
-        .await
+    Judge::<tag_warden::ports::NoMemory> {
+        policy,
+        mode,
+        memory: None,
+    }
+    .check(store, ResourceContext::new(kind), id)
+    .await
 }
 
 const SECRET_ARN: &str = "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-AbCdEf";

@@ -166,6 +166,7 @@ fn opts() -> IntakeOptions {
     IntakeOptions {
         self_session: Some("tag-warden".into()),
         ignore_principals: vec![policy::Glob::new("arn:aws:iam::*:role/*")],
+        remember_trusted: true,
     }
 }
 
@@ -194,7 +195,8 @@ proptest! {
         let started = Instant::now();
         if let Ok(items) = intake(&doc, &opts()) {
             for item in items.into_iter().flatten() {
-                if let tag_warden::engine::intake::Intake::Trigger(t) = item {
+                use tag_warden::engine::intake::Intake;
+                if let Intake::Trigger(t) | Intake::Trusted(t, _) = item {
                     prop_assert!(!t.resource_id.is_empty() && t.resource_id.chars().count() <= 2048);
                     prop_assert!(!t.region.is_empty());
                 }

@@ -3,7 +3,7 @@
 //! (it knows no resource by ARN) and keeps any write in memory.
 
 use crate::domain::{ApiError, Tags};
-use crate::ports::{Backend, Inventory, Listed, ResourceState, TagStore};
+use crate::ports::{Backend, Inventory, Listed, NoMemory, ResourceState, TagStore};
 use std::sync::{Arc, Mutex};
 
 /// A backend whose every resource carries the given tags.
@@ -26,6 +26,11 @@ impl OfflineBackend {
 impl Backend for OfflineBackend {
     type Secrets = OfflineStore;
     type Keys = OfflineStore;
+    type Memory = NoMemory;
+    /// Offline there is no memory.
+    fn memory(&self) -> Option<&NoMemory> {
+        None
+    }
     fn secrets(&self, _region: &str) -> OfflineStore {
         self.store.clone()
     }

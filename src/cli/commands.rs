@@ -51,7 +51,7 @@ pub fn handle(event: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<(), C
         let value = serde_json::from_slice(&bytes).map_err(|e| {
             CliError::Failed(IntakeError::NotJson(format!("line {} column {}", e.line(), e.column())).to_string())
         })?;
-        let handler = Handler::new(AwsBackend::from_env().await, config);
+        let handler = Handler::new(AwsBackend::from_env(config.memory_table.clone()).await, config);
         let report = handler
             .report(&value, Deadline::NONE)
             .await

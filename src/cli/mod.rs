@@ -3,6 +3,7 @@
 
 mod commands;
 mod error;
+mod memory;
 mod reconcile;
 
 pub use error::{CliError, EXIT_FAILED};
@@ -55,6 +56,9 @@ enum Command {
     /// Sweep every secret and customer-managed KMS key in the regions: evaluate the policy and
     /// remediate (or, with --dry-run, only report). Exit 1 when some resource failed.
     Reconcile(reconcile::ReconcileArgs),
+    /// What tag-warden remembers of a resource (TAG_WARDEN_MEMORY_TABLE), and how to change it.
+    #[command(subcommand)]
+    Memory(memory::MemoryCommand),
 }
 
 /// Runs the CLI with process arguments; returns the exit code.
@@ -77,6 +81,7 @@ pub fn main(args: Vec<std::ffi::OsString>) -> ExitCode {
         Command::Plan { policy, event, tags } => commands::plan(&policy, &event, &tags, &env),
         Command::Handle { event } => commands::handle(&event, &env),
         Command::Reconcile(args) => reconcile::run(&args, &env),
+        Command::Memory(command) => memory::run(&command, &env),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -54,7 +54,7 @@ pub fn run(args: &ReconcileArgs, env: &dyn Fn(&str) -> Option<String>) -> Result
     let runtime = runtime()?;
     let interactive = std::io::stderr().is_terminal();
     let report = runtime.block_on(async {
-        let handler = Handler::new(AwsBackend::from_env().await, config);
+        let handler = Handler::new(AwsBackend::from_env(config.memory_table.clone()).await, config);
         handler
             .sweep(&regions, Deadline::NONE, &|p| {
                 if interactive {

@@ -2,7 +2,7 @@
 //! (account, region) and, on the event path, the event that named it and who made it.
 //! Evaluation sees all of it, so rules can be scoped and values derived from it.
 
-use super::ResourceKind;
+use super::{ResourceKind, Tags};
 use serde::{Serialize, Serializer};
 
 /// Who made a call, from a CloudTrail record's `userIdentity`.
@@ -91,6 +91,8 @@ pub struct ResourceContext {
     pub region: Option<String>,
     /// On the event path, the event that named the resource.
     pub event: Option<EventInfo>,
+    /// The tag values remembered for this resource (empty without memory).
+    pub remembered: Tags,
 }
 
 impl ResourceContext {
@@ -104,6 +106,7 @@ impl ResourceContext {
             account: None,
             region: None,
             event: None,
+            remembered: Tags::new(),
         }
     }
 

@@ -40,9 +40,11 @@ impl ErrorKind {
             "ResourceNotFoundException" | "NotFoundException" => ErrorKind::NotFound,
             "InvalidRequestException" | "KMSInvalidStateException" => ErrorKind::InvalidState,
             "AccessDeniedException" | "AccessDenied" => ErrorKind::AccessDenied,
-            "ThrottlingException" | "Throttling" | "TooManyRequestsException" | "RequestLimitExceeded" => {
-                ErrorKind::Throttled
-            }
+            "ThrottlingException"
+            | "Throttling"
+            | "TooManyRequestsException"
+            | "RequestLimitExceeded"
+            | "ProvisionedThroughputExceededException" => ErrorKind::Throttled,
             "InternalServiceError" | "KMSInternalException" | "ServiceUnavailable" | "InternalFailure" => {
                 ErrorKind::Transient
             }

@@ -36,6 +36,18 @@ impl ResourceKind {
         }
     }
 
+    /// The kind an ARN names (`arn:…:secretsmanager:…:secret:…`, `arn:…:kms:…:key/…`).
+    pub fn of_arn(arn: &str) -> Option<Self> {
+        let mut parts = arn.splitn(6, ':');
+        let (prefix, _, service) = (parts.next()?, parts.next()?, parts.next()?);
+        let resource = parts.nth(2)?;
+        match (prefix, service) {
+            ("arn", "secretsmanager") if resource.starts_with("secret:") => Some(ResourceKind::Secret),
+            ("arn", "kms") if resource.starts_with("key/") => Some(ResourceKind::KmsKey),
+            _ => None,
+        }
+    }
+
     /// Parses a policy/report name (`secret`, `kms-key`).
     pub fn parse(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|k| k.as_str() == name)
@@ -123,6 +135,16 @@ mod tests {
         assert!(!is_reserved_key("aws"));
         assert!(!is_reserved_key("awsome"));
         assert!(!is_reserved_key("Owner"));
+    }
+
+    #[test]
+    fn an_arn_names_its_kind() {
+        let secret = "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-AbCdEf";
+        assert_eq!(ResourceKind::of_arn(secret), Some(ResourceKind::Secret));
+        let key = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+        assert_eq!(ResourceKind::of_arn(key), Some(ResourceKind::KmsKey));
+        assert_eq!(ResourceKind::of_arn("arn:aws:kms:us-east-1:123456789012:alias/x"), None);
+        assert_eq!(ResourceKind::of_arn("prod/db"), None);
     }
 
     #[test]

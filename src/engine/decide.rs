@@ -145,7 +145,7 @@ fn settled(eval: &Evaluation) -> Outcome {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::evaluate::{Finding, Plan};
+    use crate::engine::evaluate::{Finding, Plan, ValueSource};
 
     fn eval(untag: &[&str], tag: &[(&str, &str)], unfixable: bool) -> Evaluation {
         let mut findings: Vec<Finding> = untag
@@ -160,12 +160,14 @@ mod tests {
             key: k.to_string(),
             rule: "r".into(),
             set: Some(v.to_string()),
+            from: Some(ValueSource::Default),
         }));
         if unfixable {
             findings.push(Finding::Missing {
                 key: "Reviewer".into(),
                 rule: "r".into(),
                 set: None,
+                from: None,
             });
         }
         Evaluation {

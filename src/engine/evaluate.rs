@@ -23,6 +23,16 @@ impl Plan {
     }
 }
 
+/// Where a value the plan writes comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ValueSource {
+    /// The value remembered for this resource (still valid under the policy).
+    Remembered,
+    /// The rule's `default`.
+    Default,
+}
+
 /// One way a resource departs from the policy, and whether the plan fixes it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "finding", rename_all = "kebab-case")]
@@ -44,6 +54,9 @@ pub enum Finding {
         rule: String,
         /// The value the plan sets, or none when it cannot be fixed.
         set: Option<String>,
+        /// Where the value set comes from.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        from: Option<ValueSource>,
     },
     /// A required key has a value the rule rejects.
     Invalid {
@@ -57,6 +70,20 @@ pub enum Finding {
         rule: String,
         /// The value the plan sets, or none when it cannot be fixed.
         set: Option<String>,
+        /// Where the value set comes from.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        from: Option<ValueSource>,
+    },
+    /// A locked key carries a value other than the remembered one; the plan puts it back.
+    Locked {
+        /// The key.
+        key: String,
+        /// The current value.
+        value: String,
+        /// The remembered value the plan sets.
+        remembered: String,
+        /// The rule locking it.
+        rule: String,
     },
     /// Required tags missing, whose defaults the plan cannot add without exceeding the
     /// service's tag limit.
@@ -72,7 +99,7 @@ impl Finding {
     /// Whether the plan fixes this finding.
     pub fn is_fixed(&self) -> bool {
         match self {
-            Finding::Forbidden { .. } => true,
+            Finding::Forbidden { .. } | Finding::Locked { .. } => true,
             Finding::Missing { set, .. } | Finding::Invalid { set, .. } => set.is_some(),
             Finding::TagLimit { .. } => false,
         }
@@ -80,20 +107,36 @@ impl Finding {
 
     /// One line for people.
     pub fn reason(&self) -> String {
-        let fix = |set: &Option<String>| match set {
-            Some(v) => format!("fix: set `{v}` (the default)"),
-            None => "no default, so it cannot be fixed automatically".to_owned(),
+        let fix = |set: &Option<String>, from: &Option<ValueSource>| match (set, from) {
+            (Some(v), Some(ValueSource::Remembered)) => format!("fix: set `{v}` (the remembered value)"),
+            (Some(v), _) => format!("fix: set `{v}` (the default)"),
+            (None, _) => "no default, so it cannot be fixed automatically".to_owned(),
         };
         match self {
             Finding::Forbidden { key, rule, glob } => {
                 format!("`{key}` is forbidden by rule `{rule}` (`{glob}`); fix: remove it")
             }
-            Finding::Missing { key, rule, set } => {
-                format!("`{key}` is required by rule `{rule}` but missing: {}", fix(set))
+            Finding::Missing { key, rule, set, from } => {
+                format!("`{key}` is required by rule `{rule}` but missing: {}", fix(set, from))
             }
-            Finding::Invalid { key, value, expected, rule, set } => format!(
+            Finding::Invalid {
+                key,
+                value,
+                expected,
+                rule,
+                set,
+                from,
+            } => format!(
                 "`{key}` = `{value}` is invalid by rule `{rule}` (expected {expected}): {}",
-                fix(set)
+                fix(set, from)
+            ),
+            Finding::Locked {
+                key,
+                value,
+                remembered,
+                rule,
+            } => format!(
+                "`{key}` is locked by rule `{rule}` at `{remembered}` but is `{value}`: fix: set `{remembered}` (the remembered value)"
             ),
             Finding::TagLimit { keys, limit } => format!(
                 "required [{}] missing, but adding them would exceed the limit of {limit} user tags; they cannot be added",
@@ -144,7 +187,7 @@ pub fn evaluate(policy: &Policy, ctx: &ResourceContext, tags: &Tags) -> Evaluati
     let mut seen = BTreeSet::new();
     for req in rules.iter().flat_map(|r| &r.require) {
         if seen.insert(req.key.as_str()) {
-            check_required(&rules, &req.key, tags, &mut eval);
+            check_required(&rules, &req.key, tags, &ctx.remembered, &mut eval);
         }
     }
     enforce_limit(ctx.kind, tags, &mut eval);
@@ -152,29 +195,47 @@ pub fn evaluate(policy: &Policy, ctx: &ResourceContext, tags: &Tags) -> Evaluati
 }
 
 /// Checks one required key against every rule that requires it (validation guarantees their
-/// defaults agree and satisfy each other).
-fn check_required(rules: &[&Rule], key: &str, tags: &Tags, eval: &mut Evaluation) {
+/// defaults agree and satisfy each other). A missing or invalid value is restored from memory
+/// when the remembered value is still valid, else from the default; a locked key carrying any
+/// value other than a valid remembered one is put back.
+fn check_required(rules: &[&Rule], key: &str, tags: &Tags, remembered: &Tags, eval: &mut Evaluation) {
     let reqs: Vec<(&Rule, &Required)> = rules
         .iter()
         .flat_map(|r| r.require.iter().filter(|q| q.key == key).map(move |q| (*r, q)))
         .collect();
-    let set = reqs.iter().find_map(|(_, q)| q.default.clone());
+    let recalled = remembered.get(key).filter(|v| reqs.iter().all(|(_, q)| q.accepts(v)));
+    let (set, from) = match (recalled, reqs.iter().find_map(|(_, q)| q.default.clone())) {
+        (Some(v), _) => (Some(v.clone()), Some(ValueSource::Remembered)),
+        (None, Some(d)) => (Some(d), Some(ValueSource::Default)),
+        (None, None) => (None, None),
+    };
     let finding = match tags.get(key) {
         None => reqs.first().map(|(rule, _)| Finding::Missing {
             key: key.to_owned(),
             rule: rule.name.clone(),
             set: set.clone(),
+            from,
         }),
-        Some(value) => reqs
-            .iter()
-            .find(|(_, q)| !q.accepts(value))
-            .map(|(rule, q)| Finding::Invalid {
+        Some(value) => match reqs.iter().find(|(_, q)| !q.accepts(value)) {
+            Some((rule, q)) => Some(Finding::Invalid {
                 key: key.to_owned(),
                 value: value.clone(),
                 expected: q.expectation(),
                 rule: rule.name.clone(),
                 set: set.clone(),
+                from,
             }),
+            None => reqs
+                .iter()
+                .find(|(_, q)| q.lock)
+                .zip(recalled.filter(|r| *r != value))
+                .map(|((rule, _), r)| Finding::Locked {
+                    key: key.to_owned(),
+                    value: value.clone(),
+                    remembered: r.clone(),
+                    rule: rule.name.clone(),
+                }),
+        },
     };
     if let Some(finding) = finding {
         if let Some(value) = set {

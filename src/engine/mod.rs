@@ -1,9 +1,10 @@
 //! Layer 2, the pure core: intake (event JSON → triggers), policy (policy text → validated
-//! policy), evaluate (policy + resource context + tags → findings and a plan) and decide
-//! (evaluation + what the writes did → outcome). No I/O, no async, no SDK types, no
+//! policy), evaluate (policy + resource context + tags → findings and a plan), decide
+//! (evaluation + what the writes did → outcome) and remember (tags read → values to remember). No I/O, no async, no SDK types, no
 //! environment: plain data in, plain data out. Imports only `domain`.
 
 pub mod decide;
 pub mod evaluate;
 pub mod intake;
 pub mod policy;
+pub mod remember;

@@ -4,10 +4,15 @@
 //!
 //! - [`TagStore`]: read one resource's tags and state; remove and add tags.
 //! - [`Inventory`]: list every resource of a kind in a region, at the API floor.
-//! - [`Backend`]: hands out a store per kind and region.
+//! - [`Memory`]: remembered tag values per resource, written only by a newer observation.
+//! - [`Backend`]: hands out a store per kind and region, and the memory when there is one.
 //!
-//! A new capability (remembered values, finding sinks) gets its own small trait here, beside
-//! these, and its adapter in `adapters/`.
+//! A new capability (finding sinks, another account's stores) gets its own small trait here,
+//! beside these, and its adapter in `adapters/`.
+
+mod memory;
+
+pub use memory::{Memory, NoMemory, Place, Remembered, Stored};
 
 use crate::domain::{ApiError, Tags};
 use std::future::Future;
@@ -86,12 +91,16 @@ impl<T: Inventory + Sync + Send> Inventory for std::sync::Arc<T> {
     }
 }
 
-/// Hands out a store per kind and region.
+/// Hands out a store per kind and region, and the memory.
 pub trait Backend: Send + Sync {
     /// The store for secrets.
     type Secrets: TagStore + Inventory + Send + Sync;
     /// The store for KMS keys.
     type Keys: TagStore + Inventory + Send + Sync;
+    /// Remembered values ([`NoMemory`] for a backend without).
+    type Memory: Memory + Send + Sync;
+    /// The memory, when one is configured.
+    fn memory(&self) -> Option<&Self::Memory>;
     /// The secrets store for `region`.
     fn secrets(&self, region: &str) -> Self::Secrets;
     /// The KMS store for `region`.

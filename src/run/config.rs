@@ -24,6 +24,8 @@ pub const ENV_CONCURRENCY: &str = "TAG_WARDEN_CONCURRENCY";
 pub const ENV_SECRETS_WRITE_RPS: &str = "TAG_WARDEN_SECRETS_WRITE_RPS";
 /// KMS TagResource (and, separately, UntagResource) calls a second during a sweep, per region.
 pub const ENV_KMS_WRITE_RPS: &str = "TAG_WARDEN_KMS_WRITE_RPS";
+/// The DynamoDB table that remembers tag values (in the home region); unset = no memory.
+pub const ENV_MEMORY_TABLE: &str = "TAG_WARDEN_MEMORY_TABLE";
 
 /// Everything the handler needs besides AWS clients.
 #[derive(Debug, Clone)]
@@ -40,6 +42,8 @@ pub struct Config {
     pub extra_regions: Vec<String>,
     /// Sweep concurrency and write rates.
     pub sweep: SweepSettings,
+    /// The memory table, when configured.
+    pub memory_table: Option<String>,
 }
 
 impl Config {
@@ -88,6 +92,12 @@ pub enum ConfigError {
     /// `TAG_WARDEN_MODE` is not a mode.
     #[error("{ENV_MODE}=`{0}` is not a mode: use `enforce` or `report`")]
     BadMode(String),
+    /// The policy locks keys, which needs remembered values, and no memory is configured.
+    #[error("the policy locks {locks} but {ENV_MEMORY_TABLE} is not set: a lock keeps the remembered value, so it needs memory (set the table, or drop `lock`)")]
+    LockWithoutMemory {
+        /// `rule`/`key` of each lock.
+        locks: String,
+    },
     /// A numeric setting is not a positive number.
     #[error("{name}=`{value}` is not a positive number")]
     BadNumber {
@@ -120,6 +130,19 @@ impl Config {
             None => policy.mode,
         };
         let ignore_principals = list(env(ENV_IGNORE_PRINCIPALS)).iter().map(|p| Glob::new(p)).collect();
+        let memory_table = env(ENV_MEMORY_TABLE)
+            .map(|t| t.trim().to_owned())
+            .filter(|t| !t.is_empty());
+        let locks = policy.locks();
+        if memory_table.is_none() && !locks.is_empty() {
+            let locks = locks
+                .iter()
+                .map(|(rule, key)| format!("`{key}` (rule `{rule}`)"))
+                .collect::<Vec<_>>();
+            return Err(ConfigError::LockWithoutMemory {
+                locks: locks.join(", "),
+            });
+        }
         let defaults = SweepSettings::default();
         let concurrency = setting(env, ENV_CONCURRENCY, |v| {
             let n: f64 = v.trim().parse().ok()?;
@@ -131,6 +154,7 @@ impl Config {
             intake: IntakeOptions {
                 self_session: env(ENV_FUNCTION_NAME).filter(|n| !n.is_empty()),
                 ignore_principals,
+                remember_trusted: memory_table.is_some(),
             },
             home_region: env("AWS_REGION")
                 .or_else(|| env("AWS_DEFAULT_REGION"))
@@ -142,6 +166,7 @@ impl Config {
                     .unwrap_or(defaults.secrets_write_rps),
                 kms_write_rps: setting(env, ENV_KMS_WRITE_RPS, Rate::parse)?.unwrap_or(defaults.kms_write_rps),
             },
+            memory_table,
         })
     }
 }
@@ -284,6 +309,24 @@ mod tests {
             config.sweep_regions(Some("us-east-1")),
             ["us-east-1", "eu-west-1", "ap-south-1"]
         );
+    }
+
+    #[test]
+    fn a_lock_without_memory_fails_start_up_naming_the_lock_and_memory_lets_it_start() {
+        let locked = r#"{"rules":[{"name":"creator","require":{"CreatedBy":{"lock":true}}}]}"#;
+        let err = Config::from_env(&env_of(&[(ENV_POLICY, locked)])).unwrap_err();
+        let text = err.to_string();
+        assert!(matches!(err, ConfigError::LockWithoutMemory { .. }), "{text}");
+        assert!(
+            text.contains("`CreatedBy` (rule `creator`)") && text.contains(ENV_MEMORY_TABLE),
+            "{text}"
+        );
+        let config = Config::from_env(&env_of(&[(ENV_POLICY, locked), (ENV_MEMORY_TABLE, " tw-memory ")])).unwrap();
+        assert_eq!(config.memory_table.as_deref(), Some("tw-memory"));
+        assert!(config.intake.remember_trusted);
+        let plain = Config::from_env(&env_of(&[(ENV_POLICY, POLICY), (ENV_MEMORY_TABLE, " ")])).unwrap();
+        assert_eq!(plain.memory_table, None, "blank means no memory");
+        assert!(!plain.intake.remember_trusted);
     }
 
     #[test]

@@ -79,10 +79,11 @@ impl<B: Backend> Handler<B> {
         }
     }
 
-    fn judge(&self) -> Judge<'_> {
+    fn judge(&self) -> Judge<'_, B::Memory> {
         Judge {
             policy: &self.config.policy,
             mode: if self.live { self.config.mode } else { Mode::Report },
+            memory: self.backend.memory().filter(|_| self.live),
         }
     }
 
@@ -110,6 +111,7 @@ impl<B: Backend> Handler<B> {
         for item in items {
             let entry = match item {
                 Ok(Intake::Trigger(t)) => self.trigger(&t).await,
+                Ok(Intake::Trusted(t, reason)) => self.trusted(&t, reason).await,
                 Ok(Intake::Ignored(i)) => ignored(i),
                 Ok(Intake::Sweep(_)) if !self.live => {
                     let mut entry = ResourceReport::new(Outcome::Ignored);
@@ -155,17 +157,46 @@ impl<B: Backend> Handler<B> {
     }
 
     async fn trigger(&self, t: &Trigger) -> ResourceReport {
-        let ctx = ResourceContext {
-            account: t.account.clone(),
-            region: Some(t.region.clone()),
-            event: Some(t.event.clone()),
-            ..ResourceContext::new(t.kind)
-        };
         let judge = self.judge();
+        let (ctx, id) = (context(t), t.resource_id.as_str());
         match t.kind {
-            ResourceKind::Secret => judge.check(&self.backend.secrets(&t.region), ctx, &t.resource_id).await,
-            ResourceKind::KmsKey => judge.check(&self.backend.keys(&t.region), ctx, &t.resource_id).await,
+            ResourceKind::Secret => judge.check(&self.backend.secrets(&t.region), ctx, id).await,
+            ResourceKind::KmsKey => judge.check(&self.backend.keys(&t.region), ctx, id).await,
         }
+    }
+
+    /// A trusted principal's change: ignored as before, and with memory, what it set is
+    /// remembered.
+    async fn trusted(&self, t: &Trigger, reason: String) -> ResourceReport {
+        let mut entry = ignored(Ignored {
+            reason,
+            kind: Some(t.kind),
+            resource_id: Some(t.resource_id.clone()),
+            region: Some(t.region.clone()),
+            event: t.event.clone(),
+        });
+        let judge = self.judge();
+        let (ctx, id) = (context(t), t.resource_id.as_str());
+        match t.kind {
+            ResourceKind::Secret => judge.trust(&self.backend.secrets(&t.region), ctx, id, &mut entry).await,
+            ResourceKind::KmsKey => judge.trust(&self.backend.keys(&t.region), ctx, id, &mut entry).await,
+        }
+        if !entry.remembered.is_empty() {
+            entry
+                .reasons
+                .push("not enforced: the values it set are remembered".to_owned());
+        }
+        entry
+    }
+}
+
+/// What a trigger tells of its resource before it is read.
+fn context(t: &Trigger) -> ResourceContext {
+    ResourceContext {
+        account: t.account.clone(),
+        region: Some(t.region.clone()),
+        event: Some(t.event.clone()),
+        ..ResourceContext::new(t.kind)
     }
 }
 

@@ -157,3 +157,46 @@ async fn the_report_serialises_with_kebab_case_outcomes_and_a_summary() {
     assert_eq!(v["results"][0]["kind"], "secret");
     assert_eq!(v["results"][0]["arn"], "arn:s");
 }
+
+#[tokio::test]
+async fn a_trusted_principals_change_is_not_enforced_but_remembered_with_one_read_and_one_write() {
+    let policy = r#"{"rules":[{"name":"r","require":{"Owner":{"default":"platform"},"CreatedBy":{"lock":true}},"forbid":["temp*"]}]}"#;
+    let env = move |k: &str| match k {
+        "TAG_WARDEN_POLICY" => Some(policy.to_owned()),
+        "TAG_WARDEN_MEMORY_TABLE" => Some("memory".to_owned()),
+        "TAG_WARDEN_IGNORE_PRINCIPALS" => Some("arn:aws:iam::*:role/aws-reserved/sso.amazonaws.com/*".to_owned()),
+        _ => None,
+    };
+    let arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/payments/db-Xk3v9Q";
+    let memory = crate::testing::FakeMemory::default().with(arn, &[("CreatedBy", "alice")], 1);
+    let backend = FakeBackend::new(
+        FakeStore::with(
+            arn,
+            &[("Owner", "payments"), ("CreatedBy", "terraform"), ("temp-x", "1")],
+        ),
+        FakeStore::default(),
+    )
+    .remembering(memory);
+    let h = Handler::new(backend, Config::from_env(&env).unwrap());
+    let report = h
+        .invoke(&sample("secretsmanager-untag-resource.json"), Deadline::NONE)
+        .await
+        .unwrap();
+    let entry = &report.results[0];
+    assert_eq!(entry.outcome, Outcome::Ignored);
+    assert!(entry.reasons[0].contains("TAG_WARDEN_IGNORE_PRINCIPALS"));
+    assert_eq!(
+        h.backend.secrets.calls().len(),
+        1,
+        "one read, no write: {:?}",
+        h.backend.secrets.calls()
+    );
+    let memory = h.backend.memory.as_ref().unwrap();
+    assert_eq!((memory.count("recall"), memory.count("remember")), (0, 1));
+    assert_eq!(memory.values(arn).get("Owner").map(String::as_str), Some("payments"));
+    assert_eq!(
+        memory.values(arn).get("CreatedBy").map(String::as_str),
+        Some("terraform"),
+        "a trusted principal changes even a locked value"
+    );
+}

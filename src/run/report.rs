@@ -36,6 +36,9 @@ pub struct ResourceReport {
     pub findings: Vec<Finding>,
     /// Why, for people.
     pub reasons: Vec<String>,
+    /// Values written to memory by this evaluation.
+    #[serde(skip_serializing_if = "Tags::is_empty")]
+    pub remembered: Tags,
     /// For `error`: a fixed, searchable error type (`Throttled`, `Transient`, ...).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error_type: Option<ErrorType>,
@@ -63,6 +66,7 @@ impl ResourceReport {
             plan: Plan::default(),
             findings: Vec::new(),
             reasons: Vec::new(),
+            remembered: Tags::new(),
             error_type: None,
             event: EventInfo::default(),
         }
@@ -83,6 +87,7 @@ impl ResourceReport {
             plan,
             findings,
             reasons: d.reasons,
+            remembered: Tags::new(),
             error_type: d.error_type,
             event: ctx.event.unwrap_or_default(),
         }
@@ -131,8 +136,23 @@ pub struct SweepSummary {
     pub by_kind: BTreeMap<ResourceKind, BTreeMap<Outcome, usize>>,
     /// Outcome counts per region and kind.
     pub by_region: BTreeMap<String, BTreeMap<ResourceKind, BTreeMap<Outcome, usize>>>,
+    /// What the sweep did with memory, when configured.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memory: Option<MemorySummary>,
     /// Wall time.
     pub seconds: f64,
+}
+
+/// A sweep's memory traffic.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct MemorySummary {
+    /// Resources whose remembered values were written.
+    pub remembered: usize,
+    /// Entries of resources no longer listed, set to expire.
+    pub expired: usize,
+    /// Why memory could not be read, when it could not (values then come from defaults).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unavailable: Option<String>,
 }
 
 /// The whole response: one entry per resource or event, and counts per outcome.

@@ -1,22 +1,38 @@
-//! One resource, from its state to its report entry: evaluate it in its context, carry out
-//! the plan when enforcing (untag, then tag), and let the pure `decide` step settle the
-//! outcome from what the writes did. The event path and the sweep both end here.
+//! One resource, from its state to its report entry: recall what memory holds, evaluate it in
+//! its context, carry out the plan when enforcing (untag, then tag), let the pure `decide`
+//! step settle the outcome from what the writes did, and remember the valid values seen. The
+//! event path and the sweep both end here.
 
-use crate::domain::{Mode, ResourceContext};
+use crate::domain::{ApiError, ErrorKind, Mode, ResourceContext};
 use crate::engine::decide::{decide, writes_due, Applied, Decision};
 use crate::engine::evaluate::{evaluate, Plan};
 use crate::engine::policy::Policy;
-use crate::ports::{ResourceState, TagStore};
+use crate::engine::remember::{changes, Authority};
+use crate::ports::{Memory, Place, Remembered, ResourceState, Stored, TagStore};
 use crate::run::report::ResourceReport;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// How long the memory of a resource found gone is kept before DynamoDB's TTL removes it
+/// (long enough to outlive Secrets Manager's longest recovery window, 30 days).
+pub const MEMORY_TTL: Duration = Duration::from_secs(90 * 24 * 3600);
 
 /// What the policy is applied with.
-#[derive(Debug, Clone, Copy)]
-pub struct Judge<'a> {
+#[derive(Debug)]
+pub struct Judge<'a, M> {
     /// The policy.
     pub policy: &'a Policy,
     /// Enforce (write) or report (write nothing).
     pub mode: Mode,
+    /// Remembered values, when configured.
+    pub memory: Option<&'a M>,
 }
+
+impl<M> Clone for Judge<'_, M> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<M> Copy for Judge<'_, M> {}
 
 /// Whether the store must be asked, just before writing, if the resource may be written to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,28 +43,93 @@ pub enum Guard {
     BeforeWrite,
 }
 
-impl Judge<'_> {
-    /// The event path: reads the resource `id` names, then settles it.
+/// What memory said of a resource before it was judged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Recall {
+    /// No memory is configured.
+    Off,
+    /// What memory holds (nothing yet, or an entry).
+    Known(Option<Remembered>),
+    /// Memory could not be read: values come from defaults, and nothing is remembered (a
+    /// locked value must not be overwritten by a guess).
+    Unavailable(String),
+}
+
+/// A resource as just read: its state, what memory said of it, and when the read was issued.
+#[derive(Debug, Clone)]
+pub struct Observed {
+    /// The state read.
+    pub state: ResourceState,
+    /// What memory said.
+    pub recall: Recall,
+    /// When the read was issued (milliseconds since the epoch): memory keeps the newest.
+    pub at_ms: u64,
+}
+
+/// Milliseconds since the epoch now: the observation time of a read about to be issued.
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+impl<M: Memory + Sync> Judge<'_, M> {
+    /// The event path: reads the resource `id` names, recalls its memory, then settles it.
     pub async fn check<S: TagStore>(&self, store: &S, ctx: ResourceContext, id: &str) -> ResourceReport {
+        let observed = now_ms();
         match store.read(id).await {
-            Ok(state) => self.settle(store, ctx, state, Some(id), Guard::Checked).await,
-            Err(e) => ResourceReport::judged(ctx, Some(id), None, Decision::failed(&e)),
+            Ok(state) => {
+                let recall = self.recall(&state.arn).await;
+                let seen = Observed {
+                    state,
+                    recall,
+                    at_ms: observed,
+                };
+                self.settle(store, ctx, seen, Some(id), Guard::Checked).await
+            }
+            Err(e) => {
+                let mut entry = ResourceReport::judged(ctx, Some(id), None, Decision::failed(&e));
+                if e.kind == ErrorKind::NotFound && id.starts_with("arn:") {
+                    self.forget(id, &mut entry).await;
+                }
+                entry
+            }
         }
     }
 
-    /// Evaluates a resource whose state is known, writes when due, and decides.
+    /// What memory holds for `arn`.
+    pub async fn recall(&self, arn: &str) -> Recall {
+        match self.memory {
+            None => Recall::Off,
+            Some(m) => match m.recall(arn).await {
+                Ok(r) => Recall::Known(r),
+                Err(e) => Recall::Unavailable(e.to_string()),
+            },
+        }
+    }
+
+    /// Evaluates a resource whose state is known, writes when due, decides, and remembers the
+    /// valid values seen.
     pub async fn settle<S: TagStore>(
         &self,
         store: &S,
         ctx: ResourceContext,
-        state: ResourceState,
+        seen: Observed,
         resource_id: Option<&str>,
         guard: Guard,
     ) -> ResourceReport {
+        let Observed {
+            state,
+            recall,
+            at_ms: observed,
+        } = seen;
         let mut ctx = ctx.with_arn(&state.arn);
         ctx.name = ctx.name.or(state.name);
         if let Some(why) = &state.skip {
             return ResourceReport::judged(ctx, resource_id, None, Decision::skipped(why));
+        }
+        if let Recall::Known(Some(r)) = &recall {
+            ctx.remembered = r.values.clone();
         }
         let eval = evaluate(self.policy, &ctx, &state.tags);
         let applied = if self.mode == Mode::Enforce && writes_due(&eval) {
@@ -57,8 +138,80 @@ impl Judge<'_> {
             Applied::Nothing
         };
         let decision = decide(&eval, &applied);
-        ResourceReport::judged(ctx, resource_id, Some(eval), decision)
+        let mut entry = ResourceReport::judged(ctx.clone(), resource_id, Some(eval), decision);
+        match recall {
+            Recall::Off => {}
+            Recall::Unavailable(why) => entry
+                .reasons
+                .push(format!("memory unavailable ({why}): values restored from defaults")),
+            Recall::Known(r) => {
+                let expiring = r.is_some_and(|r| r.expiring);
+                let changed = changes(self.policy, &ctx, &state.tags, Authority::Observed);
+                self.store(&ctx, &changed, expiring, observed, &mut entry).await;
+            }
+        }
+        entry
     }
+
+    /// A trusted principal's change: not enforced, but what it set is remembered, locks
+    /// included (one read, one memory write).
+    pub async fn trust<S: TagStore>(&self, store: &S, ctx: ResourceContext, id: &str, entry: &mut ResourceReport) {
+        if self.memory.is_none() {
+            return;
+        }
+        let observed = now_ms();
+        match store.read(id).await {
+            Ok(state) if state.skip.is_none() => {
+                let mut ctx = ctx.with_arn(&state.arn);
+                ctx.name = ctx.name.or(state.name);
+                entry.arn = ctx.arn.clone();
+                let changed = changes(self.policy, &ctx, &state.tags, Authority::Trusted);
+                self.store(&ctx, &changed, false, observed, entry).await;
+            }
+            Ok(state) => entry.reasons.extend(state.skip),
+            Err(e) => entry.reasons.push(format!("could not read what it set: {e}")),
+        }
+    }
+
+    /// Writes `changed` to memory (and clears an expiry) when there is anything to write.
+    async fn store(
+        &self,
+        ctx: &ResourceContext,
+        changed: &crate::domain::Tags,
+        expiring: bool,
+        observed: u64,
+        entry: &mut ResourceReport,
+    ) {
+        let (Some(memory), Some(arn), Some(region)) = (self.memory, &ctx.arn, &ctx.region) else {
+            return;
+        };
+        if changed.is_empty() && !expiring {
+            return;
+        }
+        let place = Place {
+            kind: ctx.kind,
+            region: region.clone(),
+            account: ctx.account.clone(),
+        };
+        match memory.remember(arn, &place, changed, observed).await {
+            Ok(Stored::Written) => entry.remembered = changed.clone(),
+            Ok(Stored::Newer) => tracing::debug!(arn, "memory holds a newer observation; kept"),
+            Err(e) => entry.reasons.push(memory_failed(&e)),
+        }
+    }
+
+    /// Marks the memory of a resource found gone to expire.
+    pub async fn forget(&self, arn: &str, entry: &mut ResourceReport) {
+        let Some(memory) = self.memory else { return };
+        let at = (now_ms() / 1000).saturating_add(MEMORY_TTL.as_secs());
+        if let Err(e) = memory.expire(arn, at).await {
+            entry.reasons.push(memory_failed(&e));
+        }
+    }
+}
+
+fn memory_failed(e: &ApiError) -> String {
+    format!("memory: could not remember ({e})")
 }
 
 /// Carries out a plan: the guard when asked for, then untag, then tag, stopping at the first

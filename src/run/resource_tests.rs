@@ -8,9 +8,13 @@ const POLICY: &str =
 
 async fn run(store: &FakeStore, mode: Mode) -> ResourceReport {
     let policy = parse(POLICY).unwrap();
-    Judge { policy: &policy, mode }
-        .check(store, ResourceContext::new(ResourceKind::Secret), "db")
-        .await
+    Judge::<crate::ports::NoMemory> {
+        policy: &policy,
+        mode,
+        memory: None,
+    }
+    .check(store, ResourceContext::new(ResourceKind::Secret), "db")
+    .await
 }
 
 #[tokio::test]
@@ -132,4 +136,135 @@ async fn partial_failure_is_reported_and_the_next_attempt_converges() {
     assert!(again.keys_removed.is_empty(), "Debug was already gone");
     assert_eq!(again.tags_added.len(), 1);
     assert_eq!(run(&store, Mode::Enforce).await.outcome, Outcome::Compliant);
+}
+
+mod memory {
+    use super::*;
+    use crate::testing::FakeMemory;
+
+    const POLICY: &str = r#"{"rules":[{"name":"r","require":{
+        "Owner":{"default":"platform","values":["platform","payments","search"]},
+        "CreatedBy":{"lock":true}
+    }}]}"#;
+    const ARN: &str = "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-AbCdEf";
+
+    async fn run(store: &FakeStore, memory: &FakeMemory, mode: Mode) -> ResourceReport {
+        let policy = parse(POLICY).unwrap();
+        let mut ctx = ResourceContext::new(ResourceKind::Secret);
+        ctx.region = Some("us-east-1".into());
+        Judge {
+            policy: &policy,
+            mode,
+            memory: Some(memory),
+        }
+        .check(store, ctx, "prod/db")
+        .await
+    }
+
+    #[tokio::test]
+    async fn a_removed_value_comes_back_as_remembered_not_as_the_default() {
+        let store = FakeStore::with(ARN, &[("CreatedBy", "alice")]);
+        let memory = FakeMemory::default().with(ARN, &[("Owner", "payments"), ("CreatedBy", "alice")], 1);
+        let r = run(&store, &memory, Mode::Enforce).await;
+        assert_eq!(r.outcome, Outcome::Remediated);
+        assert_eq!(r.tags_added.get("Owner").map(String::as_str), Some("payments"));
+        assert_eq!(store.tags().get("Owner").map(String::as_str), Some("payments"));
+        assert!(
+            r.reasons[0].contains("fix: set `payments` (the remembered value)"),
+            "{:?}",
+            r.reasons
+        );
+        let finding = serde_json::to_value(&r.findings[0]).unwrap();
+        assert_eq!(finding["from"], "remembered");
+        assert_eq!(
+            (memory.count("recall"), memory.count("remember")),
+            (1, 0),
+            "nothing new to remember"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_remembered_value_the_policy_no_longer_allows_gives_way_to_the_default() {
+        let store = FakeStore::with(ARN, &[("CreatedBy", "alice")]);
+        let memory = FakeMemory::default().with(ARN, &[("Owner", "marketing")], 1);
+        let r = run(&store, &memory, Mode::Enforce).await;
+        assert_eq!(r.tags_added.get("Owner").map(String::as_str), Some("platform"));
+        assert_eq!(serde_json::to_value(&r.findings[0]).unwrap()["from"], "default");
+    }
+
+    #[tokio::test]
+    async fn a_locked_value_changed_to_another_allowed_one_is_put_back_and_a_removed_one_restored() {
+        let store = FakeStore::with(ARN, &[("Owner", "payments"), ("CreatedBy", "mallory")]);
+        let memory = FakeMemory::default().with(ARN, &[("Owner", "payments"), ("CreatedBy", "alice")], 1);
+        let r = run(&store, &memory, Mode::Enforce).await;
+        assert_eq!(r.outcome, Outcome::Remediated);
+        assert_eq!(store.tags().get("CreatedBy").map(String::as_str), Some("alice"));
+        assert!(r.reasons[0].contains("locked"), "{:?}", r.reasons);
+        assert_eq!(
+            memory.values(ARN).get("CreatedBy").map(String::as_str),
+            Some("alice"),
+            "the lock holds"
+        );
+
+        let store = FakeStore::with(ARN, &[("Owner", "payments")]);
+        let r = run(&store, &memory, Mode::Enforce).await;
+        assert_eq!(r.tags_added.get("CreatedBy").map(String::as_str), Some("alice"));
+    }
+
+    #[tokio::test]
+    async fn valid_values_seen_are_remembered_once_and_a_compliant_resource_costs_one_recall() {
+        let store = FakeStore::with(ARN, &[("Owner", "search"), ("CreatedBy", "bob")]);
+        let memory = FakeMemory::default();
+        let r = run(&store, &memory, Mode::Report).await;
+        assert_eq!(r.outcome, Outcome::Compliant);
+        assert_eq!(r.remembered.len(), 2, "report mode remembers too");
+        assert_eq!(memory.values(ARN).get("Owner").map(String::as_str), Some("search"));
+        run(&store, &memory, Mode::Enforce).await;
+        assert_eq!((memory.count("recall"), memory.count("remember")), (2, 1));
+    }
+
+    #[tokio::test]
+    async fn an_older_observation_does_not_overwrite_a_newer_one() {
+        let store = FakeStore::with(ARN, &[("Owner", "search"), ("CreatedBy", "bob")]);
+        let memory = FakeMemory::default().with(ARN, &[("Owner", "payments")], u64::MAX);
+        let r = run(&store, &memory, Mode::Enforce).await;
+        assert!(r.remembered.is_empty());
+        assert_eq!(memory.values(ARN).get("Owner").map(String::as_str), Some("payments"));
+    }
+
+    #[tokio::test]
+    async fn unavailable_memory_falls_back_to_the_default_says_so_and_remembers_nothing() {
+        let store = FakeStore::with(ARN, &[("CreatedBy", "alice")]);
+        let memory = FakeMemory {
+            fail: Some(ErrorKind::AccessDenied),
+            ..FakeMemory::default()
+        };
+        let r = run(&store, &memory, Mode::Enforce).await;
+        assert_eq!(r.outcome, Outcome::Remediated, "memory never costs a remediation");
+        assert_eq!(r.tags_added.get("Owner").map(String::as_str), Some("platform"));
+        assert!(
+            r.reasons.iter().any(|x| x.contains("memory unavailable")),
+            "{:?}",
+            r.reasons
+        );
+        assert_eq!(memory.count("remember"), 0);
+    }
+
+    #[tokio::test]
+    async fn a_resource_found_gone_lets_its_memory_expire() {
+        let store = FakeStore::default();
+        let memory = FakeMemory::default().with(ARN, &[("Owner", "payments")], 1);
+        let policy = parse(POLICY).unwrap();
+        let judge = Judge {
+            policy: &policy,
+            mode: Mode::Enforce,
+            memory: Some(&memory),
+        };
+        let r = judge
+            .check(&store, ResourceContext::new(ResourceKind::Secret), ARN)
+            .await;
+        assert_eq!(r.outcome, Outcome::Skipped);
+        assert_eq!(memory.count("expire"), 1);
+        assert!(memory.entries.lock().unwrap()[ARN].0.expiring);
+    }
 }

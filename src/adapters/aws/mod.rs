@@ -2,11 +2,13 @@
 //! from the shared SDK configuration and reused across invocations; the SDK's retry and
 //! timeout settings; one file per service.
 
+mod dynamodb;
 mod error;
 mod kms;
 mod paginate;
 mod secretsmanager;
 
+pub use dynamodb::{DynamoMemory, KEY as MEMORY_KEY, TAG_PREFIX as MEMORY_TAG_PREFIX, TTL_ATTRIBUTE};
 pub use error::from_sdk;
 pub use kms::KmsStore;
 pub use secretsmanager::SecretsStore;
@@ -16,19 +18,23 @@ use aws_config::{Region, SdkConfig};
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-/// Builds and caches clients per region.
+/// Builds and caches clients per region; holds the memory table's client when configured.
 #[derive(Debug)]
 pub struct AwsBackend {
     base: SdkConfig,
     clients: Mutex<HashMap<String, (aws_sdk_secretsmanager::Client, aws_sdk_kms::Client)>>,
+    memory: Option<DynamoMemory>,
 }
 
 impl AwsBackend {
-    /// A backend over the loaded SDK configuration (credentials, endpoint, retries).
-    pub fn new(base: SdkConfig) -> Self {
+    /// A backend over the loaded SDK configuration (credentials, endpoint, retries), with
+    /// memory in `memory_table` (in the configuration's region, the home region) when given.
+    pub fn new(base: SdkConfig, memory_table: Option<String>) -> Self {
+        let memory = memory_table.map(|table| DynamoMemory::new(aws_sdk_dynamodb::Client::new(&base), table));
         AwsBackend {
             base,
             clients: Mutex::new(HashMap::new()),
+            memory,
         }
     }
 
@@ -56,6 +62,11 @@ impl AwsBackend {
 impl Backend for AwsBackend {
     type Secrets = SecretsStore;
     type Keys = KmsStore;
+    type Memory = DynamoMemory;
+
+    fn memory(&self) -> Option<&DynamoMemory> {
+        self.memory.as_ref()
+    }
 
     fn secrets(&self, region: &str) -> SecretsStore {
         SecretsStore::new(self.clients(region).0)
@@ -68,14 +79,15 @@ impl Backend for AwsBackend {
 
 impl AwsBackend {
     /// Loads the SDK configuration from the environment (credential chain, `AWS_REGION`,
-    /// `AWS_ENDPOINT_URL`, ...). Regions come from each event, so none is required here.
-    pub async fn from_env() -> Self {
+    /// `AWS_ENDPOINT_URL`, ...). Regions come from each event, so none is required here; the
+    /// memory table, when given, is in the home region.
+    pub async fn from_env(memory_table: Option<String>) -> Self {
         let base = aws_config::defaults(aws_config::BehaviorVersion::latest())
             .retry_config(retry_config())
             .timeout_config(timeout_config())
             .load()
             .await;
-        AwsBackend::new(base)
+        AwsBackend::new(base, memory_table)
     }
 }
 

@@ -1,19 +1,22 @@
 //! Intake stage (pure core): raw event JSON → domain [`Intake`] items. Pure: no I/O.
 //!
-//! Accepted shapes: an EventBridge envelope ("AWS API Call via CloudTrail" or a "Scheduled
-//! Event"), a bare CloudTrail record, and a CloudTrail log file (`{"Records": [...]}`).
+//! Accepted shapes: an EventBridge envelope ("AWS API Call via CloudTrail", a "Tag Change on
+//! Resource" from `aws.tag`, or a "Scheduled Event"), a bare CloudTrail record, and a
+//! CloudTrail log file (`{"Records": [...]}`).
 //! The CloudTrail record is read through tolerant accessors over `serde_json::Value`, not a
 //! strict struct: real records vary (`"sessionIssuer": {}`, `aRN` vs `arn`, `null`s), and a
 //! value is never echoed back in an error message, so a secret in a record cannot leak here.
 
 mod record;
 mod redact;
+mod tag_change;
 
 use crate::domain::{ErrorType, EventInfo, ResourceKind};
 use serde_json::Value;
 
 pub use record::SUPPORTED_EVENTS;
 pub use redact::{redacted, REDACTED};
+pub use tag_change::{SUPPORTED_TAG_CHANGES, TAG_CHANGE_DETAIL_TYPE, TAG_SOURCE};
 
 /// A supported event that names one resource to check now.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,6 +66,9 @@ pub enum Intake {
     Ignored(Ignored),
     /// Sweep every resource (a scheduled event).
     Sweep(SweepRequest),
+    /// A change by a trusted principal (`TAG_WARDEN_IGNORE_PRINCIPALS`, with memory
+    /// configured): not enforced, but what it set is remembered. The text says who.
+    Trusted(Trigger, String),
 }
 
 /// Why an event could not be taken in. Messages name what is missing, never a value.
@@ -135,8 +141,11 @@ impl IntakeError {
 pub struct IntakeOptions {
     /// The Lambda function name: an assumed-role session of this name is the function itself.
     pub self_session: Option<String>,
-    /// ARN globs (`*`, `?`) of principals whose events are ignored.
+    /// ARN globs (`*`, `?`) of principals whose events are not enforced.
     pub ignore_principals: Vec<crate::engine::policy::Glob>,
+    /// Whether a trusted principal's change is remembered (memory is configured) rather than
+    /// only ignored.
+    pub remember_trusted: bool,
 }
 
 /// Parses raw bytes (the CLI's input) as JSON; the error names the position, never the content.
@@ -211,6 +220,7 @@ fn envelope(value: &Value, detail_type: &Value, detail: &Value, opts: &IntakeOpt
         Some(CLOUDTRAIL_DETAIL_TYPE) => Err(IntakeError::NotAnEvent {
             found: "found a CloudTrail envelope whose `detail` is not an object".into(),
         }),
+        Some(TAG_CHANGE_DETAIL_TYPE) if source == Some(TAG_SOURCE) => tag_change::take(value, detail),
         Some(SCHEDULED_DETAIL_TYPE) if source == Some("aws.events") => Ok(Intake::Sweep(SweepRequest {
             region: region.map(str::to_owned),
             rules: value

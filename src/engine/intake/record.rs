@@ -5,7 +5,7 @@ use crate::domain::{arn_account, Actor, EventInfo, ResourceKind};
 use serde_json::Value;
 
 /// The longest secret id (name or ARN) or key id (id, ARN or alias) AWS accepts.
-pub(crate) const MAX_ID_CHARS: usize = 2048;
+pub(super) const MAX_ID_CHARS: usize = 2048;
 
 const SECRETS_SOURCE: &str = "secretsmanager.amazonaws.com";
 const KMS_SOURCE: &str = "kms.amazonaws.com";
@@ -48,10 +48,23 @@ pub(super) fn take(rec: &Value, envelope_region: Option<&str>, opts: &IntakeOpti
     if let Some(code) = text(rec, &["errorCode"]) {
         return ignored(format!("the call failed ({code}): nothing changed"), Some(kind));
     }
-    if let Some(reason) = own_call(&event.actor, opts) {
-        return ignored(reason, Some(kind));
+    match own_call(&event.actor, opts) {
+        Some(Caller::Function(reason)) => ignored(reason, Some(kind)),
+        Some(Caller::Trusted(reason)) if opts.remember_trusted => match trigger(rec, kind, region, event)? {
+            Intake::Trigger(t) => Ok(Intake::Trusted(t, reason)),
+            other => Ok(other),
+        },
+        Some(Caller::Trusted(reason)) => ignored(reason, Some(kind)),
+        None => trigger(rec, kind, region, event),
     }
-    trigger(rec, kind, region, event)
+}
+
+/// Who made a call that is not enforced.
+enum Caller {
+    /// This function itself.
+    Function(String),
+    /// A principal in `TAG_WARDEN_IGNORE_PRINCIPALS`.
+    Trusted(String),
 }
 
 /// Who made the call, what it was, and where.
@@ -119,21 +132,23 @@ fn is_supported(kind: ResourceKind, name: &str) -> bool {
         .any(|(s, names)| *s == source && names.contains(&name))
 }
 
-/// A reason to ignore the record when it was made by this function or an ignored principal.
-fn own_call(actor: &Actor, opts: &IntakeOptions) -> Option<String> {
+/// Whether the record was made by this function or a trusted principal, with the reason.
+fn own_call(actor: &Actor, opts: &IntakeOptions) -> Option<Caller> {
     if let Some(me) = opts
         .self_session
         .as_deref()
         .filter(|me| actor.session_name() == Some(me))
     {
-        return Some(format!("made by this function (session `{me}`): its own change"));
+        return Some(Caller::Function(format!(
+            "made by this function (session `{me}`): its own change"
+        )));
     }
     for principal in [&actor.arn, &actor.issuer_arn].into_iter().flatten() {
         if let Some(glob) = opts.ignore_principals.iter().find(|g| g.matches(principal)) {
-            return Some(format!(
+            return Some(Caller::Trusted(format!(
                 "principal `{principal}` matches TAG_WARDEN_IGNORE_PRINCIPALS entry `{}`",
                 glob.as_str()
-            ));
+            )));
         }
     }
     None
@@ -182,7 +197,7 @@ fn id_fields(kind: ResourceKind, name: &str) -> &'static str {
 }
 
 /// A non-empty string at `path`, or None for absent, null, non-string or empty.
-fn text(v: &Value, path: &[&str]) -> Option<String> {
+pub(super) fn text(v: &Value, path: &[&str]) -> Option<String> {
     path.iter()
         .try_fold(v, |v, key| v.get(key))
         .and_then(Value::as_str)

@@ -5,7 +5,7 @@ use serde_json::json;
 fn opts() -> IntakeOptions {
     IntakeOptions {
         self_session: Some("tag-warden".into()),
-        ignore_principals: vec![],
+        ..IntakeOptions::default()
     }
 }
 
@@ -63,6 +63,14 @@ fn expectation(file: &str) -> Expect {
         "ignored-own-call.json" => Ignored("made by this function"),
         "ignored-other-service.json" => Ignored("`s3.amazonaws.com` is not Secrets Manager or KMS"),
         "scheduled-reconcile.json" => Sweep,
+        "tag-change-secret.json" => Trigger(
+            Secret,
+            "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/payments/db-Xk3v9Q",
+        ),
+        "tag-change-kms-key.json" => Trigger(KmsKey, KEY1_ARN),
+        "ignored-tag-change-other-service.json" => {
+            Ignored("Tag Change on Resource of `ec2` `instance`: not a secret or KMS key")
+        }
         other => panic!("events/{other} has no expectation in intake tests: add one"),
     }
 }
@@ -95,7 +103,60 @@ fn every_sample_event_is_taken_in_as_expected() {
         }
         seen += 1;
     }
-    assert!(seen >= 14, "only {seen} samples found");
+    assert!(seen >= 17, "only {seen} samples found");
+}
+
+#[test]
+fn a_tag_change_event_names_its_resource_account_and_event() {
+    let items = intake(&sample("tag-change-secret.json"), &opts()).unwrap();
+    let [Ok(Intake::Trigger(t))] = &items[..] else {
+        panic!("{items:?}")
+    };
+    assert_eq!(t.account.as_deref(), Some("123456789012"));
+    assert_eq!(t.event.source.as_deref(), Some("aws.tag"));
+    assert_eq!(t.event.name.as_deref(), Some("Tag Change on Resource"));
+    assert_eq!(
+        t.event.actor,
+        crate::domain::Actor::default(),
+        "the event names no actor"
+    );
+}
+
+#[test]
+fn a_tag_change_without_an_arn_or_region_is_a_missing_field() {
+    let mut v = sample("tag-change-kms-key.json");
+    v["resources"] = json!([]);
+    assert!(matches!(one(&v, &opts()), Err(IntakeError::MissingField { field, .. }) if field.contains("resources")));
+    let mut v = sample("tag-change-kms-key.json");
+    v.as_object_mut().unwrap().remove("region");
+    assert!(matches!(one(&v, &opts()), Err(IntakeError::MissingField { field, .. }) if field == "region"));
+    let mut v = sample("tag-change-kms-key.json");
+    v["resources"] = json!([format!("arn:{}", "x".repeat(3000))]);
+    assert!(matches!(one(&v, &opts()), Err(IntakeError::TooLong { .. })));
+}
+
+#[test]
+fn a_trusted_principals_change_is_remembered_only_when_memory_is_configured() {
+    let v = sample("secretsmanager-untag-resource.json");
+    let trusted = IntakeOptions {
+        ignore_principals: vec![Glob::new("arn:aws:iam::*:role/aws-reserved/sso.amazonaws.com/*")],
+        ..opts()
+    };
+    assert!(matches!(one(&v, &trusted), Ok(Intake::Ignored(i)) if i.reason.contains("TAG_WARDEN_IGNORE_PRINCIPALS")));
+    let remembering = IntakeOptions {
+        remember_trusted: true,
+        ..trusted
+    };
+    match one(&v, &remembering) {
+        Ok(Intake::Trusted(t, reason)) => {
+            assert_eq!(t.kind, ResourceKind::Secret);
+            assert!(reason.contains("TAG_WARDEN_IGNORE_PRINCIPALS"), "{reason}");
+        }
+        other => panic!("{other:?}"),
+    }
+    // The function's own calls are never remembered as a principal's.
+    let own = sample("ignored-own-call.json");
+    assert!(matches!(one(&own, &remembering), Ok(Intake::Ignored(_))));
 }
 
 #[test]
@@ -138,16 +199,19 @@ fn ignored_principals_match_the_caller_or_its_session_issuer() {
         ignore_principals: vec![Glob::new(
             "arn:aws:iam::*:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Admin_*",
         )],
+        remember_trusted: false,
     };
     assert!(matches!(one(&v, &by_role), Ok(Intake::Ignored(i)) if i.reason.contains("TAG_WARDEN_IGNORE_PRINCIPALS")));
     let by_session = IntakeOptions {
         self_session: None,
         ignore_principals: vec![Glob::new("*/alice@example.com")],
+        remember_trusted: false,
     };
     assert!(matches!(one(&v, &by_session), Ok(Intake::Ignored(_))));
     let other = IntakeOptions {
         self_session: None,
         ignore_principals: vec![Glob::new("arn:aws:iam::*:role/terraform")],
+        remember_trusted: false,
     };
     assert!(matches!(one(&v, &other), Ok(Intake::Trigger(_))));
 }

@@ -202,7 +202,18 @@ impl Cx {
     }
 
     fn required(&mut self, key: &str, v: &Value, path: &str, kinds: &[ResourceKind]) -> Option<Required> {
-        let obj = self.object(v, path, &["default", "values", "pattern"])?;
+        let obj = self.object(v, path, &["default", "values", "pattern", "lock"])?;
+        let lock = match obj.get("lock") {
+            None => false,
+            Some(Value::Bool(b)) => *b,
+            Some(other) => {
+                self.err(
+                    &child(path, "lock"),
+                    format!("expected true or false, found {}", type_name(other)),
+                );
+                false
+            }
+        };
         let default = obj.get("default").and_then(|d| self.string(d, &child(path, "default")));
         let values = obj
             .get("values")
@@ -236,6 +247,7 @@ impl Cx {
             default: default.map(str::to_owned),
             values: values.map(|vs| vs.into_iter().map(str::to_owned).collect()),
             pattern,
+            lock,
         };
         if let Some(d) = required.default.as_deref().filter(|d| !required.accepts(d)) {
             self.err(

@@ -20,6 +20,21 @@ pub struct Policy {
     pub rules: Vec<Rule>,
 }
 
+impl Policy {
+    /// The `(rule, key)` of every locked required key (a lock needs remembered values).
+    pub fn locks(&self) -> Vec<(&str, &str)> {
+        self.rules
+            .iter()
+            .flat_map(|r| {
+                r.require
+                    .iter()
+                    .filter(|q| q.lock)
+                    .map(move |q| (r.name.as_str(), q.key.as_str()))
+            })
+            .collect()
+    }
+}
+
 /// One named rule: the tags a set of resources must carry and must not carry.
 #[derive(Debug, Clone)]
 pub struct Rule {
@@ -57,6 +72,8 @@ pub struct Required {
     pub values: Option<Vec<String>>,
     /// A regular expression the value must match (not implicitly anchored).
     pub pattern: Option<Regex>,
+    /// The remembered value is kept: any other value, even an allowed one, is put back.
+    pub lock: bool,
 }
 
 impl Required {

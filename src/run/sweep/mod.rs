@@ -12,10 +12,11 @@ pub use limit::{Rate, RateLimited, RateLimiter};
 
 use crate::domain::{ApiError, ResourceContext, ResourceKind};
 use crate::engine::decide::Decision;
-use crate::ports::{Backend, Inventory, Listed, ResourceState, TagStore};
-use crate::run::report::{ResourceReport, SweepSummary};
-use crate::run::resource::{Guard, Judge};
+use crate::ports::{Backend, Inventory, Listed, Memory, Remembered, ResourceState, TagStore};
+use crate::run::report::{MemorySummary, ResourceReport, SweepSummary};
+use crate::run::resource::{now_ms, Guard, Judge, Observed, Recall};
 use futures_util::stream::{self, StreamExt};
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
@@ -62,6 +63,25 @@ struct Swept {
     not_started: usize,
     /// The listing failed: the entries hold its error, and the sweep is incomplete.
     listing_failed: bool,
+    /// Memory entries of resources no longer listed, set to expire.
+    expired: usize,
+}
+
+/// One region's memory, read once (every page) before its resources are swept.
+enum RegionMemory {
+    Off,
+    Known(BTreeMap<String, Remembered>),
+    Unavailable(String),
+}
+
+impl RegionMemory {
+    fn recall(&self, arn: &str) -> Recall {
+        match self {
+            RegionMemory::Off => Recall::Off,
+            RegionMemory::Known(all) => Recall::Known(all.get(arn).cloned()),
+            RegionMemory::Unavailable(why) => Recall::Unavailable(why.clone()),
+        }
+    }
 }
 
 impl Swept {
@@ -77,16 +97,17 @@ impl Swept {
             entries: vec![entry],
             not_started: 0,
             listing_failed: true,
+            expired: 0,
         }
     }
 }
 
 /// One sweep's inputs.
-pub struct Sweep<'a, B> {
+pub struct Sweep<'a, B: Backend> {
     /// Where the stores come from.
     pub backend: &'a B,
-    /// The policy and mode.
-    pub judge: Judge<'a>,
+    /// The policy, mode and memory.
+    pub judge: Judge<'a, B::Memory>,
     /// Concurrency and write rates.
     pub settings: &'a SweepSettings,
     /// When to stop starting work.
@@ -107,19 +128,31 @@ impl<B: Backend> Sweep<'_, B> {
             complete: true,
             ..SweepSummary::default()
         };
+        let mut memory_summary = self.judge.memory.map(|_| MemorySummary::default());
         for region in regions {
+            // Observations are dated before memory is read: a sweep's read never counts as
+            // newer than an event's read (and memory write) made while the sweep ran.
+            let observed = now_ms();
+            let memory = self.region_memory(region).await;
+            if let (Some(m), RegionMemory::Unavailable(why)) = (memory_summary.as_mut(), &memory) {
+                m.unavailable.get_or_insert_with(|| why.clone());
+            }
             let secrets_rate = Arc::new(RateLimiter::per_second(self.settings.secrets_write_rps));
             let secrets = RateLimited::new(self.backend.secrets(region), Arc::clone(&secrets_rate), secrets_rate);
             let kms_rate = || Arc::new(RateLimiter::per_second(self.settings.kms_write_rps));
             let keys = RateLimited::new(self.backend.keys(region), kms_rate(), kms_rate());
             // Two services, two sets of quotas: both kinds are swept at once.
             let (secrets, keys) = tokio::join!(
-                self.kind(&secrets, ResourceKind::Secret, region, progress),
-                self.kind(&keys, ResourceKind::KmsKey, region, progress),
+                self.kind(&secrets, (ResourceKind::Secret, region), (&memory, observed), progress),
+                self.kind(&keys, (ResourceKind::KmsKey, region), (&memory, observed), progress),
             );
             for (kind, swept) in [(ResourceKind::Secret, secrets), (ResourceKind::KmsKey, keys)] {
                 summary.not_started += swept.not_started;
                 summary.complete &= !swept.listing_failed;
+                if let Some(m) = memory_summary.as_mut() {
+                    m.expired += swept.expired;
+                    m.remembered += swept.entries.iter().filter(|e| !e.remembered.is_empty()).count();
+                }
                 for e in &swept.entries {
                     *summary.by_kind.entry(kind).or_default().entry(e.outcome).or_insert(0) += 1;
                     let in_region = summary.by_region.entry(region.clone()).or_default();
@@ -129,21 +162,41 @@ impl<B: Backend> Sweep<'_, B> {
             }
         }
         summary.complete &= summary.not_started == 0;
+        summary.memory = memory_summary;
         summary.seconds = started.elapsed().as_secs_f64();
         (entries, summary)
     }
 
-    /// Lists one kind and handles each resource.
+    /// The region's memory, read once.
+    async fn region_memory(&self, region: &str) -> RegionMemory {
+        match self.judge.memory {
+            None => RegionMemory::Off,
+            Some(m) => match m.recall_region(region).await {
+                Ok(all) => RegionMemory::Known(all),
+                Err(e) => {
+                    tracing::warn!(region, error = %e, "memory unavailable: values restored from defaults");
+                    RegionMemory::Unavailable(e.to_string())
+                }
+            },
+        }
+    }
+
+    /// Lists one kind and handles each resource, then lets the memory of resources no longer
+    /// listed expire.
     async fn kind<S: TagStore + Inventory + Sync>(
         &self,
         store: &S,
-        kind: ResourceKind,
-        region: &str,
+        (kind, region): (ResourceKind, &str),
+        (memory, observed): (&RegionMemory, u64),
         progress: &(dyn Fn(Progress<'_>) + Sync),
     ) -> Swept {
         let listed = match store.list().await {
             Ok(l) => l,
             Err(e) => return Swept::listing_failed(kind, region, &e),
+        };
+        let arns: BTreeSet<String> = match memory {
+            RegionMemory::Known(_) => listed.iter().map(|l| l.arn.clone()).collect(),
+            _ => BTreeSet::new(),
         };
         let total = listed.len();
         let done = AtomicUsize::new(0);
@@ -152,7 +205,8 @@ impl<B: Backend> Sweep<'_, B> {
                 if !self.deadline.allows_start(Instant::now()) {
                     return None;
                 }
-                let entry = self.resource(store, kind, region, item).await;
+                let recall = memory.recall(&item.arn);
+                let entry = self.resource(store, kind, region, item, recall, observed).await;
                 let done = done.fetch_add(1, Ordering::Relaxed) + 1;
                 progress(Progress {
                     region,
@@ -166,11 +220,34 @@ impl<B: Backend> Sweep<'_, B> {
             .collect()
             .await;
         let not_started = handled.iter().filter(|e| e.is_none()).count();
+        let expired = self.expire_unlisted(kind, memory, &arns).await;
         Swept {
             entries: handled.into_iter().flatten().collect(),
             not_started,
             listing_failed: false,
+            expired,
         }
+    }
+
+    /// Sets the memory of this kind's resources that the listing no longer shows to expire
+    /// (a TTL, not a delete: a secret being deleted can still be restored). A failure is
+    /// logged; the next sweep tries again.
+    async fn expire_unlisted(&self, kind: ResourceKind, memory: &RegionMemory, listed: &BTreeSet<String>) -> usize {
+        let RegionMemory::Known(all) = memory else { return 0 };
+        let gone = all
+            .iter()
+            .filter(|(arn, r)| r.kind == Some(kind) && !r.expiring && !listed.contains(*arn));
+        let mut expired = 0;
+        for (arn, _) in gone {
+            let mut entry = ResourceReport::new(crate::domain::Outcome::Skipped);
+            self.judge.forget(arn, &mut entry).await;
+            if entry.reasons.is_empty() {
+                expired += 1;
+            } else {
+                tracing::warn!(arn, reasons = ?entry.reasons, "memory of a resource gone could not be set to expire");
+            }
+        }
+        expired
     }
 
     /// One listed resource: tags (from the listing, or one read), then the event path's
@@ -181,6 +258,8 @@ impl<B: Backend> Sweep<'_, B> {
         kind: ResourceKind,
         region: &str,
         item: Listed,
+        recall: Recall,
+        observed: u64,
     ) -> ResourceReport {
         let mut ctx = ResourceContext::new(kind);
         ctx.region = Some(region.to_owned());
@@ -200,7 +279,12 @@ impl<B: Backend> Sweep<'_, B> {
             tags,
             skip: item.skip,
         };
-        self.judge.settle(store, ctx, state, None, Guard::BeforeWrite).await
+        let seen = Observed {
+            state,
+            recall,
+            at_ms: observed,
+        };
+        self.judge.settle(store, ctx, seen, None, Guard::BeforeWrite).await
     }
 }
 

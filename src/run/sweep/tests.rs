@@ -15,7 +15,11 @@ async fn sweep(
     let policy = parse(POLICY).unwrap();
     let s = Sweep {
         backend,
-        judge: Judge { policy: &policy, mode },
+        judge: Judge {
+            policy: &policy,
+            mode,
+            memory: backend.memory.as_ref(),
+        },
         settings,
         deadline,
     };
@@ -167,4 +171,74 @@ async fn writes_are_paced_by_the_configured_rates() {
     assert_eq!(count(&entries, Outcome::Remediated), 20);
     // 40 Secrets Manager writes (20 untag + 20 tag) sharing one 10/s limiter: 3.9 s at least.
     assert!(tokio::time::Instant::now() - start >= Duration::from_millis(3900));
+}
+
+mod memory {
+    use super::*;
+    use crate::ports::{Memory, Place};
+    use crate::testing::FakeMemory;
+
+    #[tokio::test]
+    async fn a_report_mode_sweep_seeds_memory_and_a_second_sweep_writes_nothing_to_it() {
+        let backend = FakeBackend::new(FakeStore::many(30, 3, true), FakeStore::many(0, 0, false))
+            .remembering(FakeMemory::default());
+        let (_, summary) = sweep(&backend, Mode::Report, &SweepSettings::default(), Deadline::NONE).await;
+        let memory = backend.memory.as_ref().unwrap();
+        // 20 secrets carry a valid Owner; the dirty ones have none to remember.
+        assert_eq!(summary.memory.as_ref().unwrap().remembered, 20);
+        assert_eq!((memory.count("scan"), memory.count("remember")), (1, 20));
+        assert_eq!(
+            memory.values("arn:r0001").get("Owner").map(String::as_str),
+            Some("platform")
+        );
+        assert_eq!(memory.count("recall"), 0, "one scan per region, no per-resource read");
+        let (_, summary) = sweep(&backend, Mode::Report, &SweepSettings::default(), Deadline::NONE).await;
+        assert_eq!(summary.memory.as_ref().unwrap().remembered, 0);
+        assert_eq!((memory.count("scan"), memory.count("remember")), (2, 20));
+    }
+
+    #[tokio::test]
+    async fn a_sweep_restores_the_remembered_value_before_the_default() {
+        let memory = FakeMemory::default().with("arn:r0000", &[("Owner", "team-a")], 1);
+        let backend = FakeBackend::new(FakeStore::many(3, 3, true), FakeStore::many(0, 0, false)).remembering(memory);
+        sweep(&backend, Mode::Enforce, &SweepSettings::default(), Deadline::NONE).await;
+        let tags = backend.secrets.tags_of("arn:r0000");
+        assert_eq!(tags.get("Owner").map(String::as_str), Some("team-a"));
+    }
+
+    #[tokio::test]
+    async fn memory_of_resources_no_longer_listed_expires_once() {
+        let memory = FakeMemory::default();
+        let place = Place {
+            kind: ResourceKind::Secret,
+            region: "us-east-1".into(),
+            account: None,
+        };
+        let owner: crate::domain::Tags = [("Owner".to_string(), "x".to_string())].into();
+        memory.remember("arn:gone", &place, &owner, 1).await.unwrap();
+        let backend = FakeBackend::new(FakeStore::many(2, 0, true), FakeStore::many(1, 0, false)).remembering(memory);
+        let (_, summary) = sweep(&backend, Mode::Enforce, &SweepSettings::default(), Deadline::NONE).await;
+        assert_eq!(
+            summary.memory.as_ref().unwrap().expired,
+            1,
+            "the key sweep does not expire a secret"
+        );
+        let (_, summary) = sweep(&backend, Mode::Enforce, &SweepSettings::default(), Deadline::NONE).await;
+        assert_eq!(summary.memory.as_ref().unwrap().expired, 0, "already expiring");
+        assert_eq!(backend.memory.as_ref().unwrap().count("expire"), 1);
+    }
+
+    #[tokio::test]
+    async fn unreadable_memory_sweeps_with_defaults_and_says_so() {
+        let memory = FakeMemory {
+            fail: Some(ErrorKind::NotFound),
+            ..FakeMemory::default()
+        };
+        let backend = FakeBackend::new(FakeStore::many(3, 3, true), FakeStore::many(0, 0, false)).remembering(memory);
+        let (entries, summary) = sweep(&backend, Mode::Enforce, &SweepSettings::default(), Deadline::NONE).await;
+        assert!(summary.complete, "memory never fails a sweep");
+        assert!(summary.memory.unwrap().unavailable.is_some());
+        assert_eq!(count(&entries, Outcome::Remediated), 1);
+        assert_eq!(backend.memory.as_ref().unwrap().count("remember"), 0);
+    }
 }

@@ -1,0 +1,187 @@
+//! `memory show ARN` and `memory set ARN KEY=VALUE…`: what tag-warden remembers of a resource,
+//! and how an administrator changes it (a locked value included).
+
+use super::{runtime, CliError};
+use crate::adapters::aws::AwsBackend;
+use crate::domain::{arn_account, is_reserved_key, ResourceKind, Tags};
+use crate::ports::{Backend, Memory, Place, Stored};
+use crate::run::config::ENV_MEMORY_TABLE;
+use crate::run::resource::now_ms;
+use clap::Subcommand;
+use serde_json::json;
+
+/// `tag-warden memory …`.
+#[derive(Debug, Subcommand)]
+pub enum MemoryCommand {
+    /// Show what is remembered for a resource.
+    Show {
+        /// The resource's ARN.
+        arn: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Set remembered values, locked ones included (as a trusted principal's change would).
+    Set {
+        /// The resource's ARN.
+        arn: String,
+        /// `KEY=VALUE` pairs.
+        #[arg(required = true, value_name = "KEY=VALUE")]
+        values: Vec<String>,
+    },
+}
+
+/// Runs a memory command against `TAG_WARDEN_MEMORY_TABLE`.
+pub fn run(command: &MemoryCommand, env: &dyn Fn(&str) -> Option<String>) -> Result<(), CliError> {
+    let table = env(ENV_MEMORY_TABLE)
+        .map(|t| t.trim().to_owned())
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| CliError::Invalid(format!("no memory: set {ENV_MEMORY_TABLE} to the table's name")))?;
+    match command {
+        MemoryCommand::Show { arn, json } => runtime()?.block_on(show(table, arn, *json)),
+        MemoryCommand::Set { arn, values } => {
+            let (place, values) = parse_set(arn, values)?;
+            runtime()?.block_on(set(table, arn, &place, &values))
+        }
+    }
+}
+
+async fn show(table: String, arn: &str, as_json: bool) -> Result<(), CliError> {
+    let backend = AwsBackend::from_env(Some(table)).await;
+    let memory = backend
+        .memory()
+        .ok_or_else(|| CliError::Failed("no memory".to_owned()))?;
+    let found = memory.recall(arn).await.map_err(|e| CliError::Failed(e.to_string()))?;
+    let Some(r) = found else {
+        if as_json {
+            println!("{}", json!({"arn": arn, "values": {}}));
+        } else {
+            println!("{arn}: nothing remembered");
+        }
+        return Ok(());
+    };
+    if as_json {
+        let v = json!({"arn": arn, "values": r.values, "observed": utc(r.observed_ms), "expiring": r.expiring});
+        println!("{v}");
+        return Ok(());
+    }
+    let mut out = format!("{arn}\n  observed {}", utc(r.observed_ms));
+    if r.expiring {
+        out.push_str(" (the resource was found gone: this entry expires)");
+    }
+    for (k, v) in &r.values {
+        out.push_str(&format!("\n  {k} = {v}"));
+    }
+    println!("{out}");
+    Ok(())
+}
+
+async fn set(table: String, arn: &str, place: &Place, values: &Tags) -> Result<(), CliError> {
+    let backend = AwsBackend::from_env(Some(table)).await;
+    let memory = backend
+        .memory()
+        .ok_or_else(|| CliError::Failed("no memory".to_owned()))?;
+    match memory.remember(arn, place, values, now_ms()).await {
+        Ok(Stored::Written) => {
+            println!("{arn}: remembered {}", pairs(values));
+            Ok(())
+        }
+        Ok(Stored::Newer) => Err(CliError::Failed(format!(
+            "{arn}: memory holds an observation newer than this machine's clock; nothing written"
+        ))),
+        Err(e) => Err(CliError::Failed(e.to_string())),
+    }
+}
+
+/// The resource's place (from its ARN) and the values to set.
+fn parse_set(arn: &str, values: &[String]) -> Result<(Place, Tags), CliError> {
+    let kind = ResourceKind::of_arn(arn)
+        .ok_or_else(|| CliError::Invalid(format!("`{arn}` is not the ARN of a secret or a KMS key")))?;
+    let region = arn.split(':').nth(3).unwrap_or_default().to_owned();
+    let place = Place {
+        kind,
+        region,
+        account: arn_account(arn).map(str::to_owned),
+    };
+    let limits = kind.limits();
+    let mut tags = Tags::new();
+    for pair in values {
+        let Some((k, v)) = pair.split_once('=') else {
+            return Err(CliError::Invalid(format!("`{pair}`: expected KEY=VALUE")));
+        };
+        if k.is_empty() || is_reserved_key(k) || k.chars().count() > limits.max_key_chars {
+            return Err(CliError::Invalid(format!(
+                "`{k}`: a {kind} tag key is 1–{} characters, outside `aws:`",
+                limits.max_key_chars
+            )));
+        }
+        if v.chars().count() > limits.max_value_chars {
+            return Err(CliError::Invalid(format!(
+                "`{k}`: a {kind} tag value is at most {} characters",
+                limits.max_value_chars
+            )));
+        }
+        tags.insert(k.to_owned(), v.to_owned());
+    }
+    Ok((place, tags))
+}
+
+fn pairs(tags: &Tags) -> String {
+    tags.iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ` for milliseconds since the epoch (UTC; proleptic Gregorian).
+fn utc(ms: u64) -> String {
+    let secs = ms / 1000;
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    // Howard Hinnant's civil_from_days, for days since 1970-01-01.
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_print_in_utc() {
+        assert_eq!(utc(0), "1970-01-01T00:00:00Z");
+        assert_eq!(utc(951_782_400_000), "2000-02-29T00:00:00Z");
+        assert_eq!(utc(1_795_478_399_999), "2026-11-23T23:59:59Z");
+    }
+
+    #[test]
+    fn set_takes_key_value_pairs_and_refuses_what_aws_would() {
+        let arn = "arn:aws:secretsmanager:eu-west-1:111122223333:secret:prod/db-AbCdEf";
+        let (place, tags) = parse_set(arn, &["CreatedBy=alice".into(), "Note=a=b".into()]).unwrap();
+        assert_eq!((place.kind, place.region.as_str()), (ResourceKind::Secret, "eu-west-1"));
+        assert_eq!(place.account.as_deref(), Some("111122223333"));
+        assert_eq!(tags.get("Note").map(String::as_str), Some("a=b"));
+        for bad in ["novalue", "=x", "aws:x=y"] {
+            assert!(
+                matches!(parse_set(arn, &[bad.into()]), Err(CliError::Invalid(_))),
+                "{bad}"
+            );
+        }
+        assert!(matches!(
+            parse_set("prod/db", &["a=b".into()]),
+            Err(CliError::Invalid(_))
+        ));
+    }
+}

@@ -1,0 +1,80 @@
+//! One EventBridge "Tag Change on Resource" event (source `aws.tag`) → one [`Intake`] item.
+//! It is sent for changes made through the service's own API, Tag Editor and the Resource
+//! Groups Tagging API; it carries the tags after the change and the ARN, but never who made
+//! the change or a removed key's old value. So it is handled like a CloudTrail event: read the
+//! current state, evaluate, write. tag-warden's own writes come back as such events too; they
+//! find the resource compliant and write nothing.
+
+use super::record::{text, MAX_ID_CHARS};
+use super::{Ignored, Intake, IntakeError, ItemResult, Trigger};
+use crate::domain::{arn_account, EventInfo, ResourceKind};
+use serde_json::Value;
+
+/// The event's `source`.
+pub const TAG_SOURCE: &str = "aws.tag";
+/// The event's `detail-type`.
+pub const TAG_CHANGE_DETAIL_TYPE: &str = "Tag Change on Resource";
+
+/// The (`detail.service`, `detail.resource-type`) pairs governed: the single source of truth
+/// the template's `aws.tag` rule is checked against.
+pub const SUPPORTED_TAG_CHANGES: &[(&str, &str, ResourceKind)] = &[
+    ("secretsmanager", "secret", ResourceKind::Secret),
+    ("kms", "key", ResourceKind::KmsKey),
+];
+
+/// Takes in the envelope `value` whose `detail` is `detail`.
+pub(super) fn take(value: &Value, detail: &Value) -> ItemResult {
+    let region = text(value, &["region"]);
+    let event = EventInfo {
+        source: Some(TAG_SOURCE.to_owned()),
+        name: Some(TAG_CHANGE_DETAIL_TYPE.to_owned()),
+        id: text(value, &["id"]),
+        time: text(value, &["time"]),
+        account: text(value, &["account"]),
+        ..EventInfo::default()
+    };
+    let service = text(detail, &["service"]).unwrap_or_default();
+    let resource_type = text(detail, &["resource-type"]).unwrap_or_default();
+    let Some(kind) = SUPPORTED_TAG_CHANGES
+        .iter()
+        .find(|(s, t, _)| *s == service && *t == resource_type)
+        .map(|(_, _, k)| *k)
+    else {
+        return Ok(Intake::Ignored(Ignored {
+            reason: format!("{TAG_CHANGE_DETAIL_TYPE} of `{service}` `{resource_type}`: not a secret or KMS key"),
+            kind: None,
+            resource_id: None,
+            region,
+            event,
+        }));
+    };
+    let missing = |field: &str| IntakeError::MissingField {
+        event: format!("{} {TAG_CHANGE_DETAIL_TYPE}", kind.as_str()),
+        id: event.id.as_ref().map(|id| format!(" {id}")).unwrap_or_default(),
+        field: field.to_owned(),
+    };
+    let arn = value
+        .get("resources")
+        .and_then(Value::as_array)
+        .and_then(|rs| rs.iter().filter_map(Value::as_str).find(|r| r.starts_with("arn:")))
+        .ok_or_else(|| missing("resources[0] (the resource's ARN)"))?;
+    let chars = arn.chars().count();
+    if chars > MAX_ID_CHARS {
+        return Err(IntakeError::TooLong {
+            event: format!("{} {TAG_CHANGE_DETAIL_TYPE}", kind.as_str()),
+            id: event.id.as_ref().map(|id| format!(" {id}")).unwrap_or_default(),
+            field: "resources[0]".to_owned(),
+            chars,
+            max: MAX_ID_CHARS,
+        });
+    }
+    let region = region.ok_or_else(|| missing("region"))?;
+    let account = arn_account(arn).map(str::to_owned).or_else(|| event.account.clone());
+    Ok(Intake::Trigger(Trigger {
+        kind,
+        resource_id: arn.to_owned(),
+        region,
+        account,
+        event,
+    }))
+}

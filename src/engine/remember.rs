@@ -1,0 +1,126 @@
+//! Remember stage (pure core): which tag values to remember after reading a resource, so that a
+//! removed value can later be restored as it was rather than as a default.
+
+use super::policy::Policy;
+use crate::domain::{ResourceContext, Tags};
+use std::collections::BTreeSet;
+
+/// Whose change the read reflects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Authority {
+    /// Anyone: a locked key keeps its remembered value.
+    Observed,
+    /// A trusted principal (`TAG_WARDEN_IGNORE_PRINCIPALS`) or an administrator: what it set is
+    /// remembered, locks included.
+    Trusted,
+}
+
+/// The remembered values that change after observing `tags`: for each key a rule governing the
+/// resource requires, its current value when every rule requiring it accepts the value. A
+/// locked key whose remembered value is still valid keeps it (the first valid value seen is
+/// the one remembered) unless `authority` is [`Authority::Trusted`]. Keys no rule requires now,
+/// and missing or invalid values, leave memory as it is.
+pub fn changes(policy: &Policy, ctx: &ResourceContext, tags: &Tags, authority: Authority) -> Tags {
+    let rules: Vec<_> = policy.rules.iter().filter(|r| r.applies_to(ctx)).collect();
+    let keys: BTreeSet<&str> = rules
+        .iter()
+        .flat_map(|r| r.require.iter().map(|q| q.key.as_str()))
+        .collect();
+    let mut out = Tags::new();
+    for key in keys {
+        let reqs: Vec<_> = rules
+            .iter()
+            .flat_map(|r| r.require.iter().filter(|q| q.key == key))
+            .collect();
+        let Some(value) = tags.get(key).filter(|v| reqs.iter().all(|q| q.accepts(v))) else {
+            continue;
+        };
+        let remembered = ctx.remembered.get(key);
+        if remembered == Some(value) {
+            continue;
+        }
+        let locked_at_valid_value =
+            reqs.iter().any(|q| q.lock) && remembered.is_some_and(|r| reqs.iter().all(|q| q.accepts(r)));
+        if locked_at_valid_value && authority == Authority::Observed {
+            continue;
+        }
+        out.insert(key.to_owned(), value.clone());
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::ResourceKind;
+    use crate::engine::policy::parse;
+
+    const POLICY: &str = r#"{"rules":[{"name":"r","require":{
+        "Owner":{"values":["payments","platform"]},
+        "CreatedBy":{"lock":true},
+        "CostCenter":{"pattern":"^[0-9]{4}$","default":"0000"}
+    }, "forbid":["Debug"]}]}"#;
+
+    fn tags(pairs: &[(&str, &str)]) -> Tags {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    fn ctx(remembered: &[(&str, &str)]) -> ResourceContext {
+        let mut c = ResourceContext::new(ResourceKind::Secret);
+        c.remembered = tags(remembered);
+        c
+    }
+
+    #[test]
+    fn valid_values_of_required_keys_are_remembered_and_nothing_else() {
+        let p = parse(POLICY).unwrap();
+        let seen = tags(&[
+            ("Owner", "payments"),
+            ("CostCenter", "41x"),
+            ("Debug", "1"),
+            ("Team", "a"),
+        ]);
+        assert_eq!(
+            changes(&p, &ctx(&[]), &seen, Authority::Observed),
+            tags(&[("Owner", "payments")])
+        );
+    }
+
+    #[test]
+    fn unchanged_and_missing_values_change_nothing() {
+        let p = parse(POLICY).unwrap();
+        let c = ctx(&[("Owner", "payments"), ("CostCenter", "4100")]);
+        assert!(changes(&p, &c, &tags(&[("Owner", "payments")]), Authority::Observed).is_empty());
+    }
+
+    #[test]
+    fn a_locked_key_keeps_its_first_valid_value_unless_a_trusted_principal_sets_it() {
+        let p = parse(POLICY).unwrap();
+        let c = ctx(&[("CreatedBy", "alice")]);
+        let seen = tags(&[("CreatedBy", "mallory")]);
+        assert!(changes(&p, &c, &seen, Authority::Observed).is_empty());
+        assert_eq!(changes(&p, &c, &seen, Authority::Trusted), seen);
+        assert_eq!(changes(&p, &ctx(&[]), &seen, Authority::Observed), seen, "first seen");
+    }
+
+    #[test]
+    fn a_changed_allowed_value_of_an_unlocked_key_replaces_the_remembered_one() {
+        let p = parse(POLICY).unwrap();
+        let c = ctx(&[("Owner", "payments")]);
+        assert_eq!(
+            changes(&p, &c, &tags(&[("Owner", "platform")]), Authority::Observed),
+            tags(&[("Owner", "platform")])
+        );
+    }
+
+    #[test]
+    fn a_locked_value_the_policy_no_longer_allows_gives_way_to_a_valid_one() {
+        let p =
+            parse(r#"{"rules":[{"name":"r","require":{"DataClass":{"values":["restricted"],"lock":true}}}]}"#).unwrap();
+        let c = ctx(&[("DataClass", "public")]);
+        assert_eq!(
+            changes(&p, &c, &tags(&[("DataClass", "restricted")]), Authority::Observed),
+            tags(&[("DataClass", "restricted")])
+        );
+    }
+}
