@@ -248,3 +248,45 @@ proptest! {
         }
     }
 }
+
+/// A JSON value for a field that real events hold as a string: sometimes a plausible string,
+/// sometimes another type.
+fn field() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        prop::sample::select(vec!["secretsmanager", "kms", "secret", "key", "ec2", ""]).prop_map(Value::from),
+        ".{0,40}".prop_map(Value::from),
+        any::<i64>().prop_map(Value::from),
+        Just(Value::Null),
+        Just(serde_json::json!({})),
+        Just(serde_json::json!([])),
+    ]
+}
+
+proptest! {
+    #![proptest_config(config("tag-change"))]
+    #[test]
+    fn tag_change_events_of_any_shape_are_answered_with_a_valid_trigger_or_an_error(
+        service in field(), resource_type in field(), region in field(),
+        resources in prop::collection::vec(prop_oneof![
+            "arn:aws:(secretsmanager|kms):[a-z0-9-]{0,12}:[0-9]{0,12}:.{0,40}".prop_map(Value::from),
+            field(),
+        ], 0..4),
+        tags in prop::collection::btree_map(".{0,20}", field(), 0..6),
+    ) {
+        let event = serde_json::json!({
+            "version": "0", "id": "x", "detail-type": "Tag Change on Resource", "source": "aws.tag",
+            "account": "123456789012", "region": region, "resources": resources,
+            "detail": {"service": service, "resource-type": resource_type, "version": 1, "tags": tags,
+                       "changed-tag-keys": ["Owner"]}
+        });
+        let started = Instant::now();
+        let items = intake(&event, &opts()).unwrap();
+        prop_assert_eq!(items.len(), 1);
+        if let Some(Ok(tag_warden::engine::intake::Intake::Trigger(t))) = items.first() {
+            prop_assert!(t.resource_id.starts_with("arn:") && t.resource_id.chars().count() <= 2048);
+            prop_assert!(!t.region.is_empty());
+            prop_assert_eq!(t.event.source.as_deref(), Some("aws.tag"));
+        }
+        prop_assert!(started.elapsed() < QUICK);
+    }
+}

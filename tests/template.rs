@@ -4,7 +4,8 @@
 
 use serde_yaml::Value;
 use std::collections::BTreeSet;
-use tag_warden::engine::intake::SUPPORTED_EVENTS;
+use tag_warden::adapters::aws::{MEMORY_ACTIONS, MEMORY_KEY, TTL_ATTRIBUTE};
+use tag_warden::engine::intake::{SUPPORTED_EVENTS, SUPPORTED_TAG_CHANGES, TAG_CHANGE_DETAIL_TYPE, TAG_SOURCE};
 
 fn root() -> std::path::PathBuf {
     std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -124,6 +125,9 @@ fn rule_patterns_match_exactly_the_events_the_code_handles() {
         let sources = strings(&pattern["source"]);
         assert_eq!(sources.len(), 1, "{name}: one source per rule");
         let source = sources.into_iter().next().unwrap();
+        if source == TAG_SOURCE {
+            continue; // `the_tag_change_rule_matches_exactly_the_changes_the_code_handles`
+        }
         let (_, names) = SUPPORTED_EVENTS
             .iter()
             .find(|(s, _)| *s == source)
@@ -237,4 +241,83 @@ fn the_standalone_rule_patterns_for_cargo_lambda_users_match_the_template() {
             .unwrap();
         assert_eq!(prefix, "arn:aws:sts::ACCOUNT_ID:assumed-role/ROLE_NAME/", "{file}");
     }
+}
+
+#[test]
+fn the_tag_change_rule_matches_exactly_the_changes_the_code_handles() {
+    let t = template();
+    let rule = &t["Resources"]["TagChangeRule"]["Properties"];
+    let pattern = &rule["EventPattern"];
+    assert_eq!(strings(&pattern["source"]), [TAG_SOURCE.to_string()].into());
+    assert_eq!(
+        strings(&pattern["detail-type"]),
+        [TAG_CHANGE_DETAIL_TYPE.to_string()].into()
+    );
+    let services: BTreeSet<String> = SUPPORTED_TAG_CHANGES.iter().map(|(s, _, _)| s.to_string()).collect();
+    let types: BTreeSet<String> = SUPPORTED_TAG_CHANGES.iter().map(|(_, t, _)| t.to_string()).collect();
+    assert_eq!(strings(&pattern["detail"]["service"]), services);
+    assert_eq!(strings(&pattern["detail"]["resource-type"]), types);
+    let target = &rule["Targets"][0];
+    assert!(!target["RetryPolicy"].is_null() && !target["DeadLetterConfig"].is_null());
+    assert!(!t["Resources"]["TagChangeRulePermission"].is_null());
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(root().join("deploy/tag-change-rule.json")).unwrap()).unwrap();
+    assert_eq!(
+        doc,
+        serde_json::to_value(pattern).unwrap(),
+        "deploy/tag-change-rule.json differs"
+    );
+}
+
+#[test]
+fn the_memory_table_is_on_demand_encrypted_recoverable_retained_and_expires_gone_resources() {
+    let t = template();
+    let table = &t["Resources"]["MemoryTable"];
+    assert_eq!(table["Type"], "AWS::DynamoDB::Table");
+    assert_eq!(table["Condition"], "MemoryEnabled", "the Memory parameter turns it off");
+    assert_eq!(
+        (&table["DeletionPolicy"], &table["UpdateReplacePolicy"]),
+        (&"Retain".into(), &"Retain".into())
+    );
+    let p = &table["Properties"];
+    assert_eq!(p["BillingMode"], "PAY_PER_REQUEST");
+    assert_eq!(p["KeySchema"][0]["AttributeName"], MEMORY_KEY);
+    assert_eq!(p["KeySchema"].as_sequence().unwrap().len(), 1, "no sort key");
+    assert_eq!(p["SSESpecification"]["SSEEnabled"], true);
+    assert_eq!(
+        p["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"],
+        true
+    );
+    assert_eq!(p["TimeToLiveSpecification"]["AttributeName"], TTL_ATTRIBUTE);
+    assert_eq!(t["Parameters"]["Memory"]["Default"], "enabled");
+    let env = serde_yaml::to_string(&t["Resources"]["TagWardenFunction"]["Properties"]["Environment"]).unwrap();
+    assert!(
+        env.contains("TAG_WARDEN_MEMORY_TABLE") && env.contains("MemoryTable"),
+        "{env}"
+    );
+}
+
+#[test]
+fn the_memory_policy_grants_exactly_the_calls_the_adapter_makes_on_the_table_only() {
+    let t = template();
+    let policy = &t["Resources"]["MemoryPolicy"];
+    assert_eq!(policy["Condition"], "MemoryEnabled");
+    let statements = policy["Properties"]["PolicyDocument"]["Statement"]
+        .as_sequence()
+        .unwrap();
+    assert_eq!(statements.len(), 1);
+    let expected: BTreeSet<String> = MEMORY_ACTIONS.iter().map(|s| s.to_string()).collect();
+    assert_eq!(strings(&statements[0]["Action"]), expected);
+    let resource = serde_yaml::to_string(&statements[0]["Resource"]).unwrap();
+    assert!(resource.contains("MemoryTable.Arn"), "{resource}");
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(root().join("deploy/iam-memory-policy.json")).unwrap()).unwrap();
+    let file: BTreeSet<String> = doc["Statement"][0]["Action"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(file, expected, "deploy/iam-memory-policy.json differs");
+    assert!(doc["Statement"][0]["Resource"].as_str().unwrap().contains(":table/"));
 }

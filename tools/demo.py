@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """make demo: tag-warden's real handler on every sample in events/, against a local moto server.
 
-For each event the demo first makes the API call the event records (so moto holds the state
-the event describes), then runs `tag-warden handle` on it and shows the resource's tags before
-and after. Everything stays on 127.0.0.1.
+The memory table is created in moto and a first report-mode sweep seeds it (what a rollout
+does). Then, for each event, the demo first makes the API call the event records (so moto holds
+the state the event describes), runs `tag-warden handle` on it and shows the resource's tags
+before and after, and where each restored value came from (memory or the policy's default).
+Everything stays on 127.0.0.1.
 """
 import json, os, pathlib, socket, subprocess, sys, time, urllib.request
 
@@ -11,6 +13,7 @@ import boto3
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 BIN = pathlib.Path(os.environ.get("TAG_WARDEN_BIN", ROOT / "target/debug/tag-warden"))
+MEMORY_TABLE = "tag-warden-memory"
 REGION, SAMPLE_KEYS = "us-east-1", ["1234abcd-12ab-34cd-56ef-1234567890ab", "0987dcba-09fe-87dc-65ba-ab0987654321"]
 SAMPLE_SECRET_ARNS = {
     "prod/payments/db": "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/payments/db-Xk3v9Q",
@@ -22,6 +25,7 @@ ORDER = [  # a story: the existing secret and key are changed, new ones are crea
     "secretsmanager-create-secret.json", "secretsmanager-create-secret-legacy-arn.json",
     "kms-tag-resource.json", "kms-untag-resource.json", "cloudtrail-record-kms-untag-resource.json",
     "kms-create-key.json", "cloudtrail-log-file.json",
+    "tag-change-secret.json", "tag-change-kms-key.json", "ignored-tag-change-other-service.json",
     "ignored-own-call.json", "ignored-failed-call.json", "ignored-other-service.json",
     "scheduled-reconcile.json",  # last: the sweep finds what the events left
 ]
@@ -52,9 +56,13 @@ class World:
     def __init__(self, url):
         kw = dict(region_name=REGION, endpoint_url=url, aws_access_key_id="testing", aws_secret_access_key="testing")
         self.sm, self.kms, self.url = boto3.client("secretsmanager", **kw), boto3.client("kms", **kw), url
+        self.ddb = boto3.client("dynamodb", **kw)
         self.secret_arns, self.key_ids = {}, {}
 
     def setup(self):
+        self.ddb.create_table(TableName=MEMORY_TABLE, BillingMode="PAY_PER_REQUEST",
+                              AttributeDefinitions=[{"AttributeName": "arn", "AttributeType": "S"}],
+                              KeySchema=[{"AttributeName": "arn", "KeyType": "HASH"}])
         self.create_secret("prod/payments/db", {"Owner": "payments", "CostCenter": "4100", "DataClass": "restricted"})
         self.key_ids[SAMPLE_KEYS[0]] = self.kms.create_key(Description="payments data key", Tags=[
             {"TagKey": "Owner", "TagValue": "payments"}, {"TagKey": "CostCenter", "TagValue": "4100"},
@@ -110,6 +118,13 @@ def fmt(tags):
     return "{" + ", ".join(f"{k}={v}" for k, v in sorted(tags.items())) + "}"
 
 
+def fmt_set(result):
+    """The tags written, each with where its value came from."""
+    source = {f["key"]: f.get("from") for f in result.get("findings", []) if "key" in f}
+    return "{" + ", ".join(f"{k}={v}" + (f" ({source[k]})" if source.get(k) else "")
+                           for k, v in sorted(result["tags_added"].items())) + "}"
+
+
 def main():
     if not BIN.exists():
         sys.exit(f"{BIN} not found: run `cargo build` first (make demo does)")
@@ -120,8 +135,13 @@ def main():
         env = {"PATH": os.environ.get("PATH", ""), "AWS_ENDPOINT_URL": url, "AWS_REGION": REGION,
                "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_EC2_METADATA_DISABLED": "true",
                "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
-               "TAG_WARDEN_POLICY_FILE": str(ROOT / "policies/example.json"), "AWS_LAMBDA_FUNCTION_NAME": "tag-warden"}
-        print(f"moto server on {url}; policy policies/example.json\n")
+               "TAG_WARDEN_POLICY_FILE": str(ROOT / "policies/example.json"), "AWS_LAMBDA_FUNCTION_NAME": "tag-warden",
+               "TAG_WARDEN_MEMORY_TABLE": MEMORY_TABLE}
+        print(f"moto server on {url}; policy policies/example.json; memory table {MEMORY_TABLE}\n")
+        seed = subprocess.run([str(BIN), "reconcile", "--dry-run", "--json"], env=env, capture_output=True, text=True)
+        remembered = json.loads(seed.stdout)["sweep"]["memory"]["remembered"] if seed.stdout.strip() else 0
+        print(f"== first rollout: `tag-warden reconcile --dry-run` remembers the valid tags of {remembered} resources")
+        print(f"   {world.secret_arns['prod/payments/db']}: {fmt(world.tags('secret', world.secret_arns['prod/payments/db']))}\n")
         for name in ORDER:
             text = (ROOT / "events" / name).read_text()
             doc = json.loads(text)
@@ -151,7 +171,7 @@ def main():
                 if r["keys_removed"]:
                     what.append("removed " + ", ".join(r["keys_removed"]))
                 if r["tags_added"]:
-                    what.append("set " + fmt(r["tags_added"]))
+                    what.append("set " + fmt_set(r))
                 print(f"   tag-warden: {r['outcome']}" + (f" ({'; '.join(what)})" if what else "")
                       + ("" if what or not r["reasons"] else f": {r['reasons'][0]}"))
             if out.returncode != 0:

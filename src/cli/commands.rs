@@ -4,14 +4,16 @@ use super::{load_policy, print_report, read_file, read_tags, runtime, CliError};
 use crate::adapters::aws::AwsBackend;
 use crate::adapters::offline::OfflineBackend;
 use crate::engine::intake::{self, IntakeError};
-use crate::run::config::Config;
+use crate::run::config::{Config, ENV_MEMORY_TABLE};
 use crate::run::handler::{failure, Handler};
 use crate::run::sweep::Deadline;
 use std::io::Read;
 use std::path::Path;
 
-/// `validate POLICY`: exit 0 when valid, 2 with every problem listed.
-pub fn validate(path: &Path) -> Result<(), CliError> {
+/// `validate POLICY`: exit 0 when valid, 2 with every problem listed. A lock without memory
+/// configured is a warning here (the policy may be deployed with memory) and an error at
+/// start-up.
+pub fn validate(path: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<(), CliError> {
     let text = read_file(path)?;
     let p = crate::engine::policy::parse(&text).map_err(|e| CliError::Invalid(format!("{}: {e}", path.display())))?;
     let rules = p.rules.len();
@@ -21,6 +23,17 @@ pub fn validate(path: &Path) -> Result<(), CliError> {
         if rules == 1 { "" } else { "s" },
         p.mode
     );
+    let locks = p.locks();
+    if !locks.is_empty() && env(ENV_MEMORY_TABLE).is_none_or(|t| t.trim().is_empty()) {
+        let keys: Vec<String> = locks
+            .iter()
+            .map(|(rule, key)| format!("`{key}` (rule `{rule}`)"))
+            .collect();
+        eprintln!(
+            "warning: {} locked; without {ENV_MEMORY_TABLE} set, tag-warden refuses to start with this policy",
+            keys.join(", ")
+        );
+    }
     Ok(())
 }
 

@@ -77,7 +77,7 @@ pub fn main(args: Vec<std::ffi::OsString>) -> ExitCode {
     );
     let env = |k: &str| std::env::var(k).ok();
     let result = match cli.command {
-        Command::Validate { policy } => commands::validate(&policy),
+        Command::Validate { policy } => commands::validate(&policy, &env),
         Command::Plan { policy, event, tags } => commands::plan(&policy, &event, &tags, &env),
         Command::Handle { event } => commands::handle(&event, &env),
         Command::Reconcile(args) => reconcile::run(&args, &env),

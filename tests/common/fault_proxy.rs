@@ -22,6 +22,9 @@ pub enum Fault {
     Reset,
     /// The response is held this long, then forwarded.
     Slow(Duration),
+    /// The request reaches moto at once; its response is held this long: a read sent before
+    /// another but answered after it.
+    Late(Duration),
 }
 
 #[derive(Default)]
@@ -101,7 +104,8 @@ impl FaultProxy {
         while let Some((head, body)) = read_message(&mut reader) {
             let op = header(&head, "x-amz-target")
                 .unwrap_or_default()
-                .replace("TrentService.", "kms.");
+                .replace("TrentService.", "kms.")
+                .replace("DynamoDB_20120810.", "dynamodb.");
             let response = match self.next_fault(&op) {
                 Some(Fault::Reset) => {
                     let _ = client.shutdown(Shutdown::Both);
@@ -110,6 +114,11 @@ impl FaultProxy {
                 Some(Fault::Slow(d)) => {
                     std::thread::sleep(d);
                     self.forward(&head, &body)
+                }
+                Some(Fault::Late(d)) => {
+                    let response = self.forward(&head, &body);
+                    std::thread::sleep(d);
+                    response
                 }
                 Some(f) => error_response(&op, f),
                 None => self.forward(&head, &body),
@@ -156,7 +165,7 @@ fn error_response(op: &str, fault: Fault) -> Vec<u8> {
             "AccessDeniedException",
             "User is not authorized to perform this operation: removing the tag would revoke the caller's access to the resource",
         ),
-        Fault::Reset | Fault::Slow(_) => unreachable!("not an error response"),
+        Fault::Reset | Fault::Slow(_) | Fault::Late(_) => unreachable!("not an error response"),
     };
     let body = format!(r#"{{"__type":"{code}","message":"{message}"}}"#);
     format!(

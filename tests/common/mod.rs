@@ -128,7 +128,9 @@ impl Moto {
             .map(|l| {
                 let v: serde_json::Value = serde_json::from_str(l).unwrap();
                 let target = v["headers"]["X-Amz-Target"].as_str().unwrap_or("?");
-                target.replace("TrentService.", "kms.")
+                target
+                    .replace("TrentService.", "kms.")
+                    .replace("DynamoDB_20120810.", "dynamodb.")
             })
             .collect()
     }
@@ -172,6 +174,38 @@ impl Moto {
 
     pub fn kms(&self) -> aws_sdk_kms::Client {
         aws_sdk_kms::Client::new(&self.sdk_config())
+    }
+
+    pub fn dynamodb(&self) -> aws_sdk_dynamodb::Client {
+        aws_sdk_dynamodb::Client::new(&self.sdk_config())
+    }
+
+    /// Creates the memory table as the template does (partition key `arn`, on demand).
+    pub async fn create_memory_table(&self, name: &str) {
+        use aws_sdk_dynamodb::types::{
+            AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+        };
+        self.dynamodb()
+            .create_table()
+            .table_name(name)
+            .billing_mode(BillingMode::PayPerRequest)
+            .attribute_definitions(
+                AttributeDefinition::builder()
+                    .attribute_name("arn")
+                    .attribute_type(ScalarAttributeType::S)
+                    .build()
+                    .unwrap(),
+            )
+            .key_schema(
+                KeySchemaElement::builder()
+                    .attribute_name("arn")
+                    .key_type(KeyType::Hash)
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .unwrap();
     }
 
     /// Creates a secret with `tags` and returns its ARN.
@@ -370,6 +404,8 @@ pub fn expected_after(file: &str) -> Vec<(&'static str, BTreeMap<String, String>
         "kms-tag-resource.json" | "kms-untag-resource.json" | "cloudtrail-record-kms-untag-resource.json" => {
             with(vec![(SAMPLE_KEY_1, key1_fixed)])
         }
+        "tag-change-secret.json" => with(vec![("prod/payments/db", db_fixed.clone())]),
+        "tag-change-kms-key.json" => with(vec![(SAMPLE_KEY_1, key1_fixed.clone())]),
         "kms-create-key.json" => with(vec![(
             SAMPLE_KEY_2,
             tags(&[("Owner", "platform"), ("CostCenter", "0000")]),

@@ -17,6 +17,9 @@ use aws_sdk_dynamodb::Client;
 use std::collections::{BTreeMap, HashMap};
 use tracing::instrument;
 
+/// The IAM actions this adapter calls (the template grants exactly these, on the table only).
+pub const ACTIONS: &[&str] = &["dynamodb:GetItem", "dynamodb:Scan", "dynamodb:UpdateItem"];
+
 /// The partition key.
 pub const KEY: &str = "arn";
 /// Where each remembered value lives: `tag:` + the tag key.

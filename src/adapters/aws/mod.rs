@@ -8,7 +8,9 @@ mod kms;
 mod paginate;
 mod secretsmanager;
 
-pub use dynamodb::{DynamoMemory, KEY as MEMORY_KEY, TAG_PREFIX as MEMORY_TAG_PREFIX, TTL_ATTRIBUTE};
+pub use dynamodb::{
+    DynamoMemory, ACTIONS as MEMORY_ACTIONS, KEY as MEMORY_KEY, TAG_PREFIX as MEMORY_TAG_PREFIX, TTL_ATTRIBUTE,
+};
 pub use error::from_sdk;
 pub use kms::KmsStore;
 pub use secretsmanager::SecretsStore;

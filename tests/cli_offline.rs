@@ -1,5 +1,6 @@
-//! `tag-warden plan`: the handler's own path over the offline backend, with no AWS call (no
-//! endpoint, no credentials are set: a call would fail the command).
+//! The offline commands: `tag-warden plan` (the handler's own path over the offline backend,
+//! with no AWS call: no endpoint, no credentials are set, so a call would fail the command)
+//! and `tag-warden validate`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 use serde_json::Value;
@@ -122,4 +123,42 @@ fn bad_tags_exit_2_and_a_payload_that_is_no_event_exits_1() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).starts_with("error: not an event"));
+}
+
+#[test]
+fn validate_warns_of_a_lock_without_memory_and_start_up_refuses_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("locked.json");
+    std::fs::write(
+        &policy,
+        r#"{"rules":[{"name":"creator","require":{"CreatedBy":{"lock":true}}}]}"#,
+    )
+    .unwrap();
+    let validate = |env: &[(&str, &str)]| {
+        Command::new(env!("CARGO_BIN_EXE_tag-warden"))
+            .arg("validate")
+            .arg(&policy)
+            .env_clear()
+            .envs(env.iter().copied())
+            .output()
+            .unwrap()
+    };
+    let out = validate(&[]);
+    assert!(out.status.success(), "a warning, not an error");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("warning") && err.contains("`CreatedBy` (rule `creator`)"),
+        "{err}"
+    );
+    let out = validate(&[("TAG_WARDEN_MEMORY_TABLE", "memory")]);
+    assert!(out.status.success() && out.stderr.is_empty());
+
+    let out = Command::new(env!("CARGO_BIN_EXE_tag-warden"))
+        .args(["handle", &format!("{}/events/ignored-failed-call.json", root())])
+        .env_clear()
+        .env("TAG_WARDEN_POLICY_FILE", &policy)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("TAG_WARDEN_MEMORY_TABLE is not set"));
 }

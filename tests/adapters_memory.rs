@@ -1,0 +1,190 @@
+//! The DynamoDB memory adapter over aws-smithy-mocks: the item shape it reads and writes, a
+//! failed condition (a newer observation) that is not an error, error kinds, scan pagination.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+use aws_sdk_dynamodb::operation::get_item::GetItemOutput;
+use aws_sdk_dynamodb::operation::scan::ScanOutput;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemOutput;
+use aws_sdk_dynamodb::types::AttributeValue;
+use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::http::StatusCode;
+use aws_smithy_types::body::SdkBody;
+use std::collections::HashMap;
+use tag_warden::adapters::aws::{retry_config, DynamoMemory, RETRY_MAX_ATTEMPTS};
+use tag_warden::domain::{ErrorKind, ResourceKind, Tags};
+use tag_warden::ports::{Memory, Place, Stored};
+
+const ARN: &str = "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-AbCdEf";
+
+fn memory(rules: &[&Rule]) -> DynamoMemory {
+    let client = mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, rules, |c| c
+        .retry_config(retry_config()));
+    DynamoMemory::new(client, "memory".into())
+}
+
+/// DynamoDB's awsJson 1.0 error.
+fn json_error(status: u16, code: &str) -> HttpResponse {
+    let body = format!(r#"{{"__type":"com.amazonaws.dynamodb.v20120810#{code}","message":"injected"}}"#);
+    HttpResponse::new(StatusCode::try_from(status).unwrap(), SdkBody::from(body))
+}
+
+fn s(v: &str) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+fn item(arn: &str, region: &str, extra: &[(&str, AttributeValue)]) -> HashMap<String, AttributeValue> {
+    let mut item: HashMap<String, AttributeValue> = [
+        ("arn".to_string(), s(arn)),
+        ("kind".to_string(), s("secret")),
+        ("region".to_string(), s(region)),
+        ("observed".to_string(), AttributeValue::N("1700000000000".into())),
+        ("tag:Owner".to_string(), s("payments")),
+        ("tag:CostCenter".to_string(), s("4100")),
+    ]
+    .into();
+    item.extend(extra.iter().map(|(k, v)| (k.to_string(), v.clone())));
+    item
+}
+
+fn place() -> Place {
+    Place {
+        kind: ResourceKind::Secret,
+        region: "us-east-1".into(),
+        account: Some("123456789012".into()),
+    }
+}
+
+fn owner(v: &str) -> Tags {
+    [("Owner".to_string(), v.to_string())].into()
+}
+
+#[tokio::test]
+async fn recall_reads_the_tag_attributes_and_the_observation() {
+    let rule = mock!(aws_sdk_dynamodb::Client::get_item)
+        .match_requests(|r| {
+            r.table_name() == Some("memory")
+                && r.key().and_then(|k| k.get("arn")) == Some(&s(ARN))
+                && r.consistent_read() == Some(true)
+        })
+        .then_output(|| {
+            GetItemOutput::builder()
+                .set_item(Some(item(ARN, "us-east-1", &[])))
+                .build()
+        });
+    let r = memory(&[&rule]).recall(ARN).await.unwrap().unwrap();
+    assert_eq!(r.values.get("Owner").map(String::as_str), Some("payments"));
+    assert_eq!(r.values.len(), 2, "only tag: attributes are values");
+    assert_eq!(r.observed_ms, 1_700_000_000_000);
+    assert_eq!(r.kind, Some(ResourceKind::Secret));
+    assert!(!r.expiring);
+}
+
+#[tokio::test]
+async fn nothing_remembered_is_none_and_an_expiring_entry_says_so() {
+    let none = mock!(aws_sdk_dynamodb::Client::get_item).then_output(|| GetItemOutput::builder().build());
+    assert_eq!(memory(&[&none]).recall(ARN).await.unwrap(), None);
+    let expiring = mock!(aws_sdk_dynamodb::Client::get_item).then_output(|| {
+        GetItemOutput::builder()
+            .set_item(Some(item(
+                ARN,
+                "us-east-1",
+                &[("expires_at", AttributeValue::N("1".into()))],
+            )))
+            .build()
+    });
+    assert!(memory(&[&expiring]).recall(ARN).await.unwrap().unwrap().expiring);
+}
+
+#[tokio::test]
+async fn remember_sets_only_the_changes_under_the_observation_condition() {
+    let rule = mock!(aws_sdk_dynamodb::Client::update_item)
+        .match_requests(|r| {
+            let names = r.expression_attribute_names().unwrap();
+            let values = r.expression_attribute_values().unwrap();
+            r.condition_expression() == Some("attribute_not_exists(#arn) OR #observed < :observed")
+                && r.update_expression().unwrap().starts_with("SET ")
+                && r.update_expression().unwrap().ends_with(" REMOVE #expires")
+                && names.values().any(|n| n == "tag:Owner")
+                && !names.values().any(|n| n == "tag:CostCenter")
+                && values.get(":observed") == Some(&AttributeValue::N("42".into()))
+                && values.get(":account") == Some(&s("123456789012"))
+        })
+        .then_output(|| UpdateItemOutput::builder().build());
+    let stored = memory(&[&rule])
+        .remember(ARN, &place(), &owner("search"), 42)
+        .await
+        .unwrap();
+    assert_eq!(stored, Stored::Written);
+    assert_eq!(rule.num_calls(), 1);
+}
+
+#[tokio::test]
+async fn a_failed_condition_is_a_newer_observation_not_an_error() {
+    let rule = mock!(aws_sdk_dynamodb::Client::update_item)
+        .then_http_response(|| json_error(400, "ConditionalCheckFailedException"));
+    let m = memory(&[&rule]);
+    assert_eq!(m.remember(ARN, &place(), &owner("x"), 1).await.unwrap(), Stored::Newer);
+    assert_eq!(rule.num_calls(), 1, "not retried");
+    // Expiring an entry that does not exist is nothing to do.
+    m.expire(ARN, 99).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_missing_table_is_not_found_and_denial_is_access_denied() {
+    for (code, kind) in [
+        ("ResourceNotFoundException", ErrorKind::NotFound),
+        ("AccessDeniedException", ErrorKind::AccessDenied),
+    ] {
+        let rule = mock!(aws_sdk_dynamodb::Client::get_item).then_http_response(move || json_error(400, code));
+        let e = memory(&[&rule]).recall(ARN).await.unwrap_err();
+        assert_eq!(e.kind, kind, "{code}");
+        assert_eq!(e.operation, "dynamodb:GetItem");
+    }
+}
+
+#[tokio::test]
+async fn throughput_exceeded_is_retried_then_throttled() {
+    let rule = mock!(aws_sdk_dynamodb::Client::update_item)
+        .sequence()
+        .http_response(|| json_error(400, "ProvisionedThroughputExceededException"))
+        .repeatedly()
+        .build();
+    let e = memory(&[&rule])
+        .remember(ARN, &place(), &owner("x"), 1)
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Throttled);
+    assert_eq!(rule.num_calls(), RETRY_MAX_ATTEMPTS as usize);
+}
+
+#[tokio::test]
+async fn a_region_is_scanned_page_by_page_with_the_region_filter() {
+    let first = mock!(aws_sdk_dynamodb::Client::scan)
+        .match_requests(|r| r.exclusive_start_key().is_none() && r.filter_expression() == Some("#region = :region"))
+        .then_output(|| {
+            ScanOutput::builder()
+                .items(item("arn:a", "eu-west-1", &[]))
+                .set_last_evaluated_key(Some([("arn".to_string(), s("arn:a"))].into()))
+                .build()
+        });
+    let second = mock!(aws_sdk_dynamodb::Client::scan)
+        .match_requests(|r| r.exclusive_start_key().and_then(|k| k.get("arn")) == Some(&s("arn:a")))
+        .then_output(|| ScanOutput::builder().items(item("arn:b", "eu-west-1", &[])).build());
+    let all = memory(&[&first, &second]).recall_region("eu-west-1").await.unwrap();
+    assert_eq!(all.keys().map(String::as_str).collect::<Vec<_>>(), ["arn:a", "arn:b"]);
+    assert_eq!((first.num_calls(), second.num_calls()), (1, 1));
+}
+
+#[tokio::test]
+async fn expire_sets_the_ttl_only_on_an_existing_entry() {
+    let rule = mock!(aws_sdk_dynamodb::Client::update_item)
+        .match_requests(|r| {
+            r.condition_expression() == Some("attribute_exists(#arn)")
+                && r.update_expression() == Some("SET #expires = :at")
+                && r.expression_attribute_values().unwrap().get(":at") == Some(&AttributeValue::N("1800000000".into()))
+        })
+        .then_output(|| UpdateItemOutput::builder().build());
+    memory(&[&rule]).expire(ARN, 1_800_000_000).await.unwrap();
+    assert_eq!(rule.num_calls(), 1);
+}

@@ -1,0 +1,390 @@
+//! End to end: remembered tag values in moto server's DynamoDB, with the real binary. A removed
+//! value comes back as it was; locked keys hold; an older read answered late never overwrites
+//! a newer one; unavailable memory falls back to defaults; sweeps seed memory; trusted
+//! principals' changes are remembered; `aws.tag` events are handled.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+mod common;
+
+use common::fault_proxy::{Fault, FaultProxy};
+use common::*;
+use std::time::Duration;
+
+const TABLE: &str = "tag-warden-memory";
+
+/// Owner from a short list with a default; CreatedBy locked; CostCenter by pattern.
+const POLICY: &str = r#"{"rules":[{"name":"owners","require":{
+    "Owner":{"default":"platform","values":["platform","payments","search"]},
+    "CostCenter":{"pattern":"^[0-9]{4}$","default":"0000"},
+    "CreatedBy":{"lock":true}
+}, "forbid":["temp*"]}]}"#;
+
+fn env<'a>(extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    let mut v = vec![("TAG_WARDEN_POLICY", POLICY), ("TAG_WARDEN_MEMORY_TABLE", TABLE)];
+    v.extend_from_slice(extra);
+    v
+}
+
+async fn moto_with_table() -> Moto {
+    let moto = Moto::start();
+    moto.create_memory_table(TABLE).await;
+    moto
+}
+
+async fn untag(moto: &Moto, arn: &str, key: &str) {
+    moto.secrets()
+        .untag_resource()
+        .secret_id(arn)
+        .tag_keys(key)
+        .send()
+        .await
+        .unwrap();
+}
+
+async fn tag(moto: &Moto, arn: &str, key: &str, value: &str) {
+    let t = aws_sdk_secretsmanager::types::Tag::builder()
+        .key(key)
+        .value(value)
+        .build();
+    moto.secrets()
+        .tag_resource()
+        .secret_id(arn)
+        .tags(t)
+        .send()
+        .await
+        .unwrap();
+}
+
+fn memory_show(moto: &Moto, arn: &str) -> serde_json::Value {
+    let (out, v) = run_cli(
+        moto,
+        &["memory", "show", arn, "--json"],
+        &[("TAG_WARDEN_MEMORY_TABLE", TABLE)],
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    v["values"].clone()
+}
+
+const TAG_EVENT: &str = "secretsmanager-tag-resource.json";
+const UNTAG_EVENT: &str = "secretsmanager-untag-resource.json";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_removed_owner_comes_back_as_payments_not_the_default() {
+    let moto = moto_with_table().await;
+    let arn = moto
+        .create_secret(
+            "prod/payments/db",
+            &[("Owner", "payments"), ("CostCenter", "4100"), ("CreatedBy", "alice")],
+        )
+        .await;
+    // A compliant resource seen for the first time: one read, one memory read, one write.
+    moto.start_recording();
+    let (out, report) = handle(&moto, &event(TAG_EVENT, &[], &[]), &env(&[]));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(report["results"][0]["outcome"], "compliant");
+    assert_eq!(
+        moto.recorded(),
+        [
+            "secretsmanager.DescribeSecret",
+            "dynamodb.GetItem",
+            "dynamodb.UpdateItem"
+        ]
+    );
+    assert_eq!(report["results"][0]["remembered"]["CostCenter"], "4100");
+    // Seen again unchanged: one memory read more than without memory, no write.
+    moto.start_recording();
+    handle(&moto, &event(TAG_EVENT, &[], &[]), &env(&[]));
+    assert_eq!(moto.recorded(), ["secretsmanager.DescribeSecret", "dynamodb.GetItem"]);
+
+    untag(&moto, &arn, "Owner").await;
+    untag(&moto, &arn, "CostCenter").await;
+    moto.start_recording();
+    let (out, report) = handle(&moto, &event(UNTAG_EVENT, &[], &[]), &env(&[]));
+    assert!(out.status.success());
+    assert_eq!(
+        moto.recorded(),
+        [
+            "secretsmanager.DescribeSecret",
+            "dynamodb.GetItem",
+            "secretsmanager.TagResource"
+        ],
+        "a restore from memory writes nothing new to memory"
+    );
+    let entry = &report["results"][0];
+    assert_eq!(entry["outcome"], "remediated");
+    assert_eq!(
+        entry["tags_added"],
+        serde_json::json!({"CostCenter": "4100", "Owner": "payments"})
+    );
+    assert!(entry["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|f| f["from"] == "remembered"));
+    let now = moto.secret_tags(&arn).await;
+    assert_eq!(now["Owner"], "payments");
+    assert_eq!(now["CostCenter"], "4100");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_locked_created_by_changed_is_put_back_and_removed_is_restored() {
+    let moto = moto_with_table().await;
+    let arn = moto
+        .create_secret(
+            "prod/payments/db",
+            &[("Owner", "payments"), ("CostCenter", "4100"), ("CreatedBy", "alice")],
+        )
+        .await;
+    handle(&moto, &event(TAG_EVENT, &[], &[]), &env(&[]));
+    assert_eq!(memory_show(&moto, &arn)["CreatedBy"], "alice");
+
+    tag(&moto, &arn, "CreatedBy", "mallory").await;
+    let (_, report) = handle(&moto, &event(TAG_EVENT, &[], &[]), &env(&[]));
+    assert_eq!(report["results"][0]["outcome"], "remediated");
+    assert_eq!(moto.secret_tags(&arn).await["CreatedBy"], "alice");
+    assert_eq!(
+        memory_show(&moto, &arn)["CreatedBy"],
+        "alice",
+        "the lock holds in memory too"
+    );
+
+    untag(&moto, &arn, "CreatedBy").await;
+    handle(&moto, &event(UNTAG_EVENT, &[], &[]), &env(&[]));
+    assert_eq!(moto.secret_tags(&arn).await["CreatedBy"], "alice");
+
+    // An administrator changes a locked value with `memory set`.
+    let (out, _) = run_cli(
+        &moto,
+        &["memory", "set", &arn, "CreatedBy=bob"],
+        &[("TAG_WARDEN_MEMORY_TABLE", TABLE)],
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    handle(&moto, &event(TAG_EVENT, &[], &[]), &env(&[]));
+    assert_eq!(moto.secret_tags(&arn).await["CreatedBy"], "bob");
+}
+
+#[test]
+fn an_older_read_answered_last_does_not_overwrite_the_newer_memory() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let moto = rt.block_on(moto_with_table());
+    let arn = rt.block_on(moto.create_secret("prod/payments/db", &[("Owner", "payments"), ("CostCenter", "4100")]));
+    let proxy = FaultProxy::start(moto.port);
+    proxy.inject("secretsmanager.DescribeSecret", Fault::Late(Duration::from_secs(3)), 1);
+    let endpoint = proxy.endpoint();
+    let older_event = event(TAG_EVENT, &[], &[]);
+    let (out, report) = std::thread::scope(|s| {
+        let older = s.spawn(|| {
+            let mut e = env(&[]);
+            e.push(("AWS_ENDPOINT_URL", endpoint.as_str()));
+            handle(&moto, &older_event, &e)
+        });
+        // The older invocation's read has reached moto (Owner=payments) and waits in the
+        // proxy; Owner changes, and a newer invocation reads and remembers it.
+        std::thread::sleep(Duration::from_millis(1000));
+        rt.block_on(tag(&moto, &arn, "Owner", "search"));
+        let (_, newer) = handle(&moto, &event(TAG_EVENT, &[], &[]), &env(&[]));
+        assert_eq!(newer["results"][0]["remembered"]["Owner"], "search", "{newer}");
+        older.join().unwrap()
+    });
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(proxy.calls("secretsmanager.DescribeSecret"), 1);
+    assert_eq!(
+        proxy.calls("dynamodb.UpdateItem"),
+        1,
+        "the older read tried to write: {report}"
+    );
+    assert!(
+        report["results"][0].get("remembered").is_none(),
+        "the older read's write lost to the newer observation: {report}"
+    );
+    assert_eq!(
+        memory_show(&moto, &arn)["Owner"],
+        "search",
+        "memory keeps the newer value"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_remembered_value_the_policy_no_longer_allows_gives_way_to_the_default() {
+    let moto = moto_with_table().await;
+    let arn = moto
+        .create_secret("prod/payments/db", &[("CostCenter", "4100"), ("CreatedBy", "alice")])
+        .await;
+    let (out, _) = run_cli(
+        &moto,
+        &["memory", "set", &arn, "Owner=marketing"],
+        &[("TAG_WARDEN_MEMORY_TABLE", TABLE)],
+    );
+    assert!(out.status.success());
+    let (_, report) = handle(&moto, &event(UNTAG_EVENT, &[], &[]), &env(&[]));
+    assert_eq!(report["results"][0]["tags_added"]["Owner"], "platform");
+    assert_eq!(moto.secret_tags(&arn).await["Owner"], "platform");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_missing_table_or_denied_memory_falls_back_to_the_default_and_says_why() {
+    let moto = Moto::start();
+    let arn = moto
+        .create_secret("prod/payments/db", &[("CostCenter", "4100"), ("CreatedBy", "alice")])
+        .await;
+    let (out, report) = handle(
+        &moto,
+        &event(UNTAG_EVENT, &[], &[]),
+        &[
+            ("TAG_WARDEN_POLICY", POLICY),
+            ("TAG_WARDEN_MEMORY_TABLE", "no-such-table"),
+        ],
+    );
+    assert!(out.status.success(), "memory never fails an invocation");
+    let entry = &report["results"][0];
+    assert_eq!(entry["outcome"], "remediated");
+    assert_eq!(entry["tags_added"]["Owner"], "platform");
+    let reasons = entry["reasons"].to_string();
+    assert!(
+        reasons.contains("memory unavailable") && reasons.contains("ResourceNotFoundException"),
+        "{reasons}"
+    );
+
+    moto.create_memory_table(TABLE).await;
+    untag(&moto, &arn, "Owner").await;
+    let proxy = FaultProxy::start(moto.port);
+    proxy.always("dynamodb.GetItem", Fault::AccessDenied);
+    let endpoint = proxy.endpoint();
+    let (out, report) = handle(
+        &moto,
+        &event(UNTAG_EVENT, &[], &[]),
+        &env(&[("AWS_ENDPOINT_URL", endpoint.as_str())]),
+    );
+    assert!(out.status.success());
+    let entry = &report["results"][0];
+    assert_eq!(entry["tags_added"]["Owner"], "platform");
+    assert!(entry["reasons"].to_string().contains("AccessDenied"), "{entry}");
+    assert_eq!(proxy.calls("dynamodb.UpdateItem"), 0, "nothing remembered from a guess");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_report_mode_sweep_seeds_memory_and_a_second_sweep_writes_nothing_to_it() {
+    let moto = moto_with_table().await;
+    let mut arns = Vec::new();
+    for i in 0..12 {
+        let owner = if i % 3 == 0 { "nobody" } else { "payments" };
+        arns.push(
+            moto.create_secret(&format!("app/s{i:02}"), &[("Owner", owner), ("CostCenter", "4100")])
+                .await,
+        );
+    }
+    moto.start_recording();
+    let (out, report) = run_cli(&moto, &["reconcile", "--dry-run", "--json"], &env(&[]));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let calls = moto.recorded();
+    let count = |op: &str| calls.iter().filter(|c| *c == op).count();
+    assert_eq!(count("dynamodb.Scan"), 1, "memory read once for the region");
+    assert_eq!(
+        count("dynamodb.UpdateItem"),
+        12,
+        "every secret has a valid CostCenter to remember"
+    );
+    assert_eq!(count("dynamodb.GetItem"), 0);
+    assert_eq!(report["sweep"]["memory"]["remembered"], 12);
+    assert_eq!(count("secretsmanager.TagResource"), 0, "a dry run writes no tag");
+    assert_eq!(memory_show(&moto, &arns[1])["Owner"], "payments");
+    assert!(
+        memory_show(&moto, &arns[0]).get("Owner").is_none(),
+        "an invalid value is not remembered"
+    );
+
+    moto.start_recording();
+    let (_, report) = run_cli(&moto, &["reconcile", "--dry-run", "--json"], &env(&[]));
+    let calls = moto.recorded();
+    assert_eq!(
+        calls.iter().filter(|c| *c == "dynamodb.UpdateItem").count(),
+        0,
+        "{calls:?}"
+    );
+    assert_eq!(report["sweep"]["memory"]["remembered"], 0);
+
+    // A secret deleted since: its memory is set to expire, not deleted.
+    moto.secrets()
+        .delete_secret()
+        .secret_id(&arns[5])
+        .force_delete_without_recovery(true)
+        .send()
+        .await
+        .unwrap();
+    let (_, report) = run_cli(&moto, &["reconcile", "--dry-run", "--json"], &env(&[]));
+    assert_eq!(report["sweep"]["memory"]["expired"], 1);
+    let (out, v) = run_cli(
+        &moto,
+        &["memory", "show", &arns[5], "--json"],
+        &[("TAG_WARDEN_MEMORY_TABLE", TABLE)],
+    );
+    assert!(out.status.success());
+    assert_eq!(v["expiring"], true);
+    assert_eq!(v["values"]["Owner"], "payments");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_trusted_principals_change_is_remembered_with_one_read_and_one_write() {
+    let moto = moto_with_table().await;
+    let arn = moto
+        .create_secret(
+            "prod/payments/db",
+            &[("Owner", "search"), ("CreatedBy", "terraform"), ("temp-x", "1")],
+        )
+        .await;
+    moto.start_recording();
+    let trusted = env(&[(
+        "TAG_WARDEN_IGNORE_PRINCIPALS",
+        "arn:aws:iam::*:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Admin_*",
+    )]);
+    let (out, report) = handle(&moto, &event(UNTAG_EVENT, &[], &[]), &trusted);
+    assert!(out.status.success());
+    assert_eq!(
+        moto.recorded(),
+        ["secretsmanager.DescribeSecret", "dynamodb.UpdateItem"]
+    );
+    assert_eq!(report["results"][0]["outcome"], "ignored");
+    assert_eq!(moto.secret_tags(&arn).await["temp-x"], "1", "not enforced");
+    assert_eq!(memory_show(&moto, &arn)["Owner"], "search");
+
+    // A later removal by someone else restores what the trusted principal set.
+    untag(&moto, &arn, "Owner").await;
+    handle(&moto, &event(UNTAG_EVENT, &[], &[]), &env(&[]));
+    assert_eq!(moto.secret_tags(&arn).await["Owner"], "search");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tag_change_events_are_handled_like_cloudtrail_events() {
+    let moto = moto_with_table().await;
+    let (secrets, keys) = seed_samples(&moto).await;
+    for file in [
+        "tag-change-secret.json",
+        "tag-change-kms-key.json",
+        "ignored-tag-change-other-service.json",
+    ] {
+        let (out, report) = handle(
+            &moto,
+            &event(
+                file,
+                &secrets.iter().map(|(n, a)| (*n, a.as_str())).collect::<Vec<_>>(),
+                &keys.iter().map(|(s, k)| (*s, k.as_str())).collect::<Vec<_>>(),
+            ),
+            &[("TAG_WARDEN_MEMORY_TABLE", TABLE)],
+        );
+        assert!(out.status.success(), "{file}: {}", String::from_utf8_lossy(&out.stderr));
+        let expected = if file.starts_with("ignored") {
+            "ignored"
+        } else {
+            "remediated"
+        };
+        assert_eq!(report["results"][0]["outcome"], expected, "{file}: {report}");
+    }
+    assert_eq!(
+        sample_tags(&moto, &secrets, &keys).await[0].1,
+        expected_after("tag-change-secret.json")[0].1
+    );
+    assert_eq!(
+        sample_tags(&moto, &secrets, &keys).await[3].1,
+        expected_after("tag-change-kms-key.json")[3].1
+    );
+}
