@@ -40,8 +40,8 @@ fn lambda() -> ExitCode {
         }
     };
     let result = runtime.block_on(async {
-        let memory_table = config.memory_table.clone();
-        let handler = Arc::new(Handler::new(AwsBackend::from_env(memory_table).await, config));
+        let backend = AwsBackend::from_env(config.memory_table.clone()).await;
+        let handler = Arc::new(Handler::new(backend.with_page_size(config.list_page_size), config));
         lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
             let handler = Arc::clone(&handler);
             async move {

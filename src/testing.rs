@@ -4,7 +4,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 use crate::domain::{ApiError, ErrorKind, Tags};
-use crate::ports::{Backend, Inventory, Listed, Memory, Place, Remembered, ResourceState, Stored, TagStore};
+use crate::ports::{
+    Backend, Inventory, Listed, ListedPage, Memory, Place, Remembered, ResourceState, Stored, TagStore,
+};
+use futures_util::{stream, Stream};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -31,6 +34,8 @@ pub struct FakeStore {
     refuse_writes: BTreeSet<String>,
     fail: Mutex<Vec<(&'static str, ErrorKind)>>,
     slow_tags: Option<Duration>,
+    /// Resources a listing page (default: all in one).
+    page_size: Option<usize>,
     calls: Mutex<Vec<Call>>,
 }
 
@@ -53,6 +58,7 @@ impl FakeStore {
                 name: None,
                 tags: tags(pairs),
                 skip: None,
+                state_checked: true,
             },
         );
         store
@@ -74,6 +80,7 @@ impl FakeStore {
                     name: None,
                     tags: t,
                     skip: None,
+                    state_checked: true,
                 };
                 (arn, state)
             })
@@ -103,6 +110,12 @@ impl FakeStore {
         self
     }
 
+    /// Lists `n` resources a page.
+    pub fn paged(mut self, n: usize) -> Self {
+        self.page_size = Some(n.max(1));
+        self
+    }
+
     /// Marks the single resource as not to be written to.
     pub fn skipping(self, why: &str) -> Self {
         for state in self.resources.lock().unwrap().values_mut() {
@@ -128,6 +141,11 @@ impl FakeStore {
     /// How many calls of `op` were made.
     pub fn count(&self, op: &str) -> usize {
         self.calls.lock().unwrap().iter().filter(|c| c.op == op).count()
+    }
+
+    /// The operations called, in order.
+    pub fn ops(&self) -> Vec<&'static str> {
+        self.calls.lock().unwrap().iter().map(|c| c.op).collect()
     }
 
     /// Whether any write addressed `arn`.
@@ -212,10 +230,13 @@ impl TagStore for FakeStore {
 }
 
 impl Inventory for FakeStore {
-    async fn list(&self) -> Result<Vec<Listed>, ApiError> {
-        self.call("list", "", String::new())?;
-        let all = self.resources.lock().unwrap();
-        Ok(all
+    /// The resources as they are when listing starts, a page at a time; each page recorded
+    /// as a `list` call when it is fetched.
+    fn pages(&self) -> impl Stream<Item = ListedPage> + Send + '_ {
+        let all: Vec<Listed> = self
+            .resources
+            .lock()
+            .unwrap()
             .values()
             .map(|s| Listed {
                 arn: s.arn.clone(),
@@ -224,7 +245,22 @@ impl Inventory for FakeStore {
                 tags: self.tags_listed.then(|| s.tags.clone()),
                 skip: s.skip.clone(),
             })
-            .collect())
+            .collect();
+        let size = self.page_size.unwrap_or(usize::MAX);
+        let chunks: Vec<Vec<Listed>> = match all.is_empty() {
+            true => vec![Vec::new()],
+            false => all.chunks(size).map(<[Listed]>::to_vec).collect(),
+        };
+        stream::unfold((chunks.into_iter(), false), move |(mut rest, failed)| async move {
+            if failed {
+                return None;
+            }
+            let page = rest.next()?;
+            match self.call("list", "", String::new()) {
+                Ok(()) => Some((Ok(page), (rest, false))),
+                Err(e) => Some((Err(e), (rest, true))),
+            }
+        })
     }
     async fn tags(&self, arn: &str) -> Result<Tags, ApiError> {
         self.call("tags", arn, String::new())?;

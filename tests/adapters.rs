@@ -272,6 +272,42 @@ async fn aws_managed_and_pending_deletion_keys_are_skipped_after_one_call() {
 }
 
 #[tokio::test]
+async fn a_key_named_by_its_arn_is_read_by_its_tags_alone_and_its_state_asked_only_before_a_write() {
+    let policy = parse(POLICY).unwrap();
+    // Compliant: one call.
+    let describe = mock!(aws_sdk_kms::Client::describe_key)
+        .then_output(|| key_metadata(KeyManagerType::Customer, KeyState::Enabled));
+    let list = mock!(aws_sdk_kms::Client::list_resource_tags)
+        .match_requests(|r| r.key_id() == Some(KEY_ARN))
+        .then_output(|| ListResourceTagsOutput::builder().tags(kms_tag("Owner", "x")).build());
+    let store = kms(&[&describe, &list]);
+    let report = enforce(&store, &policy, Mode::Enforce, ResourceKind::KmsKey, KEY_ARN).await;
+    assert_eq!(report.outcome, Outcome::Compliant);
+    assert_eq!((list.num_calls(), describe.num_calls()), (1, 0));
+    assert_eq!(report.arn.as_deref(), Some(KEY_ARN));
+
+    // A write due on a key pending deletion: its state is asked, and nothing is written.
+    for (manager, state, why) in [
+        (KeyManagerType::Customer, KeyState::PendingDeletion, "PendingDeletion"),
+        (KeyManagerType::Aws, KeyState::Enabled, "AWS-managed"),
+    ] {
+        let describe =
+            mock!(aws_sdk_kms::Client::describe_key).then_output(move || key_metadata(manager.clone(), state.clone()));
+        let list = mock!(aws_sdk_kms::Client::list_resource_tags)
+            .then_output(|| ListResourceTagsOutput::builder().tags(kms_tag("Debug", "on")).build());
+        let tag = mock!(aws_sdk_kms::Client::tag_resource)
+            .then_output(|| aws_sdk_kms::operation::tag_resource::TagResourceOutput::builder().build());
+        let untag = mock!(aws_sdk_kms::Client::untag_resource).then_output(|| UntagResourceOutput::builder().build());
+        let store = kms(&[&describe, &list, &tag, &untag]);
+        let report = enforce(&store, &policy, Mode::Enforce, ResourceKind::KmsKey, KEY_ARN).await;
+        assert_eq!(report.outcome, Outcome::Skipped, "{why}");
+        assert!(report.reasons.iter().any(|r| r.contains(why)), "{:?}", report.reasons);
+        assert_eq!((list.num_calls(), describe.num_calls()), (1, 1), "{why}");
+        assert_eq!((tag.num_calls(), untag.num_calls()), (0, 0), "{why}");
+    }
+}
+
+#[tokio::test]
 async fn list_resource_tags_follows_every_page() {
     let describe = mock!(aws_sdk_kms::Client::describe_key)
         .then_output(|| key_metadata(KeyManagerType::Customer, KeyState::Enabled));
@@ -382,7 +418,20 @@ mod inventory {
     use aws_sdk_kms::types::{AliasListEntry, KeyListEntry};
     use aws_sdk_secretsmanager::operation::list_secrets::ListSecretsOutput;
     use aws_sdk_secretsmanager::types::SecretListEntry;
-    use tag_warden::ports::Inventory;
+    use futures_util::StreamExt;
+    use tag_warden::domain::ApiError;
+    use tag_warden::ports::{Inventory, Listed};
+
+    /// Every page of a listing, as the sweep would take them.
+    async fn list<I: Inventory>(store: &I) -> Result<Vec<Listed>, ApiError> {
+        let pages: Vec<_> = store.pages().collect().await;
+        Ok(pages
+            .into_iter()
+            .collect::<Result<Vec<_>, _>>()?
+            .into_iter()
+            .flatten()
+            .collect())
+    }
 
     fn key(id: &str) -> KeyListEntry {
         KeyListEntry::builder()
@@ -441,7 +490,7 @@ mod inventory {
         let tags =
             mock!(aws_sdk_kms::Client::list_resource_tags).then_output(|| ListResourceTagsOutput::builder().build());
         let store = kms(&[&keys1, &keys2, &aliases1, &aliases2, &tags]);
-        let listed = store.list().await.unwrap();
+        let listed = list(&store).await.unwrap();
         let view: Vec<(&str, bool)> = listed
             .iter()
             .map(|l| (l.arn.rsplit('/').next().unwrap(), l.skip.is_some()))
@@ -483,7 +532,7 @@ mod inventory {
                     .secret_list(SecretListEntry::builder().arn("arn:s2").build())
                     .build()
             });
-        let listed = secrets(&[&page1, &page2]).list().await.unwrap();
+        let listed = list(&secrets(&[&page1, &page2])).await.unwrap();
         let arns: Vec<&str> = listed.iter().map(|l| l.arn.as_str()).collect();
         assert_eq!(arns, ["arn:s1", "arn:rds", "arn:s2"]);
         assert_eq!(

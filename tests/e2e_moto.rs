@@ -142,15 +142,31 @@ async fn key_untag_of_required_key_is_restored() {
         &[],
     );
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // Tags first; the key's state only because a write is due.
     assert_eq!(
         moto.recorded(),
-        ["kms.DescribeKey", "kms.ListResourceTags", "kms.TagResource"]
+        ["kms.ListResourceTags", "kms.DescribeKey", "kms.TagResource"]
     );
     assert_eq!(report["results"][0]["kind"], "kms-key");
     assert_eq!(
         moto.key_tags(&key).await,
         tags(&with(COMPLIANT_KEY, &[("Owner", "platform")]))
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_compliant_key_costs_one_call() {
+    let moto = Moto::start();
+    let key = moto.create_key(COMPLIANT_KEY).await;
+    moto.start_recording();
+    let (out, report) = handle(
+        &moto,
+        &event("kms-tag-resource.json", &[], &[(SAMPLE_KEY_1, &key)]),
+        &[],
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(report["results"][0]["outcome"], "compliant");
+    assert_eq!(moto.recorded(), ["kms.ListResourceTags"]);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -169,8 +185,8 @@ async fn key_tagged_with_forbidden_key_and_bad_value_is_fixed_untag_first() {
     assert_eq!(
         moto.recorded(),
         [
-            "kms.DescribeKey",
             "kms.ListResourceTags",
+            "kms.DescribeKey",
             "kms.UntagResource",
             "kms.TagResource"
         ]
@@ -378,7 +394,14 @@ async fn deleted_secrets_and_keys_pending_deletion_are_skipped_without_writes() 
     );
     assert!(out.status.success());
     assert_eq!(report["results"][0]["outcome"], "skipped");
-    assert_eq!(moto.recorded(), ["secretsmanager.DescribeSecret", "kms.DescribeKey"]);
+    assert_eq!(
+        moto.recorded(),
+        [
+            "secretsmanager.DescribeSecret",
+            "kms.ListResourceTags",
+            "kms.DescribeKey"
+        ]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -3,7 +3,8 @@
 //! (it knows no resource by ARN) and keeps any write in memory.
 
 use crate::domain::{ApiError, Tags};
-use crate::ports::{Backend, Inventory, Listed, NoMemory, ResourceState, TagStore};
+use crate::ports::{Backend, Inventory, ListedPage, NoMemory, ResourceState, TagStore};
+use futures_util::{stream, Stream};
 use std::sync::{Arc, Mutex};
 
 /// A backend whose every resource carries the given tags.
@@ -60,6 +61,7 @@ impl TagStore for OfflineStore {
             name: None,
             tags: self.with_tags(|t| t.clone()),
             skip: None,
+            state_checked: true,
         })
     }
     async fn write_guard(&self, _arn: &str) -> Result<Option<String>, ApiError> {
@@ -76,8 +78,8 @@ impl TagStore for OfflineStore {
 }
 
 impl Inventory for OfflineStore {
-    async fn list(&self) -> Result<Vec<Listed>, ApiError> {
-        Ok(Vec::new())
+    fn pages(&self) -> impl Stream<Item = ListedPage> + Send + '_ {
+        stream::empty()
     }
     async fn tags(&self, _arn: &str) -> Result<Tags, ApiError> {
         Ok(self.with_tags(|t| t.clone()))

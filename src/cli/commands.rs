@@ -64,7 +64,8 @@ pub fn handle(event: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<(), C
         let value = serde_json::from_slice(&bytes).map_err(|e| {
             CliError::Failed(IntakeError::NotJson(format!("line {} column {}", e.line(), e.column())).to_string())
         })?;
-        let handler = Handler::new(AwsBackend::from_env(config.memory_table.clone()).await, config);
+        let backend = AwsBackend::from_env(config.memory_table.clone()).await;
+        let handler = Handler::new(backend.with_page_size(config.list_page_size), config);
         let report = handler
             .report(&value, Deadline::NONE)
             .await

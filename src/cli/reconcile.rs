@@ -54,7 +54,8 @@ pub fn run(args: &ReconcileArgs, env: &dyn Fn(&str) -> Option<String>) -> Result
     let runtime = runtime()?;
     let interactive = std::io::stderr().is_terminal();
     let report = runtime.block_on(async {
-        let handler = Handler::new(AwsBackend::from_env(config.memory_table.clone()).await, config);
+        let backend = AwsBackend::from_env(config.memory_table.clone()).await;
+        let handler = Handler::new(backend.with_page_size(config.list_page_size), config);
         handler
             .sweep(&regions, Deadline::NONE, &|p| {
                 if interactive {
@@ -107,7 +108,17 @@ fn configure(args: &ReconcileArgs, env: &dyn Fn(&str) -> Option<String>) -> Resu
 
 fn show_progress(p: &Progress<'_>) {
     let mut err = std::io::stderr().lock();
-    let _ = write!(err, "\x1b[2K\rsweeping {} {}: {}/{}", p.region, p.kind, p.done, p.total);
+    let total = p.total.map_or_else(|| "?".to_owned(), |t| t.to_string());
+    let _ = write!(
+        err,
+        "\x1b[2K\rsweeping {} {}: {}/{} done, {} page{} read",
+        p.region,
+        p.kind,
+        p.done,
+        total,
+        p.pages,
+        if p.pages == 1 { "" } else { "s" }
+    );
     let _ = err.flush();
 }
 

@@ -15,6 +15,7 @@ mod memory;
 pub use memory::{Memory, NoMemory, Place, Remembered, Stored};
 
 use crate::domain::{ApiError, Tags};
+use futures_util::Stream;
 use std::future::Future;
 
 /// A resource as read from AWS just now.
@@ -29,14 +30,18 @@ pub struct ResourceState {
     /// Why the resource must not be written to, if so (deleted, service- or AWS-managed,
     /// pending deletion).
     pub skip: Option<String>,
+    /// Whether the read looked at the resource's state, so `skip` is the whole answer; when
+    /// not (a KMS key read by its tags alone, a listed resource), the write guard is asked
+    /// before the first write.
+    pub state_checked: bool,
 }
 
 /// Reads and writes one kind of resource's tags.
 pub trait TagStore {
     /// Reads the current state; `id` may be anything the service accepts (name, ARN, key id).
     fn read(&self, id: &str) -> impl Future<Output = Result<ResourceState, ApiError>> + Send;
-    /// Checked just before writing to a resource whose state was not read with its tags (a
-    /// sweep's): why it must not be written to now, if so.
+    /// Checked just before writing to a resource whose state was not read with its tags
+    /// (`state_checked` false): why it must not be written to now, if so.
     fn write_guard(&self, arn: &str) -> impl Future<Output = Result<Option<String>, ApiError>> + Send;
     /// Removes `keys` (one call).
     fn untag(&self, arn: &str, keys: &[String]) -> impl Future<Output = Result<(), ApiError>> + Send;
@@ -74,17 +79,21 @@ pub struct Listed {
     pub skip: Option<String>,
 }
 
+/// One page of a listing, or why the listing failed (which ends it).
+pub type ListedPage = Result<Vec<Listed>, ApiError>;
+
 /// Lists one kind of resource in a region, at the API floor.
 pub trait Inventory {
-    /// Every resource of this kind (every page).
-    fn list(&self) -> impl Future<Output = Result<Vec<Listed>, ApiError>> + Send;
+    /// Every resource of this kind, a page at a time as the pages arrive; a page is fetched
+    /// only when the stream is polled for it.
+    fn pages(&self) -> impl Stream<Item = ListedPage> + Send + '_;
     /// The current tags of a listed resource whose listing lacks them.
     fn tags(&self, arn: &str) -> impl Future<Output = Result<Tags, ApiError>> + Send;
 }
 
 impl<T: Inventory + Sync + Send> Inventory for std::sync::Arc<T> {
-    fn list(&self) -> impl Future<Output = Result<Vec<Listed>, ApiError>> + Send {
-        T::list(self)
+    fn pages(&self) -> impl Stream<Item = ListedPage> + Send + '_ {
+        T::pages(self)
     }
     fn tags(&self, arn: &str) -> impl Future<Output = Result<Tags, ApiError>> + Send {
         T::tags(self, arn)

@@ -24,6 +24,10 @@ pub const ENV_CONCURRENCY: &str = "TAG_WARDEN_CONCURRENCY";
 pub const ENV_SECRETS_WRITE_RPS: &str = "TAG_WARDEN_SECRETS_WRITE_RPS";
 /// KMS TagResource (and, separately, UntagResource) calls a second during a sweep, per region.
 pub const ENV_KMS_WRITE_RPS: &str = "TAG_WARDEN_KMS_WRITE_RPS";
+/// The most entries a sweep's report lists (the counts always cover everything).
+pub const ENV_REPORT_MAX_ENTRIES: &str = "TAG_WARDEN_REPORT_MAX_ENTRIES";
+/// Resources a listing page asks for (ListSecrets 1–100, ListKeys 1–1000); default the most.
+pub const ENV_LIST_PAGE_SIZE: &str = "TAG_WARDEN_LIST_PAGE_SIZE";
 /// The DynamoDB table that remembers tag values (in the home region); unset = no memory.
 pub const ENV_MEMORY_TABLE: &str = "TAG_WARDEN_MEMORY_TABLE";
 
@@ -44,6 +48,8 @@ pub struct Config {
     pub sweep: SweepSettings,
     /// The memory table, when configured.
     pub memory_table: Option<String>,
+    /// Listing page size, when not the APIs' largest.
+    pub list_page_size: Option<i32>,
 }
 
 impl Config {
@@ -148,6 +154,7 @@ impl Config {
             let n: f64 = v.trim().parse().ok()?;
             (n.is_finite() && n > 0.0).then(|| n.ceil() as usize)
         })?;
+        let count = |v: &str| v.trim().parse::<usize>().ok().filter(|n| *n > 0);
         Ok(Config {
             policy,
             mode,
@@ -165,7 +172,11 @@ impl Config {
                 secrets_write_rps: setting(env, ENV_SECRETS_WRITE_RPS, Rate::parse)?
                     .unwrap_or(defaults.secrets_write_rps),
                 kms_write_rps: setting(env, ENV_KMS_WRITE_RPS, Rate::parse)?.unwrap_or(defaults.kms_write_rps),
+                max_entries: setting(env, ENV_REPORT_MAX_ENTRIES, count)?.unwrap_or(defaults.max_entries),
             },
+            list_page_size: setting(env, ENV_LIST_PAGE_SIZE, |v| {
+                count(v).and_then(|n| i32::try_from(n.min(1000)).ok())
+            })?,
             memory_table,
         })
     }

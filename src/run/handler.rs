@@ -147,11 +147,11 @@ impl<B: Backend> Handler<B> {
             settings: &self.config.sweep,
             deadline,
         };
+        // The sweep logs every entry as it finishes; the report keeps the ones needing attention.
         let (entries, summary) = sweep.run(regions, progress).await;
-        entries.iter().for_each(|e| e.log(true));
         tracing::info!(
             regions = ?summary.regions, complete = summary.complete, not_started = summary.not_started,
-            seconds = summary.seconds, "sweep finished"
+            pages = summary.pages, truncated = summary.truncated, seconds = summary.seconds, "sweep finished"
         );
         Report::of_sweep(self.config.mode, entries, summary)
     }

@@ -130,8 +130,15 @@ pub struct SweepSummary {
     pub regions: Vec<String>,
     /// False when the deadline stopped the sweep or a listing failed: the next run finishes it.
     pub complete: bool,
-    /// Resources listed but not started before the deadline.
+    /// Resources listed but not started before the deadline (the listing itself stops at the
+    /// deadline too).
     pub not_started: usize,
+    /// Listing pages read.
+    pub pages: usize,
+    /// Entries left not compliant but left out of `results` past the report's bound
+    /// (`TAG_WARDEN_REPORT_MAX_ENTRIES`); every one is counted and logged.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub truncated: usize,
     /// Outcome counts per kind.
     pub by_kind: BTreeMap<ResourceKind, BTreeMap<Outcome, usize>>,
     /// Outcome counts per region and kind.
@@ -194,12 +201,21 @@ impl Report {
         }
     }
 
-    /// A sweep's report: counts over every entry; only the entries needing attention kept.
-    pub fn of_sweep(mode: Mode, entries: Vec<ResourceReport>, sweep: SweepSummary) -> Self {
-        let mut report = Report::new(mode, entries);
-        report.results.retain(|r| r.outcome.needs_attention());
-        report.sweep = Some(sweep);
-        report
+    /// A sweep's report: the counts of every resource (from the sweep's summary) and the
+    /// entries it kept, those needing attention.
+    pub fn of_sweep(mode: Mode, mut kept: Vec<ResourceReport>, sweep: SweepSummary) -> Self {
+        kept.retain(|r| r.outcome.needs_attention());
+        let mut summary = BTreeMap::new();
+        for (outcome, n) in sweep.by_kind.values().flatten() {
+            *summary.entry(*outcome).or_insert(0) += n;
+        }
+        Report {
+            mode,
+            summary,
+            sweep: Some(sweep),
+            omitted: 0,
+            results: kept,
+        }
     }
 
     /// Shrinks the report until its JSON fits in `max_bytes`: entries that need nothing

@@ -34,15 +34,6 @@ impl<M> Clone for Judge<'_, M> {
 }
 impl<M> Copy for Judge<'_, M> {}
 
-/// Whether the store must be asked, just before writing, if the resource may be written to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Guard {
-    /// The state was read with the tags (the event path's read): nothing more to ask.
-    Checked,
-    /// The state came from a listing (the sweep): ask before the first write.
-    BeforeWrite,
-}
-
 /// What memory said of a resource before it was judged.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Recall {
@@ -85,7 +76,7 @@ impl<M: Memory + Sync> Judge<'_, M> {
                     recall,
                     at_ms: observed,
                 };
-                self.settle(store, ctx, seen, Some(id), Guard::Checked).await
+                self.settle(store, ctx, seen, Some(id)).await
             }
             Err(e) => {
                 let mut entry = ResourceReport::judged(ctx, Some(id), None, Decision::failed(&e));
@@ -108,7 +99,8 @@ impl<M: Memory + Sync> Judge<'_, M> {
         }
     }
 
-    /// Evaluates a resource whose state is known, writes when due, decides, and remembers the
+    /// Evaluates a resource whose state is known, writes when due (asking the write guard
+    /// first when the read did not check the resource's state), decides, and remembers the
     /// valid values seen.
     pub async fn settle<S: TagStore>(
         &self,
@@ -116,7 +108,6 @@ impl<M: Memory + Sync> Judge<'_, M> {
         ctx: ResourceContext,
         seen: Observed,
         resource_id: Option<&str>,
-        guard: Guard,
     ) -> ResourceReport {
         let Observed {
             state,
@@ -133,7 +124,7 @@ impl<M: Memory + Sync> Judge<'_, M> {
         }
         let eval = evaluate(self.policy, &ctx, &state.tags);
         let applied = if self.mode == Mode::Enforce && writes_due(&eval) {
-            write(store, &state.arn, &eval.plan, guard).await
+            write(store, &state.arn, &eval.plan, !state.state_checked).await
         } else {
             Applied::Nothing
         };
@@ -214,10 +205,10 @@ fn memory_failed(e: &ApiError) -> String {
     format!("memory: could not remember ({e})")
 }
 
-/// Carries out a plan: the guard when asked for, then untag, then tag, stopping at the first
-/// failure. Returns the facts; `decide` turns them into an outcome.
-async fn write<S: TagStore>(store: &S, arn: &str, plan: &Plan, guard: Guard) -> Applied {
-    if guard == Guard::BeforeWrite {
+/// Carries out a plan: the write guard when `guard`, then untag, then tag, stopping at the
+/// first failure. Returns the facts; `decide` turns them into an outcome.
+async fn write<S: TagStore>(store: &S, arn: &str, plan: &Plan, guard: bool) -> Applied {
+    if guard {
         match store.write_guard(arn).await {
             Ok(None) => {}
             Ok(Some(why)) => return Applied::Refused(why),

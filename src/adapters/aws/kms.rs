@@ -2,13 +2,15 @@
 //! TagResource, UntagResource.
 
 use super::error::{from_sdk, local};
-use super::paginate::{all_pages, kms_marker};
+use super::paginate::{all_pages, kms_marker, pages};
 use crate::domain::{ApiError, ErrorKind, Tags};
-use crate::ports::{Inventory, Listed, ResourceState, TagStore};
+use crate::ports::{Inventory, Listed, ListedPage, ResourceState, TagStore};
 use aws_sdk_kms::operation::describe_key::DescribeKeyOutput;
 use aws_sdk_kms::types::{KeyManagerType, KeyState, Tag};
 use aws_sdk_kms::Client;
+use futures_util::{stream, Stream, StreamExt};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use tracing::instrument;
 
 const NOT_FOUND: (ErrorKind, &str) = (ErrorKind::NotFound, "NotFoundException");
@@ -21,7 +23,11 @@ const AWS_MANAGED_ALIAS: &str = "alias/aws/";
 #[derive(Debug, Clone)]
 pub struct KmsStore {
     client: Client,
+    page_size: i32,
 }
+
+/// ListKeys' largest page.
+pub const MAX_PAGE: i32 = 1000;
 
 /// The classifier of the write calls' modeled errors.
 macro_rules! write_error {
@@ -39,7 +45,16 @@ macro_rules! write_error {
 impl KmsStore {
     /// Wraps a client (its region is the store's region).
     pub fn new(client: Client) -> Self {
-        KmsStore { client }
+        KmsStore {
+            client,
+            page_size: MAX_PAGE,
+        }
+    }
+
+    /// Lists `n` keys a page (1–1000; the default is 1000, the fewest calls).
+    pub fn with_page_size(mut self, n: i32) -> Self {
+        self.page_size = n.clamp(1, MAX_PAGE);
+        self
     }
 
     /// DescribeKey, a missing key mapped to NotFound (the event path's read and the sweep's
@@ -104,6 +119,23 @@ impl KmsStore {
     }
 }
 
+/// A listed key, its aliases (without `alias/`) attached; AWS-managed when one of them is
+/// `alias/aws/*`.
+fn listed(id: &str, arn: &str, aliases: &BTreeMap<String, Vec<String>>) -> Listed {
+    let names = aliases.get(id).map(Vec::as_slice).unwrap_or_default();
+    let managed = names.iter().any(|a| a.starts_with(AWS_MANAGED_ALIAS));
+    Listed {
+        arn: arn.to_owned(),
+        name: Some(id.to_owned()),
+        aliases: names
+            .iter()
+            .map(|a| a.strip_prefix("alias/").unwrap_or(a).to_owned())
+            .collect(),
+        tags: None,
+        skip: managed.then(|| "AWS-managed key (alias/aws/*): only customer-managed keys can be tagged".to_owned()),
+    }
+}
+
 /// Why a key's state or manager forbids tag changes, if it does.
 fn refusal(manager: Option<&KeyManagerType>, state: Option<&KeyState>) -> Option<String> {
     if manager == Some(&KeyManagerType::Aws) {
@@ -118,8 +150,21 @@ fn refusal(manager: Option<&KeyManagerType>, state: Option<&KeyState>) -> Option
 }
 
 impl TagStore for KmsStore {
+    /// A key named by its ARN (as events name it): ListResourceTags alone, which works in
+    /// every key state; whether the key may be written to (customer-managed, not pending
+    /// deletion) is asked with DescribeKey only when a write is due. A bare key id or alias:
+    /// DescribeKey first, for the canonical ARN.
     #[instrument(skip(self), level = "debug")]
     async fn read(&self, id: &str) -> Result<ResourceState, ApiError> {
+        if id.starts_with("arn:") && id.contains(":key/") {
+            return Ok(ResourceState {
+                arn: id.to_owned(),
+                name: id.rsplit('/').next().map(str::to_owned),
+                tags: self.list_tags(id).await?,
+                skip: None,
+                state_checked: false,
+            });
+        }
         let out = self.describe(id).await?;
         let Some(meta) = out.key_metadata() else {
             return Err(local(
@@ -142,6 +187,7 @@ impl TagStore for KmsStore {
             name: Some(meta.key_id().to_owned()),
             tags,
             skip,
+            state_checked: true,
         })
     }
 
@@ -182,46 +228,35 @@ impl TagStore for KmsStore {
 }
 
 impl Inventory for KmsStore {
-    /// ListAliases, then ListKeys (1,000 a page): keys behind `alias/aws/*` are AWS-managed and
-    /// skipped without a call; tags come per customer key from [`Inventory::tags`].
-    #[instrument(skip(self), level = "debug")]
-    async fn list(&self) -> Result<Vec<Listed>, ApiError> {
-        let aliases = self.aliases().await?;
-        let keys = all_pages(|marker| async move {
-            let out = self
-                .client
-                .list_keys()
-                .limit(1000)
-                .set_marker(marker)
-                .send()
-                .await
-                .map_err(|e| from_sdk("kms:ListKeys", "*", e, |_| None))?;
-            let page = out
-                .keys()
-                .iter()
-                .filter_map(|k| Some((k.key_id()?.to_owned(), k.key_arn()?.to_owned())))
-                .collect();
-            Ok((page, kms_marker(out.truncated(), out.next_marker())))
+    /// ListAliases (every page, first: they mark AWS-managed keys, skipped without a call),
+    /// then ListKeys a page at a time; tags come per customer key from [`Inventory::tags`].
+    fn pages(&self) -> impl Stream<Item = ListedPage> + Send + '_ {
+        stream::once(self.aliases()).flat_map(move |aliases| match aliases {
+            Err(e) => stream::iter([Err(e)]).left_stream(),
+            Ok(aliases) => {
+                let aliases = Arc::new(aliases);
+                pages(move |marker| {
+                    let aliases = Arc::clone(&aliases);
+                    async move {
+                        let out = self
+                            .client
+                            .list_keys()
+                            .limit(self.page_size)
+                            .set_marker(marker)
+                            .send()
+                            .await
+                            .map_err(|e| from_sdk("kms:ListKeys", "*", e, |_| None))?;
+                        let page = out
+                            .keys()
+                            .iter()
+                            .filter_map(|k| Some(listed(k.key_id()?, k.key_arn()?, &aliases)))
+                            .collect();
+                        Ok((page, kms_marker(out.truncated(), out.next_marker())))
+                    }
+                })
+                .right_stream()
+            }
         })
-        .await?;
-        Ok(keys
-            .into_iter()
-            .map(|(id, arn)| {
-                let names = aliases.get(&id).map(Vec::as_slice).unwrap_or_default();
-                let managed = names.iter().any(|a| a.starts_with(AWS_MANAGED_ALIAS));
-                Listed {
-                    arn,
-                    aliases: names
-                        .iter()
-                        .map(|a| a.strip_prefix("alias/").unwrap_or(a).to_owned())
-                        .collect(),
-                    name: Some(id),
-                    tags: None,
-                    skip: managed
-                        .then(|| "AWS-managed key (alias/aws/*): only customer-managed keys can be tagged".to_owned()),
-                }
-            })
-            .collect())
     }
 
     async fn tags(&self, arn: &str) -> Result<Tags, ApiError> {

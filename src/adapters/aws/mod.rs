@@ -26,6 +26,7 @@ pub struct AwsBackend {
     base: SdkConfig,
     clients: Mutex<HashMap<String, (aws_sdk_secretsmanager::Client, aws_sdk_kms::Client)>>,
     memory: Option<DynamoMemory>,
+    page_size: Option<i32>,
 }
 
 impl AwsBackend {
@@ -37,7 +38,14 @@ impl AwsBackend {
             base,
             clients: Mutex::new(HashMap::new()),
             memory,
+            page_size: None,
         }
+    }
+
+    /// Lists `n` resources a page instead of the APIs' largest pages (tests use tiny pages).
+    pub fn with_page_size(mut self, n: Option<i32>) -> Self {
+        self.page_size = n;
+        self
     }
 
     fn clients(&self, region: &str) -> (aws_sdk_secretsmanager::Client, aws_sdk_kms::Client) {
@@ -71,11 +79,19 @@ impl Backend for AwsBackend {
     }
 
     fn secrets(&self, region: &str) -> SecretsStore {
-        SecretsStore::new(self.clients(region).0)
+        let store = SecretsStore::new(self.clients(region).0);
+        match self.page_size {
+            Some(n) => store.with_page_size(n),
+            None => store,
+        }
     }
 
     fn keys(&self, region: &str) -> KmsStore {
-        KmsStore::new(self.clients(region).1)
+        let store = KmsStore::new(self.clients(region).1);
+        match self.page_size {
+            Some(n) => store.with_page_size(n),
+            None => store,
+        }
     }
 }
 

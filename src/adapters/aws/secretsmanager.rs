@@ -1,11 +1,12 @@
 //! Secrets Manager adapter: DescribeSecret, ListSecrets, TagResource, UntagResource.
 
 use super::error::from_sdk;
-use super::paginate::all_pages;
+use super::paginate::pages;
 use crate::domain::{ApiError, ErrorKind, Tags};
-use crate::ports::{Inventory, Listed, ResourceState, TagStore};
+use crate::ports::{Inventory, Listed, ListedPage, ResourceState, TagStore};
 use aws_sdk_secretsmanager::types::Tag;
 use aws_sdk_secretsmanager::Client;
+use futures_util::Stream;
 use tracing::instrument;
 
 const NOT_FOUND: (ErrorKind, &str) = (ErrorKind::NotFound, "ResourceNotFoundException");
@@ -16,12 +17,25 @@ const INVALID_REQUEST: (ErrorKind, &str) = (ErrorKind::InvalidState, "InvalidReq
 #[derive(Debug, Clone)]
 pub struct SecretsStore {
     client: Client,
+    page_size: i32,
 }
+
+/// ListSecrets' largest page.
+pub const MAX_PAGE: i32 = 100;
 
 impl SecretsStore {
     /// Wraps a client (its region is the store's region).
     pub fn new(client: Client) -> Self {
-        SecretsStore { client }
+        SecretsStore {
+            client,
+            page_size: MAX_PAGE,
+        }
+    }
+
+    /// Lists `n` secrets a page (1–100; the default is 100, the fewest calls).
+    pub fn with_page_size(mut self, n: i32) -> Self {
+        self.page_size = n.clamp(1, MAX_PAGE);
+        self
     }
 }
 
@@ -62,11 +76,12 @@ impl TagStore for SecretsStore {
             name: out.name().map(str::to_owned),
             tags: tags_of(out.tags()),
             skip,
+            state_checked: true,
         })
     }
 
     /// The read (DescribeSecret) and the listing (ListSecrets) already tell deleted and
-    /// service-owned secrets apart: nothing more to check.
+    /// service-owned secrets apart: nothing more to check, and no call.
     async fn write_guard(&self, _arn: &str) -> Result<Option<String>, ApiError> {
         Ok(None)
     }
@@ -103,13 +118,12 @@ impl TagStore for SecretsStore {
 impl Inventory for SecretsStore {
     /// ListSecrets, 100 a page, tags included: no per-secret read. Secrets scheduled for
     /// deletion are not listed (Secrets Manager's default), and service-owned ones are skipped.
-    #[instrument(skip(self), level = "debug")]
-    async fn list(&self) -> Result<Vec<Listed>, ApiError> {
-        all_pages(|token| async move {
+    fn pages(&self) -> impl Stream<Item = ListedPage> + Send + '_ {
+        pages(move |token| async move {
             let out = self
                 .client
                 .list_secrets()
-                .max_results(100)
+                .max_results(self.page_size)
                 .set_next_token(token)
                 .send()
                 .await
@@ -129,7 +143,6 @@ impl Inventory for SecretsStore {
                 .collect();
             Ok((page, out.next_token().map(str::to_owned)))
         })
-        .await
     }
 
     async fn tags(&self, arn: &str) -> Result<Tags, ApiError> {

@@ -3,7 +3,8 @@
 //! limiters to a store's writes (reads are not limited).
 
 use crate::domain::{ApiError, Tags};
-use crate::ports::{Inventory, Listed, ResourceState, TagStore};
+use crate::ports::{Inventory, ListedPage, ResourceState, TagStore};
+use futures_util::Stream;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -112,8 +113,8 @@ impl<S: TagStore + Sync> TagStore for RateLimited<S> {
 }
 
 impl<S: Inventory + Sync> Inventory for RateLimited<S> {
-    async fn list(&self) -> Result<Vec<Listed>, ApiError> {
-        self.inner.list().await
+    fn pages(&self) -> impl Stream<Item = ListedPage> + Send + '_ {
+        self.inner.pages()
     }
     async fn tags(&self, arn: &str) -> Result<Tags, ApiError> {
         self.inner.tags(arn).await

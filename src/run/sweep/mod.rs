@@ -3,6 +3,11 @@
 //! carries tags; KMS needs ListKeys, ListAliases and ListResourceTags per customer key, and
 //! DescribeKey only before a write. Bounded concurrency, paced writes, and a deadline after
 //! which no new resource is started.
+//!
+//! The listing streams: pages feed the bounded worker pool as they arrive, the next page is
+//! fetched while the current one is worked, and only counters and the entries the report keeps
+//! (those left not compliant, up to a bound) are held, so memory is flat in the number of
+//! resources.
 
 mod deadline;
 mod limit;
@@ -10,18 +15,21 @@ mod limit;
 pub use deadline::{Deadline, MAX_MARGIN};
 pub use limit::{Rate, RateLimited, RateLimiter};
 
+mod tally;
+
 use crate::domain::{ApiError, ResourceContext, ResourceKind};
 use crate::engine::decide::Decision;
-use crate::ports::{Backend, Inventory, Listed, Memory, Remembered, ResourceState, TagStore};
+use crate::ports::{Backend, Inventory, Listed, ListedPage, Memory, Remembered, ResourceState, TagStore};
 use crate::run::report::{MemorySummary, ResourceReport, SweepSummary};
-use crate::run::resource::{now_ms, Guard, Judge, Observed, Recall};
+use crate::run::resource::{now_ms, Judge, Observed, Recall};
 use futures_util::stream::{self, StreamExt};
-use std::collections::{BTreeMap, BTreeSet};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::collections::BTreeMap;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
+use tally::{Listing, Tally};
 
-/// How hard a sweep may push.
+/// How hard a sweep may push, and how much of it the report keeps.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SweepSettings {
     /// Resources handled at once, per kind and region.
@@ -32,6 +40,9 @@ pub struct SweepSettings {
     /// KMS TagResource calls a second, and UntagResource calls a second, per region (about 5
     /// each is the quota).
     pub kms_write_rps: Rate,
+    /// The most entries (resources left not compliant) the report lists; the counts always
+    /// cover every resource, and every entry is logged.
+    pub max_entries: usize,
 }
 
 impl Default for SweepSettings {
@@ -40,11 +51,12 @@ impl Default for SweepSettings {
             concurrency: 16,
             secrets_write_rps: Rate::SECRETS_WRITE_DEFAULT,
             kms_write_rps: Rate::KMS_WRITE_DEFAULT,
+            max_entries: 1000,
         }
     }
 }
 
-/// Progress of one kind in one region, for a progress bar.
+/// Progress of one kind in one region, for a progress line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Progress<'a> {
     /// The region.
@@ -53,24 +65,18 @@ pub struct Progress<'a> {
     pub kind: ResourceKind,
     /// Resources finished.
     pub done: usize,
-    /// Resources listed.
-    pub total: usize,
+    /// Listing pages read so far.
+    pub pages: usize,
+    /// Resources listed, once the last page is read (unknown before).
+    pub total: Option<usize>,
 }
 
-/// What sweeping one kind in one region came to.
-struct Swept {
-    entries: Vec<ResourceReport>,
-    not_started: usize,
-    /// The listing failed: the entries hold its error, and the sweep is incomplete.
-    listing_failed: bool,
-    /// Memory entries of resources no longer listed, set to expire.
-    expired: usize,
-}
-
-/// One region's memory, read once (every page) before its resources are swept.
+/// One region's memory, read once (every page) before its resources are swept. Entries are
+/// taken out as their resources are listed; what is left of a kind once its listing is
+/// complete belongs to resources gone.
 enum RegionMemory {
     Off,
-    Known(BTreeMap<String, Remembered>),
+    Known(Mutex<BTreeMap<String, Remembered>>),
     Unavailable(String),
 }
 
@@ -78,28 +84,17 @@ impl RegionMemory {
     fn recall(&self, arn: &str) -> Recall {
         match self {
             RegionMemory::Off => Recall::Off,
-            RegionMemory::Known(all) => Recall::Known(all.get(arn).cloned()),
+            RegionMemory::Known(all) => Recall::Known(all.lock().unwrap_or_else(|p| p.into_inner()).remove(arn)),
             RegionMemory::Unavailable(why) => Recall::Unavailable(why.clone()),
         }
     }
 }
 
-impl Swept {
-    /// The listing failed: one `error` entry (or what the failure maps to) saying so.
-    fn listing_failed(kind: ResourceKind, region: &str, e: &ApiError) -> Self {
-        let mut ctx = ResourceContext::new(kind);
-        ctx.region = Some(region.to_owned());
-        let mut entry = ResourceReport::judged(ctx, None, None, Decision::failed(e));
-        entry
-            .reasons
-            .insert(0, format!("listing every {kind} in {region} failed"));
-        Swept {
-            entries: vec![entry],
-            not_started: 0,
-            listing_failed: true,
-            expired: 0,
-        }
-    }
+/// What one listed resource came to.
+enum Item {
+    Done(Box<ResourceReport>),
+    NotStarted,
+    ListingFailed(ApiError),
 }
 
 /// One sweep's inputs.
@@ -108,14 +103,14 @@ pub struct Sweep<'a, B: Backend> {
     pub backend: &'a B,
     /// The policy, mode and memory.
     pub judge: Judge<'a, B::Memory>,
-    /// Concurrency and write rates.
+    /// Concurrency, write rates, report bound.
     pub settings: &'a SweepSettings,
     /// When to stop starting work.
     pub deadline: Deadline,
 }
 
 impl<B: Backend> Sweep<'_, B> {
-    /// Sweeps every region: every entry, and the summary.
+    /// Sweeps every region: the entries the report keeps, and the summary with every count.
     pub async fn run(
         &self,
         regions: &[String],
@@ -146,20 +141,26 @@ impl<B: Backend> Sweep<'_, B> {
                 self.kind(&secrets, (ResourceKind::Secret, region), (&memory, observed), progress),
                 self.kind(&keys, (ResourceKind::KmsKey, region), (&memory, observed), progress),
             );
-            for (kind, swept) in [(ResourceKind::Secret, secrets), (ResourceKind::KmsKey, keys)] {
-                summary.not_started += swept.not_started;
-                summary.complete &= !swept.listing_failed;
+            for (kind, tally) in [(ResourceKind::Secret, secrets), (ResourceKind::KmsKey, keys)] {
+                summary.not_started += tally.not_started;
+                summary.complete &= tally.complete();
+                summary.truncated += tally.truncated;
+                summary.pages += tally.listing.pages;
                 if let Some(m) = memory_summary.as_mut() {
-                    m.expired += swept.expired;
-                    m.remembered += swept.entries.iter().filter(|e| !e.remembered.is_empty()).count();
+                    m.expired += tally.expired;
+                    m.remembered += tally.remembered;
                 }
-                for e in &swept.entries {
-                    *summary.by_kind.entry(kind).or_default().entry(e.outcome).or_insert(0) += 1;
+                for (outcome, n) in &tally.counts {
+                    *summary.by_kind.entry(kind).or_default().entry(*outcome).or_insert(0) += n;
                     let in_region = summary.by_region.entry(region.clone()).or_default();
-                    *in_region.entry(kind).or_default().entry(e.outcome).or_insert(0) += 1;
+                    *in_region.entry(kind).or_default().entry(*outcome).or_insert(0) += n;
                 }
-                entries.extend(swept.entries);
+                entries.extend(tally.kept);
             }
+        }
+        if entries.len() > self.settings.max_entries {
+            summary.truncated += entries.len() - self.settings.max_entries;
+            entries.truncate(self.settings.max_entries);
         }
         summary.complete &= summary.not_started == 0;
         summary.memory = memory_summary;
@@ -172,7 +173,7 @@ impl<B: Backend> Sweep<'_, B> {
         match self.judge.memory {
             None => RegionMemory::Off,
             Some(m) => match m.recall_region(region).await {
-                Ok(all) => RegionMemory::Known(all),
+                Ok(all) => RegionMemory::Known(Mutex::new(all)),
                 Err(e) => {
                     tracing::warn!(region, error = %e, "memory unavailable: values restored from defaults");
                     RegionMemory::Unavailable(e.to_string())
@@ -181,66 +182,89 @@ impl<B: Backend> Sweep<'_, B> {
         }
     }
 
-    /// Lists one kind and handles each resource, then lets the memory of resources no longer
-    /// listed expire.
+    /// Sweeps one kind: a producer fetches listing pages (one ahead of the workers) and stops
+    /// at the deadline; the workers take resources as they come, at most `concurrency` at
+    /// once. Then the memory of this kind's resources no longer listed is let expire.
     async fn kind<S: TagStore + Inventory + Sync>(
         &self,
         store: &S,
         (kind, region): (ResourceKind, &str),
         (memory, observed): (&RegionMemory, u64),
         progress: &(dyn Fn(Progress<'_>) + Sync),
-    ) -> Swept {
-        let listed = match store.list().await {
-            Ok(l) => l,
-            Err(e) => return Swept::listing_failed(kind, region, &e),
-        };
-        let arns: BTreeSet<String> = match memory {
-            RegionMemory::Known(_) => listed.iter().map(|l| l.arn.clone()).collect(),
-            _ => BTreeSet::new(),
-        };
-        let total = listed.len();
-        let done = AtomicUsize::new(0);
-        let handled: Vec<Option<ResourceReport>> = stream::iter(listed)
-            .map(|item| async {
-                if !self.deadline.allows_start(Instant::now()) {
-                    return None;
+    ) -> Tally {
+        let listing = Listing::default();
+        let (tx, rx) = tokio::sync::mpsc::channel::<ListedPage>(1);
+        let producer = produce(store, tx, &listing, self.deadline);
+        let items =
+            stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|page| (page, rx)) }).flat_map(|page| {
+                match page {
+                    Ok(items) => {
+                        listing.pages.fetch_add(1, Ordering::Relaxed);
+                        listing.listed.fetch_add(items.len(), Ordering::Relaxed);
+                        stream::iter(items.into_iter().map(Ok).collect::<Vec<_>>()).left_stream()
+                    }
+                    Err(e) => stream::iter([Err(e)]).right_stream(),
                 }
-                let recall = memory.recall(&item.arn);
-                let entry = self.resource(store, kind, region, item, recall, observed).await;
-                let done = done.fetch_add(1, Ordering::Relaxed) + 1;
+            });
+        let consumer = items
+            .map(|item| async move {
+                match item {
+                    Err(e) => Item::ListingFailed(e),
+                    Ok(_) if !self.deadline.allows_start(Instant::now()) => Item::NotStarted,
+                    Ok(item) => {
+                        let recall = memory.recall(&item.arn);
+                        Item::Done(Box::new(
+                            self.resource(store, kind, region, item, recall, observed).await,
+                        ))
+                    }
+                }
+            })
+            .buffer_unordered(self.settings.concurrency.max(1))
+            .fold(Tally::default(), |mut tally, item| {
+                match item {
+                    Item::Done(entry) => tally.add(*entry, self.settings.max_entries),
+                    Item::NotStarted => tally.not_started += 1,
+                    Item::ListingFailed(e) => {
+                        tally.listing_failed = true;
+                        tally.add(listing_failed(kind, region, &e), self.settings.max_entries);
+                    }
+                }
                 progress(Progress {
                     region,
                     kind,
-                    done,
-                    total,
+                    done: tally.done(),
+                    pages: listing.pages.load(Ordering::Relaxed),
+                    total: listing
+                        .ended
+                        .load(Ordering::Relaxed)
+                        .then(|| listing.listed.load(Ordering::Relaxed)),
                 });
-                Some(entry)
-            })
-            .buffer_unordered(self.settings.concurrency.max(1))
-            .collect()
-            .await;
-        let not_started = handled.iter().filter(|e| e.is_none()).count();
-        let expired = self.expire_unlisted(kind, memory, &arns).await;
-        Swept {
-            entries: handled.into_iter().flatten().collect(),
-            not_started,
-            listing_failed: false,
-            expired,
+                async move { tally }
+            });
+        let ((), mut tally) = tokio::join!(producer, consumer);
+        tally.listing = listing.snapshot();
+        if !tally.listing_failed && !tally.listing.cut {
+            tally.expired = self.expire_unlisted(kind, memory).await;
         }
+        tally
     }
 
-    /// Sets the memory of this kind's resources that the listing no longer shows to expire
+    /// Sets the memory of this kind's resources that the listing no longer showed to expire
     /// (a TTL, not a delete: a secret being deleted can still be restored). A failure is
     /// logged; the next sweep tries again.
-    async fn expire_unlisted(&self, kind: ResourceKind, memory: &RegionMemory, listed: &BTreeSet<String>) -> usize {
+    async fn expire_unlisted(&self, kind: ResourceKind, memory: &RegionMemory) -> usize {
         let RegionMemory::Known(all) = memory else { return 0 };
-        let gone = all
+        let gone: Vec<String> = all
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
             .iter()
-            .filter(|(arn, r)| r.kind == Some(kind) && !r.expiring && !listed.contains(*arn));
+            .filter(|(_, r)| r.kind == Some(kind) && !r.expiring)
+            .map(|(arn, _)| arn.clone())
+            .collect();
         let mut expired = 0;
-        for (arn, _) in gone {
+        for arn in gone {
             let mut entry = ResourceReport::new(crate::domain::Outcome::Skipped);
-            self.judge.forget(arn, &mut entry).await;
+            self.judge.forget(&arn, &mut entry).await;
             if entry.reasons.is_empty() {
                 expired += 1;
             } else {
@@ -278,14 +302,51 @@ impl<B: Backend> Sweep<'_, B> {
             name: item.name,
             tags,
             skip: item.skip,
+            state_checked: false,
         };
         let seen = Observed {
             state,
             recall,
             at_ms: observed,
         };
-        self.judge.settle(store, ctx, seen, None, Guard::BeforeWrite).await
+        self.judge.settle(store, ctx, seen, None).await
     }
+}
+
+/// Sends listing pages down `tx` until the last one, a failure, or the deadline (then the
+/// listing is cut short: the resources not listed are neither started nor counted).
+async fn produce<S: Inventory>(
+    store: &S,
+    tx: tokio::sync::mpsc::Sender<ListedPage>,
+    listing: &Listing,
+    deadline: Deadline,
+) {
+    let mut pages = std::pin::pin!(store.pages());
+    loop {
+        if !deadline.allows_start(Instant::now()) {
+            listing.cut.store(true, Ordering::Relaxed);
+            break;
+        }
+        let Some(page) = pages.next().await else {
+            listing.ended.store(true, Ordering::Relaxed);
+            break;
+        };
+        let failed = page.is_err();
+        if tx.send(page).await.is_err() || failed {
+            break;
+        }
+    }
+}
+
+/// The entry of a failed listing.
+fn listing_failed(kind: ResourceKind, region: &str, e: &ApiError) -> ResourceReport {
+    let mut ctx = ResourceContext::new(kind);
+    ctx.region = Some(region.to_owned());
+    let mut entry = ResourceReport::judged(ctx, None, None, Decision::failed(e));
+    entry
+        .reasons
+        .insert(0, format!("listing every {kind} in {region} failed"));
+    entry
 }
 
 #[cfg(test)]

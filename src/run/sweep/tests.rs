@@ -26,8 +26,15 @@ async fn sweep(
     s.run(&["us-east-1".to_owned()], &|_| {}).await
 }
 
-fn count(entries: &[ResourceReport], outcome: Outcome) -> usize {
-    entries.iter().filter(|e| e.outcome == outcome).count()
+/// Resources of every kind that ended as `outcome` (the summary counts them all; the entries
+/// returned are only those the report keeps).
+fn count(summary: &SweepSummary, outcome: Outcome) -> usize {
+    summary.by_kind.values().filter_map(|o| o.get(&outcome)).sum()
+}
+
+/// Resources finished.
+fn total(summary: &SweepSummary) -> usize {
+    summary.by_kind.values().flat_map(|o| o.values()).sum()
 }
 
 #[tokio::test]
@@ -35,7 +42,8 @@ async fn mixed_compliance_is_fixed_with_writes_only_where_needed_and_a_second_sw
     let backend = FakeBackend::new(FakeStore::many(250, 10, true), FakeStore::many(20, 4, false));
     let (entries, summary) = sweep(&backend, Mode::Enforce, &SweepSettings::default(), Deadline::NONE).await;
     assert!(summary.complete);
-    assert_eq!(entries.len(), 270);
+    assert_eq!(total(&summary), 270);
+    assert!(entries.is_empty(), "nothing left needing attention is kept");
     assert_eq!(summary.by_kind[&ResourceKind::Secret][&Outcome::Remediated], 25);
     assert_eq!(summary.by_kind[&ResourceKind::KmsKey][&Outcome::Remediated], 5);
     assert_eq!(
@@ -55,8 +63,8 @@ async fn mixed_compliance_is_fixed_with_writes_only_where_needed_and_a_second_sw
     // Keys: tags per key; the state check only where a write is due.
     assert_eq!((backend.keys.count("tags"), backend.keys.count("guard")), (20, 5));
 
-    let (entries, _) = sweep(&backend, Mode::Enforce, &SweepSettings::default(), Deadline::NONE).await;
-    assert_eq!(count(&entries, Outcome::Compliant), 270);
+    let (_, summary) = sweep(&backend, Mode::Enforce, &SweepSettings::default(), Deadline::NONE).await;
+    assert_eq!(count(&summary, Outcome::Compliant), 270);
     assert_eq!(
         backend.secrets.count("untag") + backend.secrets.count("tag"),
         50,
@@ -68,8 +76,8 @@ async fn mixed_compliance_is_fixed_with_writes_only_where_needed_and_a_second_sw
 #[tokio::test]
 async fn report_mode_writes_nothing_and_checks_no_key_state() {
     let backend = FakeBackend::new(FakeStore::many(30, 3, true), FakeStore::many(6, 2, false));
-    let (entries, _) = sweep(&backend, Mode::Report, &SweepSettings::default(), Deadline::NONE).await;
-    assert_eq!(count(&entries, Outcome::WouldRemediate), 13);
+    let (entries, summary) = sweep(&backend, Mode::Report, &SweepSettings::default(), Deadline::NONE).await;
+    assert_eq!(count(&summary, Outcome::WouldRemediate), 13);
     assert_eq!(
         backend.secrets.count("untag") + backend.secrets.count("tag") + backend.keys.count("guard"),
         0
@@ -82,9 +90,9 @@ async fn report_mode_writes_nothing_and_checks_no_key_state() {
 async fn a_key_whose_state_refuses_writes_is_skipped_before_writing() {
     let keys = FakeStore::many(4, 1, false).refusing("arn:r0002");
     let backend = FakeBackend::new(FakeStore::many(0, 0, true), keys);
-    let (entries, _) = sweep(&backend, Mode::Enforce, &SweepSettings::default(), Deadline::NONE).await;
+    let (_, summary) = sweep(&backend, Mode::Enforce, &SweepSettings::default(), Deadline::NONE).await;
     assert_eq!(
-        (count(&entries, Outcome::Remediated), count(&entries, Outcome::Skipped)),
+        (count(&summary, Outcome::Remediated), count(&summary, Outcome::Skipped)),
         (3, 1)
     );
     assert!(!backend.keys.wrote("arn:r0002"));
@@ -102,7 +110,7 @@ async fn a_failed_listing_is_an_error_entry_and_an_incomplete_sweep() {
         Some("Throttled")
     );
     assert!(error.reasons[0].contains("listing every secret in us-east-1 failed"));
-    assert_eq!(count(&entries, Outcome::Compliant), 2, "keys were still swept");
+    assert_eq!(count(&summary, Outcome::Compliant), 2, "keys were still swept");
 }
 
 #[tokio::test]
@@ -114,14 +122,15 @@ async fn nothing_starts_after_the_deadline_and_the_rest_is_counted() {
         ..SweepSettings::default()
     };
     let deadline = Deadline::before(Instant::now() + Duration::from_millis(150), Duration::from_millis(50));
-    let (entries, summary) = sweep(&backend, Mode::Enforce, &settings, deadline).await;
+    let (_, summary) = sweep(&backend, Mode::Enforce, &settings, deadline).await;
     assert!(!summary.complete);
-    assert!(!entries.is_empty() && entries.len() < 40, "{} handled", entries.len());
-    assert_eq!(entries.len() + summary.not_started, 40);
+    let handled = total(&summary);
+    assert!(handled > 0 && handled < 40, "{handled} handled");
+    assert_eq!(handled + summary.not_started, 40);
     // Whatever was started finished: every handled key was written both ways, none half-done.
-    assert!(entries.iter().all(|e| e.outcome == Outcome::Remediated));
-    assert_eq!(backend.keys.count("untag"), entries.len());
-    assert_eq!(backend.keys.count("tag"), entries.len());
+    assert_eq!(count(&summary, Outcome::Remediated), handled);
+    assert_eq!(backend.keys.count("untag"), handled);
+    assert_eq!(backend.keys.count("tag"), handled);
 }
 
 #[test]
@@ -165,10 +174,11 @@ async fn writes_are_paced_by_the_configured_rates() {
         concurrency: 20,
         secrets_write_rps: Rate::new(10.0).unwrap(),
         kms_write_rps: Rate::new(4.0).unwrap(),
+        ..SweepSettings::default()
     };
     let start = tokio::time::Instant::now();
-    let (entries, _) = sweep(&backend, Mode::Enforce, &settings, Deadline::NONE).await;
-    assert_eq!(count(&entries, Outcome::Remediated), 20);
+    let (_, summary) = sweep(&backend, Mode::Enforce, &settings, Deadline::NONE).await;
+    assert_eq!(count(&summary, Outcome::Remediated), 20);
     // 40 Secrets Manager writes (20 untag + 20 tag) sharing one 10/s limiter: 3.9 s at least.
     assert!(tokio::time::Instant::now() - start >= Duration::from_millis(3900));
 }
@@ -235,10 +245,71 @@ mod memory {
             ..FakeMemory::default()
         };
         let backend = FakeBackend::new(FakeStore::many(3, 3, true), FakeStore::many(0, 0, false)).remembering(memory);
-        let (entries, summary) = sweep(&backend, Mode::Enforce, &SweepSettings::default(), Deadline::NONE).await;
+        let (_, summary) = sweep(&backend, Mode::Enforce, &SweepSettings::default(), Deadline::NONE).await;
         assert!(summary.complete, "memory never fails a sweep");
+        assert_eq!(count(&summary, Outcome::Remediated), 1);
         assert!(summary.memory.unwrap().unavailable.is_some());
-        assert_eq!(count(&entries, Outcome::Remediated), 1);
         assert_eq!(backend.memory.as_ref().unwrap().count("remember"), 0);
+    }
+}
+
+mod streaming {
+    use super::*;
+
+    #[tokio::test]
+    async fn resources_are_worked_while_later_pages_are_still_to_be_listed() {
+        let secrets = FakeStore::many(120, 1, true).paged(10);
+        let backend = FakeBackend::new(secrets, FakeStore::many(0, 0, false));
+        let settings = SweepSettings {
+            concurrency: 4,
+            secrets_write_rps: Rate::new(10_000.0).unwrap(),
+            ..SweepSettings::default()
+        };
+        let (_, summary) = sweep(&backend, Mode::Enforce, &settings, Deadline::NONE).await;
+        // 12 pages of secrets, and the keys' one empty page.
+        assert_eq!((summary.pages, count(&summary, Outcome::Remediated)), (13, 120));
+        let ops = backend.secrets.ops();
+        let first_write = ops.iter().position(|o| *o == "untag").unwrap();
+        let last_page = ops.iter().rposition(|o| *o == "list").unwrap();
+        assert!(first_write < last_page, "a write came before the last page: {ops:?}");
+        // The listing runs at most two pages ahead of the workers (one page waiting for them,
+        // one being fetched): the last page is fetched only once most of the others are done.
+        let before_last: usize = ops[..last_page].iter().filter(|o| **o == "untag").count();
+        assert!(
+            before_last >= 120 - 3 * 10 - 4,
+            "{before_last} resources written before the last page"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_report_keeps_only_what_needs_attention_up_to_its_bound_and_counts_the_rest() {
+        let backend = FakeBackend::new(FakeStore::many(40, 2, true).paged(7), FakeStore::many(0, 0, false));
+        let settings = SweepSettings {
+            max_entries: 5,
+            ..SweepSettings::default()
+        };
+        let (entries, summary) = sweep(&backend, Mode::Report, &settings, Deadline::NONE).await;
+        assert_eq!(entries.len(), 5);
+        assert!(entries.iter().all(|e| e.outcome == Outcome::WouldRemediate));
+        assert_eq!((count(&summary, Outcome::WouldRemediate), summary.truncated), (20, 15));
+        assert_eq!(count(&summary, Outcome::Compliant), 20);
+        let report = crate::run::report::Report::of_sweep(Mode::Report, entries, summary);
+        assert_eq!(
+            report.summary[&Outcome::WouldRemediate],
+            20,
+            "the counts cover everything"
+        );
+        let json = serde_json::to_value(&report).unwrap();
+        assert_eq!(json["sweep"]["truncated"], 15);
+    }
+
+    #[tokio::test]
+    async fn a_deadline_already_past_lists_and_starts_nothing() {
+        let backend = FakeBackend::new(FakeStore::many(30, 1, true).paged(10), FakeStore::many(0, 0, false));
+        let deadline = Deadline::before(Instant::now(), Duration::from_secs(1));
+        let (_, summary) = sweep(&backend, Mode::Enforce, &SweepSettings::default(), deadline).await;
+        assert!(!summary.complete, "a cut listing is not complete");
+        assert_eq!((summary.pages, total(&summary)), (0, 0));
+        assert_eq!(backend.secrets.count("list"), 0);
     }
 }
