@@ -235,7 +235,11 @@ def write_results(rows):
     for r in rows:
         detail = ", ".join(f"{k} {v}" for k, v in sorted(r["detail"].items()))
         lines.append(f"- {r['mix']}, {r['tool']}: {detail}")
-    (ROOT / "bench/RESULTS.md").write_text("\n".join(lines) + "\n")
+    # bench/scale.py's section (after its marker) is kept.
+    path = ROOT / "bench/RESULTS.md"
+    old = path.read_text() if path.exists() else ""
+    scale = old[old.index("<!-- scale -->"):] if "<!-- scale -->" in old else ""
+    path.write_text("\n".join(lines) + "\n" + ("\n" + scale if scale else ""))
     print("\nwrote bench/RESULTS.md")
 
 

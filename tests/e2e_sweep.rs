@@ -190,3 +190,75 @@ async fn bad_settings_are_refused_before_any_call() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("TAG_WARDEN_SECRETS_WRITE_RPS"));
     assert!(moto.recorded().is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_sweep_streams_pages_into_the_workers_and_keeps_only_what_needs_attention() {
+    let moto = Moto::start();
+    for i in 0..60 {
+        let t: &[(&str, &str)] = if i % 2 == 0 {
+            &[("CostCenter", "1234"), ("DataClass", "internal")]
+        } else {
+            &[("Owner", "payments"), ("CostCenter", "1234"), ("DataClass", "internal")]
+        };
+        moto.create_secret(&format!("app/s{i:02}"), t).await;
+    }
+    // 5 secrets a page: 12 pages.
+    let small = [("TAG_WARDEN_LIST_PAGE_SIZE", "5")];
+    moto.start_recording();
+    let (out, report) = run_cli(&moto, &["reconcile", "--json", "--region", REGION], &small);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let calls = moto.recorded();
+    let lists: Vec<usize> = calls
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| *c == "secretsmanager.ListSecrets")
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(lists.len(), 12, "{calls:?}");
+    assert_eq!(
+        report["sweep"]["pages"].as_u64(),
+        Some(12 + 1),
+        "and the keys' one page"
+    );
+    let first_write = calls.iter().position(|c| c == "secretsmanager.TagResource").unwrap();
+    assert!(
+        first_write < *lists.last().unwrap(),
+        "processing starts before the listing ends: {calls:?}"
+    );
+    assert_eq!(total(&report, "remediated"), 30);
+    assert!(
+        report["results"].as_array().unwrap().is_empty(),
+        "compliant entries are not kept"
+    );
+
+    // A report-mode sweep bounded to 4 entries: all counted, 4 listed, the rest truncated.
+    for i in 0..10 {
+        let id = format!("app/s{:02}", i * 2);
+        moto.secrets()
+            .untag_resource()
+            .secret_id(id)
+            .tag_keys("Owner")
+            .send()
+            .await
+            .unwrap();
+    }
+    let (out, report) = run_cli(
+        &moto,
+        &["reconcile", "--json", "--dry-run", "--region", REGION],
+        &[
+            ("TAG_WARDEN_LIST_PAGE_SIZE", "5"),
+            ("TAG_WARDEN_REPORT_MAX_ENTRIES", "4"),
+            ("RUST_LOG", "debug"),
+        ],
+    );
+    assert!(out.status.success());
+    assert_eq!(total(&report, "would-remediate"), 10);
+    assert_eq!(report["results"].as_array().unwrap().len(), 4);
+    assert_eq!(report["sweep"]["truncated"], 6);
+    let logged = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        logged.matches("resource outcome").count(),
+        60,
+        "every entry is logged, kept or not"
+    );
+}
