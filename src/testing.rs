@@ -36,6 +36,8 @@ pub struct FakeStore {
     slow_tags: Option<Duration>,
     /// Resources a listing page (default: all in one).
     page_size: Option<usize>,
+    /// The aliases every resource answers to.
+    aliases: Vec<String>,
     calls: Mutex<Vec<Call>>,
 }
 
@@ -107,6 +109,12 @@ impl FakeStore {
     /// Tag reads take `delay`.
     pub fn slow_tags(mut self, delay: Duration) -> Self {
         self.slow_tags = Some(delay);
+        self
+    }
+
+    /// Every resource has these aliases (a KMS key's).
+    pub fn aliased(mut self, aliases: &[&str]) -> Self {
+        self.aliases = aliases.iter().map(|a| a.to_string()).collect();
         self
     }
 
@@ -216,6 +224,10 @@ impl TagStore for FakeStore {
     async fn write_guard(&self, arn: &str) -> Result<Option<String>, ApiError> {
         self.call("guard", arn, String::new())?;
         Ok(self.refuse_writes.contains(arn).then(|| "pending deletion".to_owned()))
+    }
+    async fn aliases(&self, arn: &str) -> Result<Vec<String>, ApiError> {
+        self.call("aliases", arn, String::new())?;
+        Ok(self.aliases.clone())
     }
     async fn untag(&self, arn: &str, keys: &[String]) -> Result<(), ApiError> {
         self.call("untag", arn, keys.join(","))?;

@@ -14,11 +14,14 @@ pub struct OfflineBackend {
 }
 
 impl OfflineBackend {
-    /// Every resource asked about carries `tags`.
-    pub fn new(tags: Tags) -> Self {
+    /// Every resource asked about carries `tags`; `name`, when given, is a secret's name or a
+    /// key's alias.
+    pub fn new(tags: Tags, name: Option<String>) -> Self {
         OfflineBackend {
             store: OfflineStore {
                 tags: Arc::new(Mutex::new(tags)),
+                aliases: name.iter().cloned().collect(),
+                name,
             },
         }
     }
@@ -44,6 +47,8 @@ impl Backend for OfflineBackend {
 #[derive(Debug, Clone)]
 pub struct OfflineStore {
     tags: Arc<Mutex<Tags>>,
+    name: Option<String>,
+    aliases: Vec<String>,
 }
 
 impl OfflineStore {
@@ -58,7 +63,7 @@ impl TagStore for OfflineStore {
     async fn read(&self, id: &str) -> Result<ResourceState, ApiError> {
         Ok(ResourceState {
             arn: id.to_owned(),
-            name: None,
+            name: self.name.clone(),
             tags: self.with_tags(|t| t.clone()),
             skip: None,
             state_checked: true,
@@ -66,6 +71,10 @@ impl TagStore for OfflineStore {
     }
     async fn write_guard(&self, _arn: &str) -> Result<Option<String>, ApiError> {
         Ok(None)
+    }
+    /// Offline a key's aliases are what `plan --name` says.
+    async fn aliases(&self, _arn: &str) -> Result<Vec<String>, ApiError> {
+        Ok(self.aliases.clone())
     }
     async fn untag(&self, _arn: &str, keys: &[String]) -> Result<(), ApiError> {
         self.with_tags(|t| keys.iter().for_each(|k| drop(t.remove(k))));

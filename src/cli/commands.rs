@@ -1,6 +1,6 @@
 //! `validate`, `plan` and `handle`.
 
-use super::{load_policy, print_report, read_file, read_tags, runtime, CliError};
+use super::{load_policy, print_report, read_tags, runtime, CliError};
 use crate::adapters::aws::AwsBackend;
 use crate::adapters::offline::OfflineBackend;
 use crate::engine::intake::{self, IntakeError};
@@ -14,8 +14,7 @@ use std::path::Path;
 /// configured is a warning here (the policy may be deployed with memory) and an error at
 /// start-up.
 pub fn validate(path: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<(), CliError> {
-    let text = read_file(path)?;
-    let p = crate::engine::policy::parse(&text).map_err(|e| CliError::Invalid(format!("{}: {e}", path.display())))?;
+    let p = load_policy(path)?;
     let rules = p.rules.len();
     println!(
         "{}: valid ({rules} rule{}, mode {})",
@@ -42,6 +41,7 @@ pub fn plan(
     policy_path: &Path,
     event: &str,
     tags_path: &Path,
+    (account, region, name): (Option<String>, Option<String>, Option<String>),
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<(), CliError> {
     let policy = load_policy(policy_path)?;
@@ -49,7 +49,7 @@ pub fn plan(
     let tags = read_tags(tags_path)?;
     let value =
         read_event(event).and_then(|bytes| intake::parse_json(&bytes).map_err(|e| CliError::Failed(e.to_string())))?;
-    let handler = Handler::offline(OfflineBackend::new(tags), config);
+    let handler = Handler::offline(OfflineBackend::new(tags, name), config).as_if_in(account, region);
     let report = runtime()?
         .block_on(handler.report(&value, Deadline::NONE))
         .map_err(|e| CliError::Failed(e.to_string()))?;

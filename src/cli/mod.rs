@@ -46,6 +46,15 @@ enum Command {
         /// The resource's current tags.
         #[arg(long)]
         tags: PathBuf,
+        /// Judge the resource as in this account (default: the event's).
+        #[arg(long)]
+        account: Option<String>,
+        /// Judge the resource as in this region (default: the event's).
+        #[arg(long)]
+        region: Option<String>,
+        /// The secret's name, or the KMS key's alias (default: what the event tells).
+        #[arg(long)]
+        name: Option<String>,
     },
     /// Run the handler once on an event (`-` for stdin) against AWS and print the report;
     /// exit 0 when the handler succeeded, 1 when it returned an error.
@@ -56,6 +65,8 @@ enum Command {
     /// Sweep every secret and customer-managed KMS key in the regions: evaluate the policy and
     /// remediate (or, with --dry-run, only report). Exit 1 when some resource failed.
     Reconcile(reconcile::ReconcileArgs),
+    /// Print the policy's JSON Schema (draft 2020-12), for editors and CI.
+    Schema,
     /// What tag-warden remembers of a resource (TAG_WARDEN_MEMORY_TABLE), and how to change it.
     #[command(subcommand)]
     Memory(memory::MemoryCommand),
@@ -78,10 +89,20 @@ pub fn main(args: Vec<std::ffi::OsString>) -> ExitCode {
     let env = |k: &str| std::env::var(k).ok();
     let result = match cli.command {
         Command::Validate { policy } => commands::validate(&policy, &env),
-        Command::Plan { policy, event, tags } => commands::plan(&policy, &event, &tags, &env),
+        Command::Plan {
+            policy,
+            event,
+            tags,
+            account,
+            region,
+            name,
+        } => commands::plan(&policy, &event, &tags, (account, region, name), &env),
         Command::Handle { event } => commands::handle(&event, &env),
         Command::Reconcile(args) => reconcile::run(&args, &env),
         Command::Memory(command) => memory::run(&command, &env),
+        Command::Schema => serde_json::to_string_pretty(&crate::engine::policy::schema())
+            .map(|s| println!("{s}"))
+            .map_err(|e| CliError::Failed(e.to_string())),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -109,10 +130,12 @@ fn read_file(path: &Path) -> Result<String, CliError> {
     std::fs::read_to_string(path).map_err(|e| CliError::Invalid(format!("cannot read `{}`: {e}", path.display())))
 }
 
-/// A policy file, validated; every problem listed.
+/// A policy file (YAML or JSON by its extension), validated; every problem listed.
 fn load_policy(path: &Path) -> Result<crate::engine::policy::Policy, CliError> {
+    use crate::engine::policy::{parse_as, Format};
     let text = read_file(path)?;
-    crate::engine::policy::parse(&text).map_err(|e| CliError::Invalid(format!("{}: {e}", path.display())))
+    parse_as(&text, Format::of_path(&path.to_string_lossy()))
+        .map_err(|e| CliError::Invalid(format!("{}: {e}", path.display())))
 }
 
 /// A tags file: a JSON object of string tags.

@@ -124,8 +124,8 @@ pub fn decide(eval: &Evaluation, applied: &Applied) -> Decision {
                 None => {}
             }
             d.outcome = match settled(eval) {
-                Outcome::Violation => Outcome::Violation,
-                _ => Outcome::Remediated,
+                Outcome::Compliant => Outcome::Remediated,
+                still => still,
             };
         }
     }
@@ -133,10 +133,12 @@ pub fn decide(eval: &Evaluation, applied: &Applied) -> Decision {
 }
 
 /// Where the resource stands once the plan is written: a violation while some finding is not
-/// fixed by it, else compliant.
+/// fixed at all; would-remediate while report-only rules' writes remain; else compliant.
 fn settled(eval: &Evaluation) -> Outcome {
     if eval.has_violations() {
         Outcome::Violation
+    } else if !eval.report_only.is_empty() {
+        Outcome::WouldRemediate
     } else {
         Outcome::Compliant
     }
@@ -161,6 +163,7 @@ mod tests {
             rule: "r".into(),
             set: Some(v.to_string()),
             from: Some(ValueSource::Default),
+            note: None,
         }));
         if unfixable {
             findings.push(Finding::Missing {
@@ -168,11 +171,13 @@ mod tests {
                 rule: "r".into(),
                 set: None,
                 from: None,
+                note: None,
             });
         }
         Evaluation {
             exempt: false,
             findings,
+            report_only: Plan::default(),
             plan: Plan {
                 untag: untag.iter().map(|k| k.to_string()).collect(),
                 tag: tag.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
@@ -280,6 +285,25 @@ mod tests {
         assert_eq!(d.reasons.last().map(String::as_str), Some("pending deletion"));
         let d = decide(&e, &Applied::CheckFailed(err(ErrorKind::Transient)));
         assert_eq!((d.outcome, d.error_type), (Outcome::Error, Some(ErrorType::Transient)));
+    }
+
+    #[test]
+    fn report_only_writes_leave_the_resource_would_remediate_after_the_enforced_ones() {
+        let mut e = eval(&["Debug"], &[], false);
+        e.report_only.tag.insert("Team".into(), "a".into());
+        let d = decide(
+            &e,
+            &Applied::Written {
+                untag: Some(Ok(())),
+                tag: None,
+            },
+        );
+        assert_eq!((d.outcome, d.keys_removed.len()), (Outcome::WouldRemediate, 1));
+        let only = Evaluation {
+            report_only: e.report_only.clone(),
+            ..Evaluation::default()
+        };
+        assert_eq!(decide(&only, &Applied::Nothing).outcome, Outcome::WouldRemediate);
     }
 
     #[test]

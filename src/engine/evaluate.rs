@@ -2,7 +2,7 @@
 //! [`Plan`]. Pure and total: it does no I/O and never fails; it returns a decision plus the
 //! reasons for it.
 
-use crate::domain::{is_reserved_key, ResourceContext, ResourceKind, Tags, EXEMPT_TAG};
+use crate::domain::{is_reserved_key, Mode, ResourceContext, ResourceKind, Tags, EXEMPT_TAG};
 use crate::engine::policy::{Policy, Required, Rule};
 use serde::Serialize;
 use std::collections::BTreeSet;
@@ -57,6 +57,9 @@ pub enum Finding {
         /// Where the value set comes from.
         #[serde(skip_serializing_if = "Option::is_none")]
         from: Option<ValueSource>,
+        /// Why a derived default gives no value here.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        note: Option<String>,
     },
     /// A required key has a value the rule rejects.
     Invalid {
@@ -73,6 +76,9 @@ pub enum Finding {
         /// Where the value set comes from.
         #[serde(skip_serializing_if = "Option::is_none")]
         from: Option<ValueSource>,
+        /// Why a derived default gives no value here.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        note: Option<String>,
     },
     /// A locked key carries a value other than the remembered one; the plan puts it back.
     Locked {
@@ -107,18 +113,26 @@ impl Finding {
 
     /// One line for people.
     pub fn reason(&self) -> String {
-        let fix = |set: &Option<String>, from: &Option<ValueSource>| match (set, from) {
-            (Some(v), Some(ValueSource::Remembered)) => format!("fix: set `{v}` (the remembered value)"),
-            (Some(v), _) => format!("fix: set `{v}` (the default)"),
-            (None, _) => "no default, so it cannot be fixed automatically".to_owned(),
+        let fix = |set: &Option<String>, from: &Option<ValueSource>, note: &Option<String>| match (set, from, note) {
+            (Some(v), Some(ValueSource::Remembered), _) => format!("fix: set `{v}` (the remembered value)"),
+            (Some(v), _, _) => format!("fix: set `{v}` (the default)"),
+            (None, _, Some(note)) => format!("{note}, so it cannot be fixed automatically"),
+            (None, _, None) => "no default, so it cannot be fixed automatically".to_owned(),
         };
         match self {
             Finding::Forbidden { key, rule, glob } => {
                 format!("`{key}` is forbidden by rule `{rule}` (`{glob}`); fix: remove it")
             }
-            Finding::Missing { key, rule, set, from } => {
-                format!("`{key}` is required by rule `{rule}` but missing: {}", fix(set, from))
-            }
+            Finding::Missing {
+                key,
+                rule,
+                set,
+                from,
+                note,
+            } => format!(
+                "`{key}` is required by rule `{rule}` but missing: {}",
+                fix(set, from, note)
+            ),
             Finding::Invalid {
                 key,
                 value,
@@ -126,9 +140,10 @@ impl Finding {
                 rule,
                 set,
                 from,
+                note,
             } => format!(
                 "`{key}` = `{value}` is invalid by rule `{rule}` (expected {expected}): {}",
-                fix(set, from)
+                fix(set, from, note)
             ),
             Finding::Locked {
                 key,
@@ -153,8 +168,10 @@ pub struct Evaluation {
     pub exempt: bool,
     /// Every departure from the policy.
     pub findings: Vec<Finding>,
-    /// The writes that fix what can be fixed.
+    /// The writes that fix what can be fixed (the policy's mode decides whether they are made).
     pub plan: Plan,
+    /// Writes of rules in `mode: report`: reported, never made.
+    pub report_only: Plan,
 }
 
 impl Evaluation {
@@ -172,11 +189,22 @@ pub fn evaluate(policy: &Policy, ctx: &ResourceContext, tags: &Tags) -> Evaluati
             ..Evaluation::default()
         };
     }
-    let rules: Vec<&Rule> = policy.rules.iter().filter(|r| r.applies_to(ctx)).collect();
+    let rules: Vec<&Rule> = policy.rules.iter().filter(|r| r.applies_to(ctx, tags)).collect();
     let mut eval = Evaluation::default();
     for key in tags.keys().filter(|k| !is_reserved_key(k)) {
-        if let Some((rule, glob)) = rules.iter().find_map(|r| r.forbidding(key).map(|g| (r, g))) {
-            eval.plan.untag.push(key.clone());
+        // An enforcing rule's word wins over a report-only one's.
+        let forbidding = rules
+            .iter()
+            .filter(|r| !report_only(r))
+            .chain(rules.iter().filter(|r| report_only(r)))
+            .find_map(|r| r.forbidding(key).map(|g| (r, g)));
+        if let Some((rule, glob)) = forbidding {
+            let plan = if report_only(rule) {
+                &mut eval.report_only
+            } else {
+                &mut eval.plan
+            };
+            plan.untag.push(key.clone());
             eval.findings.push(Finding::Forbidden {
                 key: key.clone(),
                 rule: rule.name.clone(),
@@ -187,27 +215,48 @@ pub fn evaluate(policy: &Policy, ctx: &ResourceContext, tags: &Tags) -> Evaluati
     let mut seen = BTreeSet::new();
     for req in rules.iter().flat_map(|r| &r.require) {
         if seen.insert(req.key.as_str()) {
-            check_required(&rules, &req.key, tags, &ctx.remembered, &mut eval);
+            check_required(&rules, &req.key, tags, ctx, &mut eval);
         }
     }
     enforce_limit(ctx.kind, tags, &mut eval);
     eval
 }
 
+/// Whether a rule's writes are only reported (`mode: report`).
+fn report_only(rule: &Rule) -> bool {
+    rule.mode == Some(Mode::Report)
+}
+
 /// Checks one required key against every rule that requires it (validation guarantees their
 /// defaults agree and satisfy each other). A missing or invalid value is restored from memory
-/// when the remembered value is still valid, else from the default; a locked key carrying any
-/// value other than a valid remembered one is put back.
-fn check_required(rules: &[&Rule], key: &str, tags: &Tags, remembered: &Tags, eval: &mut Evaluation) {
+/// when the remembered value is still valid, else from the default (rendered from the context
+/// and made a valid tag value; one that still fails the rules is no fix); a locked key carrying
+/// any value other than a valid remembered one is put back.
+fn check_required(rules: &[&Rule], key: &str, tags: &Tags, ctx: &ResourceContext, eval: &mut Evaluation) {
     let reqs: Vec<(&Rule, &Required)> = rules
         .iter()
         .flat_map(|r| r.require.iter().filter(|q| q.key == key).map(move |q| (*r, q)))
         .collect();
-    let recalled = remembered.get(key).filter(|v| reqs.iter().all(|(_, q)| q.accepts(v)));
-    let (set, from) = match (recalled, reqs.iter().find_map(|(_, q)| q.default.clone())) {
-        (Some(v), _) => (Some(v.clone()), Some(ValueSource::Remembered)),
-        (None, Some(d)) => (Some(d), Some(ValueSource::Default)),
-        (None, None) => (None, None),
+    let valid = |v: &str| reqs.iter().all(|(_, q)| q.accepts(v));
+    let recalled = ctx.remembered.get(key).filter(|v| valid(v));
+    let template = reqs.iter().find_map(|(_, q)| q.default.as_ref());
+    let (set, from, note) = match (recalled, template.map(|t| (t, t.render(ctx)))) {
+        (Some(v), _) => (Some(v.clone()), Some(ValueSource::Remembered), None),
+        (None, Some((_, Ok(v)))) if valid(&v) => (Some(v), Some(ValueSource::Default), None),
+        (None, Some((t, Ok(v)))) => (
+            None,
+            None,
+            Some(format!(
+                "the default `{}` gives `{v}`, which is not valid here",
+                t.as_str()
+            )),
+        ),
+        (None, Some((t, Err(why)))) => (
+            None,
+            None,
+            Some(format!("the default `{}` cannot be derived: {why}", t.as_str())),
+        ),
+        (None, None) => (None, None, None),
     };
     let finding = match tags.get(key) {
         None => reqs.first().map(|(rule, _)| Finding::Missing {
@@ -215,6 +264,7 @@ fn check_required(rules: &[&Rule], key: &str, tags: &Tags, remembered: &Tags, ev
             rule: rule.name.clone(),
             set: set.clone(),
             from,
+            note: note.clone(),
         }),
         Some(value) => match reqs.iter().find(|(_, q)| !q.accepts(value)) {
             Some((rule, q)) => Some(Finding::Invalid {
@@ -224,6 +274,7 @@ fn check_required(rules: &[&Rule], key: &str, tags: &Tags, remembered: &Tags, ev
                 rule: rule.name.clone(),
                 set: set.clone(),
                 from,
+                note: note.clone(),
             }),
             None => reqs
                 .iter()
@@ -239,7 +290,13 @@ fn check_required(rules: &[&Rule], key: &str, tags: &Tags, remembered: &Tags, ev
     };
     if let Some(finding) = finding {
         if let Some(value) = set {
-            eval.plan.tag.insert(key.to_owned(), value);
+            let enforced = reqs.iter().any(|(r, _)| !report_only(r));
+            let plan = if enforced {
+                &mut eval.plan
+            } else {
+                &mut eval.report_only
+            };
+            plan.tag.insert(key.to_owned(), value);
         }
         eval.findings.push(finding);
     }

@@ -218,3 +218,124 @@ fn resetting_an_existing_key_does_not_count_against_the_limit() {
     assert_eq!(e.plan.tag, tags(&[("k00", "fixed")]));
     assert!(!e.has_violations());
 }
+
+mod v2 {
+    use super::*;
+    use crate::domain::{Actor, EventInfo};
+
+    const POLICY: &str = r#"{"version":2,"rules":[
+        {"name":"base","require":{"CreatedBy":{"default":"{creator}"}}},
+        {"name":"prod","resources":["secret"],"match":{"names":["prod/*"]},
+         "require":{"Service":{"default":"{name[1]}","pattern":"^[a-z]+$"}}},
+        {"name":"sandbox","mode":"report","match":{"accounts":["210987654321"]},"forbid":["Debug"]},
+        {"name":"teams","resources":["kms-key"],"match":{"names":["team-*/*"],"tags":{"Shared":false}},
+         "require":{"Team":{"default":"{name[0]}"}}}]}"#;
+
+    fn secret(name: &str, account: &str) -> ResourceContext {
+        let mut c = ResourceContext::new(ResourceKind::Secret);
+        c.name = Some(name.into());
+        c.account = Some(account.into());
+        c
+    }
+
+    fn create_event(c: &mut ResourceContext, name: &str) {
+        c.event = Some(EventInfo {
+            name: Some(name.into()),
+            actor: Actor {
+                identity_type: Some("AssumedRole".into()),
+                arn: Some("arn:aws:sts::1:assumed-role/AWSReservedSSO_Dev_1/alice@example.com".into()),
+                ..Actor::default()
+            },
+            ..EventInfo::default()
+        });
+    }
+
+    #[test]
+    fn a_prod_secret_gets_its_service_from_its_name_and_a_dev_one_does_not() {
+        let p = parse(POLICY).unwrap();
+        let mut prod = secret("prod/payments/db", "111122223333");
+        create_event(&mut prod, "CreateSecret");
+        let e = evaluate(&p, &prod, &Tags::new());
+        assert_eq!(e.plan.tag.get("Service").map(String::as_str), Some("payments"));
+        assert_eq!(
+            e.plan.tag.get("CreatedBy").map(String::as_str),
+            Some("alice@example.com")
+        );
+        let mut dev = secret("dev/payments/db", "111122223333");
+        create_event(&mut dev, "CreateSecret");
+        assert!(!evaluate(&p, &dev, &Tags::new()).plan.tag.contains_key("Service"));
+    }
+
+    #[test]
+    fn the_creator_is_never_guessed_from_a_tagger() {
+        let p = parse(POLICY).unwrap();
+        let mut c = secret("prod/payments/db", "111122223333");
+        create_event(&mut c, "TagResource");
+        let e = evaluate(&p, &c, &tags(&[("Service", "payments")]));
+        assert!(!e.plan.tag.contains_key("CreatedBy"));
+        assert!(e.has_violations());
+        assert!(
+            e.findings[0].reason().contains("creation event"),
+            "{}",
+            e.findings[0].reason()
+        );
+        // A sweep has no event: the remembered value is used when there is one.
+        let mut swept = secret("prod/payments/db", "111122223333");
+        swept.remembered = tags(&[("CreatedBy", "bob")]);
+        assert_eq!(
+            evaluate(&p, &swept, &Tags::new())
+                .plan
+                .tag
+                .get("CreatedBy")
+                .map(String::as_str),
+            Some("bob")
+        );
+    }
+
+    #[test]
+    fn a_derived_value_that_fails_the_rule_is_a_violation_not_a_write() {
+        let p = parse(POLICY).unwrap();
+        let c = secret("prod/Pay-ments!/db", "111122223333");
+        let e = evaluate(&p, &c, &tags(&[("CreatedBy", "x")]));
+        assert!(!e.plan.tag.contains_key("Service"));
+        assert!(
+            e.findings
+                .iter()
+                .any(|f| f.reason().contains("`Pay-ments_`, which is not valid")),
+            "{:?}",
+            e.findings
+        );
+    }
+
+    #[test]
+    fn a_report_mode_rule_plans_its_writes_apart() {
+        let p = parse(POLICY).unwrap();
+        let e = evaluate(
+            &p,
+            &secret("x", "210987654321"),
+            &tags(&[("Debug", "1"), ("CreatedBy", "x")]),
+        );
+        assert!(e.plan.is_empty());
+        assert_eq!(e.report_only.untag, ["Debug"]);
+        let e = evaluate(
+            &p,
+            &secret("x", "111122223333"),
+            &tags(&[("Debug", "1"), ("CreatedBy", "x")]),
+        );
+        assert!(
+            e.report_only.is_empty() && e.plan.is_empty(),
+            "out of the sandbox's scope"
+        );
+    }
+
+    #[test]
+    fn a_key_is_matched_by_alias_and_a_tag_condition_scopes_the_rule() {
+        let p = parse(POLICY).unwrap();
+        let mut key = ResourceContext::new(ResourceKind::KmsKey);
+        key.aliases = vec!["team-search/index".into()];
+        let e = evaluate(&p, &key, &tags(&[("CreatedBy", "x")]));
+        assert_eq!(e.plan.tag.get("Team").map(String::as_str), Some("team-search"));
+        let e = evaluate(&p, &key, &tags(&[("CreatedBy", "x"), ("Shared", "yes")]));
+        assert!(!e.plan.tag.contains_key("Team"), "Shared keys are out of scope");
+    }
+}

@@ -21,7 +21,7 @@ pub enum Authority {
 /// the one remembered) unless `authority` is [`Authority::Trusted`]. Keys no rule requires now,
 /// and missing or invalid values, leave memory as it is.
 pub fn changes(policy: &Policy, ctx: &ResourceContext, tags: &Tags, authority: Authority) -> Tags {
-    let rules: Vec<_> = policy.rules.iter().filter(|r| r.applies_to(ctx)).collect();
+    let rules: Vec<_> = policy.rules.iter().filter(|r| r.applies_to(ctx, tags)).collect();
     let keys: BTreeSet<&str> = rules
         .iter()
         .flat_map(|r| r.require.iter().map(|q| q.key.as_str()))

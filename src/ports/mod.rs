@@ -43,6 +43,9 @@ pub trait TagStore {
     /// Checked just before writing to a resource whose state was not read with its tags
     /// (`state_checked` false): why it must not be written to now, if so.
     fn write_guard(&self, arn: &str) -> impl Future<Output = Result<Option<String>, ApiError>> + Send;
+    /// The resource's other names: a KMS key's aliases (without `alias/`), read only when a
+    /// rule scopes keys by name; nothing (and no call) for a secret, whose name is read with it.
+    fn aliases(&self, arn: &str) -> impl Future<Output = Result<Vec<String>, ApiError>> + Send;
     /// Removes `keys` (one call).
     fn untag(&self, arn: &str, keys: &[String]) -> impl Future<Output = Result<(), ApiError>> + Send;
     /// Adds or overwrites `tags` (one call).
@@ -55,6 +58,9 @@ impl<T: TagStore + Sync + Send> TagStore for std::sync::Arc<T> {
     }
     fn write_guard(&self, arn: &str) -> impl Future<Output = Result<Option<String>, ApiError>> + Send {
         T::write_guard(self, arn)
+    }
+    fn aliases(&self, arn: &str) -> impl Future<Output = Result<Vec<String>, ApiError>> + Send {
+        T::aliases(self, arn)
     }
     fn untag(&self, arn: &str, keys: &[String]) -> impl Future<Output = Result<(), ApiError>> + Send {
         T::untag(self, arn, keys)

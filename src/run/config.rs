@@ -3,7 +3,7 @@
 
 use crate::domain::Mode;
 use crate::engine::intake::IntakeOptions;
-use crate::engine::policy::{self, Glob, Policy, PolicyErrors};
+use crate::engine::policy::{self, Format, Glob, Policy, PolicyErrors};
 use crate::run::sweep::{Rate, SweepSettings};
 
 /// Inline policy JSON; wins over the file when set and not blank.
@@ -124,8 +124,8 @@ impl ConfigError {
 impl Config {
     /// Reads the whole configuration through `env` (a variable lookup).
     pub fn from_env(env: &dyn Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
-        let (text, origin) = policy_source(env)?;
-        let policy = policy::parse(&text).map_err(|source| ConfigError::Policy { origin, source })?;
+        let (text, origin, format) = policy_source(env)?;
+        let policy = policy::parse_as(&text, format).map_err(|source| ConfigError::Policy { origin, source })?;
         Config::with_policy(policy, env)
     }
 
@@ -206,10 +206,11 @@ fn setting<T>(
     }
 }
 
-/// The policy text and a description of where it came from.
-fn policy_source(env: &dyn Fn(&str) -> Option<String>) -> Result<(String, String), ConfigError> {
+/// The policy text, a description of where it came from, and its format (by the file's
+/// extension; an inline policy may be JSON or YAML).
+fn policy_source(env: &dyn Fn(&str) -> Option<String>) -> Result<(String, String, Format), ConfigError> {
     if let Some(inline) = env(ENV_POLICY).filter(|p| !p.trim().is_empty()) {
-        return Ok((inline, ENV_POLICY.to_owned()));
+        return Ok((inline, ENV_POLICY.to_owned(), Format::Detect));
     }
     let path = env(ENV_POLICY_FILE)
         .filter(|p| !p.trim().is_empty())
@@ -218,7 +219,8 @@ fn policy_source(env: &dyn Fn(&str) -> Option<String>) -> Result<(String, String
         path: path.clone(),
         source,
     })?;
-    Ok((text, format!("{ENV_POLICY_FILE}={path}")))
+    let format = Format::of_path(&path);
+    Ok((text, format!("{ENV_POLICY_FILE}={path}"), format))
 }
 
 #[cfg(test)]

@@ -54,6 +54,9 @@ pub struct Handler<B> {
     config: Config,
     /// False for an offline plan: nothing is written and no sweep runs, whatever the mode.
     live: bool,
+    /// An offline plan's stand-ins for the event's account and region.
+    account: Option<String>,
+    region: Option<String>,
 }
 
 /// What `tag-warden plan` says of a scheduled event, which it cannot sweep offline.
@@ -66,6 +69,8 @@ impl<B: Backend> Handler<B> {
             backend,
             config,
             live: true,
+            account: None,
+            region: None,
         }
     }
 
@@ -76,6 +81,26 @@ impl<B: Backend> Handler<B> {
             backend,
             config,
             live: false,
+            account: None,
+            region: None,
+        }
+    }
+
+    /// Judges resources as if in `account` and `region` rather than the event's (`plan
+    /// --account`, `--region`).
+    pub fn as_if_in(mut self, account: Option<String>, region: Option<String>) -> Self {
+        self.account = account;
+        self.region = region;
+        self
+    }
+
+    /// What a trigger tells of its resource before it is read.
+    fn context(&self, t: &Trigger) -> ResourceContext {
+        ResourceContext {
+            account: self.account.clone().or_else(|| t.account.clone()),
+            region: Some(self.region.clone().unwrap_or_else(|| t.region.clone())),
+            event: Some(t.event.clone()),
+            ..ResourceContext::new(t.kind)
         }
     }
 
@@ -158,7 +183,7 @@ impl<B: Backend> Handler<B> {
 
     async fn trigger(&self, t: &Trigger) -> ResourceReport {
         let judge = self.judge();
-        let (ctx, id) = (context(t), t.resource_id.as_str());
+        let (ctx, id) = (self.context(t), t.resource_id.as_str());
         match t.kind {
             ResourceKind::Secret => judge.check(&self.backend.secrets(&t.region), ctx, id).await,
             ResourceKind::KmsKey => judge.check(&self.backend.keys(&t.region), ctx, id).await,
@@ -176,7 +201,7 @@ impl<B: Backend> Handler<B> {
             event: t.event.clone(),
         });
         let judge = self.judge();
-        let (ctx, id) = (context(t), t.resource_id.as_str());
+        let (ctx, id) = (self.context(t), t.resource_id.as_str());
         match t.kind {
             ResourceKind::Secret => judge.trust(&self.backend.secrets(&t.region), ctx, id, &mut entry).await,
             ResourceKind::KmsKey => judge.trust(&self.backend.keys(&t.region), ctx, id, &mut entry).await,
@@ -187,16 +212,6 @@ impl<B: Backend> Handler<B> {
                 .push("not enforced: the values it set are remembered".to_owned());
         }
         entry
-    }
-}
-
-/// What a trigger tells of its resource before it is read.
-fn context(t: &Trigger) -> ResourceContext {
-    ResourceContext {
-        account: t.account.clone(),
-        region: Some(t.region.clone()),
-        event: Some(t.event.clone()),
-        ..ResourceContext::new(t.kind)
     }
 }
 

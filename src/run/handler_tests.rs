@@ -200,3 +200,33 @@ async fn a_trusted_principals_change_is_not_enforced_but_remembered_with_one_rea
         "a trusted principal changes even a locked value"
     );
 }
+
+#[tokio::test]
+async fn a_key_is_read_with_its_aliases_only_when_a_rule_scopes_keys_by_name() {
+    let policy = r#"{"version":2,"rules":[{"name":"teams","resources":["kms-key"],
+        "match":{"names":["team-*/*"]},"require":{"Team":{"default":"{name[0]}"}}}]}"#;
+    let env = move |k: &str| (k == "TAG_WARDEN_POLICY").then(|| policy.to_owned());
+    let keys = FakeStore::with("arn:aws:kms:us-east-1:123456789012:key/k", &[]).aliased(&["team-search/index"]);
+    let h = Handler::new(
+        FakeBackend::new(FakeStore::default(), keys),
+        Config::from_env(&env).unwrap(),
+    );
+    let report = h
+        .invoke(&sample("kms-tag-resource.json"), Deadline::NONE)
+        .await
+        .unwrap();
+    assert_eq!(
+        report.results[0].tags_added.get("Team").map(String::as_str),
+        Some("team-search")
+    );
+    assert_eq!(h.backend.keys.count("aliases"), 1);
+    // Without such a rule, no alias is read.
+    let h = handler(
+        FakeStore::default(),
+        FakeStore::with("arn:k", &[("Owner", "x")]).aliased(&["team-a/x"]),
+    );
+    h.invoke(&sample("kms-tag-resource.json"), Deadline::NONE)
+        .await
+        .unwrap();
+    assert_eq!(h.backend.keys.count("aliases"), 0);
+}

@@ -31,6 +31,9 @@ pub struct ResourceReport {
     /// What the policy asked for, written or not.
     #[serde(skip_serializing_if = "Plan::is_empty")]
     pub plan: Plan,
+    /// What rules in `mode: report` ask for: reported, never written.
+    #[serde(skip_serializing_if = "Plan::is_empty")]
+    pub report_only: Plan,
     /// Departures from the policy found.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub findings: Vec<Finding>,
@@ -64,6 +67,7 @@ impl ResourceReport {
             tags_added: Tags::new(),
             keys_removed: Vec::new(),
             plan: Plan::default(),
+            report_only: Plan::default(),
             findings: Vec::new(),
             reasons: Vec::new(),
             remembered: Tags::new(),
@@ -75,7 +79,7 @@ impl ResourceReport {
     /// The entry of a resource judged in `ctx`: the evaluation (when there was one) and the
     /// decision. `resource_id` is the identifier as an event gave it.
     pub fn judged(ctx: ResourceContext, resource_id: Option<&str>, eval: Option<Evaluation>, d: Decision) -> Self {
-        let (findings, plan) = eval.map(|e| (e.findings, e.plan)).unwrap_or_default();
+        let (findings, plan, report_only) = eval.map(|e| (e.findings, e.plan, e.report_only)).unwrap_or_default();
         ResourceReport {
             outcome: d.outcome,
             kind: Some(ctx.kind),
@@ -85,6 +89,7 @@ impl ResourceReport {
             tags_added: d.tags_added,
             keys_removed: d.keys_removed,
             plan,
+            report_only,
             findings,
             reasons: d.reasons,
             remembered: Tags::new(),

@@ -3,7 +3,7 @@
 //! step settle the outcome from what the writes did, and remember the valid values seen. The
 //! event path and the sweep both end here.
 
-use crate::domain::{ApiError, ErrorKind, Mode, ResourceContext};
+use crate::domain::{ApiError, ErrorKind, Mode, ResourceContext, ResourceKind};
 use crate::engine::decide::{decide, writes_due, Applied, Decision};
 use crate::engine::evaluate::{evaluate, Plan};
 use crate::engine::policy::Policy;
@@ -70,6 +70,20 @@ impl<M: Memory + Sync> Judge<'_, M> {
         let observed = now_ms();
         match store.read(id).await {
             Ok(state) => {
+                let mut ctx = ctx;
+                if ctx.kind == ResourceKind::KmsKey && ctx.aliases.is_empty() && self.policy.needs_key_aliases() {
+                    match store.aliases(&state.arn).await {
+                        Ok(aliases) => ctx.aliases = aliases,
+                        Err(e) => {
+                            return ResourceReport::judged(
+                                ctx.with_arn(&state.arn),
+                                Some(id),
+                                None,
+                                Decision::failed(&e),
+                            )
+                        }
+                    }
+                }
                 let recall = self.recall(&state.arn).await;
                 let seen = Observed {
                     state,

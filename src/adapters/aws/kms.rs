@@ -191,6 +191,34 @@ impl TagStore for KmsStore {
         })
     }
 
+    /// ListAliases for this key (every page), without `alias/`.
+    #[instrument(skip(self), level = "debug")]
+    async fn aliases(&self, arn: &str) -> Result<Vec<String>, ApiError> {
+        all_pages(|marker| async move {
+            let out = self
+                .client
+                .list_aliases()
+                .key_id(arn)
+                .limit(100)
+                .set_marker(marker)
+                .send()
+                .await
+                .map_err(|e| {
+                    from_sdk("kms:ListAliases", arn, e, |e| {
+                        e.is_not_found_exception().then_some(NOT_FOUND)
+                    })
+                })?;
+            let page = out
+                .aliases()
+                .iter()
+                .filter_map(|a| a.alias_name())
+                .map(|a| a.strip_prefix("alias/").unwrap_or(a).to_owned())
+                .collect();
+            Ok((page, kms_marker(out.truncated(), out.next_marker())))
+        })
+        .await
+    }
+
     /// DescribeKey, only when a write is due: a key pending deletion refuses tag changes.
     async fn write_guard(&self, arn: &str) -> Result<Option<String>, ApiError> {
         let out = self.describe(arn).await?;

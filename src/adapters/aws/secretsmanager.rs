@@ -86,6 +86,10 @@ impl TagStore for SecretsStore {
         Ok(None)
     }
 
+    async fn aliases(&self, _arn: &str) -> Result<Vec<String>, ApiError> {
+        Ok(Vec::new())
+    }
+
     #[instrument(skip(self), level = "debug")]
     async fn untag(&self, arn: &str, keys: &[String]) -> Result<(), ApiError> {
         self.client

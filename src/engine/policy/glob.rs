@@ -28,6 +28,37 @@ impl Glob {
         !self.pattern.iter().any(|c| matches!(c, '*' | '?'))
     }
 
+    /// Whether some string could match both globs: false only when their literal prefixes (or
+    /// suffixes, before the first / after the last wildcard) differ, so no string has both.
+    pub fn can_meet(&self, other: &Glob) -> bool {
+        let wild = |c: &char| matches!(c, '*' | '?');
+        let prefix = |p: &[char]| p.iter().take_while(|c| !wild(c)).copied().collect::<Vec<_>>();
+        let suffix = |p: &[char]| {
+            let mut s: Vec<char> = p.iter().rev().take_while(|c| !wild(c)).copied().collect();
+            s.reverse();
+            s
+        };
+        let compatible = |a: &[char], b: &[char], from_end: bool| {
+            let n = a.len().min(b.len());
+            if from_end {
+                a.get(a.len() - n..) == b.get(b.len() - n..)
+            } else {
+                a.get(..n) == b.get(..n)
+            }
+        };
+        if self.is_literal() && other.is_literal() {
+            return self.pattern == other.pattern;
+        }
+        if self.is_literal() {
+            return other.matches(&self.source);
+        }
+        if other.is_literal() {
+            return self.matches(&other.source);
+        }
+        compatible(&prefix(&self.pattern), &prefix(&other.pattern), false)
+            && compatible(&suffix(&self.pattern), &suffix(&other.pattern), true)
+    }
+
     /// Whether `text` matches the whole glob.
     pub fn matches(&self, text: &str) -> bool {
         let text: Vec<char> = text.chars().collect();
@@ -71,6 +102,18 @@ impl fmt::Debug for Glob {
 #[cfg(test)]
 mod tests {
     use super::Glob;
+
+    #[test]
+    fn globs_with_different_literal_prefixes_or_suffixes_never_meet() {
+        let g = |s: &str| Glob::new(s);
+        assert!(!g("prod/*").can_meet(&g("dev/*")));
+        assert!(g("prod/*").can_meet(&g("prod/payments/*")));
+        assert!(g("prod/*").can_meet(&g("*")));
+        assert!(!g("*-eu").can_meet(&g("*-us")));
+        assert!(g("prod/db").can_meet(&g("prod/*")));
+        assert!(!g("prod/db").can_meet(&g("dev/*")));
+        assert!(!g("a").can_meet(&g("b")));
+    }
 
     #[test]
     fn star_matches_any_run_including_none() {

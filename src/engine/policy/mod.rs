@@ -3,17 +3,25 @@
 
 mod glob;
 mod load;
+mod schema;
+mod scope;
+mod template;
 
 pub use glob::Glob;
-pub use load::parse;
+pub use load::{parse, parse_as, Format};
+pub use schema::{schema, SCHEMA_ID};
+pub use scope::{Scope, TagCondition};
+pub use template::{sanitize, Template, Unresolved, CREATION_EVENTS, PLACEHOLDERS};
 
-use crate::domain::{Mode, ResourceContext, ResourceKind};
+use crate::domain::{Mode, ResourceContext, ResourceKind, Tags};
 use regex::Regex;
 use std::fmt;
 
 /// A validated policy.
 #[derive(Debug, Clone)]
 pub struct Policy {
+    /// 1 or 2 (scopes, rule modes and derived values are version 2's).
+    pub version: u8,
     /// Enforce (write) or report only; the environment may override it.
     pub mode: Mode,
     /// The rules, in document order.
@@ -33,6 +41,18 @@ impl Policy {
             })
             .collect()
     }
+
+    /// Whether some rule that governs KMS keys scopes by name or derives a value from the
+    /// name, so that the event path must read a key's aliases (one ListAliases call).
+    pub fn needs_key_aliases(&self) -> bool {
+        self.rules.iter().any(|r| {
+            r.kinds.contains(&ResourceKind::KmsKey)
+                && (r.scope.uses_names()
+                    || r.require
+                        .iter()
+                        .any(|q| q.default.as_ref().is_some_and(Template::uses_name)))
+        })
+    }
 }
 
 /// One named rule: the tags a set of resources must carry and must not carry.
@@ -46,13 +66,26 @@ pub struct Rule {
     pub require: Vec<Required>,
     /// Forbidden key globs.
     pub forbid: Vec<Glob>,
+    /// The resources it governs beyond their kind (`match`).
+    pub scope: Scope,
+    /// Enforce or report this rule's writes, over the policy's mode.
+    pub mode: Option<Mode>,
 }
 
 impl Rule {
-    /// Whether the rule governs the resource in `ctx`. Scoping by name, ARN, account, region
-    /// or tag (reserved as the rule field `match`) will narrow this, so every caller asks here.
-    pub fn applies_to(&self, ctx: &ResourceContext) -> bool {
-        self.kinds.contains(&ctx.kind)
+    /// Whether the rule governs the resource in `ctx` carrying `tags`: its kind, then its
+    /// `match`. Every caller asks here.
+    pub fn applies_to(&self, ctx: &ResourceContext, tags: &Tags) -> bool {
+        self.kinds.contains(&ctx.kind) && self.scope.matches(ctx, tags)
+    }
+
+    /// The mode of this rule's writes under the effective `global` mode: report everywhere
+    /// when the global mode is report (a safe rollout wins), else the rule's own, else enforce.
+    pub fn effective_mode(&self, global: Mode) -> Mode {
+        match global {
+            Mode::Report => Mode::Report,
+            Mode::Enforce => self.mode.unwrap_or(Mode::Enforce),
+        }
     }
 
     /// The first forbid glob matching `key`, if any.
@@ -66,8 +99,9 @@ impl Rule {
 pub struct Required {
     /// The tag key (case-sensitive).
     pub key: String,
-    /// The value written when the tag is missing or invalid; none means "report, don't fix".
-    pub default: Option<String>,
+    /// The value written when the tag is missing or invalid and nothing valid is remembered
+    /// (literal, or derived with placeholders); none means "report, don't fix".
+    pub default: Option<Template>,
     /// Allowed values, when restricted.
     pub values: Option<Vec<String>>,
     /// A regular expression the value must match (not implicitly anchored).

@@ -237,9 +237,10 @@ fn duplicate_rule_names_and_kinds_are_rejected() {
 }
 
 #[test]
-fn scoping_is_reserved_with_a_clear_message() {
-    let errs = errors(r#"{"rules":[{"name":"r","match":{"arn":["*"]},"forbid":["a"]}]}"#);
-    assert!(has(&errs, "/rules/0/match", "reserved"), "{errs:?}");
+fn scoping_and_rule_modes_need_version_2_with_a_clear_message() {
+    let errs = errors(r#"{"rules":[{"name":"r","match":{"arns":["*"]},"mode":"report","forbid":["a"]}]}"#);
+    assert!(has(&errs, "/rules/0/match", "needs `version: 2`"), "{errs:?}");
+    assert!(has(&errs, "/rules/0/mode", "needs `version: 2`"), "{errs:?}");
 }
 
 #[test]
@@ -252,12 +253,13 @@ fn pointer_paths_escape_slashes_and_tildes() {
 }
 
 #[test]
-fn version_must_be_one_when_given() {
+fn version_must_be_one_or_two_when_given() {
     assert!(parse(r#"{"version":1,"rules":[{"name":"r","forbid":["a"]}]}"#).is_ok());
+    assert!(parse(r#"{"version":2,"rules":[{"name":"r","forbid":["a"]}]}"#).is_ok());
     assert!(has(
-        &errors(r#"{"version":2,"rules":[{"name":"r","forbid":["a"]}]}"#),
+        &errors(r#"{"version":3,"rules":[{"name":"r","forbid":["a"]}]}"#),
         "/version",
-        "only policy version"
+        "the policy versions are 1 and 2"
     ));
 }
 
@@ -267,4 +269,109 @@ fn the_error_list_displays_every_problem_on_its_own_line() {
     let text = err.to_string();
     assert!(text.starts_with("invalid policy (2 problems):"), "{text}");
     assert_eq!(text.lines().count(), 3, "{text}");
+}
+
+mod v2 {
+    use super::*;
+
+    fn v2(rules: &str) -> String {
+        format!(r#"{{"version":2,"rules":{rules}}}"#)
+    }
+
+    #[test]
+    fn the_v2_example_in_the_repository_loads_from_yaml() {
+        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/policies/example-v2.yaml")).unwrap();
+        let p = parse_as(&text, Format::Yaml).unwrap();
+        assert_eq!((p.version, p.rules.len()), (2, 4));
+        assert_eq!(p.rules[3].mode, Some(Mode::Report));
+        assert!(p.rules[1].scope.names.is_some());
+        assert!(p.needs_key_aliases(), "team keys are matched by alias");
+        assert_eq!(p.locks().len(), 2);
+    }
+
+    #[test]
+    fn match_conditions_and_rule_modes_load_and_bad_ones_are_all_listed() {
+        let p = parse(&v2(r#"[{"name":"r","mode":"report","match":{"names":["prod/*"],"arns":["arn:*"],
+            "accounts":["111122223333"],"regions":["eu-*"],"tags":{"Env":["prod*","stage"],"Team":true,"Sandbox":false}},
+            "forbid":["Debug"]}]"#))
+        .unwrap();
+        let scope = &p.rules[0].scope;
+        assert_eq!(scope.tags.len(), 3);
+        assert_eq!(scope.accounts.as_deref(), Some(&["111122223333".to_string()][..]));
+        let errs = errors(&v2(
+            r#"[{"name":"r","mode":"loud","match":{"names":[""],"accounts":["12"],"tags":{"A":1},"bogus":[]},"forbid":["D"]}]"#,
+        ));
+        assert!(has(&errs, "/rules/0/mode", "not a mode"), "{errs:?}");
+        assert!(has(&errs, "/rules/0/match/names/0", "empty glob"), "{errs:?}");
+        assert!(has(&errs, "/rules/0/match/accounts/0", "12 digits"), "{errs:?}");
+        assert!(
+            has(&errs, "/rules/0/match/tags/A", "true (present) or false (absent)"),
+            "{errs:?}"
+        );
+        assert!(has(&errs, "/rules/0/match/bogus", "unknown field"), "{errs:?}");
+    }
+
+    #[test]
+    fn unknown_placeholders_are_named_and_v1_braces_stay_literal() {
+        let errs = errors(&v2(r#"[{"name":"r","require":{"Owner":{"default":"{owner}"}}}]"#));
+        assert!(
+            has(&errs, "/rules/0/require/Owner/default", "unknown placeholder `{owner}`"),
+            "{errs:?}"
+        );
+        let v1 = parse(r#"{"rules":[{"name":"r","require":{"Owner":{"default":"{owner}"}}}]}"#).unwrap();
+        assert_eq!(
+            v1.rules[0].require[0].default.as_ref().and_then(Template::fixed),
+            Some("{owner}")
+        );
+        // A derived default is checked when rendered, not against `values` at load.
+        assert!(parse(&v2(
+            r#"[{"name":"r","require":{"Env":{"default":"{name[0]}","values":["prod"]}}}]"#
+        ))
+        .is_ok());
+        let errs = errors(&v2(
+            r#"[{"name":"r","require":{"Env":{"default":"dev","values":["prod"]}}}]"#,
+        ));
+        assert!(
+            has(&errs, "/rules/0/require/Env/default", "not valid by its own rule"),
+            "{errs:?}"
+        );
+    }
+
+    #[test]
+    fn different_defaults_are_allowed_only_where_scopes_cannot_overlap() {
+        let disjoint = v2(r#"[
+            {"name":"prod","match":{"names":["prod/*"]},"require":{"Tier":{"default":"gold"}}},
+            {"name":"dev","match":{"names":["dev/*"]},"require":{"Tier":{"default":"bronze"}}},
+            {"name":"sandbox","match":{"accounts":["210987654321"]},"require":{"Env":{"default":"sandbox"}}},
+            {"name":"main","match":{"accounts":["111122223333"]},"require":{"Env":{"default":"main"}}}]"#);
+        assert!(parse(&disjoint).is_ok(), "{:?}", parse(&disjoint).err());
+        let overlapping = v2(r#"[
+            {"name":"prod","match":{"names":["prod/*"]},"require":{"Tier":{"default":"gold"}}},
+            {"name":"payments","match":{"names":["*/payments/*"]},"require":{"Tier":{"default":"silver"}}}]"#);
+        assert!(has(
+            &errors(&overlapping),
+            "/rules/1/require/Tier/default",
+            "defaults to `silver` here but to `gold`"
+        ));
+        let by_tag = v2(r#"[
+            {"name":"a","match":{"tags":{"Sandbox":true}},"require":{"Debug":{}}},
+            {"name":"b","match":{"tags":{"Sandbox":false}},"forbid":["Debug"]}]"#);
+        assert!(parse(&by_tag).is_ok(), "present vs absent never overlap");
+    }
+
+    #[test]
+    fn yaml_and_json_report_the_same_problems_and_inline_text_is_detected() {
+        let yaml = "version: 2\nrules:\n  - name: r\n    require:\n      Owner: { default: '{owner}' }\n";
+        let errs = match parse_as(yaml, Format::Detect) {
+            Err(PolicyErrors(e)) => e,
+            Ok(_) => panic!("invalid"),
+        };
+        assert!(
+            has(&errs, "/rules/0/require/Owner/default", "unknown placeholder"),
+            "{errs:?}"
+        );
+        assert!(parse_as(r#"{"rules":[{"name":"r","forbid":["a"]}]}"#, Format::Detect).is_ok());
+        assert_eq!(Format::of_path("p.YML"), Format::Yaml);
+        assert_eq!(Format::of_path("p.json"), Format::Json);
+    }
 }

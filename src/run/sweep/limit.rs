@@ -102,6 +102,9 @@ impl<S: TagStore + Sync> TagStore for RateLimited<S> {
     async fn write_guard(&self, arn: &str) -> Result<Option<String>, ApiError> {
         self.inner.write_guard(arn).await
     }
+    async fn aliases(&self, arn: &str) -> Result<Vec<String>, ApiError> {
+        self.inner.aliases(arn).await
+    }
     async fn untag(&self, arn: &str, keys: &[String]) -> Result<(), ApiError> {
         self.untag.acquire().await;
         self.inner.untag(arn, keys).await

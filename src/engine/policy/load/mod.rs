@@ -1,7 +1,11 @@
 //! The policy loader: walks the JSON document itself (rather than stopping at serde's first
-//! error) so that every problem is reported, each with its JSON-pointer path.
+//! error) so that every problem is reported, each with its JSON-pointer path. YAML documents
+//! are read into the same JSON value first (yaml-rust2), so both formats share every check.
 
-use super::{Glob, Policy, PolicyError, PolicyErrors, Required, Rule};
+mod matching;
+mod yaml;
+
+use super::{Glob, Policy, PolicyError, PolicyErrors, Required, Rule, Scope, Template};
 use crate::domain::{is_reserved_key, Mode, ResourceKind, RESERVED_PREFIX};
 use regex::RegexBuilder;
 use serde_json::{Map, Value};
@@ -10,14 +14,54 @@ use std::collections::BTreeSet;
 /// Compiled-regex size cap: a policy is trusted input, but a typo should not cost a cold start.
 const REGEX_SIZE_LIMIT: usize = 1 << 20;
 
-/// Parses and validates a policy document, returning every problem found.
+/// How a policy document is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// JSON.
+    Json,
+    /// YAML (comments welcome).
+    Yaml,
+    /// JSON when the text is an object, else YAML (an inline policy may be either).
+    Detect,
+}
+
+impl Format {
+    /// By a file's extension: `.yaml`/`.yml` YAML, `.json` JSON, anything else detected.
+    pub fn of_path(path: &str) -> Format {
+        let lower = path.to_ascii_lowercase();
+        if lower.ends_with(".yaml") || lower.ends_with(".yml") {
+            Format::Yaml
+        } else if lower.ends_with(".json") {
+            Format::Json
+        } else {
+            Format::Detect
+        }
+    }
+}
+
+fn one(message: String) -> PolicyErrors {
+    PolicyErrors(vec![PolicyError {
+        path: String::new(),
+        message,
+    }])
+}
+
+/// Parses and validates a JSON policy document, returning every problem found.
 pub fn parse(text: &str) -> Result<Policy, PolicyErrors> {
-    let value: Value = serde_json::from_str(text).map_err(|e| {
-        PolicyErrors(vec![PolicyError {
-            path: String::new(),
-            message: format!("not valid JSON: {e}"),
-        }])
-    })?;
+    parse_as(text, Format::Json)
+}
+
+/// Parses and validates a policy document in `format`, returning every problem found.
+pub fn parse_as(text: &str, format: Format) -> Result<Policy, PolicyErrors> {
+    let format = match format {
+        Format::Detect if text.trim_start().starts_with('{') => Format::Json,
+        Format::Detect => Format::Yaml,
+        f => f,
+    };
+    let value: Value = match format {
+        Format::Yaml => yaml::to_json(text).map_err(one)?,
+        _ => serde_json::from_str(text).map_err(|e| one(format!("not valid JSON: {e}")))?,
+    };
     let mut cx = Cx::default();
     let policy = cx.policy(&value);
     if cx.errors.is_empty() {
@@ -30,6 +74,9 @@ pub fn parse(text: &str) -> Result<Policy, PolicyErrors> {
 #[derive(Default)]
 struct Cx {
     errors: Vec<PolicyError>,
+    /// The document's version (1 when not given): version 2 brings `match`, rule `mode` and
+    /// placeholders in defaults (in version 1 a `{` is a literal character).
+    version: u8,
 }
 
 impl Cx {
@@ -82,9 +129,12 @@ impl Cx {
     fn policy(&mut self, v: &Value) -> Policy {
         let mut mode = Mode::Enforce;
         let mut rules: Vec<(usize, Rule)> = Vec::new();
+        self.version = 1;
         if let Some(obj) = self.object(v, "", &["version", "description", "mode", "rules"]) {
-            if obj.get("version").is_some_and(|v| v.as_u64() != Some(1)) {
-                self.err("/version", "the only policy version is 1");
+            match obj.get("version").map(|v| v.as_u64()) {
+                None | Some(Some(1)) => {}
+                Some(Some(2)) => self.version = 2,
+                Some(_) => self.err("/version", "the policy versions are 1 and 2"),
             }
             if let Some(d) = obj.get("description") {
                 self.string(d, "/description");
@@ -111,6 +161,7 @@ impl Cx {
         self.names_unique(&rules);
         self.cross_rule(&rules);
         Policy {
+            version: self.version,
             mode,
             rules: rules.into_iter().map(|(_, r)| r).collect(),
         }
@@ -120,7 +171,7 @@ impl Cx {
         let obj = self.object(
             v,
             path,
-            &["name", "description", "resources", "require", "forbid", "match"],
+            &["name", "description", "resources", "require", "forbid", "match", "mode"],
         )?;
         let name = match obj.get("name") {
             Some(n) => self.string(n, &child(path, "name")).unwrap_or_default().to_owned(),
@@ -135,12 +186,22 @@ impl Cx {
         if let Some(d) = obj.get("description") {
             self.string(d, &child(path, "description"));
         }
-        if obj.contains_key("match") {
-            self.err(
-                &child(path, "match"),
-                "scoping a rule by ARN or tag (`match`) is reserved for a later version and not supported yet",
-            );
-        }
+        let scope = match obj.get("match") {
+            Some(m) if self.v2(&child(path, "match"), "`match`") => self.scope(m, &child(path, "match")),
+            _ => Scope::default(),
+        };
+        let mode = obj.get("mode").and_then(|m| {
+            let mpath = child(path, "mode");
+            if !self.v2(&mpath, "a rule's `mode`") {
+                return None;
+            }
+            let m = self.string(m, &mpath)?;
+            let parsed = Mode::parse(m);
+            if parsed.is_none() {
+                self.err(&mpath, format!("`{m}` is not a mode: use `enforce` or `report`"));
+            }
+            parsed
+        });
         let kinds = match obj.get("resources") {
             None => ResourceKind::ALL.to_vec(),
             Some(r) => self.kinds(r, &child(path, "resources")),
@@ -162,7 +223,31 @@ impl Cx {
             kinds,
             require,
             forbid,
+            scope,
+            mode,
         })
+    }
+
+    /// Whether version-2 features may be used; an error at `path` otherwise.
+    fn v2(&mut self, path: &str, what: &str) -> bool {
+        if self.version < 2 {
+            self.err(path, format!("{what} needs `version: 2`"));
+        }
+        self.version >= 2
+    }
+
+    /// A default: literal in version 1; with placeholders in version 2.
+    fn template(&mut self, text: &str, path: &str) -> Option<Template> {
+        if self.version < 2 {
+            return Some(Template::literal(text));
+        }
+        match Template::parse(text) {
+            Ok(t) => Some(t),
+            Err(message) => {
+                self.err(path, message);
+                None
+            }
+        }
     }
 
     fn kinds(&mut self, v: &Value, path: &str) -> Vec<ResourceKind> {
@@ -214,7 +299,8 @@ impl Cx {
                 false
             }
         };
-        let default = obj.get("default").and_then(|d| self.string(d, &child(path, "default")));
+        let default_text = obj.get("default").and_then(|d| self.string(d, &child(path, "default")));
+        let default = default_text.and_then(|d| self.template(d, &child(path, "default")));
         let values = obj
             .get("values")
             .and_then(|vs| self.strings(vs, &child(path, "values")));
@@ -226,7 +312,7 @@ impl Cx {
                 None
             }
         });
-        if let Some(d) = default {
+        if let Some(d) = default.as_ref().and_then(Template::fixed) {
             self.value(d, &child(path, "default"), kinds);
         }
         for (i, val) in values.iter().flatten().enumerate() {
@@ -244,12 +330,18 @@ impl Cx {
         }
         let required = Required {
             key: key.to_owned(),
-            default: default.map(str::to_owned),
+            default,
             values: values.map(|vs| vs.into_iter().map(str::to_owned).collect()),
             pattern,
             lock,
         };
-        if let Some(d) = required.default.as_deref().filter(|d| !required.accepts(d)) {
+        // A derived value is checked when it is rendered: if it then fails, it is a violation.
+        if let Some(d) = required
+            .default
+            .as_ref()
+            .and_then(Template::fixed)
+            .filter(|d| !required.accepts(d))
+        {
             self.err(
                 &child(path, "default"),
                 format!(
@@ -345,7 +437,7 @@ impl Cx {
                     .filter(|k| b.kinds.contains(k))
                     .map(|k| k.as_str())
                     .collect();
-                if shared.is_empty() {
+                if shared.is_empty() || !matching::can_overlap(&a.scope, &b.scope) {
                     continue;
                 }
                 let on = shared.join(" and ");
@@ -375,7 +467,12 @@ impl Cx {
 
     fn defaults_agree(&mut self, a: &Required, b: &Required, a_rule: &str, j: usize, on: &str) {
         let path = format!("/rules/{j}/require/{}/default", escape(&b.key));
-        match (&a.default, &b.default) {
+        let (fa, fb) = (
+            a.default.as_ref().map(Template::as_str),
+            b.default.as_ref().map(Template::as_str),
+        );
+        let fixed = |t: &Option<Template>| t.as_ref().and_then(|t| t.fixed().map(str::to_owned));
+        match (fa, fb) {
             (Some(da), Some(db)) if da != db => self.err(
                 &path,
                 format!(
@@ -383,18 +480,20 @@ impl Cx {
                     b.key
                 ),
             ),
-            (Some(d), _) if !b.accepts(d) => self.err(
+            _ if fixed(&a.default).is_some_and(|d| !b.accepts(&d)) => self.err(
                 &path,
                 format!(
-                    "rule `{a_rule}` sets `{}` to `{d}`, which this rule rejects (expected {}) for {on}",
+                    "rule `{a_rule}` sets `{}` to `{}`, which this rule rejects (expected {}) for {on}",
                     b.key,
+                    fa.unwrap_or_default(),
                     b.expectation()
                 ),
             ),
-            (_, Some(d)) if !a.accepts(d) => self.err(
+            _ if fixed(&b.default).is_some_and(|d| !a.accepts(&d)) => self.err(
                 &path,
                 format!(
-                    "this default `{d}` for `{}` is rejected by rule `{a_rule}` (expected {}) for {on}",
+                    "this default `{}` for `{}` is rejected by rule `{a_rule}` (expected {}) for {on}",
+                    fb.unwrap_or_default(),
                     b.key,
                     a.expectation()
                 ),

@@ -1,0 +1,87 @@
+//! The policy's JSON Schema (draft 2020-12), for editors and CI. The loader stays the
+//! authority (it checks what a schema cannot: regexes, conflicts between rules, AWS limits per
+//! kind); the schema is committed as `policy.schema.json`, and a test keeps the two equal.
+
+use super::PLACEHOLDERS;
+use serde_json::{json, Value};
+
+/// The schema's `$id`.
+pub const SCHEMA_ID: &str = "https://github.com/tag-warden/tag-warden/policy.schema.json";
+
+/// The schema of a policy document, versions 1 and 2.
+pub fn schema() -> Value {
+    let globs = json!({"type": "array", "minItems": 1, "items": {"type": "string", "minLength": 1}});
+    let placeholders = PLACEHOLDERS
+        .iter()
+        .map(|p| format!("{{{p}}}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": SCHEMA_ID,
+        "title": "tag-warden policy",
+        "description": "Required and forbidden tags for Secrets Manager secrets and KMS keys. `tag-warden validate` checks more than this schema can (regular expressions, conflicts between rules, AWS limits per kind).",
+        "type": "object",
+        "additionalProperties": false,
+        "required": ["rules"],
+        "properties": {
+            "version": {"enum": [1, 2], "description": "2 enables `match`, a rule's `mode` and placeholders in defaults."},
+            "description": {"type": "string"},
+            "mode": {"$ref": "#/$defs/mode"},
+            "rules": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/rule"}}
+        },
+        "$defs": {
+            "mode": {"enum": ["enforce", "report"]},
+            "rule": {
+                "type": "object",
+                "additionalProperties": false,
+                "required": ["name"],
+                "anyOf": [{"required": ["require"]}, {"required": ["forbid"]}],
+                "properties": {
+                    "name": {"type": "string", "minLength": 1},
+                    "description": {"type": "string"},
+                    "resources": {"type": "array", "minItems": 1, "uniqueItems": true, "items": {"enum": ["secret", "kms-key"]}},
+                    "mode": {"$ref": "#/$defs/mode", "description": "Version 2: enforce or report this rule's writes (a global report mode wins)."},
+                    "match": {"$ref": "#/$defs/match"},
+                    "require": {
+                        "type": "object",
+                        "propertyNames": {"minLength": 1, "maxLength": 128, "not": {"pattern": "^[aA][wW][sS]:"}},
+                        "additionalProperties": {"$ref": "#/$defs/required"}
+                    },
+                    "forbid": {"type": "array", "minItems": 1, "items": {"type": "string", "minLength": 1, "not": {"pattern": "^[aA][wW][sS]:"}}}
+                }
+            },
+            "required": {
+                "type": "object",
+                "additionalProperties": false,
+                "properties": {
+                    "default": {"type": "string", "maxLength": 256, "description": format!("Written when the tag is missing or invalid and nothing valid is remembered. Version 2 may derive it: {placeholders}.")},
+                    "values": {"type": "array", "minItems": 1, "items": {"type": "string", "maxLength": 256}},
+                    "pattern": {"type": "string", "description": "A regular expression, not anchored for you."},
+                    "lock": {"type": "boolean", "description": "Keep the remembered value (needs memory)."}
+                }
+            },
+            "match": {
+                "type": "object",
+                "additionalProperties": false,
+                "description": "Version 2: every condition given must hold; inside a list, any one entry.",
+                "properties": {
+                    "names": globs.clone(),
+                    "arns": globs.clone(),
+                    "regions": globs,
+                    "accounts": {"type": "array", "minItems": 1, "items": {"type": "string", "pattern": "^[0-9]{12}$"}},
+                    "tags": {
+                        "type": "object",
+                        "additionalProperties": {
+                            "oneOf": [
+                                {"type": "string"},
+                                {"type": "array", "minItems": 1, "items": {"type": "string"}},
+                                {"type": "boolean"}
+                            ]
+                        }
+                    }
+                }
+            }
+        }
+    })
+}
