@@ -162,3 +162,44 @@ fn validate_warns_of_a_lock_without_memory_and_start_up_refuses_it() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("TAG_WARDEN_MEMORY_TABLE is not set"));
 }
+
+#[test]
+fn plan_judges_as_in_the_account_region_and_name_it_is_given() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("v2.yaml");
+    std::fs::write(
+        &policy,
+        "version: 2\nrules:\n  - name: sandbox\n    match: { accounts: ['210987654321'], regions: ['eu-*'] }\n    require:\n      Team: { default: '{name[0]}' }\n",
+    )
+    .unwrap();
+    let tags = dir.path().join("tags.json");
+    std::fs::write(&tags, "{}").unwrap();
+    let plan = |extra: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_tag-warden"))
+            .args(["plan", "--policy"])
+            .arg(&policy)
+            .args(["--event", &format!("{}/events/kms-tag-resource.json", root())])
+            .arg("--tags")
+            .arg(&tags)
+            .args(extra)
+            .env_clear()
+            .output()
+            .unwrap();
+        report(&out)
+    };
+    assert_eq!(
+        plan(&[])["results"][0]["outcome"],
+        "compliant",
+        "the event's own account is out of scope"
+    );
+    let r = plan(&[
+        "--account",
+        "210987654321",
+        "--region",
+        "eu-west-1",
+        "--name",
+        "team-x/data",
+    ]);
+    assert_eq!(r["results"][0]["plan"]["tag"]["Team"], "team-x", "{r}");
+    assert_eq!(r["results"][0]["region"], "eu-west-1");
+}

@@ -290,3 +290,47 @@ proptest! {
         prop_assert!(started.elapsed() < QUICK);
     }
 }
+
+proptest! {
+    #![proptest_config(config("policy-yaml-text"))]
+    #[test]
+    fn the_policy_loader_answers_any_yaml_text(text in "(\\PC|\n){0,512}") {
+        let started = Instant::now();
+        let _ = policy::parse_as(&text, policy::Format::Yaml);
+        let _ = policy::parse_as(&text, policy::Format::Detect);
+        prop_assert!(started.elapsed() < QUICK);
+    }
+}
+
+proptest! {
+    #![proptest_config(config("policy-v2-mutations"))]
+    #[test]
+    fn version_2_policies_mutated_load_or_fail_the_same_as_json_and_as_yaml(
+        seed in any::<usize>(), mutations in prop::collection::vec(mutation(), 0..6),
+    ) {
+        let mut docs: Vec<Value> = corpus().iter().filter_map(|d| serde_json::from_str::<Value>(d).ok()).collect();
+        let v2 = std::fs::read_to_string(root().join("policies/example-v2.yaml")).unwrap();
+        docs.push(serde_yaml::from_str(&v2).unwrap());
+        let mut doc = docs[seed % docs.len()].clone();
+        if let Some(obj) = doc.as_object_mut() {
+            obj.insert("version".into(), Value::from(2));
+        }
+        for m in &mutations {
+            apply(&mut doc, m);
+        }
+        let started = Instant::now();
+        let as_json = policy::parse_as(&doc.to_string(), policy::Format::Json);
+        let yaml = serde_yaml::to_string(&doc).unwrap();
+        let as_yaml = policy::parse_as(&yaml, policy::Format::Yaml);
+        prop_assert!(started.elapsed() < QUICK);
+        // The same document means the same policy whichever way it is written: both load, or
+        // both fail, with the same problems once the text itself was read.
+        prop_assert_eq!(as_json.is_ok(), as_yaml.is_ok(), "{} vs {}", doc, yaml);
+        let unreadable = |e: &policy::PolicyErrors| e.0.iter().any(|p| p.path.is_empty() && p.message.starts_with("not valid"));
+        if let (Err(a), Err(b)) = (&as_json, &as_yaml) {
+            if !unreadable(a) && !unreadable(b) {
+                prop_assert_eq!(&a.0, &b.0);
+            }
+        }
+    }
+}

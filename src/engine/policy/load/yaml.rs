@@ -17,13 +17,19 @@ pub(super) fn to_json(text: &str) -> Result<Value, String> {
         )
     })?;
     match &docs[..] {
-        [doc] => convert(doc, ""),
+        [doc] => convert(doc, "", 0),
         [] => Err("not valid YAML: the document is empty".to_owned()),
         _ => Err("not valid YAML: one document expected, found several (`---`)".to_owned()),
     }
 }
 
-fn convert(y: &Yaml, path: &str) -> Result<Value, String> {
+/// As deep as serde_json reads JSON: a policy is never deeper, and the conversion recurses.
+const MAX_DEPTH: usize = 128;
+
+fn convert(y: &Yaml, path: &str, depth: usize) -> Result<Value, String> {
+    if depth > MAX_DEPTH {
+        return Err(format!("not valid YAML: nested deeper than {MAX_DEPTH} levels"));
+    }
     Ok(match y {
         Yaml::Null => Value::Null,
         Yaml::Boolean(b) => Value::Bool(*b),
@@ -38,7 +44,7 @@ fn convert(y: &Yaml, path: &str) -> Result<Value, String> {
             items
                 .iter()
                 .enumerate()
-                .map(|(i, item)| convert(item, &format!("{path}/{i}")))
+                .map(|(i, item)| convert(item, &format!("{path}/{i}"), depth + 1))
                 .collect::<Result<_, _>>()?,
         ),
         Yaml::Hash(hash) => {
@@ -56,7 +62,11 @@ fn convert(y: &Yaml, path: &str) -> Result<Value, String> {
                         ))
                     }
                 };
-                let value = convert(v, &format!("{path}/{}", key.replace('~', "~0").replace('/', "~1")))?;
+                let value = convert(
+                    v,
+                    &format!("{path}/{}", key.replace('~', "~0").replace('/', "~1")),
+                    depth + 1,
+                )?;
                 map.insert(key, value);
             }
             Value::Object(map)
@@ -95,5 +105,7 @@ mod tests {
         assert!(e.contains("line"), "{e}");
         assert!(to_json("").unwrap_err().contains("empty"));
         assert!(to_json("a: 1\n---\nb: 2\n").unwrap_err().contains("one document"));
+        let deep = format!("{}1{}", "[".repeat(200), "]".repeat(200));
+        assert!(to_json(&deep).unwrap_err().contains("nested deeper"));
     }
 }
