@@ -2,6 +2,7 @@
 //! error) so that every problem is reported, each with its JSON-pointer path. YAML documents
 //! are read into the same JSON value first (yaml-rust2), so both formats share every check.
 
+mod conflicts;
 mod matching;
 mod yaml;
 
@@ -9,7 +10,6 @@ use super::{Glob, Policy, PolicyError, PolicyErrors, Required, Rule, Scope, Temp
 use crate::domain::{is_reserved_key, Mode, ResourceKind, RESERVED_PREFIX};
 use regex::RegexBuilder;
 use serde_json::{Map, Value};
-use std::collections::BTreeSet;
 
 /// Compiled-regex size cap: a policy is trusted input, but a typo should not cost a cold start.
 const REGEX_SIZE_LIMIT: usize = 1 << 20;
@@ -411,95 +411,6 @@ impl Cx {
             out.push(glob);
         }
         out
-    }
-
-    fn names_unique(&mut self, rules: &[(usize, Rule)]) {
-        let mut seen = BTreeSet::new();
-        for (i, rule) in rules {
-            if !rule.name.is_empty() && !seen.insert(rule.name.as_str()) {
-                self.err(
-                    &format!("/rules/{i}/name"),
-                    format!("the rule name `{}` is used twice", rule.name),
-                );
-            }
-        }
-    }
-
-    /// Conflicts between rules (and within one): a key both required and forbidden, defaults
-    /// that disagree, or a default another rule would reject — each would make tag-warden
-    /// fight itself, so they are rejected up front.
-    fn cross_rule(&mut self, rules: &[(usize, Rule)]) {
-        for (i, a) in rules {
-            for (j, b) in rules {
-                let shared: Vec<&str> = a
-                    .kinds
-                    .iter()
-                    .filter(|k| b.kinds.contains(k))
-                    .map(|k| k.as_str())
-                    .collect();
-                if shared.is_empty() || !matching::can_overlap(&a.scope, &b.scope) {
-                    continue;
-                }
-                let on = shared.join(" and ");
-                for req in &a.require {
-                    let path = format!("/rules/{i}/require/{}", escape(&req.key));
-                    if let Some(g) = b.forbidding(&req.key) {
-                        self.err(
-                            &path,
-                            format!(
-                                "`{}` is required but rule `{}` forbids it (`{}`) for {on}",
-                                req.key,
-                                b.name,
-                                g.as_str()
-                            ),
-                        );
-                    }
-                    if j <= i {
-                        continue;
-                    }
-                    for other in b.require.iter().filter(|o| o.key == req.key) {
-                        self.defaults_agree(req, other, &a.name, *j, &on);
-                    }
-                }
-            }
-        }
-    }
-
-    fn defaults_agree(&mut self, a: &Required, b: &Required, a_rule: &str, j: usize, on: &str) {
-        let path = format!("/rules/{j}/require/{}/default", escape(&b.key));
-        let (fa, fb) = (
-            a.default.as_ref().map(Template::as_str),
-            b.default.as_ref().map(Template::as_str),
-        );
-        let fixed = |t: &Option<Template>| t.as_ref().and_then(|t| t.fixed().map(str::to_owned));
-        match (fa, fb) {
-            (Some(da), Some(db)) if da != db => self.err(
-                &path,
-                format!(
-                    "`{}` defaults to `{db}` here but to `{da}` in rule `{a_rule}` for {on}",
-                    b.key
-                ),
-            ),
-            _ if fixed(&a.default).is_some_and(|d| !b.accepts(&d)) => self.err(
-                &path,
-                format!(
-                    "rule `{a_rule}` sets `{}` to `{}`, which this rule rejects (expected {}) for {on}",
-                    b.key,
-                    fa.unwrap_or_default(),
-                    b.expectation()
-                ),
-            ),
-            _ if fixed(&b.default).is_some_and(|d| !a.accepts(&d)) => self.err(
-                &path,
-                format!(
-                    "this default `{}` for `{}` is rejected by rule `{a_rule}` (expected {}) for {on}",
-                    fb.unwrap_or_default(),
-                    b.key,
-                    a.expectation()
-                ),
-            ),
-            _ => {}
-        }
     }
 }
 

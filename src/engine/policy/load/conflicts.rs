@@ -1,0 +1,98 @@
+//! Checks across rules: unique names, and keys that rules whose scopes can overlap would fight
+//! over (required by one and forbidden by another, different defaults, a default another
+//! rejects).
+
+use super::{escape, matching, Cx};
+use crate::engine::policy::{Required, Rule, Template};
+use std::collections::BTreeSet;
+
+impl Cx {
+    pub(super) fn names_unique(&mut self, rules: &[(usize, Rule)]) {
+        let mut seen = BTreeSet::new();
+        for (i, rule) in rules {
+            if !rule.name.is_empty() && !seen.insert(rule.name.as_str()) {
+                self.err(
+                    &format!("/rules/{i}/name"),
+                    format!("the rule name `{}` is used twice", rule.name),
+                );
+            }
+        }
+    }
+
+    /// Conflicts between rules (and within one): a key both required and forbidden, defaults
+    /// that disagree, or a default another rule would reject — each would make tag-warden
+    /// fight itself, so they are rejected up front.
+    pub(super) fn cross_rule(&mut self, rules: &[(usize, Rule)]) {
+        for (i, a) in rules {
+            for (j, b) in rules {
+                let shared: Vec<&str> = a
+                    .kinds
+                    .iter()
+                    .filter(|k| b.kinds.contains(k))
+                    .map(|k| k.as_str())
+                    .collect();
+                if shared.is_empty() || !matching::can_overlap(&a.scope, &b.scope) {
+                    continue;
+                }
+                let on = shared.join(" and ");
+                for req in &a.require {
+                    let path = format!("/rules/{i}/require/{}", escape(&req.key));
+                    if let Some(g) = b.forbidding(&req.key) {
+                        self.err(
+                            &path,
+                            format!(
+                                "`{}` is required but rule `{}` forbids it (`{}`) for {on}",
+                                req.key,
+                                b.name,
+                                g.as_str()
+                            ),
+                        );
+                    }
+                    if j <= i {
+                        continue;
+                    }
+                    for other in b.require.iter().filter(|o| o.key == req.key) {
+                        self.defaults_agree(req, other, &a.name, *j, &on);
+                    }
+                }
+            }
+        }
+    }
+
+    fn defaults_agree(&mut self, a: &Required, b: &Required, a_rule: &str, j: usize, on: &str) {
+        let path = format!("/rules/{j}/require/{}/default", escape(&b.key));
+        let (fa, fb) = (
+            a.default.as_ref().map(Template::as_str),
+            b.default.as_ref().map(Template::as_str),
+        );
+        let fixed = |t: &Option<Template>| t.as_ref().and_then(|t| t.fixed().map(str::to_owned));
+        match (fa, fb) {
+            (Some(da), Some(db)) if da != db => self.err(
+                &path,
+                format!(
+                    "`{}` defaults to `{db}` here but to `{da}` in rule `{a_rule}` for {on}",
+                    b.key
+                ),
+            ),
+            _ if fixed(&a.default).is_some_and(|d| !b.accepts(&d)) => self.err(
+                &path,
+                format!(
+                    "rule `{a_rule}` sets `{}` to `{}`, which this rule rejects (expected {}) for {on}",
+                    b.key,
+                    fa.unwrap_or_default(),
+                    b.expectation()
+                ),
+            ),
+            _ if fixed(&b.default).is_some_and(|d| !a.accepts(&d)) => self.err(
+                &path,
+                format!(
+                    "this default `{}` for `{}` is rejected by rule `{a_rule}` (expected {}) for {on}",
+                    fb.unwrap_or_default(),
+                    b.key,
+                    a.expectation()
+                ),
+            ),
+            _ => {}
+        }
+    }
+}
