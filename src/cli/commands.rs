@@ -22,6 +22,13 @@ pub fn validate(path: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<(),
         if rules == 1 { "" } else { "s" },
         p.mode
     );
+    let today = crate::domain::Date::of_epoch_ms(crate::run::resource::now_ms());
+    for (i, w) in p.waivers.iter().enumerate().filter(|(_, w)| w.until < today) {
+        eprintln!(
+            "warning: /waivers/{i}: expired on {} ({}): it waives nothing; remove it",
+            w.until, w.reason
+        );
+    }
     let locks = p.locks();
     if !locks.is_empty() && env(ENV_MEMORY_TABLE).is_none_or(|t| t.trim().is_empty()) {
         let keys: Vec<String> = locks

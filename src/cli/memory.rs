@@ -3,7 +3,7 @@
 
 use super::{runtime, CliError};
 use crate::adapters::aws::AwsBackend;
-use crate::domain::{arn_account, is_reserved_key, ResourceKind, Tags};
+use crate::domain::{arn_account, is_reserved_key, utc_time, ResourceKind, Tags};
 use crate::ports::{Backend, Memory, Place, Stored};
 use crate::run::config::ENV_MEMORY_TABLE;
 use crate::run::resource::now_ms;
@@ -61,11 +61,11 @@ async fn show(table: String, arn: &str, as_json: bool) -> Result<(), CliError> {
         return Ok(());
     };
     if as_json {
-        let v = json!({"arn": arn, "values": r.values, "observed": utc(r.observed_ms), "expiring": r.expiring});
+        let v = json!({"arn": arn, "values": r.values, "observed": utc_time(r.observed_ms), "expiring": r.expiring});
         println!("{v}");
         return Ok(());
     }
-    let mut out = format!("{arn}\n  observed {}", utc(r.observed_ms));
+    let mut out = format!("{arn}\n  observed {}", utc_time(r.observed_ms));
     if r.expiring {
         out.push_str(" (the resource was found gone: this entry expires)");
     }
@@ -133,38 +133,9 @@ fn pairs(tags: &Tags) -> String {
         .join(", ")
 }
 
-/// `YYYY-MM-DDTHH:MM:SSZ` for milliseconds since the epoch (UTC; proleptic Gregorian).
-fn utc(ms: u64) -> String {
-    let secs = ms / 1000;
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    // Howard Hinnant's civil_from_days, for days since 1970-01-01.
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn times_print_in_utc() {
-        assert_eq!(utc(0), "1970-01-01T00:00:00Z");
-        assert_eq!(utc(951_782_400_000), "2000-02-29T00:00:00Z");
-        assert_eq!(utc(1_795_478_399_999), "2026-11-23T23:59:59Z");
-    }
 
     #[test]
     fn set_takes_key_value_pairs_and_refuses_what_aws_would() {

@@ -2,7 +2,7 @@
 //! (account, region) and, on the event path, the event that named it and who made it.
 //! Evaluation sees all of it, so rules can be scoped and values derived from it.
 
-use super::{ResourceKind, Tags};
+use super::{Date, ResourceKind, Tags};
 use serde::{Serialize, Serializer};
 
 /// Who made a call, from a CloudTrail record's `userIdentity`.
@@ -93,6 +93,8 @@ pub struct ResourceContext {
     pub event: Option<EventInfo>,
     /// The tag values remembered for this resource (empty without memory).
     pub remembered: Tags,
+    /// Today (UTC), for waivers; unknown means no waiver is in force.
+    pub today: Option<Date>,
 }
 
 impl ResourceContext {
@@ -107,6 +109,7 @@ impl ResourceContext {
             region: None,
             event: None,
             remembered: Tags::new(),
+            today: None,
         }
     }
 

@@ -3,11 +3,13 @@
 //! Plain data; it imports nothing from the rest of the crate.
 
 mod context;
+mod date;
 mod failure;
 mod outcome;
 mod tags;
 
 pub use context::{arn_account, Actor, EventInfo, ResourceContext};
+pub use date::{utc_time, Date};
 pub use failure::{ApiError, ErrorKind};
 pub use outcome::{ErrorType, Outcome};
-pub use tags::{is_reserved_key, Mode, ResourceKind, TagLimits, Tags, EXEMPT_TAG, RESERVED_PREFIX};
+pub use tags::{is_reserved_key, Mode, ResourceKind, TagLimits, Tags, EXEMPT_TAG, EXEMPT_UNTIL_TAG, RESERVED_PREFIX};

@@ -10,6 +10,9 @@ pub type Tags = BTreeMap<String, String>;
 /// The tag that exempts a resource from enforcement when its value is `true`.
 pub const EXEMPT_TAG: &str = "tag-warden:exempt";
 
+/// The tag that exempts a resource through the day it names (`YYYY-MM-DD`, UTC), and not after.
+pub const EXEMPT_UNTIL_TAG: &str = "tag-warden:exempt-until";
+
 /// Prefix AWS reserves for its own tags; such keys are never added, changed or removed.
 pub const RESERVED_PREFIX: &str = "aws:";
 

@@ -3,7 +3,7 @@
 //! the outcome, the reasons and what was actually written.
 
 use super::evaluate::Evaluation;
-use crate::domain::{ApiError, ErrorKind, ErrorType, Outcome, Tags, EXEMPT_TAG};
+use crate::domain::{ApiError, ErrorKind, ErrorType, Outcome, Tags, EXEMPT_TAG, EXEMPT_UNTIL_TAG};
 
 /// What carrying out a plan did, as the apply layer saw it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,9 +90,22 @@ pub fn writes_due(eval: &Evaluation) -> bool {
 /// Decides the outcome of an evaluated resource from what carrying out its plan did.
 pub fn decide(eval: &Evaluation, applied: &Applied) -> Decision {
     if eval.exempt {
-        return Decision::of(Outcome::Exempt, vec![format!("carries `{EXEMPT_TAG}` = `true`")]);
+        let why = match eval.exempt_until {
+            Some(until) => format!("carries `{EXEMPT_UNTIL_TAG}` = `{until}`: exempt through {until} (UTC)"),
+            None => format!("carries `{EXEMPT_TAG}` = `true`"),
+        };
+        return Decision::of(Outcome::Exempt, vec![why]);
     }
-    let reasons = eval.findings.iter().map(|f| f.reason()).collect();
+    let reasons = eval
+        .findings
+        .iter()
+        .map(|f| f.reason())
+        .chain(
+            eval.waived
+                .iter()
+                .map(|w| format!("rule `{}` is waived through {}: {}", w.rule, w.until, w.reason)),
+        )
+        .collect();
     if eval.plan.is_empty() {
         return Decision::of(settled(eval), reasons);
     }
@@ -178,6 +191,8 @@ mod tests {
             exempt: false,
             findings,
             report_only: Plan::default(),
+            exempt_until: None,
+            waived: Vec::new(),
             plan: Plan {
                 untag: untag.iter().map(|k| k.to_string()).collect(),
                 tag: tag.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),

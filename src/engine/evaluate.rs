@@ -2,7 +2,7 @@
 //! [`Plan`]. Pure and total: it does no I/O and never fails; it returns a decision plus the
 //! reasons for it.
 
-use crate::domain::{is_reserved_key, Mode, ResourceContext, ResourceKind, Tags, EXEMPT_TAG};
+use crate::domain::{is_reserved_key, Date, Mode, ResourceContext, ResourceKind, Tags, EXEMPT_TAG, EXEMPT_UNTIL_TAG};
 use crate::engine::policy::{Policy, Required, Rule};
 use serde::Serialize;
 use std::collections::BTreeSet;
@@ -91,6 +91,11 @@ pub enum Finding {
         /// The rule locking it.
         rule: String,
     },
+    /// `tag-warden:exempt-until` is not a day (`YYYY-MM-DD`): it exempts nothing.
+    BadWaiver {
+        /// The tag's value.
+        value: String,
+    },
     /// Required tags missing, whose defaults the plan cannot add without exceeding the
     /// service's tag limit.
     TagLimit {
@@ -107,7 +112,7 @@ impl Finding {
         match self {
             Finding::Forbidden { .. } | Finding::Locked { .. } => true,
             Finding::Missing { set, .. } | Finding::Invalid { set, .. } => set.is_some(),
-            Finding::TagLimit { .. } => false,
+            Finding::TagLimit { .. } | Finding::BadWaiver { .. } => false,
         }
     }
 
@@ -153,6 +158,9 @@ impl Finding {
             } => format!(
                 "`{key}` is locked by rule `{rule}` at `{remembered}` but is `{value}`: fix: set `{remembered}` (the remembered value)"
             ),
+            Finding::BadWaiver { value } => format!(
+                "`{EXEMPT_UNTIL_TAG}` = `{value}` is not a day (YYYY-MM-DD): it exempts nothing, and the resource is enforced"
+            ),
             Finding::TagLimit { keys, limit } => format!(
                 "required [{}] missing, but adding them would exceed the limit of {limit} user tags; they cannot be added",
                 keys.join(", ")
@@ -164,8 +172,15 @@ impl Finding {
 /// The decision for one resource.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Evaluation {
-    /// The resource carries `tag-warden:exempt = true` and is left alone.
+    /// The resource carries `tag-warden:exempt = true`, or `tag-warden:exempt-until` a day not
+    /// past, and is left alone.
     pub exempt: bool,
+    /// The last day of the exemption, when it is `tag-warden:exempt-until`'s.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exempt_until: Option<Date>,
+    /// Rules the policy's waivers set aside for this resource today.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub waived: Vec<Waived>,
     /// Every departure from the policy.
     pub findings: Vec<Finding>,
     /// The writes that fix what can be fixed (the policy's mode decides whether they are made).
@@ -174,7 +189,32 @@ pub struct Evaluation {
     pub report_only: Plan,
 }
 
+/// A rule a policy waiver sets aside.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Waived {
+    /// The rule.
+    pub rule: String,
+    /// The waiver's last day.
+    pub until: Date,
+    /// The waiver's reason.
+    pub reason: String,
+}
+
+impl Serialize for Date {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
 impl Evaluation {
+    /// The first day a waiver in force here ends (the exemption tag's or a policy waiver's).
+    pub fn waived_until(&self) -> Option<Date> {
+        self.exempt_until
+            .into_iter()
+            .chain(self.waived.iter().map(|w| w.until))
+            .min()
+    }
+
     /// True when some finding is not fixed by the plan.
     pub fn has_violations(&self) -> bool {
         self.findings.iter().any(|f| !f.is_fixed())
@@ -189,8 +229,31 @@ pub fn evaluate(policy: &Policy, ctx: &ResourceContext, tags: &Tags) -> Evaluati
             ..Evaluation::default()
         };
     }
-    let rules: Vec<&Rule> = policy.rules.iter().filter(|r| r.applies_to(ctx, tags)).collect();
     let mut eval = Evaluation::default();
+    if let Some(value) = tags.get(EXEMPT_UNTIL_TAG) {
+        match Date::parse(value) {
+            Some(until) if ctx.today.is_some_and(|today| today <= until) => {
+                return Evaluation {
+                    exempt: true,
+                    exempt_until: Some(until),
+                    ..Evaluation::default()
+                };
+            }
+            Some(_) => {}
+            None => eval.findings.push(Finding::BadWaiver { value: value.clone() }),
+        }
+    }
+    let mut rules: Vec<&Rule> = Vec::new();
+    for rule in policy.rules.iter().filter(|r| r.applies_to(ctx, tags)) {
+        match policy.waivers.iter().find(|w| w.waives(&rule.name, ctx, tags)) {
+            Some(w) => eval.waived.push(Waived {
+                rule: rule.name.clone(),
+                until: w.until,
+                reason: w.reason.clone(),
+            }),
+            None => rules.push(rule),
+        }
+    }
     for key in tags.keys().filter(|k| !is_reserved_key(k)) {
         // An enforcing rule's word wins over a report-only one's.
         let forbidding = rules

@@ -339,3 +339,104 @@ mod v2 {
         assert!(!e.plan.tag.contains_key("Team"), "Shared keys are out of scope");
     }
 }
+
+mod waivers {
+    use super::*;
+    use crate::domain::Date;
+
+    const POLICY: &str = r#"{"version":2,"rules":[
+        {"name":"owner","require":{"Owner":{"default":"platform"}}},
+        {"name":"no-debug","forbid":["Debug"]}],
+      "waivers":[
+        {"match":{"names":["legacy/*"]},"rules":["owner"],"until":"2026-11-23","reason":"migration MIG-42"},
+        {"match":{"names":["old/*"]},"until":"2026-11-20","reason":"expired"}]}"#;
+
+    fn on(day: &str, name: &str) -> ResourceContext {
+        let mut c = ResourceContext::new(ResourceKind::Secret);
+        c.name = Some(name.into());
+        c.today = Date::parse(day);
+        c
+    }
+
+    #[test]
+    fn the_exempt_until_tag_exempts_through_its_day_in_utc_and_not_after() {
+        let p = parse(POLICY).unwrap();
+        let t = tags(&[("tag-warden:exempt-until", "2026-11-23"), ("Debug", "1")]);
+        for (today, exempt) in [("2026-11-22", true), ("2026-11-23", true), ("2026-11-24", false)] {
+            let e = evaluate(&p, &on(today, "app/x"), &t);
+            assert_eq!(e.exempt, exempt, "{today}");
+            assert_eq!(
+                e.plan.untag.is_empty(),
+                exempt,
+                "{today}: enforced like any other after the day"
+            );
+        }
+        let e = evaluate(&p, &on("2026-11-22", "app/x"), &t);
+        assert_eq!(e.exempt_until, Date::parse("2026-11-23"));
+        assert_eq!(e.waived_until(), Date::parse("2026-11-23"));
+    }
+
+    #[test]
+    fn a_malformed_date_exempts_nothing_and_is_a_violation() {
+        let p = parse(POLICY).unwrap();
+        for bad in ["tomorrow", "2026-02-30", "23/11/2026", ""] {
+            let e = evaluate(
+                &p,
+                &on("2026-11-22", "app/x"),
+                &tags(&[("tag-warden:exempt-until", bad), ("Debug", "1")]),
+            );
+            assert!(!e.exempt, "{bad}");
+            assert_eq!(e.plan.untag, ["Debug"], "{bad}");
+            assert!(e.has_violations(), "{bad}");
+            assert!(e.findings.iter().any(|f| f.reason().contains("is not a day")), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_policy_waiver_sets_chosen_rules_aside_for_matching_resources_until_its_day() {
+        let p = parse(POLICY).unwrap();
+        let t = tags(&[("Debug", "1")]);
+        let e = evaluate(&p, &on("2026-11-23", "legacy/db"), &t);
+        assert!(!e.plan.tag.contains_key("Owner"), "owner waived");
+        assert_eq!(e.plan.untag, ["Debug"], "no-debug is not waived");
+        assert_eq!(e.waived.len(), 1);
+        assert_eq!(e.waived[0].reason, "migration MIG-42");
+        let after = evaluate(&p, &on("2026-11-24", "legacy/db"), &t);
+        assert!(
+            after.plan.tag.contains_key("Owner") && after.waived.is_empty(),
+            "expired"
+        );
+        let other = evaluate(&p, &on("2026-11-23", "app/db"), &t);
+        assert!(other.plan.tag.contains_key("Owner"), "out of the waiver's match");
+        let expired = evaluate(&p, &on("2026-11-23", "old/db"), &t);
+        assert_eq!(expired.plan.untag, ["Debug"], "a waiver past its day waives nothing");
+        let unknown_day = evaluate(
+            &p,
+            &ResourceContext {
+                today: None,
+                ..on("2026-11-23", "legacy/db")
+            },
+            &t,
+        );
+        assert!(unknown_day.waived.is_empty(), "no day known: no waiver in force");
+    }
+
+    #[test]
+    fn waivers_need_a_day_a_reason_and_existing_rules() {
+        let errs = match parse(
+            r#"{"version":2,"rules":[{"name":"r","forbid":["a"]}],
+            "waivers":[{"rules":["nope"],"until":"2026-13-01"}]}"#,
+        ) {
+            Err(e) => e.0,
+            Ok(_) => panic!("invalid"),
+        };
+        let text = format!("{errs:?}");
+        assert!(text.contains("no rule is named `nope`"), "{text}");
+        assert!(text.contains("YYYY-MM-DD"), "{text}");
+        assert!(text.contains("why the waiver is granted"), "{text}");
+        assert!(
+            parse(r#"{"rules":[{"name":"r","forbid":["a"]}],"waivers":[]}"#).is_err(),
+            "version 2 only"
+        );
+    }
+}

@@ -1,6 +1,6 @@
 //! Report stage: per-resource outcomes → the JSON response and one structured log line each.
 
-use crate::domain::{ErrorType, EventInfo, Mode, Outcome, ResourceContext, ResourceKind, Tags};
+use crate::domain::{Date, ErrorType, EventInfo, Mode, Outcome, ResourceContext, ResourceKind, Tags};
 use crate::engine::decide::Decision;
 use crate::engine::evaluate::{Evaluation, Finding, Plan};
 
@@ -39,6 +39,9 @@ pub struct ResourceReport {
     pub findings: Vec<Finding>,
     /// Why, for people.
     pub reasons: Vec<String>,
+    /// The first day a waiver in force here ends (`tag-warden:exempt-until` or a policy waiver).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub waived_until: Option<Date>,
     /// Values written to memory by this evaluation.
     #[serde(skip_serializing_if = "Tags::is_empty")]
     pub remembered: Tags,
@@ -70,6 +73,7 @@ impl ResourceReport {
             report_only: Plan::default(),
             findings: Vec::new(),
             reasons: Vec::new(),
+            waived_until: None,
             remembered: Tags::new(),
             error_type: None,
             event: EventInfo::default(),
@@ -79,6 +83,7 @@ impl ResourceReport {
     /// The entry of a resource judged in `ctx`: the evaluation (when there was one) and the
     /// decision. `resource_id` is the identifier as an event gave it.
     pub fn judged(ctx: ResourceContext, resource_id: Option<&str>, eval: Option<Evaluation>, d: Decision) -> Self {
+        let waived_until = eval.as_ref().and_then(Evaluation::waived_until);
         let (findings, plan, report_only) = eval.map(|e| (e.findings, e.plan, e.report_only)).unwrap_or_default();
         ResourceReport {
             outcome: d.outcome,
@@ -92,6 +97,7 @@ impl ResourceReport {
             report_only,
             findings,
             reasons: d.reasons,
+            waived_until,
             remembered: Tags::new(),
             error_type: d.error_type,
             event: ctx.event.unwrap_or_default(),
@@ -148,11 +154,22 @@ pub struct SweepSummary {
     pub by_kind: BTreeMap<ResourceKind, BTreeMap<Outcome, usize>>,
     /// Outcome counts per region and kind.
     pub by_region: BTreeMap<String, BTreeMap<ResourceKind, BTreeMap<Outcome, usize>>>,
+    /// Waivers in force, and those ending soon.
+    pub waivers: WaiverCounts,
     /// What the sweep did with memory, when configured.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub memory: Option<MemorySummary>,
     /// Wall time.
     pub seconds: f64,
+}
+
+/// Waivers in force (the exemption-until tag or a policy waiver) among the resources swept.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct WaiverCounts {
+    /// Resources under a waiver today.
+    pub active: usize,
+    /// Of those, the ones whose waiver ends within 14 days.
+    pub expiring_within_14_days: usize,
 }
 
 /// A sweep's memory traffic.

@@ -3,7 +3,7 @@
 //! step settle the outcome from what the writes did, and remember the valid values seen. The
 //! event path and the sweep both end here.
 
-use crate::domain::{ApiError, ErrorKind, Mode, ResourceContext, ResourceKind};
+use crate::domain::{ApiError, Date, ErrorKind, Mode, ResourceContext, ResourceKind};
 use crate::engine::decide::{decide, writes_due, Applied, Decision};
 use crate::engine::evaluate::{evaluate, Plan};
 use crate::engine::policy::Policy;
@@ -130,6 +130,7 @@ impl<M: Memory + Sync> Judge<'_, M> {
         } = seen;
         let mut ctx = ctx.with_arn(&state.arn);
         ctx.name = ctx.name.or(state.name);
+        ctx.today = ctx.today.or(Some(Date::of_epoch_ms(now_ms())));
         if let Some(why) = &state.skip {
             return ResourceReport::judged(ctx, resource_id, None, Decision::skipped(why));
         }

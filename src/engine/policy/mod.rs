@@ -11,9 +11,10 @@ pub use glob::Glob;
 pub use load::{parse, parse_as, Format};
 pub use schema::{schema, SCHEMA_ID};
 pub use scope::{Scope, TagCondition};
+
 pub use template::{sanitize, Template, Unresolved, CREATION_EVENTS, PLACEHOLDERS};
 
-use crate::domain::{Mode, ResourceContext, ResourceKind, Tags};
+use crate::domain::{Date, Mode, ResourceContext, ResourceKind, Tags};
 use regex::Regex;
 use std::fmt;
 
@@ -26,6 +27,30 @@ pub struct Policy {
     pub mode: Mode,
     /// The rules, in document order.
     pub rules: Vec<Rule>,
+    /// Rules waived for chosen resources until a date (version 2).
+    pub waivers: Vec<Waiver>,
+}
+
+/// A policy waiver: chosen rules do not apply to chosen resources through a day (UTC).
+#[derive(Debug, Clone)]
+pub struct Waiver {
+    /// The resources it covers.
+    pub scope: Scope,
+    /// The rules it waives; `None`: every rule.
+    pub rules: Option<Vec<String>>,
+    /// The last day it is in force.
+    pub until: Date,
+    /// Why, for people.
+    pub reason: String,
+}
+
+impl Waiver {
+    /// Whether it is in force on `today` for the resource in `ctx` carrying `tags`, for `rule`.
+    pub fn waives(&self, rule: &str, ctx: &ResourceContext, tags: &Tags) -> bool {
+        ctx.today.is_some_and(|today| today <= self.until)
+            && self.rules.as_ref().is_none_or(|r| r.iter().any(|n| n == rule))
+            && self.scope.matches(ctx, tags)
+    }
 }
 
 impl Policy {

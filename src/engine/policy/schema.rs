@@ -28,10 +28,22 @@ pub fn schema() -> Value {
             "version": {"enum": [1, 2], "description": "2 enables `match`, a rule's `mode` and placeholders in defaults."},
             "description": {"type": "string"},
             "mode": {"$ref": "#/$defs/mode"},
-            "rules": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/rule"}}
+            "rules": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/rule"}},
+            "waivers": {"type": "array", "items": {"$ref": "#/$defs/waiver"}, "description": "Version 2: chosen rules set aside for chosen resources through a day (UTC)."}
         },
         "$defs": {
             "mode": {"enum": ["enforce", "report"]},
+            "waiver": {
+                "type": "object",
+                "additionalProperties": false,
+                "required": ["until", "reason"],
+                "properties": {
+                    "match": {"$ref": "#/$defs/match"},
+                    "rules": {"type": "array", "minItems": 1, "items": {"type": "string"}},
+                    "until": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"},
+                    "reason": {"type": "string", "minLength": 1}
+                }
+            },
             "rule": {
                 "type": "object",
                 "additionalProperties": false,

@@ -17,7 +17,7 @@ pub use limit::{Rate, RateLimited, RateLimiter};
 
 mod tally;
 
-use crate::domain::{ApiError, ResourceContext, ResourceKind};
+use crate::domain::{ApiError, Date, ResourceContext, ResourceKind};
 use crate::engine::decide::Decision;
 use crate::ports::{Backend, Inventory, Listed, ListedPage, Memory, Remembered, ResourceState, TagStore};
 use crate::run::report::{MemorySummary, ResourceReport, SweepSummary};
@@ -146,6 +146,8 @@ impl<B: Backend> Sweep<'_, B> {
                 summary.complete &= tally.complete();
                 summary.truncated += tally.truncated;
                 summary.pages += tally.listing.pages;
+                summary.waivers.active += tally.waivers.active;
+                summary.waivers.expiring_within_14_days += tally.waivers.expiring_within_14_days;
                 if let Some(m) = memory_summary.as_mut() {
                     m.expired += tally.expired;
                     m.remembered += tally.remembered;
@@ -193,6 +195,7 @@ impl<B: Backend> Sweep<'_, B> {
         progress: &(dyn Fn(Progress<'_>) + Sync),
     ) -> Tally {
         let listing = Listing::default();
+        let today = Date::of_epoch_ms(now_ms());
         let (tx, rx) = tokio::sync::mpsc::channel::<ListedPage>(1);
         let producer = produce(store, tx, &listing, self.deadline);
         let items =
@@ -222,11 +225,11 @@ impl<B: Backend> Sweep<'_, B> {
             .buffer_unordered(self.settings.concurrency.max(1))
             .fold(Tally::default(), |mut tally, item| {
                 match item {
-                    Item::Done(entry) => tally.add(*entry, self.settings.max_entries),
+                    Item::Done(entry) => tally.add(*entry, self.settings.max_entries, today),
                     Item::NotStarted => tally.not_started += 1,
                     Item::ListingFailed(e) => {
                         tally.listing_failed = true;
-                        tally.add(listing_failed(kind, region, &e), self.settings.max_entries);
+                        tally.add(listing_failed(kind, region, &e), self.settings.max_entries, today);
                     }
                 }
                 progress(Progress {

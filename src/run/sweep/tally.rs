@@ -1,8 +1,9 @@
 //! What sweeping one kind in one region came to, kept small: counts per outcome, and only the
 //! entries the report lists (those left not compliant, up to a bound).
 
-use crate::domain::Outcome;
+use crate::domain::{Date, Outcome};
 use crate::run::report::ResourceReport;
+use crate::run::report::WaiverCounts;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
@@ -43,15 +44,21 @@ pub(super) struct Tally {
     pub not_started: usize,
     pub remembered: usize,
     pub expired: usize,
+    pub waivers: WaiverCounts,
     pub listing_failed: bool,
     pub listing: ListingDone,
 }
 
 impl Tally {
-    /// Counts and logs an entry; keeps it when it needs attention and the bound allows.
-    pub fn add(&mut self, entry: ResourceReport, max_kept: usize) {
+    /// Counts and logs an entry (and a waiver in force, expiring within 14 days of `today`
+    /// or not); keeps it when it needs attention and the bound allows.
+    pub fn add(&mut self, entry: ResourceReport, max_kept: usize, today: Date) {
         entry.log(true);
         *self.counts.entry(entry.outcome).or_insert(0) += 1;
+        if let Some(until) = entry.waived_until {
+            self.waivers.active += 1;
+            self.waivers.expiring_within_14_days += usize::from(until <= today.plus_days(14));
+        }
         self.remembered += usize::from(!entry.remembered.is_empty());
         if entry.outcome.needs_attention() {
             if self.kept.len() < max_kept {
@@ -83,9 +90,10 @@ mod tests {
 
     #[test]
     fn only_entries_needing_attention_are_kept_up_to_the_bound_and_all_are_counted() {
+        let today = Date::parse("2026-11-23").unwrap();
         let mut t = Tally::default();
         for _ in 0..5 {
-            t.add(entry(Outcome::Compliant), 2);
+            t.add(entry(Outcome::Compliant), 2, today);
         }
         for o in [
             Outcome::Violation,
@@ -93,13 +101,26 @@ mod tests {
             Outcome::Error,
             Outcome::Violation,
         ] {
-            t.add(entry(o), 2);
+            t.add(entry(o), 2, today);
         }
         assert_eq!(t.done(), 9);
         assert_eq!(t.kept.len(), 2);
         assert_eq!(t.truncated, 2);
         assert_eq!(t.counts[&Outcome::Violation], 2);
         assert!(t.kept.iter().all(|e| e.outcome.needs_attention()));
+    }
+
+    #[test]
+    fn waivers_in_force_are_counted_and_those_ending_within_14_days_too() {
+        let today = Date::parse("2026-11-23").unwrap();
+        let mut t = Tally::default();
+        for until in ["2026-12-07", "2026-12-08", "2027-06-01"] {
+            let mut e = entry(Outcome::Exempt);
+            e.waived_until = Date::parse(until);
+            t.add(e, 10, today);
+        }
+        t.add(entry(Outcome::Compliant), 10, today);
+        assert_eq!((t.waivers.active, t.waivers.expiring_within_14_days), (3, 1));
     }
 
     #[test]

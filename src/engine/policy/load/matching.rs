@@ -1,8 +1,10 @@
-//! A rule's `match`, loaded: names, arns, accounts, regions, tags. And whether two rules'
-//! scopes can overlap (only then must their defaults agree and their requirements not clash).
+//! A rule's `match`, loaded: names, arns, accounts, regions, tags; the policy's `waivers`. And
+//! whether two rules' scopes can overlap (only then must their defaults agree and their
+//! requirements not clash).
 
 use super::{child, type_name, Cx};
-use crate::engine::policy::{Glob, Scope, TagCondition};
+use crate::domain::Date;
+use crate::engine::policy::{Glob, Scope, TagCondition, Waiver};
 use serde_json::Value;
 
 impl Cx {
@@ -117,4 +119,70 @@ pub(super) fn can_overlap(a: &Scope, b: &Scope) -> bool {
         && globs_meet(&a.names, &b.names)
         && globs_meet(&a.arns, &b.arns)
         && globs_meet(&a.regions, &b.regions)
+}
+
+impl Cx {
+    /// Version 2's `waivers`: `{match, rules, until, reason}` each; `rules` must name rules of
+    /// the policy, `until` is a `YYYY-MM-DD` day (UTC), `reason` is required.
+    pub(super) fn waivers(&mut self, v: &Value, rule_names: &[&str]) -> Vec<Waiver> {
+        let Some(list) = v.as_array() else {
+            self.err(
+                "/waivers",
+                format!("expected an array of waivers, found {}", type_name(v)),
+            );
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for (i, w) in list.iter().enumerate() {
+            let path = format!("/waivers/{i}");
+            let Some(obj) = self.object(w, &path, &["match", "rules", "until", "reason"]) else {
+                continue;
+            };
+            let scope = obj
+                .get("match")
+                .map(|m| self.scope(m, &child(&path, "match")))
+                .unwrap_or_default();
+            let rules = obj.get("rules").map(|r| {
+                let rpath = child(&path, "rules");
+                let names = self.strings(r, &rpath).unwrap_or_default();
+                for (j, n) in names.iter().enumerate().filter(|(_, n)| !rule_names.contains(n)) {
+                    self.err(&child(&rpath, &j.to_string()), format!("no rule is named `{n}`"));
+                }
+                names.into_iter().map(str::to_owned).collect()
+            });
+            let until = match obj.get("until").map(|u| (u, u.as_str().and_then(Date::parse))) {
+                Some((_, Some(d))) => Some(d),
+                Some((u, None)) => {
+                    self.err(
+                        &child(&path, "until"),
+                        format!("expected a day as `YYYY-MM-DD`, found {u}"),
+                    );
+                    None
+                }
+                None => {
+                    self.err(
+                        &child(&path, "until"),
+                        "required: the last day the waiver is in force (`YYYY-MM-DD`, UTC)",
+                    );
+                    None
+                }
+            };
+            let reason = match obj.get("reason").and_then(|r| self.string(r, &child(&path, "reason"))) {
+                Some(r) if !r.trim().is_empty() => Some(r.to_owned()),
+                _ => {
+                    self.err(&child(&path, "reason"), "required: why the waiver is granted");
+                    None
+                }
+            };
+            if let (Some(until), Some(reason)) = (until, reason) {
+                out.push(Waiver {
+                    scope,
+                    rules,
+                    until,
+                    reason,
+                });
+            }
+        }
+        out
+    }
 }

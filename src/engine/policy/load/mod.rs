@@ -130,7 +130,8 @@ impl Cx {
         let mut mode = Mode::Enforce;
         let mut rules: Vec<(usize, Rule)> = Vec::new();
         self.version = 1;
-        if let Some(obj) = self.object(v, "", &["version", "description", "mode", "rules"]) {
+        let mut waivers = Vec::new();
+        if let Some(obj) = self.object(v, "", &["version", "description", "mode", "rules", "waivers"]) {
             match obj.get("version").map(|v| v.as_u64()) {
                 None | Some(Some(1)) => {}
                 Some(Some(2)) => self.version = 2,
@@ -157,6 +158,12 @@ impl Cx {
                         .collect();
                 }
             }
+            if let Some(w) = obj.get("waivers") {
+                if self.v2("/waivers", "`waivers`") {
+                    let names: Vec<&str> = rules.iter().map(|(_, r)| r.name.as_str()).collect();
+                    waivers = self.waivers(w, &names);
+                }
+            }
         }
         self.names_unique(&rules);
         self.cross_rule(&rules);
@@ -164,6 +171,7 @@ impl Cx {
             version: self.version,
             mode,
             rules: rules.into_iter().map(|(_, r)| r).collect(),
+            waivers,
         }
     }
 
