@@ -15,9 +15,11 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 .PHONY: test demo venv lint cfn-lint lambda-build measure bench bench-scale fuzz unit build clean
 
-## test: lint (rustfmt, clippy, cfn-lint), the release Lambda build, then every test
+## test: lint (rustfmt, clippy, cfn-lint), the release Lambda build, every test, then the
+## policy test cases in policies/ (as a user's CI would run them)
 test: venv lint cfn-lint lambda-build
 	$(TEST_ENV) cargo test --all-targets
+	for cases in policies/*.cases.yaml; do ./target/debug/tag-warden test "$$cases"; done
 
 ## lambda-build: what users deploy (x86_64 here; users deploy --arm64, which this machine cannot build)
 lambda-build: venv

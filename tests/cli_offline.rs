@@ -5,6 +5,7 @@
 
 use serde_json::Value;
 use std::io::Write;
+use std::path::PathBuf;
 use std::process::{Command, Output};
 
 fn root() -> &'static str {
@@ -202,4 +203,78 @@ fn plan_judges_as_in_the_account_region_and_name_it_is_given() {
     ]);
     assert_eq!(r["results"][0]["plan"]["tag"]["Team"], "team-x", "{r}");
     assert_eq!(r["results"][0]["region"], "eu-west-1");
+}
+
+fn test_cmd(cases: &std::path::Path, extra: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tag-warden"))
+        .arg("test")
+        .arg(cases)
+        .args(extra)
+        .env_clear()
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn policy_test_cases_pass_fail_with_a_diff_or_are_invalid_in_yaml_and_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = format!("{}/policies/example.json", root());
+    let json = dir.path().join("cases.json");
+    std::fs::write(
+        &json,
+        r#"{"today":"2026-11-23","cases":[
+            {"name":"passes","resource":{"kind":"kms-key","tags":{"Owner":"orders","CostCenter":"1234"}},"expect":{"outcome":"compliant"}},
+            {"name":"fails","resource":{"kind":"kms-key","tags":{}},"expect":{"outcome":"compliant","add":{"Owner":"payments"}}}]}"#,
+    )
+    .unwrap();
+    let out = test_cmd(&json, &["--policy", &policy]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("ok   passes") && text.contains("FAIL fails"), "{text}");
+    assert!(
+        text.contains("outcome: expected `compliant`, got `remediated`"),
+        "{text}"
+    );
+    assert!(
+        text.contains("add: expected {Owner=payments}, got {CostCenter=0000, Owner=platform}"),
+        "{text}"
+    );
+    assert_eq!(text.lines().last(), Some("1 passed, 1 failed"));
+
+    let yaml = dir.path().join("cases.yaml");
+    std::fs::write(
+        &yaml,
+        format!("policy: {policy}\ncases:\n  - name: yaml passes\n    resource: {{ kind: secret, tags: {{ Owner: orders, CostCenter: '1234', DataClass: public }} }}\n    expect: {{ outcome: compliant, violations: [] }}\n"),
+    )
+    .unwrap();
+    let out = test_cmd(&yaml, &[]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).lines().last(),
+        Some("1 passed, 0 failed")
+    );
+
+    let invalid = dir.path().join("bad.yaml");
+    std::fs::write(
+        &invalid,
+        "cases:\n  - name: a\n    resource: { kind: bucket }\n    expect: {}\n  - nme: b\n",
+    )
+    .unwrap();
+    let out = test_cmd(&invalid, &["--policy", &policy]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("invalid cases (2)") && err.contains("/cases/0") && err.contains("/cases/1"),
+        "{err}"
+    );
+    let out = test_cmd(&yaml, &["--policy", "/nonexistent.json"]);
+    assert_eq!(out.status.code(), Some(2), "an unreadable policy is invalid");
+}
+
+#[test]
+fn the_shipped_policy_cases_pass() {
+    for file in ["example.cases.yaml", "example-v2.cases.yaml"] {
+        let out = test_cmd(&PathBuf::from(root()).join("policies").join(file), &[]);
+        assert!(out.status.success(), "{file}: {}", String::from_utf8_lossy(&out.stdout));
+    }
 }

@@ -16,15 +16,21 @@ pub enum CliError {
     /// The command (or the handler it ran) failed: exit 1, printed as `error: …`.
     #[error("error: {0}")]
     Failed(String),
+    /// The command said all there is to say on stdout (test results): just this exit code.
+    #[error("")]
+    Quiet(u8),
 }
 
 impl CliError {
     /// Prints the error on stderr and gives its exit code.
     pub fn exit(self) -> ExitCode {
+        if let CliError::Quiet(code) = self {
+            return ExitCode::from(code);
+        }
         eprintln!("{self}");
         ExitCode::from(match self {
             CliError::Invalid(_) => EXIT_INVALID,
-            CliError::Failed(_) => EXIT_FAILED,
+            CliError::Failed(_) | CliError::Quiet(_) => EXIT_FAILED,
         })
     }
 }

@@ -1,6 +1,7 @@
 //! Layer 6, the command line: `validate`, `plan` (offline), `handle` (one real invocation) and
 //! `reconcile` (a sweep), with the same configuration and handler code as the Lambda function.
 
+mod cases;
 mod commands;
 mod error;
 mod memory;
@@ -67,6 +68,15 @@ enum Command {
     Reconcile(reconcile::ReconcileArgs),
     /// Print the policy's JSON Schema (draft 2020-12), for editors and CI.
     Schema,
+    /// Run policy test cases offline (no AWS call): exit 0 when all pass, 1 when any fails,
+    /// 2 when the file or the policy is invalid.
+    Test {
+        /// The cases file (YAML or JSON).
+        cases: PathBuf,
+        /// The policy (default: the file's `policy`, relative to it).
+        #[arg(long)]
+        policy: Option<PathBuf>,
+    },
     /// What tag-warden remembers of a resource (TAG_WARDEN_MEMORY_TABLE), and how to change it.
     #[command(subcommand)]
     Memory(memory::MemoryCommand),
@@ -100,6 +110,7 @@ pub fn main(args: Vec<std::ffi::OsString>) -> ExitCode {
         Command::Handle { event } => commands::handle(&event, &env),
         Command::Reconcile(args) => reconcile::run(&args, &env),
         Command::Memory(command) => memory::run(&command, &env),
+        Command::Test { cases, policy } => cases::run(&cases, policy.as_deref()),
         Command::Schema => serde_json::to_string_pretty(&crate::engine::policy::schema())
             .map(|s| println!("{s}"))
             .map_err(|e| CliError::Failed(e.to_string())),

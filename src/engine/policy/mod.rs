@@ -8,7 +8,7 @@ mod scope;
 mod template;
 
 pub use glob::Glob;
-pub use load::{parse, parse_as, Format};
+pub use load::{parse, parse_as, read_document, Format};
 pub use schema::{schema, SCHEMA_ID};
 pub use scope::{Scope, TagCondition};
 

@@ -46,6 +46,19 @@ fn one(message: String) -> PolicyErrors {
     }])
 }
 
+/// Reads a YAML or JSON document (a policy, a cases file) into a JSON value.
+pub fn read_document(text: &str, format: Format) -> Result<Value, String> {
+    let format = match format {
+        Format::Detect if text.trim_start().starts_with('{') => Format::Json,
+        Format::Detect => Format::Yaml,
+        f => f,
+    };
+    match format {
+        Format::Yaml => yaml::to_json(text),
+        _ => serde_json::from_str(text).map_err(|e| format!("not valid JSON: {e}")),
+    }
+}
+
 /// Parses and validates a JSON policy document, returning every problem found.
 pub fn parse(text: &str) -> Result<Policy, PolicyErrors> {
     parse_as(text, Format::Json)
@@ -53,15 +66,7 @@ pub fn parse(text: &str) -> Result<Policy, PolicyErrors> {
 
 /// Parses and validates a policy document in `format`, returning every problem found.
 pub fn parse_as(text: &str, format: Format) -> Result<Policy, PolicyErrors> {
-    let format = match format {
-        Format::Detect if text.trim_start().starts_with('{') => Format::Json,
-        Format::Detect => Format::Yaml,
-        f => f,
-    };
-    let value: Value = match format {
-        Format::Yaml => yaml::to_json(text).map_err(one)?,
-        _ => serde_json::from_str(text).map_err(|e| one(format!("not valid JSON: {e}")))?,
-    };
+    let value = read_document(text, format).map_err(one)?;
     let mut cx = Cx::default();
     let policy = cx.policy(&value);
     if cx.errors.is_empty() {
