@@ -5,7 +5,7 @@
 
 use crate::domain::{ApiError, ErrorKind, Tags};
 use crate::ports::{
-    Backend, Inventory, Listed, ListedPage, Memory, Place, Remembered, ResourceState, Stored, TagStore,
+    Backend, HistoryEntry, Inventory, Listed, ListedPage, Memory, Place, Remembered, ResourceState, Stored, TagStore,
 };
 use futures_util::{stream, Stream};
 use std::collections::{BTreeMap, BTreeSet};
@@ -294,6 +294,8 @@ pub struct FakeMemory {
     pub calls: Mutex<Vec<String>>,
     /// When set, every call fails with an error of this kind.
     pub fail: Option<ErrorKind>,
+    /// The history written, by ARN.
+    pub stories: Mutex<BTreeMap<String, Vec<HistoryEntry>>>,
 }
 
 impl FakeMemory {
@@ -304,6 +306,7 @@ impl FakeMemory {
             observed_ms,
             kind: None,
             expiring: false,
+            history_seq: 0,
         };
         self.entries.lock().unwrap().insert(arn.to_owned(), (r, None));
         self
@@ -360,7 +363,14 @@ impl Memory for FakeMemory {
             .map(|(arn, (r, _))| (arn.clone(), r.clone()))
             .collect())
     }
-    async fn remember(&self, arn: &str, place: &Place, changes: &Tags, observed_ms: u64) -> Result<Stored, ApiError> {
+    async fn remember(
+        &self,
+        arn: &str,
+        place: &Place,
+        changes: &Tags,
+        observed_ms: u64,
+        history: &[HistoryEntry],
+    ) -> Result<Stored, ApiError> {
         self.call("remember", arn)?;
         let mut all = self.entries.lock().unwrap();
         if all.get(arn).is_some_and(|(r, _)| r.observed_ms >= observed_ms) {
@@ -368,11 +378,24 @@ impl Memory for FakeMemory {
         }
         let (r, p) = all.entry(arn.to_owned()).or_default();
         r.values.extend(changes.clone());
+        if let Some(last) = history.iter().map(|h| h.seq).max() {
+            r.history_seq = last + 1;
+        }
+        self.stories
+            .lock()
+            .unwrap()
+            .entry(arn.to_owned())
+            .or_default()
+            .extend(history.iter().cloned());
         r.observed_ms = observed_ms;
         r.kind = Some(place.kind);
         r.expiring = false;
         *p = Some(place.clone());
         Ok(Stored::Written)
+    }
+    async fn history(&self, arn: &str) -> Result<Vec<HistoryEntry>, ApiError> {
+        self.call("history", arn)?;
+        Ok(self.stories.lock().unwrap().get(arn).cloned().unwrap_or_default())
     }
     async fn expire(&self, arn: &str, _at_s: u64) -> Result<(), ApiError> {
         self.call("expire", arn)?;

@@ -112,7 +112,7 @@ async fn remember_sets_only_the_changes_under_the_observation_condition() {
         })
         .then_output(|| UpdateItemOutput::builder().build());
     let stored = memory(&[&rule])
-        .remember(ARN, &place(), &owner("search"), 42)
+        .remember(ARN, &place(), &owner("search"), 42, &[])
         .await
         .unwrap();
     assert_eq!(stored, Stored::Written);
@@ -124,7 +124,10 @@ async fn a_failed_condition_is_a_newer_observation_not_an_error() {
     let rule = mock!(aws_sdk_dynamodb::Client::update_item)
         .then_http_response(|| json_error(400, "ConditionalCheckFailedException"));
     let m = memory(&[&rule]);
-    assert_eq!(m.remember(ARN, &place(), &owner("x"), 1).await.unwrap(), Stored::Newer);
+    assert_eq!(
+        m.remember(ARN, &place(), &owner("x"), 1, &[]).await.unwrap(),
+        Stored::Newer
+    );
     assert_eq!(rule.num_calls(), 1, "not retried");
     // Expiring an entry that does not exist is nothing to do.
     m.expire(ARN, 99).await.unwrap();
@@ -151,7 +154,7 @@ async fn throughput_exceeded_is_retried_then_throttled() {
         .repeatedly()
         .build();
     let e = memory(&[&rule])
-        .remember(ARN, &place(), &owner("x"), 1)
+        .remember(ARN, &place(), &owner("x"), 1, &[])
         .await
         .unwrap_err();
     assert_eq!(e.kind, ErrorKind::Throttled);
@@ -187,4 +190,54 @@ async fn expire_sets_the_ttl_only_on_an_existing_entry() {
         .then_output(|| UpdateItemOutput::builder().build());
     memory(&[&rule]).expire(ARN, 1_800_000_000).await.unwrap();
     assert_eq!(rule.num_calls(), 1);
+}
+
+#[tokio::test]
+async fn history_goes_with_the_values_in_one_transaction_into_rotating_slots() {
+    use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsOutput;
+    use tag_warden::ports::HistoryEntry;
+    let rule = mock!(aws_sdk_dynamodb::Client::transact_write_items)
+        .match_requests(|r| {
+            let items = r.transact_items();
+            let main = items[0].update().unwrap();
+            let story = items[1].update().unwrap();
+            main.key().get("arn") == Some(&s(ARN))
+                && main.condition_expression() == Some("attribute_not_exists(#arn) OR #observed < :observed")
+                && main.expression_attribute_values().unwrap().get(":hseq") == Some(&AttributeValue::N("52".into()))
+                && story.key().get("arn") == Some(&s(&format!("{ARN}#history")))
+                && story.expression_attribute_names().unwrap().values().any(|n| n == "h0")
+                && story.expression_attribute_names().unwrap().values().any(|n| n == "h1")
+        })
+        .then_output(|| TransactWriteItemsOutput::builder().build());
+    let entries = [
+        HistoryEntry {
+            seq: 50,
+            who: "alice".into(),
+            ..HistoryEntry::default()
+        },
+        HistoryEntry {
+            seq: 51,
+            who: "tag-warden".into(),
+            ..HistoryEntry::default()
+        },
+    ];
+    let stored = memory(&[&rule])
+        .remember(ARN, &place(), &owner("x"), 7, &entries)
+        .await
+        .unwrap();
+    assert_eq!(
+        (stored, rule.num_calls()),
+        (Stored::Written, 1),
+        "slots 50 % 50 and 51 % 50"
+    );
+
+    let lost = mock!(aws_sdk_dynamodb::Client::transact_write_items).then_http_response(|| {
+        let body = r#"{"__type":"com.amazonaws.dynamodb.v20120810#TransactionCanceledException","message":"Transaction cancelled, please refer cancellation reasons for specific reasons [ConditionalCheckFailed, None]","CancellationReasons":[{"Code":"ConditionalCheckFailed"},{"Code":"None"}]}"#;
+        HttpResponse::new(StatusCode::try_from(400).unwrap(), SdkBody::from(body))
+    });
+    let stored = memory(&[&lost])
+        .remember(ARN, &place(), &owner("x"), 7, &entries)
+        .await
+        .unwrap();
+    assert_eq!(stored, Stored::Newer, "a newer observation wins; its history too");
 }

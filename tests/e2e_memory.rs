@@ -106,9 +106,10 @@ async fn a_removed_owner_comes_back_as_payments_not_the_default() {
         [
             "secretsmanager.DescribeSecret",
             "dynamodb.GetItem",
-            "secretsmanager.TagResource"
+            "secretsmanager.TagResource",
+            "dynamodb.TransactWriteItems"
         ],
-        "a restore from memory writes nothing new to memory"
+        "a restore writes no value anew, only its history, in one write"
     );
     let entry = &report["results"][0];
     assert_eq!(entry["outcome"], "remediated");
@@ -189,9 +190,9 @@ fn an_older_read_answered_last_does_not_overwrite_the_newer_memory() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(proxy.calls("secretsmanager.DescribeSecret"), 1);
     assert_eq!(
-        proxy.calls("dynamodb.UpdateItem"),
+        proxy.calls("dynamodb.UpdateItem") + proxy.calls("dynamodb.TransactWriteItems"),
         1,
-        "the older read tried to write: {report}"
+        "the older read tried to write (its values and its history, in one write): {report}"
     );
     assert!(
         report["results"][0].get("remembered").is_none(),

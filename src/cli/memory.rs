@@ -4,11 +4,57 @@
 use super::{runtime, CliError};
 use crate::adapters::aws::AwsBackend;
 use crate::domain::{arn_account, is_reserved_key, utc_time, ResourceKind, Tags};
-use crate::ports::{Backend, Memory, Place, Stored};
+use crate::ports::{Backend, HistoryEntry, Memory, Place, Stored};
 use crate::run::config::ENV_MEMORY_TABLE;
 use crate::run::resource::now_ms;
 use clap::Subcommand;
 use serde_json::json;
+
+/// `tag-warden history ARN`: the story of a resource, as a table or JSON.
+pub fn history(arn: &str, as_json: bool, env: &dyn Fn(&str) -> Option<String>) -> Result<(), CliError> {
+    let table = memory_table(env)?;
+    runtime()?.block_on(async {
+        let backend = AwsBackend::from_env(Some(table)).await;
+        let memory = backend
+            .memory()
+            .ok_or_else(|| CliError::Failed("no memory".to_owned()))?;
+        let story = memory.history(arn).await.map_err(|e| CliError::Failed(e.to_string()))?;
+        if as_json {
+            let v = json!({"arn": arn, "history": story});
+            println!("{v}");
+            return Ok(());
+        }
+        if story.is_empty() {
+            println!("{arn}: no history");
+            return Ok(());
+        }
+        println!("{arn}");
+        println!("{:<21} {:<40} {:<16} what", "when", "who", "event");
+        for h in &story {
+            let mut what: Vec<String> = h
+                .changes
+                .iter()
+                .map(|(k, old, new)| {
+                    let show = |v: &Option<String>| v.clone().unwrap_or_else(|| "(none)".to_owned());
+                    format!("{k}: {} -> {}", show(old), show(new))
+                })
+                .collect();
+            if !h.action.is_empty() {
+                what.push(h.action.clone());
+            }
+            let event = h.event.as_deref().unwrap_or("-");
+            println!("{:<21} {:<40} {:<16} {}", h.at, h.who, event, what.join("; "));
+        }
+        Ok(())
+    })
+}
+
+fn memory_table(env: &dyn Fn(&str) -> Option<String>) -> Result<String, CliError> {
+    env(ENV_MEMORY_TABLE)
+        .map(|t| t.trim().to_owned())
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| CliError::Invalid(format!("no memory: set {ENV_MEMORY_TABLE} to the table's name")))
+}
 
 /// `tag-warden memory …`.
 #[derive(Debug, Subcommand)]
@@ -33,10 +79,7 @@ pub enum MemoryCommand {
 
 /// Runs a memory command against `TAG_WARDEN_MEMORY_TABLE`.
 pub fn run(command: &MemoryCommand, env: &dyn Fn(&str) -> Option<String>) -> Result<(), CliError> {
-    let table = env(ENV_MEMORY_TABLE)
-        .map(|t| t.trim().to_owned())
-        .filter(|t| !t.is_empty())
-        .ok_or_else(|| CliError::Invalid(format!("no memory: set {ENV_MEMORY_TABLE} to the table's name")))?;
+    let table = memory_table(env)?;
     match command {
         MemoryCommand::Show { arn, json } => runtime()?.block_on(show(table, arn, *json)),
         MemoryCommand::Set { arn, values } => {
@@ -81,7 +124,22 @@ async fn set(table: String, arn: &str, place: &Place, values: &Tags) -> Result<(
     let memory = backend
         .memory()
         .ok_or_else(|| CliError::Failed("no memory".to_owned()))?;
-    match memory.remember(arn, place, values, now_ms()).await {
+    let before = memory
+        .recall(arn)
+        .await
+        .map_err(|e| CliError::Failed(e.to_string()))?
+        .unwrap_or_default();
+    let story = [HistoryEntry {
+        seq: before.history_seq,
+        at: utc_time(now_ms()),
+        who: "administrator (tag-warden memory set)".to_owned(),
+        changes: values
+            .iter()
+            .map(|(k, v)| (k.clone(), before.values.get(k).cloned(), Some(v.clone())))
+            .collect(),
+        ..HistoryEntry::default()
+    }];
+    match memory.remember(arn, place, values, now_ms(), &story).await {
         Ok(Stored::Written) => {
             println!("{arn}: remembered {}", pairs(values));
             Ok(())

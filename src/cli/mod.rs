@@ -68,6 +68,15 @@ enum Command {
     Reconcile(reconcile::ReconcileArgs),
     /// Print the policy's JSON Schema (draft 2020-12), for editors and CI.
     Schema,
+    /// The story of a resource (TAG_WARDEN_MEMORY_TABLE): who changed what, and what
+    /// tag-warden did, oldest first (the last 50 changes).
+    History {
+        /// The resource's ARN.
+        arn: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Run policy test cases offline (no AWS call): exit 0 when all pass, 1 when any fails,
     /// 2 when the file or the policy is invalid.
     Test {
@@ -110,6 +119,7 @@ pub fn main(args: Vec<std::ffi::OsString>) -> ExitCode {
         Command::Handle { event } => commands::handle(&event, &env),
         Command::Reconcile(args) => reconcile::run(&args, &env),
         Command::Memory(command) => memory::run(&command, &env),
+        Command::History { arn, json } => memory::history(&arn, json, &env),
         Command::Test { cases, policy } => cases::run(&cases, policy.as_deref()),
         Command::Schema => serde_json::to_string_pretty(&crate::engine::policy::schema())
             .map(|s| println!("{s}"))

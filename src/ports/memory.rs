@@ -3,8 +3,36 @@
 //! late never overwrites a newer one.
 
 use crate::domain::{ApiError, ResourceKind, Tags};
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::future::Future;
+
+/// How many changes a resource's history keeps; the oldest is dropped.
+pub const HISTORY_LEN: u64 = 50;
+
+/// One step in the story of a resource: who changed what, and what tag-warden did. Tag keys
+/// and values only, never anything of a secret.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    /// Its place in the story (0, 1, …).
+    pub seq: u64,
+    /// When (`eventTime`, or when tag-warden acted).
+    pub at: String,
+    /// Who: the caller's ARN, `tag-warden`, or `unknown` (a change found by a sweep).
+    pub who: String,
+    /// The event, when one told of it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    /// Remembered values changed: key, old, new (`None`: absent).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub changes: Vec<(String, Option<String>, Option<String>)>,
+    /// What tag-warden did (`set Owner=payments (remembered)`, `removed temp-debug`), if anything.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub action: String,
+    /// Why, for people.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub why: Vec<String>,
+}
 
 /// What memory holds for one resource.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -17,6 +45,8 @@ pub struct Remembered {
     pub kind: Option<ResourceKind>,
     /// The resource was found gone: the entry expires unless the resource is seen again.
     pub expiring: bool,
+    /// The place of the next history entry.
+    pub history_seq: u64,
 }
 
 /// Where a resource lives, stored beside its values (a sweep reads one region's memory).
@@ -48,14 +78,19 @@ pub trait Memory {
         &self,
         region: &str,
     ) -> impl Future<Output = Result<BTreeMap<String, Remembered>, ApiError>> + Send;
-    /// Sets `changes` (and clears any expiry) when `observed_ms` is newer than what is stored.
+    /// Sets `changes` (and clears any expiry) when `observed_ms` is newer than what is stored,
+    /// and in the same write appends `history` (numbered from its entries' `seq`), keeping the
+    /// last [`HISTORY_LEN`].
     fn remember(
         &self,
         arn: &str,
         place: &Place,
         changes: &Tags,
         observed_ms: u64,
+        history: &[HistoryEntry],
     ) -> impl Future<Output = Result<Stored, ApiError>> + Send;
+    /// The story of a resource, oldest first (at most [`HISTORY_LEN`] entries).
+    fn history(&self, arn: &str) -> impl Future<Output = Result<Vec<HistoryEntry>, ApiError>> + Send;
     /// Marks the entry of a resource found gone to expire at `at_s` (seconds since the epoch);
     /// nothing when there is no entry.
     fn expire(&self, arn: &str, at_s: u64) -> impl Future<Output = Result<(), ApiError>> + Send;
@@ -79,7 +114,11 @@ impl Memory for NoMemory {
         _place: &Place,
         _changes: &Tags,
         _observed_ms: u64,
+        _history: &[HistoryEntry],
     ) -> Result<Stored, ApiError> {
+        match *self {}
+    }
+    async fn history(&self, _arn: &str) -> Result<Vec<HistoryEntry>, ApiError> {
         match *self {}
     }
     async fn expire(&self, _arn: &str, _at_s: u64) -> Result<(), ApiError> {

@@ -12,7 +12,7 @@
 
 mod memory;
 
-pub use memory::{Memory, NoMemory, Place, Remembered, Stored};
+pub use memory::{HistoryEntry, Memory, NoMemory, Place, Remembered, Stored, HISTORY_LEN};
 
 use crate::domain::{ApiError, Tags};
 use futures_util::Stream;

@@ -3,12 +3,12 @@
 //! step settle the outcome from what the writes did, and remember the valid values seen. The
 //! event path and the sweep both end here.
 
-use crate::domain::{ApiError, Date, ErrorKind, Mode, ResourceContext, ResourceKind};
+use crate::domain::{utc_time, ApiError, Date, ErrorKind, Mode, ResourceContext, ResourceKind, Tags};
 use crate::engine::decide::{decide, writes_due, Applied, Decision};
 use crate::engine::evaluate::{evaluate, Plan};
 use crate::engine::policy::Policy;
 use crate::engine::remember::{changes, Authority};
-use crate::ports::{Memory, Place, Remembered, ResourceState, Stored, TagStore};
+use crate::ports::{HistoryEntry, Memory, Place, Remembered, ResourceState, Stored, TagStore};
 use crate::run::report::ResourceReport;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -151,9 +151,10 @@ impl<M: Memory + Sync> Judge<'_, M> {
                 .reasons
                 .push(format!("memory unavailable ({why}): values restored from defaults")),
             Recall::Known(r) => {
-                let expiring = r.is_some_and(|r| r.expiring);
+                let (expiring, seq) = r.map_or((false, 0), |r| (r.expiring, r.history_seq));
                 let changed = changes(self.policy, &ctx, &state.tags, Authority::Observed);
-                self.store(&ctx, &changed, expiring, observed, &mut entry).await;
+                let story = history(&ctx, &state.tags, &entry, seq);
+                self.store(&ctx, &changed, expiring, observed, &story, &mut entry).await;
             }
         }
         entry
@@ -172,26 +173,28 @@ impl<M: Memory + Sync> Judge<'_, M> {
                 ctx.name = ctx.name.or(state.name);
                 entry.arn = ctx.arn.clone();
                 let changed = changes(self.policy, &ctx, &state.tags, Authority::Trusted);
-                self.store(&ctx, &changed, false, observed, entry).await;
+                self.store(&ctx, &changed, false, observed, &[], entry).await;
             }
             Ok(state) => entry.reasons.extend(state.skip),
             Err(e) => entry.reasons.push(format!("could not read what it set: {e}")),
         }
     }
 
-    /// Writes `changed` to memory (and clears an expiry) when there is anything to write.
+    /// Writes `changed` and the history to memory (and clears an expiry) when there is
+    /// anything to write: one write.
     async fn store(
         &self,
         ctx: &ResourceContext,
         changed: &crate::domain::Tags,
         expiring: bool,
         observed: u64,
+        story: &[HistoryEntry],
         entry: &mut ResourceReport,
     ) {
         let (Some(memory), Some(arn), Some(region)) = (self.memory, &ctx.arn, &ctx.region) else {
             return;
         };
-        if changed.is_empty() && !expiring {
+        if changed.is_empty() && !expiring && story.is_empty() {
             return;
         }
         let place = Place {
@@ -199,7 +202,7 @@ impl<M: Memory + Sync> Judge<'_, M> {
             region: region.clone(),
             account: ctx.account.clone(),
         };
-        match memory.remember(arn, &place, changed, observed).await {
+        match memory.remember(arn, &place, changed, observed, story).await {
             Ok(Stored::Written) => entry.remembered = changed.clone(),
             Ok(Stored::Newer) => tracing::debug!(arn, "memory holds a newer observation; kept"),
             Err(e) => entry.reasons.push(memory_failed(&e)),
@@ -214,6 +217,57 @@ impl<M: Memory + Sync> Judge<'_, M> {
             entry.reasons.push(memory_failed(&e));
         }
     }
+}
+
+/// The story this evaluation adds: remembered values someone changed (with who, from the
+/// event, or `unknown` when a sweep found it), then what tag-warden wrote. Nothing when nothing
+/// changed and nothing was written.
+fn history(ctx: &ResourceContext, tags: &Tags, entry: &ResourceReport, seq: u64) -> Vec<HistoryEntry> {
+    let at = ctx
+        .event
+        .as_ref()
+        .and_then(|e| e.time.clone())
+        .unwrap_or_else(|| utc_time(now_ms()));
+    let mut story = Vec::new();
+    let changes: Vec<_> = ctx
+        .remembered
+        .iter()
+        .filter(|(k, v)| tags.get(*k) != Some(*v))
+        .map(|(k, v)| (k.clone(), Some(v.clone()), tags.get(k).cloned()))
+        .collect();
+    if !changes.is_empty() {
+        story.push(HistoryEntry {
+            seq,
+            at: at.clone(),
+            who: ctx
+                .event
+                .as_ref()
+                .and_then(|e| e.actor.arn.clone())
+                .unwrap_or_else(|| "unknown".to_owned()),
+            event: ctx.event.as_ref().and_then(|e| e.name.clone()),
+            changes,
+            ..HistoryEntry::default()
+        });
+    }
+    let mut did = Vec::new();
+    if !entry.keys_removed.is_empty() {
+        did.push(format!("removed {}", entry.keys_removed.join(", ")));
+    }
+    if !entry.tags_added.is_empty() {
+        let set: Vec<String> = entry.tags_added.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        did.push(format!("set {}", set.join(", ")));
+    }
+    if !did.is_empty() {
+        story.push(HistoryEntry {
+            seq: seq + story.len() as u64,
+            at: utc_time(now_ms()),
+            who: "tag-warden".to_owned(),
+            action: format!("{}: {}", entry.outcome.as_str(), did.join("; ")),
+            why: entry.reasons.iter().take(5).cloned().collect(),
+            ..HistoryEntry::default()
+        });
+    }
+    story
 }
 
 fn memory_failed(e: &ApiError) -> String {

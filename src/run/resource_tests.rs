@@ -176,11 +176,16 @@ mod memory {
         );
         let finding = serde_json::to_value(&r.findings[0]).unwrap();
         assert_eq!(finding["from"], "remembered");
+        // No value to remember anew; the one write is the story: the removal, then the restore.
+        assert_eq!((memory.count("recall"), memory.count("remember")), (1, 1));
+        let story = &memory.stories.lock().unwrap()[ARN];
+        assert_eq!(story.len(), 2, "{story:?}");
         assert_eq!(
-            (memory.count("recall"), memory.count("remember")),
-            (1, 0),
-            "nothing new to remember"
+            story[0].changes,
+            [("Owner".to_string(), Some("payments".to_string()), None)]
         );
+        assert_eq!((story[1].who.as_str(), story[1].seq), ("tag-warden", 1));
+        assert!(story[1].action.contains("set Owner=payments"), "{}", story[1].action);
     }
 
     #[tokio::test]

@@ -8,16 +8,17 @@
 //! no condition and could put a sweep's older observation over an event's newer one, so it is
 //! not used: the sweep writes one conditional UpdateItem per resource whose values changed.
 
-use super::error::from_sdk;
+use super::error::{from_sdk, local};
 use super::paginate::all_pages;
 use crate::domain::{ApiError, ErrorKind, ResourceKind, Tags};
-use crate::ports::{Memory, Place, Remembered, Stored};
-use aws_sdk_dynamodb::types::AttributeValue;
+use crate::ports::{HistoryEntry, Memory, Place, Remembered, Stored, HISTORY_LEN};
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 use aws_sdk_dynamodb::Client;
 use std::collections::{BTreeMap, HashMap};
 use tracing::instrument;
 
-/// The IAM actions this adapter calls (the template grants exactly these, on the table only).
+/// The IAM actions this adapter calls (the template grants exactly these, on the table only;
+/// TransactWriteItems is authorised by the UpdateItem it carries).
 pub const ACTIONS: &[&str] = &["dynamodb:GetItem", "dynamodb:Scan", "dynamodb:UpdateItem"];
 
 /// The partition key.
@@ -63,6 +64,83 @@ fn remembered(item: &HashMap<String, AttributeValue>) -> Remembered {
             .unwrap_or(0),
         kind: text("kind").and_then(|k| ResourceKind::parse(k)),
         expiring: item.contains_key(TTL_ATTRIBUTE),
+        history_seq: item
+            .get(HISTORY_SEQ)
+            .and_then(|v| v.as_n().ok())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0),
+    }
+}
+
+/// The item holding a resource's history: `HISTORY_LEN` slots (`h0`…) used in turn, so the
+/// oldest entry is overwritten; kept apart from the values so a sweep's scan of a region's
+/// values never carries histories (the item has no `region`).
+fn history_key(arn: &str) -> String {
+    format!("{arn}#history")
+}
+
+const HISTORY_SLOT: &str = "h";
+const HISTORY_SEQ: &str = "hseq";
+
+impl DynamoMemory {
+    /// The values and the history in one TransactWriteItems: both or neither, and the history
+    /// of an older observation is dropped with its values.
+    async fn remember_with_history(
+        &self,
+        arn: &str,
+        (update, condition, names, values): (String, &str, HashMap<String, String>, HashMap<String, AttributeValue>),
+        history: &[HistoryEntry],
+    ) -> Result<Stored, ApiError> {
+        let bad = |e: aws_smithy_types::error::operation::BuildError| {
+            local("dynamodb:TransactWriteItems", arn, "BuildError", e.to_string())
+        };
+        let main = Update::builder()
+            .table_name(&self.table)
+            .key(KEY, s(arn))
+            .update_expression(update)
+            .condition_expression(condition)
+            .set_expression_attribute_names(Some(names))
+            .set_expression_attribute_values(Some(values))
+            .build()
+            .map_err(bad)?;
+        let mut set = Vec::new();
+        let mut names = HashMap::new();
+        let mut values = HashMap::new();
+        for (i, entry) in history.iter().enumerate() {
+            let json = serde_json::to_string(entry)
+                .map_err(|e| local("dynamodb:TransactWriteItems", arn, "Serialize", e.to_string()))?;
+            set.push(format!("#h{i} = :h{i}"));
+            names.insert(format!("#h{i}"), format!("{HISTORY_SLOT}{}", entry.seq % HISTORY_LEN));
+            values.insert(format!(":h{i}"), s(&json));
+        }
+        let story = Update::builder()
+            .table_name(&self.table)
+            .key(KEY, s(&history_key(arn)))
+            .update_expression(format!("SET {}", set.join(", ")))
+            .set_expression_attribute_names(Some(names))
+            .set_expression_attribute_values(Some(values))
+            .build()
+            .map_err(bad)?;
+        let out = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().update(main).build())
+            .transact_items(TransactWriteItem::builder().update(story).build())
+            .send()
+            .await;
+        match out {
+            Ok(_) => Ok(Stored::Written),
+            Err(e)
+                if e.as_service_error().is_some_and(|e| {
+                    e.is_transaction_canceled_exception() && format!("{e:?}").contains("ConditionalCheckFailed")
+                }) =>
+            {
+                Ok(Stored::Newer)
+            }
+            Err(e) => Err(from_sdk("dynamodb:TransactWriteItems", arn, e, |e| {
+                e.is_resource_not_found_exception().then_some(TABLE_MISSING)
+            })),
+        }
     }
 }
 
@@ -119,55 +197,113 @@ impl Memory for DynamoMemory {
         Ok(items.into_iter().collect())
     }
 
-    #[instrument(skip(self, changes), level = "debug")]
-    async fn remember(&self, arn: &str, place: &Place, changes: &Tags, observed_ms: u64) -> Result<Stored, ApiError> {
-        let mut set = vec![
-            "#observed = :observed".to_owned(),
-            "#kind = :kind".to_owned(),
-            "#region = :region".to_owned(),
-        ];
-        let mut req = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key(KEY, s(arn))
-            .expression_attribute_names("#arn", KEY)
-            .expression_attribute_names("#observed", OBSERVED)
-            .expression_attribute_names("#kind", "kind")
-            .expression_attribute_names("#region", "region")
-            .expression_attribute_names("#expires", TTL_ATTRIBUTE)
-            .expression_attribute_values(":observed", AttributeValue::N(observed_ms.to_string()))
-            .expression_attribute_values(":kind", s(place.kind.as_str()))
-            .expression_attribute_values(":region", s(&place.region));
+    #[instrument(skip(self, changes, history), level = "debug")]
+    async fn remember(
+        &self,
+        arn: &str,
+        place: &Place,
+        changes: &Tags,
+        observed_ms: u64,
+        history: &[HistoryEntry],
+    ) -> Result<Stored, ApiError> {
+        let mut set = vec!["#observed = :observed", "#kind = :kind", "#region = :region"]
+            .into_iter()
+            .map(str::to_owned)
+            .collect::<Vec<_>>();
+        let mut names: HashMap<String, String> = [
+            ("#arn", KEY),
+            ("#observed", OBSERVED),
+            ("#kind", "kind"),
+            ("#region", "region"),
+            ("#expires", TTL_ATTRIBUTE),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        let mut values: HashMap<String, AttributeValue> = [
+            (":observed".to_owned(), AttributeValue::N(observed_ms.to_string())),
+            (":kind".to_owned(), s(place.kind.as_str())),
+            (":region".to_owned(), s(&place.region)),
+        ]
+        .into();
         if let Some(account) = &place.account {
             set.push("#account = :account".to_owned());
-            req = req
-                .expression_attribute_names("#account", "account")
-                .expression_attribute_values(":account", s(account));
+            names.insert("#account".into(), "account".into());
+            values.insert(":account".into(), s(account));
         }
         for (i, (key, value)) in changes.iter().enumerate() {
             set.push(format!("#t{i} = :t{i}"));
-            req = req
-                .expression_attribute_names(format!("#t{i}"), format!("{TAG_PREFIX}{key}"))
-                .expression_attribute_values(format!(":t{i}"), s(value));
+            names.insert(format!("#t{i}"), format!("{TAG_PREFIX}{key}"));
+            values.insert(format!(":t{i}"), s(value));
         }
-        let out = req
-            .update_expression(format!("SET {} REMOVE #expires", set.join(", ")))
-            .condition_expression("attribute_not_exists(#arn) OR #observed < :observed")
+        if let Some(last) = history.iter().map(|h| h.seq).max() {
+            set.push("#hseq = :hseq".to_owned());
+            names.insert("#hseq".into(), HISTORY_SEQ.into());
+            values.insert(":hseq".into(), AttributeValue::N((last + 1).to_string()));
+        }
+        let update = format!("SET {} REMOVE #expires", set.join(", "));
+        let condition = "attribute_not_exists(#arn) OR #observed < :observed";
+        let failed = |e| {
+            from_sdk(
+                "dynamodb:UpdateItem",
+                arn,
+                e,
+                |e: &aws_sdk_dynamodb::operation::update_item::UpdateItemError| {
+                    e.is_resource_not_found_exception().then_some(TABLE_MISSING)
+                },
+            )
+        };
+        if history.is_empty() {
+            let out = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .key(KEY, s(arn))
+                .update_expression(update)
+                .condition_expression(condition)
+                .set_expression_attribute_names(Some(names))
+                .set_expression_attribute_values(Some(values))
+                .send()
+                .await;
+            return match out {
+                Ok(_) => Ok(Stored::Written),
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+                {
+                    Ok(Stored::Newer)
+                }
+                Err(e) => Err(failed(e)),
+            };
+        }
+        self.remember_with_history(arn, (update, condition, names, values), history)
+            .await
+    }
+
+    #[instrument(skip(self), level = "debug")]
+    async fn history(&self, arn: &str) -> Result<Vec<HistoryEntry>, ApiError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(KEY, s(&history_key(arn)))
+            .consistent_read(true)
             .send()
-            .await;
-        match out {
-            Ok(_) => Ok(Stored::Written),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(Stored::Newer)
-            }
-            Err(e) => Err(from_sdk("dynamodb:UpdateItem", arn, e, |e| {
-                e.is_resource_not_found_exception().then_some(TABLE_MISSING)
-            })),
-        }
+            .await
+            .map_err(|e| {
+                from_sdk("dynamodb:GetItem", arn, e, |e| {
+                    e.is_resource_not_found_exception().then_some(TABLE_MISSING)
+                })
+            })?;
+        let mut entries: Vec<HistoryEntry> = out
+            .item()
+            .into_iter()
+            .flat_map(|item| item.iter())
+            .filter(|(k, _)| k.starts_with(HISTORY_SLOT))
+            .filter_map(|(_, v)| serde_json::from_str(v.as_s().ok()?).ok())
+            .collect();
+        entries.sort_by_key(|e| e.seq);
+        Ok(entries)
     }
 
     #[instrument(skip(self), level = "debug")]

@@ -225,7 +225,7 @@ mod memory {
             account: None,
         };
         let owner: crate::domain::Tags = [("Owner".to_string(), "x".to_string())].into();
-        memory.remember("arn:gone", &place, &owner, 1).await.unwrap();
+        memory.remember("arn:gone", &place, &owner, 1, &[]).await.unwrap();
         let backend = FakeBackend::new(FakeStore::many(2, 0, true), FakeStore::many(1, 0, false)).remembering(memory);
         let (_, summary) = sweep(&backend, Mode::Enforce, &SweepSettings::default(), Deadline::NONE).await;
         assert_eq!(
