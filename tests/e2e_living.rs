@@ -5,25 +5,18 @@
 mod common;
 
 use common::*;
+use tag_warden::domain::Date;
 
 const TABLE: &str = "tag-warden-memory";
 
+/// The day `offset_days` from today, UTC, as the code reads it.
 fn day(offset_days: i64) -> String {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64;
-    let days = now / 86_400 + offset_days;
-    // civil_from_days, as the code does, for a date relative to today in UTC.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    format!("{:04}-{m:02}-{d:02}", yoe + era * 400 + i64::from(m <= 2))
+        .unwrap();
+    Date::of_epoch_ms(now.as_millis() as u64)
+        .plus_days(offset_days)
+        .to_string()
 }
 
 #[tokio::test(flavor = "multi_thread")]

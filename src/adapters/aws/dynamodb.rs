@@ -83,6 +83,24 @@ const HISTORY_SLOT: &str = "h";
 const HISTORY_SEQ: &str = "hseq";
 
 impl DynamoMemory {
+    /// The item at `key` (a strongly consistent read), for the resource `arn`.
+    async fn get(&self, key: &str, arn: &str) -> Result<Option<HashMap<String, AttributeValue>>, ApiError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(KEY, s(key))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| {
+                from_sdk("dynamodb:GetItem", arn, e, |e| {
+                    e.is_resource_not_found_exception().then_some(TABLE_MISSING)
+                })
+            })?;
+        Ok(out.item)
+    }
+
     /// The values and the history in one TransactWriteItems: both or neither, and the history
     /// of an older observation is dropped with its values.
     async fn remember_with_history(
@@ -147,20 +165,7 @@ impl DynamoMemory {
 impl Memory for DynamoMemory {
     #[instrument(skip(self), level = "debug")]
     async fn recall(&self, arn: &str) -> Result<Option<Remembered>, ApiError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key(KEY, s(arn))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| {
-                from_sdk("dynamodb:GetItem", arn, e, |e| {
-                    e.is_resource_not_found_exception().then_some(TABLE_MISSING)
-                })
-            })?;
-        Ok(out.item().map(remembered))
+        Ok(self.get(arn, arn).await?.as_ref().map(remembered))
     }
 
     #[instrument(skip(self), level = "debug")]
@@ -282,22 +287,9 @@ impl Memory for DynamoMemory {
 
     #[instrument(skip(self), level = "debug")]
     async fn history(&self, arn: &str) -> Result<Vec<HistoryEntry>, ApiError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key(KEY, s(&history_key(arn)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| {
-                from_sdk("dynamodb:GetItem", arn, e, |e| {
-                    e.is_resource_not_found_exception().then_some(TABLE_MISSING)
-                })
-            })?;
-        let mut entries: Vec<HistoryEntry> = out
-            .item()
-            .into_iter()
+        let item = self.get(&history_key(arn), arn).await?;
+        let mut entries: Vec<HistoryEntry> = item
+            .iter()
             .flat_map(|item| item.iter())
             .filter(|(k, _)| k.starts_with(HISTORY_SLOT))
             .filter_map(|(_, v)| serde_json::from_str(v.as_s().ok()?).ok())
