@@ -41,7 +41,10 @@ fn lambda() -> ExitCode {
     };
     let result = runtime.block_on(async {
         let backend = AwsBackend::from_env(config.memory_table.clone()).await;
-        let handler = Arc::new(Handler::new(backend.with_page_size(config.list_page_size), config));
+        let backend = backend
+            .with_page_size(config.list_page_size)
+            .with_member_role(config.fleet.member_role.clone());
+        let handler = Arc::new(Handler::new(backend, config));
         lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
             let handler = Arc::clone(&handler);
             async move {

@@ -3,7 +3,7 @@
 //! fail chosen operations, refuse writes to chosen resources, and answer tag reads slowly.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
-use crate::domain::{ApiError, ErrorKind, Tags};
+use crate::domain::{ApiError, Cell, ErrorKind, Tags};
 use crate::ports::{
     Backend, HistoryEntry, Inventory, Listed, ListedPage, Memory, Place, Remembered, ResourceState, Stored, TagStore,
 };
@@ -39,6 +39,8 @@ pub struct FakeStore {
     /// The aliases every resource answers to.
     aliases: Vec<String>,
     calls: Mutex<Vec<Call>>,
+    /// Throttled attempts to report through `TagStore::throttled`.
+    pub throttles: std::sync::atomic::AtomicU64,
 }
 
 fn tags(pairs: &[(&str, &str)]) -> Tags {
@@ -217,6 +219,9 @@ fn not_found(op: &'static str, id: &str) -> ApiError {
 }
 
 impl TagStore for FakeStore {
+    fn throttled(&self) -> u64 {
+        self.throttles.load(std::sync::atomic::Ordering::Relaxed)
+    }
     async fn read(&self, id: &str) -> Result<ResourceState, ApiError> {
         self.call("read", id, String::new())?;
         self.update(id, |s| s.clone()).ok_or_else(|| not_found("read", id))
@@ -352,14 +357,19 @@ impl Memory for FakeMemory {
         self.call("recall", arn)?;
         Ok(self.entries.lock().unwrap().get(arn).map(|(r, _)| r.clone()))
     }
-    async fn recall_region(&self, region: &str) -> Result<BTreeMap<String, Remembered>, ApiError> {
+    async fn recall_cell(&self, cell: &Cell) -> Result<BTreeMap<String, Remembered>, ApiError> {
+        let region = cell.region.as_str();
         self.call("scan", region)?;
         Ok(self
             .entries
             .lock()
             .unwrap()
             .iter()
-            .filter(|(_, (_, p))| p.as_ref().is_none_or(|p| p.region == region))
+            .filter(|(_, (_, p))| {
+                p.as_ref().is_none_or(|p| {
+                    p.region == region && cell.account.as_ref().is_none_or(|a| p.account.as_ref() == Some(a))
+                })
+            })
             .map(|(arn, (r, _))| (arn.clone(), r.clone()))
             .collect())
     }
@@ -416,6 +426,14 @@ pub struct FakeBackend {
     pub regions: Mutex<Vec<String>>,
     /// The memory, when configured.
     pub memory: Option<FakeMemory>,
+    /// Every account reached, in order.
+    pub reached: Mutex<Vec<Option<String>>>,
+    /// Accounts whose member role cannot be assumed.
+    pub unreachable: BTreeSet<String>,
+    /// The organization's accounts (`None`: ListAccounts fails).
+    pub organization: Option<Vec<String>>,
+    /// Messages sent: (queue, body).
+    pub sent: Mutex<Vec<(String, String)>>,
 }
 
 impl FakeBackend {
@@ -426,6 +444,10 @@ impl FakeBackend {
             keys: Arc::new(keys),
             regions: Mutex::new(Vec::new()),
             memory: None,
+            reached: Mutex::new(Vec::new()),
+            unreachable: BTreeSet::new(),
+            organization: None,
+            sent: Mutex::new(Vec::new()),
         }
     }
 
@@ -443,12 +465,35 @@ impl Backend for FakeBackend {
     fn memory(&self) -> Option<&FakeMemory> {
         self.memory.as_ref()
     }
-    fn secrets(&self, region: &str) -> Arc<FakeStore> {
-        self.regions.lock().unwrap().push(region.to_owned());
+    fn secrets(&self, cell: &Cell) -> Arc<FakeStore> {
+        self.regions.lock().unwrap().push(cell.region.clone());
         Arc::clone(&self.secrets)
     }
-    fn keys(&self, region: &str) -> Arc<FakeStore> {
-        self.regions.lock().unwrap().push(region.to_owned());
+    fn keys(&self, cell: &Cell) -> Arc<FakeStore> {
+        self.regions.lock().unwrap().push(cell.region.clone());
         Arc::clone(&self.keys)
+    }
+    async fn reach(&self, account: Option<&str>) -> Result<(), ApiError> {
+        self.reached.lock().unwrap().push(account.map(str::to_owned));
+        match account.filter(|a| self.unreachable.contains(*a)) {
+            Some(a) => Err(ApiError {
+                operation: "sts:AssumeRole",
+                resource: format!("arn:aws:iam::{a}:role/tag-warden-member"),
+                kind: ErrorKind::AccessDenied,
+                code: "AccessDenied".into(),
+                message: "not authorized to perform sts:AssumeRole".into(),
+            }),
+            None => Ok(()),
+        }
+    }
+    async fn organization_accounts(&self) -> Result<Vec<String>, ApiError> {
+        self.organization
+            .clone()
+            .ok_or_else(|| crate::ports::unsupported("organizations:ListAccounts"))
+    }
+    async fn enqueue(&self, queue_url: &str, messages: &[String]) -> Result<(), ApiError> {
+        let mut sent = self.sent.lock().unwrap();
+        sent.extend(messages.iter().map(|m| (queue_url.to_owned(), m.clone())));
+        Ok(())
     }
 }

@@ -12,7 +12,7 @@ use aws_smithy_runtime_api::http::StatusCode;
 use aws_smithy_types::body::SdkBody;
 use std::collections::HashMap;
 use tag_warden::adapters::aws::{retry_config, DynamoMemory, RETRY_MAX_ATTEMPTS};
-use tag_warden::domain::{ErrorKind, ResourceKind, Tags};
+use tag_warden::domain::{Cell, ErrorKind, ResourceKind, Tags};
 use tag_warden::ports::{Memory, Place, Stored};
 
 const ARN: &str = "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-AbCdEf";
@@ -174,9 +174,32 @@ async fn a_region_is_scanned_page_by_page_with_the_region_filter() {
     let second = mock!(aws_sdk_dynamodb::Client::scan)
         .match_requests(|r| r.exclusive_start_key().and_then(|k| k.get("arn")) == Some(&s("arn:a")))
         .then_output(|| ScanOutput::builder().items(item("arn:b", "eu-west-1", &[])).build());
-    let all = memory(&[&first, &second]).recall_region("eu-west-1").await.unwrap();
+    let all = memory(&[&first, &second])
+        .recall_cell(&Cell::new(None, "eu-west-1"))
+        .await
+        .unwrap();
     assert_eq!(all.keys().map(String::as_str).collect::<Vec<_>>(), ["arn:a", "arn:b"]);
     assert_eq!((first.num_calls(), second.num_calls()), (1, 1));
+}
+
+#[tokio::test]
+async fn an_accounts_cell_is_scanned_with_the_account_filter_too() {
+    let rule = mock!(aws_sdk_dynamodb::Client::scan)
+        .match_requests(|r| {
+            r.filter_expression() == Some("#region = :region AND #account = :account")
+                && r.expression_attribute_values().and_then(|v| v.get(":account")) == Some(&s("222222222222"))
+                && r.expression_attribute_names()
+                    .and_then(|v| v.get("#account"))
+                    .map(String::as_str)
+                    == Some("account")
+        })
+        .then_output(|| ScanOutput::builder().items(item("arn:b", "eu-west-1", &[])).build());
+    let all = memory(&[&rule])
+        .recall_cell(&Cell::new(Some("222222222222"), "eu-west-1"))
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 1);
+    assert_eq!(rule.num_calls(), 1);
 }
 
 #[tokio::test]

@@ -167,6 +167,7 @@ fn opts() -> IntakeOptions {
         self_session: Some("tag-warden".into()),
         ignore_principals: vec![policy::Glob::new("arn:aws:iam::*:role/*")],
         remember_trusted: true,
+        member_role: Some("tag-warden-member".into()),
     }
 }
 

@@ -2,7 +2,7 @@
 //! tags it was given, so the handler's own path can run with no AWS call. It lists nothing
 //! (it knows no resource by ARN) and keeps any write in memory.
 
-use crate::domain::{ApiError, Tags};
+use crate::domain::{ApiError, Cell, Tags};
 use crate::ports::{Backend, Inventory, ListedPage, NoMemory, ResourceState, TagStore};
 use futures_util::{stream, Stream};
 use std::sync::{Arc, Mutex};
@@ -35,10 +35,10 @@ impl Backend for OfflineBackend {
     fn memory(&self) -> Option<&NoMemory> {
         None
     }
-    fn secrets(&self, _region: &str) -> OfflineStore {
+    fn secrets(&self, _cell: &Cell) -> OfflineStore {
         self.store.clone()
     }
-    fn keys(&self, _region: &str) -> OfflineStore {
+    fn keys(&self, _cell: &Cell) -> OfflineStore {
         self.store.clone()
     }
 }

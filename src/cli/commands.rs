@@ -72,7 +72,10 @@ pub fn handle(event: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<(), C
             CliError::Failed(IntakeError::NotJson(format!("line {} column {}", e.line(), e.column())).to_string())
         })?;
         let backend = AwsBackend::from_env(config.memory_table.clone()).await;
-        let handler = Handler::new(backend.with_page_size(config.list_page_size), config);
+        let backend = backend
+            .with_page_size(config.list_page_size)
+            .with_member_role(config.fleet.member_role.clone());
+        let handler = Handler::new(backend, config);
         let report = handler
             .report(&value, Deadline::NONE)
             .await

@@ -4,7 +4,7 @@
 use super::{load_policy, print_report, runtime, CliError};
 use crate::adapters::aws::AwsBackend;
 use crate::domain::{Mode, Outcome, ResourceKind};
-use crate::run::config::Config;
+use crate::run::config::{Accounts, Config};
 use crate::run::handler::{failure, Handler};
 use crate::run::report::Report;
 use crate::run::sweep::{Deadline, Progress, Rate};
@@ -36,6 +36,16 @@ pub struct ReconcileArgs {
     /// KMS TagResource and UntagResource calls a second each, per region (TAG_WARDEN_KMS_WRITE_RPS).
     #[arg(long)]
     kms_write_rps: Option<f64>,
+    /// Accounts to sweep: comma-separated ids, or ORG for every active account of the
+    /// organization (TAG_WARDEN_ACCOUNTS); needs --member-role for accounts other than yours.
+    #[arg(long, value_name = "ID,ID|ORG")]
+    accounts: Option<String>,
+    /// The role assumed in other accounts (TAG_WARDEN_MEMBER_ROLE).
+    #[arg(long, value_name = "ROLE")]
+    member_role: Option<String>,
+    /// Cells (account × region) swept at once (TAG_WARDEN_CELLS_AT_ONCE, default 4).
+    #[arg(long)]
+    cells_at_once: Option<usize>,
 }
 
 /// Runs the sweep and prints the result.
@@ -54,16 +64,26 @@ pub fn run(args: &ReconcileArgs, env: &dyn Fn(&str) -> Option<String>) -> Result
     let runtime = runtime()?;
     let interactive = std::io::stderr().is_terminal();
     let report = runtime.block_on(async {
-        let backend = AwsBackend::from_env(config.memory_table.clone()).await;
-        let handler = Handler::new(backend.with_page_size(config.list_page_size), config);
-        handler
-            .sweep(&regions, Deadline::NONE, &|p| {
-                if interactive {
-                    show_progress(&p)
-                }
-            })
+        let backend = AwsBackend::from_env(config.memory_table.clone())
             .await
-    });
+            .with_page_size(config.list_page_size)
+            .with_member_role(config.fleet.member_role.clone());
+        let accounts = config.fleet.accounts.clone();
+        let handler = Handler::new(backend, config);
+        let cells = handler
+            .cells_of(&accounts, &regions)
+            .await
+            .map_err(|e| CliError::Failed(format!("cannot list the accounts to sweep: {e}")))?;
+        Ok::<_, CliError>(
+            handler
+                .sweep(&cells, Deadline::NONE, &|p| {
+                    if interactive {
+                        show_progress(&p)
+                    }
+                })
+                .await,
+        )
+    })?;
     if interactive {
         eprint!("\x1b[2K\r");
     }
@@ -89,6 +109,31 @@ fn configure(args: &ReconcileArgs, env: &dyn Fn(&str) -> Option<String>) -> Resu
     }
     if let Some(n) = args.concurrency {
         config.sweep.concurrency = n.max(1);
+    }
+    if let Some(n) = args.cells_at_once {
+        config.sweep.cells_at_once = n.max(1);
+    }
+    if let Some(role) = args
+        .member_role
+        .as_deref()
+        .map(|r| r.trim().trim_matches('/'))
+        .filter(|r| !r.is_empty())
+    {
+        config.fleet.member_role = Some(role.to_owned());
+        config.intake.member_role = Some(role.to_owned());
+    }
+    if let Some(text) = &args.accounts {
+        config.fleet.accounts = Accounts::parse(text).map_err(|bad| {
+            CliError::Invalid(format!(
+                "--accounts: `{bad}` is not a 12-digit account id (use ids, or ORG)"
+            ))
+        })?;
+    }
+    if config.fleet.accounts != Accounts::Own && config.fleet.member_role.is_none() {
+        return Err(CliError::Invalid(
+            "--accounts needs --member-role (or TAG_WARDEN_MEMBER_ROLE): other accounts are reached through it"
+                .to_owned(),
+        ));
     }
     for (flag, value, slot) in [
         (
@@ -155,6 +200,32 @@ fn print_table(report: &Report) -> Result<(), CliError> {
             out.push('\n');
         }
     }
+    if !sweep.by_account.is_empty() {
+        out.push_str(&format!("\n{:<16} {:<8}", "account", "kind"));
+        for c in COLUMNS {
+            out.push_str(&format!(" {:>15}", c.as_str()));
+        }
+        out.push('\n');
+        for (account, kinds) in &sweep.by_account {
+            for kind in ResourceKind::ALL {
+                out.push_str(&format!("{account:<16} {:<8}", kind.as_str()));
+                for c in COLUMNS {
+                    let n = kinds.get(&kind).and_then(|o| o.get(&c)).copied().unwrap_or(0);
+                    out.push_str(&format!(" {n:>15}"));
+                }
+                out.push('\n');
+            }
+        }
+    }
+    if !sweep.failed_cells.is_empty() {
+        out.push_str(&format!(
+            "\ncells not swept to the end ({}):\n",
+            sweep.failed_cells.len()
+        ));
+        for (cell, why) in &sweep.failed_cells {
+            out.push_str(&format!("  {cell}: {why}\n"));
+        }
+    }
     if !report.results.is_empty() {
         out.push_str(&format!("\nnot compliant ({}):\n", report.results.len()));
         for r in &report.results {
@@ -164,10 +235,11 @@ fn print_table(report: &Report) -> Result<(), CliError> {
         }
     }
     out.push_str(&format!(
-        "\nmode {}; {} in {:.2}s{}\n",
+        "\nmode {}; {} in {:.2}s; {} throttled attempts{}\n",
         report.mode,
         if sweep.complete { "complete" } else { "INCOMPLETE" },
         sweep.seconds,
+        sweep.throttled,
         if sweep.not_started > 0 {
             format!(" ({} resources not started)", sweep.not_started)
         } else {

@@ -2,12 +2,14 @@
 //! modes, the context a resource is judged in, outcomes, and what a failed AWS call means).
 //! Plain data; it imports nothing from the rest of the crate.
 
+mod cell;
 mod context;
 mod date;
 mod failure;
 mod outcome;
 mod tags;
 
+pub use cell::{is_account_id, Cell};
 pub use context::{arn_account, Actor, EventInfo, ResourceContext};
 pub use date::{utc_time, Date};
 pub use failure::{ApiError, ErrorKind};

@@ -2,7 +2,7 @@
 //! as it was. Writes are conditional on the observation time, so an older read that finishes
 //! late never overwrites a newer one.
 
-use crate::domain::{ApiError, ResourceKind, Tags};
+use crate::domain::{ApiError, Cell, ResourceKind, Tags};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -73,11 +73,9 @@ pub enum Stored {
 pub trait Memory {
     /// What is remembered for `arn`, if anything.
     fn recall(&self, arn: &str) -> impl Future<Output = Result<Option<Remembered>, ApiError>> + Send;
-    /// Everything remembered in `region`, by ARN (every page).
-    fn recall_region(
-        &self,
-        region: &str,
-    ) -> impl Future<Output = Result<BTreeMap<String, Remembered>, ApiError>> + Send;
+    /// Everything remembered in `cell` (its region, and its account when it names one), by ARN
+    /// (every page).
+    fn recall_cell(&self, cell: &Cell) -> impl Future<Output = Result<BTreeMap<String, Remembered>, ApiError>> + Send;
     /// Sets `changes` (and clears any expiry) when `observed_ms` is newer than what is stored,
     /// and in the same write appends `history` (numbered from its entries' `seq`), keeping the
     /// last [`HISTORY_LEN`].
@@ -105,7 +103,7 @@ impl Memory for NoMemory {
     async fn recall(&self, _arn: &str) -> Result<Option<Remembered>, ApiError> {
         match *self {}
     }
-    async fn recall_region(&self, _region: &str) -> Result<BTreeMap<String, Remembered>, ApiError> {
+    async fn recall_cell(&self, _cell: &Cell) -> Result<BTreeMap<String, Remembered>, ApiError> {
         match *self {}
     }
     async fn remember(

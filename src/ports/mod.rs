@@ -14,7 +14,7 @@ mod memory;
 
 pub use memory::{HistoryEntry, Memory, NoMemory, Place, Remembered, Stored, HISTORY_LEN};
 
-use crate::domain::{ApiError, Tags};
+use crate::domain::{ApiError, Cell, ErrorKind, Tags};
 use futures_util::Stream;
 use std::future::Future;
 
@@ -50,6 +50,11 @@ pub trait TagStore {
     fn untag(&self, arn: &str, keys: &[String]) -> impl Future<Output = Result<(), ApiError>> + Send;
     /// Adds or overwrites `tags` (one call).
     fn tag(&self, arn: &str, tags: &Tags) -> impl Future<Output = Result<(), ApiError>> + Send;
+    /// Throttled attempts the store's client has seen so far (the SDK retries them), so that
+    /// a pacer slows down on the first; 0 for a store that cannot tell.
+    fn throttled(&self) -> u64 {
+        0
+    }
 }
 
 impl<T: TagStore + Sync + Send> TagStore for std::sync::Arc<T> {
@@ -67,6 +72,9 @@ impl<T: TagStore + Sync + Send> TagStore for std::sync::Arc<T> {
     }
     fn tag(&self, arn: &str, tags: &Tags) -> impl Future<Output = Result<(), ApiError>> + Send {
         T::tag(self, arn, tags)
+    }
+    fn throttled(&self) -> u64 {
+        T::throttled(self)
     }
 }
 
@@ -106,7 +114,8 @@ impl<T: Inventory + Sync + Send> Inventory for std::sync::Arc<T> {
     }
 }
 
-/// Hands out a store per kind and region, and the memory.
+/// Hands out a store per kind and cell (account and region), the memory, and an
+/// organization's accounts and queue.
 pub trait Backend: Send + Sync {
     /// The store for secrets.
     type Secrets: TagStore + Inventory + Send + Sync;
@@ -116,8 +125,35 @@ pub trait Backend: Send + Sync {
     type Memory: Memory + Send + Sync;
     /// The memory, when one is configured.
     fn memory(&self) -> Option<&Self::Memory>;
-    /// The secrets store for `region`.
-    fn secrets(&self, region: &str) -> Self::Secrets;
-    /// The KMS store for `region`.
-    fn keys(&self, region: &str) -> Self::Keys;
+    /// The secrets store of `cell` (call [`Backend::reach`] for its account first).
+    fn secrets(&self, cell: &Cell) -> Self::Secrets;
+    /// The KMS store of `cell` (call [`Backend::reach`] for its account first).
+    fn keys(&self, cell: &Cell) -> Self::Keys;
+    /// Makes `account`'s stores ready: nothing for the credentials' own account (or `None`),
+    /// else the member role in that account, assumed once and kept until near expiry. The
+    /// error says why the account cannot be governed now.
+    fn reach(&self, account: Option<&str>) -> impl Future<Output = Result<(), ApiError>> + Send {
+        let _ = account;
+        std::future::ready(Ok(()))
+    }
+    /// The organization's active accounts.
+    fn organization_accounts(&self) -> impl Future<Output = Result<Vec<String>, ApiError>> + Send {
+        std::future::ready(Err(unsupported("organizations:ListAccounts")))
+    }
+    /// Sends `messages` to the SQS queue `queue_url` (a sweep's cells; a dead letter).
+    fn enqueue(&self, queue_url: &str, messages: &[String]) -> impl Future<Output = Result<(), ApiError>> + Send {
+        let _ = (queue_url, messages);
+        std::future::ready(Err(unsupported("sqs:SendMessageBatch")))
+    }
+}
+
+/// The error of a backend that cannot make `operation` (the offline planner).
+pub fn unsupported(operation: &'static str) -> ApiError {
+    ApiError {
+        operation,
+        resource: "*".to_owned(),
+        kind: ErrorKind::Other,
+        code: "Unsupported".to_owned(),
+        message: "this backend does not make this call".to_owned(),
+    }
 }

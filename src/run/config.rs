@@ -30,6 +30,72 @@ pub const ENV_REPORT_MAX_ENTRIES: &str = "TAG_WARDEN_REPORT_MAX_ENTRIES";
 pub const ENV_LIST_PAGE_SIZE: &str = "TAG_WARDEN_LIST_PAGE_SIZE";
 /// The DynamoDB table that remembers tag values (in the home region); unset = no memory.
 pub const ENV_MEMORY_TABLE: &str = "TAG_WARDEN_MEMORY_TABLE";
+/// The role tag-warden assumes in other accounts (`arn:PARTITION:iam::ACCOUNT:role/NAME`);
+/// unset = the function's own credentials everywhere (one account).
+pub const ENV_MEMBER_ROLE: &str = "TAG_WARDEN_MEMBER_ROLE";
+/// The accounts a sweep covers: comma-separated ids, or `ORG` (every active account of the
+/// organization); unset = the function's own.
+pub const ENV_ACCOUNTS: &str = "TAG_WARDEN_ACCOUNTS";
+/// The SQS queue a scheduled sweep fans out over (one message per account and region).
+pub const ENV_SWEEP_QUEUE_URL: &str = "TAG_WARDEN_SWEEP_QUEUE_URL";
+/// The sweep queue's dead-letter queue: a cell whose last attempt fails goes there with the reason.
+pub const ENV_SWEEP_DLQ_URL: &str = "TAG_WARDEN_SWEEP_DLQ_URL";
+/// The receives a cell gets (the sweep queue's `maxReceiveCount`); the last failure is dead-lettered.
+pub const ENV_SWEEP_MAX_RECEIVES: &str = "TAG_WARDEN_SWEEP_MAX_RECEIVES";
+/// Cells (account and region) one sweep works on at once.
+pub const ENV_CELLS_AT_ONCE: &str = "TAG_WARDEN_CELLS_AT_ONCE";
+
+/// The accounts a sweep covers.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Accounts {
+    /// The function's own account.
+    #[default]
+    Own,
+    /// These accounts.
+    List(Vec<String>),
+    /// Every active account of the organization (Organizations ListAccounts).
+    Organization,
+}
+
+impl Accounts {
+    /// `ORG`, or comma-separated 12-digit ids; `None` when an entry is neither (named in the error).
+    pub fn parse(text: &str) -> Result<Accounts, String> {
+        let entries = list(Some(text.to_owned()));
+        if entries.is_empty() {
+            return Ok(Accounts::Own);
+        }
+        if entries.len() == 1 && entries.iter().all(|e| e.eq_ignore_ascii_case("ORG")) {
+            return Ok(Accounts::Organization);
+        }
+        match entries.iter().find(|e| !crate::domain::is_account_id(e)) {
+            Some(bad) => Err(bad.clone()),
+            None => {
+                let mut ids: Vec<String> = Vec::new();
+                for e in entries {
+                    if !ids.contains(&e) {
+                        ids.push(e);
+                    }
+                }
+                Ok(Accounts::List(ids))
+            }
+        }
+    }
+}
+
+/// An organization's sweep: which accounts, and the queue it fans out over.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct FleetConfig {
+    /// `TAG_WARDEN_MEMBER_ROLE`.
+    pub member_role: Option<String>,
+    /// `TAG_WARDEN_ACCOUNTS`.
+    pub accounts: Accounts,
+    /// `TAG_WARDEN_SWEEP_QUEUE_URL`: set, a schedule sends cells instead of sweeping.
+    pub queue_url: Option<String>,
+    /// `TAG_WARDEN_SWEEP_DLQ_URL`.
+    pub dead_letter_url: Option<String>,
+    /// `TAG_WARDEN_SWEEP_MAX_RECEIVES` (default 3).
+    pub max_receives: u32,
+}
 
 /// Everything the handler needs besides AWS clients.
 #[derive(Debug, Clone)]
@@ -50,6 +116,8 @@ pub struct Config {
     pub memory_table: Option<String>,
     /// Listing page size, when not the APIs' largest.
     pub list_page_size: Option<i32>,
+    /// Accounts, member role and sweep queue.
+    pub fleet: FleetConfig,
 }
 
 impl Config {
@@ -95,6 +163,12 @@ pub enum ConfigError {
         /// Every problem.
         source: PolicyErrors,
     },
+    /// `TAG_WARDEN_ACCOUNTS` has an entry that is not an account id.
+    #[error("{ENV_ACCOUNTS} has `{0}`, which is not a 12-digit account id: use comma-separated ids, or ORG")]
+    BadAccount(String),
+    /// Accounts other than the function's own need the member role.
+    #[error("{ENV_ACCOUNTS} names other accounts but {ENV_MEMBER_ROLE} is not set: tag-warden reaches other accounts through that role")]
+    AccountsWithoutRole,
     /// `TAG_WARDEN_MODE` is not a mode.
     #[error("{ENV_MODE}=`{0}` is not a mode: use `enforce` or `report`")]
     BadMode(String),
@@ -155,6 +229,24 @@ impl Config {
             (n.is_finite() && n > 0.0).then(|| n.ceil() as usize)
         })?;
         let count = |v: &str| v.trim().parse::<usize>().ok().filter(|n| *n > 0);
+        let member_role = env(ENV_MEMBER_ROLE)
+            .map(|r| r.trim().trim_matches('/').to_owned())
+            .filter(|r| !r.is_empty());
+        let accounts = Accounts::parse(&env(ENV_ACCOUNTS).unwrap_or_default()).map_err(ConfigError::BadAccount)?;
+        if accounts != Accounts::Own && member_role.is_none() {
+            return Err(ConfigError::AccountsWithoutRole);
+        }
+        let url = |name| env(name).map(|u| u.trim().to_owned()).filter(|u| !u.is_empty());
+        let fleet = FleetConfig {
+            member_role: member_role.clone(),
+            accounts,
+            queue_url: url(ENV_SWEEP_QUEUE_URL),
+            dead_letter_url: url(ENV_SWEEP_DLQ_URL),
+            max_receives: setting(env, ENV_SWEEP_MAX_RECEIVES, |v| {
+                count(v).and_then(|n| u32::try_from(n).ok())
+            })?
+            .unwrap_or(3),
+        };
         Ok(Config {
             policy,
             mode,
@@ -162,6 +254,7 @@ impl Config {
                 self_session: env(ENV_FUNCTION_NAME).filter(|n| !n.is_empty()),
                 ignore_principals,
                 remember_trusted: memory_table.is_some(),
+                member_role,
             },
             home_region: env("AWS_REGION")
                 .or_else(|| env("AWS_DEFAULT_REGION"))
@@ -169,6 +262,7 @@ impl Config {
             extra_regions: list(env(ENV_REGIONS)),
             sweep: SweepSettings {
                 concurrency: concurrency.unwrap_or(defaults.concurrency),
+                cells_at_once: setting(env, ENV_CELLS_AT_ONCE, count)?.unwrap_or(defaults.cells_at_once),
                 secrets_write_rps: setting(env, ENV_SECRETS_WRITE_RPS, Rate::parse)?
                     .unwrap_or(defaults.secrets_write_rps),
                 kms_write_rps: setting(env, ENV_KMS_WRITE_RPS, Rate::parse)?.unwrap_or(defaults.kms_write_rps),
@@ -178,6 +272,7 @@ impl Config {
                 count(v).and_then(|n| i32::try_from(n.min(1000)).ok())
             })?,
             memory_table,
+            fleet,
         })
     }
 }
@@ -281,10 +376,11 @@ mod tests {
     }
 
     #[test]
-    fn sweep_settings_default_below_the_quotas_and_can_be_set() {
+    fn sweep_settings_default_to_the_quotas_and_can_be_set() {
         let config = Config::from_env(&env_of(&[(ENV_POLICY, POLICY)])).unwrap();
         assert_eq!(config.sweep, SweepSettings::default());
-        assert!(config.sweep.secrets_write_rps.per_second() < 50.0 && config.sweep.kms_write_rps.per_second() < 5.0);
+        assert_eq!(config.sweep.secrets_write_rps.per_second(), 50.0);
+        assert_eq!(config.sweep.kms_write_rps.per_second(), 5.0);
         let env = env_of(&[
             (ENV_POLICY, POLICY),
             (ENV_CONCURRENCY, "4"),
@@ -340,6 +436,36 @@ mod tests {
         let plain = Config::from_env(&env_of(&[(ENV_POLICY, POLICY), (ENV_MEMORY_TABLE, " ")])).unwrap();
         assert_eq!(plain.memory_table, None, "blank means no memory");
         assert!(!plain.intake.remember_trusted);
+    }
+
+    #[test]
+    fn accounts_are_ids_or_org_and_other_accounts_need_the_member_role() {
+        assert_eq!(Accounts::parse(" "), Ok(Accounts::Own));
+        assert_eq!(Accounts::parse("org"), Ok(Accounts::Organization));
+        assert_eq!(
+            Accounts::parse("111111111111, 222222222222,111111111111"),
+            Ok(Accounts::List(vec!["111111111111".into(), "222222222222".into()]))
+        );
+        assert_eq!(Accounts::parse("111111111111,ORG"), Err("ORG".into()));
+        assert_eq!(Accounts::parse("1111"), Err("1111".into()));
+        let err = Config::from_env(&env_of(&[(ENV_POLICY, POLICY), (ENV_ACCOUNTS, "ORG")])).unwrap_err();
+        assert!(matches!(err, ConfigError::AccountsWithoutRole), "{err}");
+        let config = Config::from_env(&env_of(&[
+            (ENV_POLICY, POLICY),
+            (ENV_ACCOUNTS, "ORG"),
+            (ENV_MEMBER_ROLE, "/tag-warden/member/"),
+            (ENV_SWEEP_QUEUE_URL, " https://sqs.us-east-1.amazonaws.com/1/q "),
+        ]))
+        .unwrap();
+        assert_eq!(config.fleet.member_role.as_deref(), Some("tag-warden/member"));
+        assert_eq!(config.intake.member_role.as_deref(), Some("tag-warden/member"));
+        assert_eq!(
+            config.fleet.queue_url.as_deref(),
+            Some("https://sqs.us-east-1.amazonaws.com/1/q")
+        );
+        assert_eq!(config.fleet.max_receives, 3);
+        let err = Config::from_env(&env_of(&[(ENV_POLICY, POLICY), (ENV_SWEEP_MAX_RECEIVES, "0")])).unwrap_err();
+        assert!(matches!(err, ConfigError::BadNumber { .. }), "{err}");
     }
 
     #[test]

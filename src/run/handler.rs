@@ -1,14 +1,16 @@
 //! The handler: one event → intake → per resource: read, evaluate, apply → one report.
 //! The same code serves the Lambda runtime and the CLI's `handle`.
 
-use crate::domain::{ErrorType, Mode, Outcome, ResourceContext, ResourceKind};
-use crate::engine::intake::{self, Ignored, Intake, IntakeError, Trigger};
+use crate::domain::{ApiError, Cell, ErrorType, Mode, Outcome, ResourceContext, ResourceKind};
+use crate::engine::decide::Decision;
+use crate::engine::intake::{self, CellWork, Ignored, Intake, IntakeError, Trigger};
 use crate::ports::Backend;
-use crate::run::config::Config;
-use crate::run::report::{Report, ResourceReport};
+use crate::run::config::{Accounts, Config};
+use crate::run::report::{BatchItemFailure, CellResult, FanOut, Report, ResourceReport, SweepSummary};
 use crate::run::resource::Judge;
 use crate::run::sweep::{Deadline, Progress, Sweep};
 use serde_json::Value;
+use std::time::Instant;
 
 /// Why an invocation failed (so that Lambda retries it or parks it in the failure queue).
 #[derive(Debug, thiserror::Error)]
@@ -121,6 +123,11 @@ impl<B: Backend> Handler<B> {
     /// the invocation (so that it is retried or reaches the failure queue).
     pub async fn invoke(&self, event: &Value, deadline: Deadline) -> Result<Report, HandlerError> {
         let report = self.report(event, deadline).await?;
+        // An SQS batch answers failures message by message (the partial batch response):
+        // failing the invocation would return every message of the batch to the queue.
+        if report.batch_item_failures.is_some() {
+            return Ok(report);
+        }
         match failure(&report) {
             Some(e) => Err(e),
             None => Ok(report),
@@ -132,6 +139,16 @@ impl<B: Backend> Handler<B> {
     pub async fn report(&self, event: &Value, deadline: Deadline) -> Result<Report, HandlerError> {
         tracing::debug!(event = %crate::engine::intake::redacted(event), "event received");
         let items = intake::intake(event, &self.config.intake)?;
+        if items.iter().any(|i| matches!(i, Ok(Intake::Cell(_)))) {
+            let works = items
+                .into_iter()
+                .filter_map(|i| match i {
+                    Ok(Intake::Cell(w)) => Some(w),
+                    _ => None,
+                })
+                .collect();
+            return Ok(self.cells(works, deadline).await);
+        }
         let mut results = Vec::with_capacity(items.len());
         for item in items {
             let entry = match item {
@@ -143,11 +160,25 @@ impl<B: Backend> Handler<B> {
                     entry.reasons.push(OFFLINE_SWEEP.to_owned());
                     entry
                 }
-                // A schedule fires one sweep; a sweep is its own report.
+                // A schedule fires one sweep (or sends its cells to the sweep queue); a sweep
+                // is its own report.
                 Ok(Intake::Sweep(req)) => {
                     let regions = self.config.sweep_regions(req.region.as_deref());
-                    return Ok(self.sweep(&regions, deadline, &|_| {}).await);
+                    return Ok(match &self.config.fleet.queue_url {
+                        Some(queue) => self.fan_out(queue, &self.config.fleet.accounts, &regions).await,
+                        None => match self.cells_of(&self.config.fleet.accounts, &regions).await {
+                            Ok(cells) => self.sweep(&cells, deadline, &|_| {}).await,
+                            Err(e) => Report::new(self.config.mode, vec![accounts_failed(&e)]),
+                        },
+                    });
                 }
+                Ok(Intake::Cell(_)) => ignored(Ignored {
+                    reason: "a sweep cell among other records".to_owned(),
+                    kind: None,
+                    resource_id: None,
+                    region: None,
+                    event: Default::default(),
+                }),
                 Err(e) => bad_item(&e),
             };
             // An offline plan's entries are its output; it logs nothing of its own.
@@ -159,34 +190,184 @@ impl<B: Backend> Handler<B> {
         Ok(Report::new(self.config.mode, results))
     }
 
-    /// Sweeps `regions` (the scheduled event and the CLI's `reconcile`).
-    pub async fn sweep(
-        &self,
-        regions: &[String],
-        deadline: Deadline,
-        progress: &(dyn Fn(Progress<'_>) + Sync),
-    ) -> Report {
-        let sweep = Sweep {
+    /// Every account in every region: `None` for the function's own account; an
+    /// organization's accounts listed now.
+    pub async fn cells_of(&self, accounts: &Accounts, regions: &[String]) -> Result<Vec<Cell>, ApiError> {
+        let accounts: Vec<Option<String>> = match accounts {
+            Accounts::Own => vec![None],
+            Accounts::List(ids) => ids.iter().cloned().map(Some).collect(),
+            Accounts::Organization => self
+                .backend
+                .organization_accounts()
+                .await?
+                .into_iter()
+                .map(Some)
+                .collect(),
+        };
+        Ok(Cell::grid(&accounts, regions))
+    }
+
+    /// Sweeps `cells` (the scheduled event and the CLI's `reconcile`).
+    pub async fn sweep(&self, cells: &[Cell], deadline: Deadline, progress: &(dyn Fn(Progress<'_>) + Sync)) -> Report {
+        // The sweep logs every entry as it finishes; the report keeps the ones needing attention.
+        let (entries, summary) = self.sweeper(deadline).run(cells, progress).await;
+        tracing::info!(
+            regions = ?summary.regions, accounts = summary.accounts.len(), complete = summary.complete,
+            not_started = summary.not_started, pages = summary.pages, truncated = summary.truncated,
+            throttled = summary.throttled, seconds = summary.seconds, "sweep finished"
+        );
+        Report::of_sweep(self.config.mode, entries, summary)
+    }
+
+    fn sweeper(&self, deadline: Deadline) -> Sweep<'_, B> {
+        Sweep {
             backend: &self.backend,
             judge: self.judge(),
             settings: &self.config.sweep,
             deadline,
+        }
+    }
+
+    /// A scheduled sweep fanned out: one message per cell on the sweep queue, for the SQS
+    /// event source mapping to sweep one batch an invocation.
+    async fn fan_out(&self, queue: &str, accounts: &Accounts, regions: &[String]) -> Report {
+        let sent = async {
+            let cells = self.cells_of(accounts, regions).await?;
+            let bodies: Vec<String> = cells.iter().filter_map(|c| serde_json::to_string(c).ok()).collect();
+            self.backend.enqueue(queue, &bodies).await?;
+            Ok::<_, ApiError>(cells)
         };
-        // The sweep logs every entry as it finishes; the report keeps the ones needing attention.
-        let (entries, summary) = sweep.run(regions, progress).await;
-        tracing::info!(
-            regions = ?summary.regions, complete = summary.complete, not_started = summary.not_started,
-            pages = summary.pages, truncated = summary.truncated, seconds = summary.seconds, "sweep finished"
+        match sent.await {
+            Ok(cells) => {
+                let mut accounts: Vec<String> = Vec::new();
+                for a in cells.iter().filter_map(|c| c.account.clone()) {
+                    if !accounts.contains(&a) {
+                        accounts.push(a);
+                    }
+                }
+                tracing::info!(
+                    cells = cells.len(),
+                    accounts = accounts.len(),
+                    ?regions,
+                    "sweep fanned out"
+                );
+                let mut report = Report::new(self.config.mode, Vec::new());
+                report.fanout = Some(FanOut {
+                    cells: cells.len(),
+                    accounts,
+                    regions: regions.to_vec(),
+                });
+                report
+            }
+            Err(e) => {
+                let entry = accounts_failed(&e);
+                entry.log(false);
+                Report::new(self.config.mode, vec![entry])
+            }
+        }
+    }
+
+    /// An SQS batch of cells: each swept in turn; a failed one returned to the queue, or, on
+    /// its last receive, sent to the dead-letter queue with the reason.
+    async fn cells(&self, works: Vec<CellWork>, deadline: Deadline) -> Report {
+        let mut entries = Vec::new();
+        let mut summary: Option<SweepSummary> = None;
+        let mut results = Vec::with_capacity(works.len());
+        let mut failures = Vec::new();
+        for work in works {
+            let failed = match &work.cell {
+                Err(why) => Some((why.clone(), true)),
+                Ok(_) if !deadline.allows_start(Instant::now()) => Some((
+                    "the invocation's deadline came before this cell started".to_owned(),
+                    false,
+                )),
+                Ok(cell) => {
+                    let (cell_entries, cell_summary) = self.sweeper(deadline).cell(cell, &|_| {}).await;
+                    let why = cell_summary.failed_cells.values().next().cloned().or_else(|| {
+                        cell_entries
+                            .iter()
+                            .find(|e| e.outcome == Outcome::Error)
+                            .map(|e| format!("a resource failed: {}", e.reasons.join("; ")))
+                    });
+                    entries.extend(cell_entries);
+                    match summary.as_mut() {
+                        Some(s) => s.merge(cell_summary),
+                        None => summary = Some(cell_summary),
+                    }
+                    why.map(|w| (w, false))
+                }
+            };
+            let cell = work.cell.as_ref().ok().map(Cell::to_string);
+            let (outcome, reason) = match failed {
+                None => ("swept", None),
+                Some((why, hopeless)) => {
+                    let last = hopeless || work.receive_count >= self.config.fleet.max_receives;
+                    match (&self.config.fleet.dead_letter_url, last) {
+                        (Some(dlq), true) => match self.dead_letter(dlq, &work, &why).await {
+                            Ok(()) => ("dead-lettered", Some(why)),
+                            Err(e) => {
+                                failures.push(work.message_id.clone());
+                                (
+                                    "retry",
+                                    Some(format!("{why}; and the dead-letter queue refused it: {e}")),
+                                )
+                            }
+                        },
+                        _ => {
+                            failures.push(work.message_id.clone());
+                            ("retry", Some(why))
+                        }
+                    }
+                }
+            };
+            tracing::info!(message_id = %work.message_id, cell = cell.as_deref().unwrap_or("-"), outcome, reason = reason.as_deref().unwrap_or(""), attempt = work.receive_count, "sweep cell");
+            results.push(CellResult {
+                message_id: work.message_id,
+                cell,
+                outcome,
+                reason,
+                attempt: work.receive_count,
+            });
+        }
+        let mut report = match summary {
+            Some(s) => Report::of_sweep(self.config.mode, entries, s),
+            None => Report::new(self.config.mode, Vec::new()),
+        };
+        report.cells = results;
+        report.batch_item_failures = Some(
+            failures
+                .into_iter()
+                .map(|item_identifier| BatchItemFailure { item_identifier })
+                .collect(),
         );
-        Report::of_sweep(self.config.mode, entries, summary)
+        report
+    }
+
+    /// Sends a cell that failed its last attempt to the dead-letter queue: the cell (so the
+    /// message can be sent back to the sweep queue as it is) and why it failed.
+    async fn dead_letter(&self, dlq: &str, work: &CellWork, why: &str) -> Result<(), ApiError> {
+        let mut body = serde_json::json!({
+            "failure": {"reason": why, "attempts": work.receive_count, "message_id": work.message_id},
+        });
+        if let (Ok(cell), Some(obj)) = (&work.cell, body.as_object_mut()) {
+            obj.insert("region".to_owned(), Value::String(cell.region.clone()));
+            if let Some(a) = &cell.account {
+                obj.insert("account".to_owned(), Value::String(a.clone()));
+            }
+        }
+        self.backend.enqueue(dlq, &[body.to_string()]).await
     }
 
     async fn trigger(&self, t: &Trigger) -> ResourceReport {
         let judge = self.judge();
         let (ctx, id) = (self.context(t), t.resource_id.as_str());
+        if let Err(e) = self.backend.reach(t.account.as_deref()).await {
+            return unreached(ctx, id, &e);
+        }
+        let cell = Cell::new(t.account.as_deref(), &t.region);
         match t.kind {
-            ResourceKind::Secret => judge.check(&self.backend.secrets(&t.region), ctx, id).await,
-            ResourceKind::KmsKey => judge.check(&self.backend.keys(&t.region), ctx, id).await,
+            ResourceKind::Secret => judge.check(&self.backend.secrets(&cell), ctx, id).await,
+            ResourceKind::KmsKey => judge.check(&self.backend.keys(&cell), ctx, id).await,
         }
     }
 
@@ -202,9 +383,13 @@ impl<B: Backend> Handler<B> {
         });
         let judge = self.judge();
         let (ctx, id) = (self.context(t), t.resource_id.as_str());
+        if let Err(e) = self.backend.reach(t.account.as_deref()).await {
+            return unreached(ctx, id, &e);
+        }
+        let cell = Cell::new(t.account.as_deref(), &t.region);
         match t.kind {
-            ResourceKind::Secret => judge.trust(&self.backend.secrets(&t.region), ctx, id, &mut entry).await,
-            ResourceKind::KmsKey => judge.trust(&self.backend.keys(&t.region), ctx, id, &mut entry).await,
+            ResourceKind::Secret => judge.trust(&self.backend.secrets(&cell), ctx, id, &mut entry).await,
+            ResourceKind::KmsKey => judge.trust(&self.backend.keys(&cell), ctx, id, &mut entry).await,
         }
         if !entry.remembered.is_empty() {
             entry
@@ -213,6 +398,25 @@ impl<B: Backend> Handler<B> {
         }
         entry
     }
+}
+
+/// The entry of a resource in an account that cannot be reached (its member role not assumed).
+/// It is an error whatever AWS said (access denied included): the member stack is missing or
+/// wrong, which someone must fix, so the event goes to the failure queue.
+fn unreached(ctx: ResourceContext, id: &str, e: &ApiError) -> ResourceReport {
+    let mut entry = ResourceReport::judged(ctx, Some(id), None, Decision::failed(e));
+    entry.outcome = Outcome::Error;
+    entry.error_type = Some(ErrorType::from(e.kind));
+    entry.reasons = vec![format!("cannot reach the resource's account: {e}")];
+    entry
+}
+
+/// The entry of a sweep whose accounts could not be listed or whose cells could not be sent.
+fn accounts_failed(e: &ApiError) -> ResourceReport {
+    let mut entry = ResourceReport::new(Outcome::Error);
+    entry.error_type = Some(ErrorType::from(e.kind));
+    entry.reasons.push(format!("the sweep did not start: {e}"));
+    entry
 }
 
 /// The entry for a record that could not be taken in; it fails the invocation.

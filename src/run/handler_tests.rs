@@ -230,3 +230,196 @@ async fn a_key_is_read_with_its_aliases_only_when_a_rule_scopes_keys_by_name() {
         .unwrap();
     assert_eq!(h.backend.keys.count("aliases"), 0);
 }
+
+fn fleet_handler(
+    secrets: FakeStore,
+    extra: &[(&'static str, &'static str)],
+    backend: impl FnOnce(&mut FakeBackend),
+) -> Handler<FakeBackend> {
+    let policy = r#"{"rules":[{"name":"r","require":{"Owner":{"default":"platform"}}}]}"#;
+    let extra: Vec<(&str, &str)> = extra.to_vec();
+    let env = move |k: &str| match k {
+        "TAG_WARDEN_POLICY" => Some(policy.to_owned()),
+        "AWS_REGION" => Some("us-east-1".to_owned()),
+        "TAG_WARDEN_MEMBER_ROLE" => Some("tag-warden-member".to_owned()),
+        _ => extra.iter().find(|(name, _)| *name == k).map(|(_, v)| (*v).to_owned()),
+    };
+    let mut b = FakeBackend::new(secrets, FakeStore::default());
+    backend(&mut b);
+    Handler::new(b, Config::from_env(&env).unwrap())
+}
+
+#[tokio::test]
+async fn a_schedule_with_a_sweep_queue_sends_one_cell_per_account_and_region_and_sweeps_nothing() {
+    let h = fleet_handler(
+        FakeStore::with("arn:s", &[]),
+        &[
+            ("TAG_WARDEN_SWEEP_QUEUE_URL", "https://queue/sweep"),
+            ("TAG_WARDEN_ACCOUNTS", "ORG"),
+            ("TAG_WARDEN_REGIONS", "eu-west-1"),
+        ],
+        |b| b.organization = Some(vec!["111111111111".into(), "222222222222".into()]),
+    );
+    let report = h
+        .invoke(&sample("scheduled-reconcile.json"), Deadline::NONE)
+        .await
+        .unwrap();
+    let fanout = report.fanout.clone().unwrap();
+    assert_eq!((fanout.cells, fanout.accounts.len()), (4, 2));
+    let sent = h.backend.sent.lock().unwrap().clone();
+    let bodies: Vec<&str> = sent
+        .iter()
+        .map(|(q, b)| {
+            assert_eq!(q, "https://queue/sweep");
+            b.as_str()
+        })
+        .collect();
+    assert_eq!(
+        bodies,
+        [
+            r#"{"account":"111111111111","region":"us-east-1"}"#,
+            r#"{"account":"111111111111","region":"eu-west-1"}"#,
+            r#"{"account":"222222222222","region":"us-east-1"}"#,
+            r#"{"account":"222222222222","region":"eu-west-1"}"#,
+        ]
+    );
+    assert!(
+        h.backend.secrets.calls().is_empty(),
+        "the schedule itself sweeps nothing"
+    );
+}
+
+#[tokio::test]
+async fn a_schedule_whose_accounts_cannot_be_listed_fails_so_that_it_is_retried() {
+    let h = fleet_handler(
+        FakeStore::default(),
+        &[
+            ("TAG_WARDEN_SWEEP_QUEUE_URL", "https://queue/sweep"),
+            ("TAG_WARDEN_ACCOUNTS", "ORG"),
+        ],
+        |_| {},
+    );
+    let err = h
+        .invoke(&sample("scheduled-reconcile.json"), Deadline::NONE)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("organizations:ListAccounts"), "{err}");
+    assert!(h.backend.sent.lock().unwrap().is_empty());
+}
+
+fn sqs_event(cells: &[(&str, &str, u32)]) -> Value {
+    let records: Vec<Value> = cells
+        .iter()
+        .map(|(id, body, count)| {
+            json!({"messageId": id, "body": body, "eventSource": "aws:sqs",
+                   "attributes": {"ApproximateReceiveCount": count.to_string()}})
+        })
+        .collect();
+    json!({ "Records": records })
+}
+
+#[tokio::test]
+async fn an_sqs_batch_sweeps_each_cell_and_returns_only_the_failed_ones() {
+    let h = fleet_handler(
+        FakeStore::with("arn:aws:secretsmanager:us-east-1:222222222222:secret:a", &[]),
+        &[],
+        |b| b.unreachable = ["333333333333".to_owned()].into(),
+    );
+    let event = sqs_event(&[
+        ("m1", r#"{"account":"222222222222","region":"us-east-1"}"#, 1),
+        ("m2", r#"{"account":"333333333333","region":"us-east-1"}"#, 1),
+    ]);
+    let report = h.invoke(&event, Deadline::NONE).await.unwrap();
+    let failures: Vec<&str> = report
+        .batch_item_failures
+        .as_ref()
+        .unwrap()
+        .iter()
+        .map(|f| f.item_identifier.as_str())
+        .collect();
+    assert_eq!(
+        failures,
+        ["m2"],
+        "AssumeRole denied in one account fails that cell only"
+    );
+    assert_eq!(report.cells[0].outcome, "swept");
+    assert_eq!(report.cells[1].outcome, "retry");
+    assert!(
+        report.cells[1].reason.as_deref().unwrap().contains("AssumeRole"),
+        "{:?}",
+        report.cells[1]
+    );
+    assert_eq!(
+        (h.backend.secrets.count("list"), h.backend.secrets.count("tag")),
+        (1, 1)
+    );
+    let sweep = report.sweep.as_ref().unwrap();
+    assert_eq!(sweep.accounts, ["222222222222", "333333333333"]);
+    assert_eq!(
+        sweep.by_account["222222222222"][&ResourceKind::Secret][&Outcome::Remediated],
+        1
+    );
+    let json = serde_json::to_value(&report).unwrap();
+    assert_eq!(json["batchItemFailures"], json!([{"itemIdentifier": "m2"}]));
+    assert_eq!(
+        *h.backend.reached.lock().unwrap(),
+        [Some("222222222222".to_owned()), Some("333333333333".to_owned())]
+    );
+}
+
+#[tokio::test]
+async fn a_cell_failing_its_last_attempt_goes_to_the_dead_letter_queue_with_the_reason() {
+    let h = fleet_handler(
+        FakeStore::default()
+            .failing("list", ErrorKind::AccessDenied)
+            .failing("list", ErrorKind::AccessDenied),
+        &[
+            ("TAG_WARDEN_SWEEP_DLQ_URL", "https://queue/dlq"),
+            ("TAG_WARDEN_SWEEP_MAX_RECEIVES", "2"),
+        ],
+        |_| {},
+    );
+    let event = sqs_event(&[
+        ("first", r#"{"account":"222222222222","region":"us-east-1"}"#, 1),
+        ("last", r#"{"account":"222222222222","region":"eu-west-1"}"#, 2),
+        ("junk", r#"{"hello":1}"#, 1),
+    ]);
+    let report = h.invoke(&event, Deadline::NONE).await.unwrap();
+    let outcomes: Vec<&str> = report.cells.iter().map(|c| c.outcome).collect();
+    assert_eq!(outcomes, ["retry", "dead-lettered", "dead-lettered"]);
+    assert_eq!(report.batch_item_failures.as_ref().unwrap().len(), 1);
+    let sent = h.backend.sent.lock().unwrap().clone();
+    assert_eq!(sent.len(), 2);
+    let letter: Value = serde_json::from_str(&sent[0].1).unwrap();
+    assert_eq!(sent[0].0, "https://queue/dlq");
+    assert_eq!(
+        (letter["account"].as_str(), letter["region"].as_str()),
+        (Some("222222222222"), Some("eu-west-1"))
+    );
+    assert_eq!(letter["failure"]["attempts"], 2);
+    assert!(
+        letter["failure"]["reason"].as_str().unwrap().contains("listing"),
+        "{letter}"
+    );
+    let junk: Value = serde_json::from_str(&sent[1].1).unwrap();
+    assert!(
+        junk["failure"]["reason"].as_str().unwrap().contains("not a sweep cell"),
+        "{junk}"
+    );
+}
+
+#[tokio::test]
+async fn an_event_in_another_account_reaches_that_account_and_a_denied_role_is_an_error() {
+    let h = fleet_handler(FakeStore::with("arn:s", &[("Owner", "x")]), &[], |b| {
+        b.unreachable = ["999999999999".to_owned()].into()
+    });
+    let mut event = sample("secretsmanager-tag-resource.json");
+    event["detail"]["recipientAccountId"] = json!("999999999999");
+    event["detail"]["userIdentity"]["accountId"] = json!("999999999999");
+    let report = h.report(&event, Deadline::NONE).await.unwrap();
+    let entry = &report.results[0];
+    assert_eq!(entry.outcome, Outcome::Error, "{entry:?}");
+    assert_eq!(entry.account.as_deref(), Some("999999999999"));
+    assert!(entry.reasons[0].contains("cannot reach"), "{:?}", entry.reasons);
+    assert!(h.backend.secrets.calls().is_empty());
+}

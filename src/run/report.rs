@@ -21,6 +21,9 @@ pub struct ResourceReport {
     /// The identifier as the event gave it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub resource_id: Option<String>,
+    /// The account, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
     /// The region.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
@@ -66,6 +69,7 @@ impl ResourceReport {
             kind: None,
             arn: None,
             resource_id: None,
+            account: None,
             region: None,
             tags_added: Tags::new(),
             keys_removed: Vec::new(),
@@ -90,6 +94,7 @@ impl ResourceReport {
             kind: Some(ctx.kind),
             arn: ctx.arn,
             resource_id: resource_id.map(str::to_owned),
+            account: ctx.account,
             region: ctx.region,
             tags_added: d.tags_added,
             keys_removed: d.keys_removed,
@@ -109,12 +114,13 @@ impl ResourceReport {
     pub fn log(&self, quiet: bool) {
         let kind = self.kind.map(ResourceKind::as_str).unwrap_or("-");
         let arn = self.arn.as_deref().or(self.resource_id.as_deref()).unwrap_or("-");
+        let account = self.account.as_deref().unwrap_or("-");
         let event = self.event.name.as_deref().unwrap_or("-");
         let added: Vec<&str> = self.tags_added.keys().map(String::as_str).collect();
         let reasons = self.reasons.join("; ");
         match self.outcome {
             Outcome::Violation | Outcome::Error => tracing::warn!(
-                outcome = self.outcome.as_str(), kind, arn, event, tags_added = ?added,
+                outcome = self.outcome.as_str(), kind, arn, account, event, tags_added = ?added,
                 keys_removed = ?self.keys_removed, error_type = self.error_type.map(ErrorType::as_str),
                 reasons, "resource outcome"
             ),
@@ -122,12 +128,13 @@ impl ResourceReport {
                 outcome = self.outcome.as_str(),
                 kind,
                 arn,
+                account,
                 event,
                 reasons,
                 "resource outcome"
             ),
             _ => tracing::info!(
-                outcome = self.outcome.as_str(), kind, arn, event, tags_added = ?added,
+                outcome = self.outcome.as_str(), kind, arn, account, event, tags_added = ?added,
                 keys_removed = ?self.keys_removed, reasons, "resource outcome"
             ),
         }
@@ -139,6 +146,9 @@ impl ResourceReport {
 pub struct SweepSummary {
     /// The regions swept.
     pub regions: Vec<String>,
+    /// The accounts swept, when the sweep names them (an organization's sweep).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub accounts: Vec<String>,
     /// False when the deadline stopped the sweep or a listing failed: the next run finishes it.
     pub complete: bool,
     /// Resources listed but not started before the deadline (the listing itself stops at the
@@ -154,6 +164,15 @@ pub struct SweepSummary {
     pub by_kind: BTreeMap<ResourceKind, BTreeMap<Outcome, usize>>,
     /// Outcome counts per region and kind.
     pub by_region: BTreeMap<String, BTreeMap<ResourceKind, BTreeMap<Outcome, usize>>>,
+    /// Outcome counts per account and kind, when the sweep names accounts.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub by_account: BTreeMap<String, BTreeMap<ResourceKind, BTreeMap<Outcome, usize>>>,
+    /// Cells (`account/region`) not swept to the end, and why.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub failed_cells: BTreeMap<String, String>,
+    /// Throttled attempts AWS answered during the sweep (the SDK retried them; the pacer
+    /// slowed down on each).
+    pub throttled: u64,
     /// Waivers in force, and those ending soon.
     pub waivers: WaiverCounts,
     /// What the sweep did with memory, when configured.
@@ -161,6 +180,61 @@ pub struct SweepSummary {
     pub memory: Option<MemorySummary>,
     /// Wall time.
     pub seconds: f64,
+}
+
+impl SweepSummary {
+    /// Adds another cell's (or sweep's) summary to this one. `seconds` is left to the caller
+    /// (cells run at once).
+    pub fn merge(&mut self, other: SweepSummary) {
+        for r in other.regions {
+            if !self.regions.contains(&r) {
+                self.regions.push(r);
+            }
+        }
+        for a in other.accounts {
+            if !self.accounts.contains(&a) {
+                self.accounts.push(a);
+            }
+        }
+        self.complete &= other.complete;
+        self.not_started += other.not_started;
+        self.pages += other.pages;
+        self.truncated += other.truncated;
+        self.throttled += other.throttled;
+        add_counts(&mut self.by_kind, other.by_kind);
+        for (region, counts) in other.by_region {
+            add_counts(self.by_region.entry(region).or_default(), counts);
+        }
+        for (account, counts) in other.by_account {
+            add_counts(self.by_account.entry(account).or_default(), counts);
+        }
+        self.failed_cells.extend(other.failed_cells);
+        self.waivers.active += other.waivers.active;
+        self.waivers.expiring_within_14_days += other.waivers.expiring_within_14_days;
+        match (self.memory.as_mut(), other.memory) {
+            (Some(m), Some(o)) => {
+                m.remembered += o.remembered;
+                m.expired += o.expired;
+                if m.unavailable.is_none() {
+                    m.unavailable = o.unavailable;
+                }
+            }
+            (None, Some(o)) => self.memory = Some(o),
+            _ => {}
+        }
+    }
+}
+
+fn add_counts(
+    into: &mut BTreeMap<ResourceKind, BTreeMap<Outcome, usize>>,
+    from: BTreeMap<ResourceKind, BTreeMap<Outcome, usize>>,
+) {
+    for (kind, outcomes) in from {
+        let into = into.entry(kind).or_default();
+        for (outcome, n) in outcomes {
+            *into.entry(outcome).or_insert(0) += n;
+        }
+    }
 }
 
 /// Waivers in force (the exemption-until tag or a policy waiver) among the resources swept.
@@ -195,12 +269,59 @@ pub struct Report {
     /// only the resources left not compliant.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sweep: Option<SweepSummary>,
+    /// For a scheduled sweep fanned out over the sweep queue: the cells sent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fanout: Option<FanOut>,
+    /// For an SQS batch of sweep cells: what became of each message.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cells: Vec<CellResult>,
+    /// For an SQS batch: the messages to return to the queue (Lambda's partial batch response,
+    /// with `ReportBatchItemFailures` on the event source mapping).
+    #[serde(rename = "batchItemFailures", skip_serializing_if = "Option::is_none")]
+    pub batch_item_failures: Option<Vec<BatchItemFailure>>,
     /// Entries left out of `results` to keep the response within Lambda's size limit (the
     /// counts in `summary` still include them).
     #[serde(skip_serializing_if = "is_zero")]
     pub omitted: usize,
     /// The entries, in event order.
     pub results: Vec<ResourceReport>,
+}
+
+/// A scheduled sweep, fanned out: one message per cell on the sweep queue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FanOut {
+    /// Messages sent.
+    pub cells: usize,
+    /// The accounts (empty: the function's own only).
+    pub accounts: Vec<String>,
+    /// The regions.
+    pub regions: Vec<String>,
+}
+
+/// One message of an SQS batch of sweep cells.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CellResult {
+    /// The SQS message id.
+    pub message_id: String,
+    /// The cell (`account/region`), when the message is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cell: Option<String>,
+    /// `swept`, `retry` (back to the queue), or `dead-lettered` (its last attempt failed:
+    /// sent to the dead-letter queue with the reason).
+    pub outcome: &'static str,
+    /// Why it is not `swept`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Which receive of the message this was.
+    pub attempt: u32,
+}
+
+/// A message Lambda returns to the queue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BatchItemFailure {
+    /// The message id.
+    #[serde(rename = "itemIdentifier")]
+    pub item_identifier: String,
 }
 
 fn is_zero(n: &usize) -> bool {
@@ -218,6 +339,9 @@ impl Report {
             mode,
             summary,
             sweep: None,
+            fanout: None,
+            cells: Vec::new(),
+            batch_item_failures: None,
             omitted: 0,
             results,
         }
@@ -235,6 +359,9 @@ impl Report {
             mode,
             summary,
             sweep: Some(sweep),
+            fanout: None,
+            cells: Vec::new(),
+            batch_item_failures: None,
             omitted: 0,
             results: kept,
         }

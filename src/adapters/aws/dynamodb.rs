@@ -10,7 +10,7 @@
 
 use super::error::{from_sdk, local};
 use super::paginate::all_pages;
-use crate::domain::{ApiError, ErrorKind, ResourceKind, Tags};
+use crate::domain::{ApiError, Cell, ErrorKind, ResourceKind, Tags};
 use crate::ports::{HistoryEntry, Memory, Place, Remembered, Stored, HISTORY_LEN};
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 use aws_sdk_dynamodb::Client;
@@ -169,34 +169,47 @@ impl Memory for DynamoMemory {
     }
 
     #[instrument(skip(self), level = "debug")]
-    async fn recall_region(&self, region: &str) -> Result<BTreeMap<String, Remembered>, ApiError> {
-        let items = all_pages(|start| async move {
-            let out = self
-                .client
-                .scan()
-                .table_name(&self.table)
-                .filter_expression("#region = :region")
-                .expression_attribute_names("#region", "region")
-                .expression_attribute_values(":region", s(region))
-                .set_exclusive_start_key(start.map(|arn| HashMap::from([(KEY.to_owned(), s(&arn))])))
-                .send()
-                .await
-                .map_err(|e| {
-                    from_sdk("dynamodb:Scan", &self.table, e, |e| {
-                        e.is_resource_not_found_exception().then_some(TABLE_MISSING)
-                    })
-                })?;
-            let page = out
-                .items()
-                .iter()
-                .filter_map(|item| Some((item.get(KEY)?.as_s().ok()?.clone(), remembered(item))))
-                .collect();
-            let next = out
-                .last_evaluated_key()
-                .and_then(|k| k.get(KEY))
-                .and_then(|v| v.as_s().ok())
-                .cloned();
-            Ok((page, next))
+    async fn recall_cell(&self, cell: &Cell) -> Result<BTreeMap<String, Remembered>, ApiError> {
+        let (filter, account) = match &cell.account {
+            Some(a) => ("#region = :region AND #account = :account", Some(s(a))),
+            None => ("#region = :region", None),
+        };
+        let items = all_pages(|start| {
+            let account = account.clone();
+            async move {
+                let mut scan = self
+                    .client
+                    .scan()
+                    .table_name(&self.table)
+                    .filter_expression(filter)
+                    .expression_attribute_names("#region", "region")
+                    .expression_attribute_values(":region", s(&cell.region));
+                if let Some(account) = account {
+                    scan = scan
+                        .expression_attribute_names("#account", "account")
+                        .expression_attribute_values(":account", account);
+                }
+                let out = scan
+                    .set_exclusive_start_key(start.map(|arn| HashMap::from([(KEY.to_owned(), s(&arn))])))
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        from_sdk("dynamodb:Scan", &self.table, e, |e| {
+                            e.is_resource_not_found_exception().then_some(TABLE_MISSING)
+                        })
+                    })?;
+                let page = out
+                    .items()
+                    .iter()
+                    .filter_map(|item| Some((item.get(KEY)?.as_s().ok()?.clone(), remembered(item))))
+                    .collect();
+                let next = out
+                    .last_evaluated_key()
+                    .and_then(|k| k.get(KEY))
+                    .and_then(|v| v.as_s().ok())
+                    .cloned();
+                Ok((page, next))
+            }
         })
         .await?;
         Ok(items.into_iter().collect())

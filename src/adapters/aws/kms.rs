@@ -3,6 +3,7 @@
 
 use super::error::{from_sdk, local};
 use super::paginate::{all_pages, kms_marker, pages};
+use super::throttle::Throttles;
 use crate::domain::{ApiError, ErrorKind, Tags};
 use crate::ports::{Inventory, Listed, ListedPage, ResourceState, TagStore};
 use aws_sdk_kms::operation::describe_key::DescribeKeyOutput;
@@ -24,6 +25,7 @@ const AWS_MANAGED_ALIAS: &str = "alias/aws/";
 pub struct KmsStore {
     client: Client,
     page_size: i32,
+    throttles: Throttles,
 }
 
 /// ListKeys' largest page.
@@ -48,7 +50,14 @@ impl KmsStore {
         KmsStore {
             client,
             page_size: MAX_PAGE,
+            throttles: Throttles::default(),
         }
+    }
+
+    /// Counts throttled attempts in `throttles` (the client's [`super::ThrottleWatch`]'s).
+    pub fn with_throttles(mut self, throttles: Throttles) -> Self {
+        self.throttles = throttles;
+        self
     }
 
     /// Lists `n` keys a page (1–1000; the default is 1000, the fewest calls).
@@ -150,6 +159,10 @@ fn refusal(manager: Option<&KeyManagerType>, state: Option<&KeyState>) -> Option
 }
 
 impl TagStore for KmsStore {
+    fn throttled(&self) -> u64 {
+        self.throttles.count()
+    }
+
     /// A key named by its ARN (as events name it): ListResourceTags alone, which works in
     /// every key state; whether the key may be written to (customer-managed, not pending
     /// deletion) is asked with DescribeKey only when a write is due. A bare key id or alias:

@@ -4,29 +4,51 @@
 
 mod dynamodb;
 mod error;
+mod fleet;
 mod kms;
+mod member;
 mod paginate;
 mod secretsmanager;
+mod throttle;
 
 pub use dynamodb::{
     DynamoMemory, ACTIONS as MEMORY_ACTIONS, KEY as MEMORY_KEY, TAG_PREFIX as MEMORY_TAG_PREFIX, TTL_ATTRIBUTE,
 };
 pub use error::from_sdk;
 pub use kms::KmsStore;
+pub use member::{role_arn, MemberCredentials, RENEW_BEFORE, SESSION_NAME};
 pub use secretsmanager::SecretsStore;
+pub use throttle::{ThrottleWatch, Throttles};
 
+use crate::domain::{ApiError, Cell};
 use crate::ports::Backend;
 use aws_config::{Region, SdkConfig};
+use aws_credential_types::provider::SharedCredentialsProvider;
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
-/// Builds and caches clients per region; holds the memory table's client when configured.
+/// One cell's clients, and the throttled attempts each has seen.
+#[derive(Debug, Clone)]
+struct Clients {
+    secrets: (aws_sdk_secretsmanager::Client, Throttles),
+    kms: (aws_sdk_kms::Client, Throttles),
+}
+
+/// Builds and caches clients per account and region; holds the memory table's client when
+/// configured; assumes the member role in other accounts when one is configured.
 #[derive(Debug)]
 pub struct AwsBackend {
     base: SdkConfig,
-    clients: Mutex<HashMap<String, (aws_sdk_secretsmanager::Client, aws_sdk_kms::Client)>>,
+    /// Clients by (account, region); the account is `None` for the function's own.
+    clients: Mutex<HashMap<(Option<String>, String), Clients>>,
     memory: Option<DynamoMemory>,
     page_size: Option<i32>,
+    /// `TAG_WARDEN_MEMBER_ROLE`: the role assumed in other accounts.
+    member_role: Option<String>,
+    /// The function's own account (STS GetCallerIdentity, once, when a member role is set).
+    home: tokio::sync::OnceCell<String>,
+    /// The member role's credentials, per account.
+    members: Mutex<HashMap<String, Arc<MemberCredentials>>>,
 }
 
 impl AwsBackend {
@@ -39,6 +61,9 @@ impl AwsBackend {
             clients: Mutex::new(HashMap::new()),
             memory,
             page_size: None,
+            member_role: None,
+            home: tokio::sync::OnceCell::new(),
+            members: Mutex::new(HashMap::new()),
         }
     }
 
@@ -48,24 +73,88 @@ impl AwsBackend {
         self
     }
 
-    fn clients(&self, region: &str) -> (aws_sdk_secretsmanager::Client, aws_sdk_kms::Client) {
+    /// Governs other accounts through `role` (a role name, with its path if any), assumed in
+    /// each; without it every call uses the function's own credentials.
+    pub fn with_member_role(mut self, role: Option<String>) -> Self {
+        self.member_role = role;
+        self
+    }
+
+    /// The function's own account (GetCallerIdentity, asked once).
+    pub async fn home_account(&self) -> Result<&str, ApiError> {
+        let id = self
+            .home
+            .get_or_try_init(|| async {
+                let out = aws_sdk_sts::Client::new(&self.base)
+                    .get_caller_identity()
+                    .send()
+                    .await
+                    .map_err(|e| from_sdk("sts:GetCallerIdentity", "*", e, |_| None))?;
+                out.account().map(str::to_owned).ok_or_else(|| {
+                    error::local(
+                        "sts:GetCallerIdentity",
+                        "*",
+                        "NoAccount",
+                        "no account in the answer".to_owned(),
+                    )
+                })
+            })
+            .await?;
+        Ok(id)
+    }
+
+    /// The account whose member role a cell's calls go through, if not the function's own.
+    fn member_account<'a>(&self, account: Option<&'a str>) -> Option<&'a str> {
+        self.member_role.as_ref()?;
+        let account = account?;
+        match self.home.get() {
+            Some(home) if home == account => None,
+            _ => Some(account),
+        }
+    }
+
+    /// The member role's credentials in `account`, made on first use.
+    fn member(&self, account: &str) -> Option<Arc<MemberCredentials>> {
+        let role = self.member_role.as_deref()?;
+        let region = self.base.region().map(Region::as_ref).unwrap_or("us-east-1");
+        let mut members = self.members.lock().unwrap_or_else(|p| p.into_inner());
+        let entry = members.entry(account.to_owned()).or_insert_with(|| {
+            let arn = role_arn(member::partition(region), account, role);
+            Arc::new(MemberCredentials::new(aws_sdk_sts::Client::new(&self.base), arn))
+        });
+        Some(Arc::clone(entry))
+    }
+
+    fn clients(&self, cell: &Cell) -> Clients {
+        let account = self.member_account(cell.account.as_deref());
+        let key = (account.map(str::to_owned), cell.region.clone());
         // A poisoned lock only means another thread panicked mid-insert of a cache entry;
         // the map is still usable.
         let mut cache = self.clients.lock().unwrap_or_else(|p| p.into_inner());
-        cache
-            .entry(region.to_owned())
-            .or_insert_with(|| {
-                let region = Region::new(region.to_owned());
-                let sm = aws_sdk_secretsmanager::config::Builder::from(&self.base)
-                    .region(region.clone())
-                    .build();
-                let kms = aws_sdk_kms::config::Builder::from(&self.base).region(region).build();
-                (
-                    aws_sdk_secretsmanager::Client::from_conf(sm),
-                    aws_sdk_kms::Client::from_conf(kms),
-                )
-            })
-            .clone()
+        if let Some(c) = cache.get(&key) {
+            return c.clone();
+        }
+        let credentials = account
+            .and_then(|a| self.member(a))
+            .map(|m| SharedCredentialsProvider::new(member::MemberProvider(m)));
+        let region = Region::new(cell.region.clone());
+        let (sm_throttles, kms_throttles) = (Throttles::default(), Throttles::default());
+        let mut sm = aws_sdk_secretsmanager::config::Builder::from(&self.base)
+            .region(region.clone())
+            .interceptor(ThrottleWatch(sm_throttles.clone()));
+        let mut kms = aws_sdk_kms::config::Builder::from(&self.base)
+            .region(region)
+            .interceptor(ThrottleWatch(kms_throttles.clone()));
+        if let Some(c) = credentials {
+            sm = sm.credentials_provider(c.clone());
+            kms = kms.credentials_provider(c);
+        }
+        let clients = Clients {
+            secrets: (aws_sdk_secretsmanager::Client::from_conf(sm.build()), sm_throttles),
+            kms: (aws_sdk_kms::Client::from_conf(kms.build()), kms_throttles),
+        };
+        cache.insert(key, clients.clone());
+        clients
     }
 }
 
@@ -78,19 +167,44 @@ impl Backend for AwsBackend {
         self.memory.as_ref()
     }
 
-    fn secrets(&self, region: &str) -> SecretsStore {
-        let store = SecretsStore::new(self.clients(region).0);
+    fn secrets(&self, cell: &Cell) -> SecretsStore {
+        let (client, throttles) = self.clients(cell).secrets;
+        let store = SecretsStore::new(client).with_throttles(throttles);
         match self.page_size {
             Some(n) => store.with_page_size(n),
             None => store,
         }
     }
 
-    fn keys(&self, region: &str) -> KmsStore {
-        let store = KmsStore::new(self.clients(region).1);
+    fn keys(&self, cell: &Cell) -> KmsStore {
+        let (client, throttles) = self.clients(cell).kms;
+        let store = KmsStore::new(client).with_throttles(throttles);
         match self.page_size {
             Some(n) => store.with_page_size(n),
             None => store,
+        }
+    }
+
+    async fn reach(&self, account: Option<&str>) -> Result<(), ApiError> {
+        if self.member_role.is_none() || account.is_none() {
+            return Ok(());
+        }
+        self.home_account().await?;
+        match self.member_account(account).and_then(|a| self.member(a)) {
+            Some(member) => member.get().await.map(|_| ()),
+            None => Ok(()),
+        }
+    }
+
+    async fn organization_accounts(&self) -> Result<Vec<String>, ApiError> {
+        fleet::active_accounts(&aws_sdk_organizations::Client::new(&self.base)).await
+    }
+
+    async fn enqueue(&self, queue_url: &str, messages: &[String]) -> Result<(), ApiError> {
+        let client = aws_sdk_sqs::Client::new(&self.base);
+        match messages {
+            [one] => fleet::send_one(&client, queue_url, one.clone()).await,
+            _ => fleet::send_all(&client, queue_url, messages).await,
         }
     }
 }

@@ -2,6 +2,7 @@
 
 use super::error::from_sdk;
 use super::paginate::pages;
+use super::throttle::Throttles;
 use crate::domain::{ApiError, ErrorKind, Tags};
 use crate::ports::{Inventory, Listed, ListedPage, ResourceState, TagStore};
 use aws_sdk_secretsmanager::types::Tag;
@@ -18,6 +19,7 @@ const INVALID_REQUEST: (ErrorKind, &str) = (ErrorKind::InvalidState, "InvalidReq
 pub struct SecretsStore {
     client: Client,
     page_size: i32,
+    throttles: Throttles,
 }
 
 /// ListSecrets' largest page.
@@ -29,7 +31,14 @@ impl SecretsStore {
         SecretsStore {
             client,
             page_size: MAX_PAGE,
+            throttles: Throttles::default(),
         }
+    }
+
+    /// Counts throttled attempts in `throttles` (the client's [`super::ThrottleWatch`]'s).
+    pub fn with_throttles(mut self, throttles: Throttles) -> Self {
+        self.throttles = throttles;
+        self
     }
 
     /// Lists `n` secrets a page (1–100; the default is 100, the fewest calls).
@@ -59,6 +68,10 @@ macro_rules! write_error {
 }
 
 impl TagStore for SecretsStore {
+    fn throttled(&self) -> u64 {
+        self.throttles.count()
+    }
+
     #[instrument(skip(self), level = "debug")]
     async fn read(&self, id: &str) -> Result<ResourceState, ApiError> {
         let out = self.client.describe_secret().secret_id(id).send().await.map_err(|e| {

@@ -9,6 +9,7 @@
 
 mod record;
 mod redact;
+mod sqs;
 mod tag_change;
 
 use crate::domain::{ErrorType, EventInfo, ResourceKind};
@@ -16,6 +17,7 @@ use serde_json::Value;
 
 pub use record::SUPPORTED_EVENTS;
 pub use redact::{redacted, REDACTED};
+pub use sqs::{CellWork, SQS_EVENT_SOURCE};
 pub use tag_change::{SUPPORTED_TAG_CHANGES, TAG_CHANGE_DETAIL_TYPE, TAG_SOURCE};
 
 /// A supported event that names one resource to check now.
@@ -69,6 +71,8 @@ pub enum Intake {
     /// A change by a trusted principal (`TAG_WARDEN_IGNORE_PRINCIPALS`, with memory
     /// configured): not enforced, but what it set is remembered. The text says who.
     Trusted(Trigger, String),
+    /// Sweep one account in one region (a message of an organization's fanned-out sweep).
+    Cell(CellWork),
 }
 
 /// Why an event could not be taken in. Messages name what is missing, never a value.
@@ -143,6 +147,9 @@ pub struct IntakeOptions {
     pub self_session: Option<String>,
     /// ARN globs (`*`, `?`) of principals whose events are not enforced.
     pub ignore_principals: Vec<crate::engine::policy::Glob>,
+    /// The member role's name (`TAG_WARDEN_MEMBER_ROLE`): a session of it, in any account, is
+    /// tag-warden's own call.
+    pub member_role: Option<String>,
     /// Whether a trusted principal's change is remembered (memory is configured) rather than
     /// only ignored.
     pub remember_trusted: bool,
@@ -183,6 +190,9 @@ pub fn intake(value: &Value, opts: &IntakeOptions) -> Result<Vec<ItemResult>, In
                 count: records.len(),
                 max: MAX_RECORDS,
             });
+        }
+        if sqs::is_sqs(records) {
+            return Ok(records.iter().enumerate().map(|(i, r)| Ok(sqs::take(r, i))).collect());
         }
         return Ok(records
             .iter()

@@ -143,6 +143,16 @@ fn own_call(actor: &Actor, opts: &IntakeOptions) -> Option<Caller> {
             "made by this function (session `{me}`): its own change"
         )));
     }
+    if let Some(role) = opts
+        .member_role
+        .as_deref()
+        .and_then(|r| r.rsplit('/').next())
+        .filter(|role| actor.role_name() == Some(role))
+    {
+        return Some(Caller::Function(format!(
+            "made by tag-warden's member role `{role}`: its own change"
+        )));
+    }
     for principal in [&actor.arn, &actor.issuer_arn].into_iter().flatten() {
         if let Some(glob) = opts.ignore_principals.iter().find(|g| g.matches(principal)) {
             return Some(Caller::Trusted(format!(

@@ -1,4 +1,5 @@
 use super::*;
+use crate::domain::Cell;
 use crate::engine::policy::Glob;
 use serde_json::json;
 
@@ -26,6 +27,7 @@ enum Expect {
     Ignored(&'static str),
     Sweep,
     Records(usize),
+    Cells(usize),
 }
 
 const KEY1_ARN: &str = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
@@ -59,6 +61,7 @@ fn expectation(file: &str) -> Expect {
             "arn:aws:kms:us-east-1:123456789012:key/0987dcba-09fe-87dc-65ba-ab0987654321",
         ),
         "cloudtrail-log-file.json" => Records(3),
+        "sqs-sweep-cells.json" => Cells(3),
         "ignored-failed-call.json" => Ignored("the call failed (AccessDenied)"),
         "ignored-own-call.json" => Ignored("made by this function"),
         "ignored-other-service.json" => Ignored("`s3.amazonaws.com` is not Secrets Manager or KMS"),
@@ -100,6 +103,10 @@ fn every_sample_event_is_taken_in_as_expected() {
             },
             Expect::Sweep => assert!(matches!(&items[..], [Ok(Intake::Sweep(_))]), "{name}: {items:?}"),
             Expect::Records(n) => assert_eq!(items.len(), n, "{name}"),
+            Expect::Cells(n) => {
+                assert_eq!(items.len(), n, "{name}");
+                assert!(items.iter().all(|i| matches!(i, Ok(Intake::Cell(_)))), "{name}");
+            }
         }
         seen += 1;
     }
@@ -200,18 +207,21 @@ fn ignored_principals_match_the_caller_or_its_session_issuer() {
             "arn:aws:iam::*:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Admin_*",
         )],
         remember_trusted: false,
+        member_role: None,
     };
     assert!(matches!(one(&v, &by_role), Ok(Intake::Ignored(i)) if i.reason.contains("TAG_WARDEN_IGNORE_PRINCIPALS")));
     let by_session = IntakeOptions {
         self_session: None,
         ignore_principals: vec![Glob::new("*/alice@example.com")],
         remember_trusted: false,
+        member_role: None,
     };
     assert!(matches!(one(&v, &by_session), Ok(Intake::Ignored(_))));
     let other = IntakeOptions {
         self_session: None,
         ignore_principals: vec![Glob::new("arn:aws:iam::*:role/terraform")],
         remember_trusted: false,
+        member_role: None,
     };
     assert!(matches!(one(&v, &other), Ok(Intake::Trigger(_))));
 }
@@ -363,4 +373,54 @@ fn log_files_beyond_the_record_limit_are_refused_with_a_clear_message() {
         }
     );
     assert!(err.to_string().contains("split it"));
+}
+
+#[test]
+fn a_session_of_the_member_role_in_any_account_is_tag_warden_itself() {
+    let mut v = sample("secretsmanager-untag-resource.json");
+    v["detail"]["userIdentity"]["arn"] =
+        serde_json::json!("arn:aws:sts::222222222222:assumed-role/tag-warden-member/tag-warden");
+    let opts = IntakeOptions {
+        member_role: Some("org/tag-warden-member".to_owned()),
+        ..IntakeOptions::default()
+    };
+    assert!(matches!(one(&v, &opts), Ok(Intake::Ignored(i)) if i.reason.contains("member role `tag-warden-member`")));
+    // Another role of the same name's prefix is not.
+    v["detail"]["userIdentity"]["arn"] =
+        serde_json::json!("arn:aws:sts::222222222222:assumed-role/tag-warden-member-2/x");
+    assert!(matches!(one(&v, &opts), Ok(Intake::Trigger(_))));
+    assert!(matches!(one(&v, &IntakeOptions::default()), Ok(Intake::Trigger(_))));
+}
+
+#[test]
+fn an_sqs_batch_is_one_cell_per_message_and_a_bad_body_is_named_not_quoted() {
+    let v = sample("sqs-sweep-cells.json");
+    let items = intake(&v, &IntakeOptions::default()).unwrap();
+    let works: Vec<CellWork> = items
+        .into_iter()
+        .map(|i| match i {
+            Ok(Intake::Cell(w)) => w,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(works.len(), 3);
+    assert_eq!(works[0].cell, Ok(Cell::new(Some("222222222222"), "us-east-1")));
+    assert_eq!(
+        (works[0].message_id.as_str(), works[0].receive_count),
+        ("059f36b4-87a3-44ab-83d2-661975830a7d", 1)
+    );
+    assert_eq!(works[1].cell, Ok(Cell::new(Some("333333333333"), "eu-west-1")));
+    assert_eq!(works[1].receive_count, 3);
+    let why = works[2].cell.clone().unwrap_err();
+    assert!(
+        why.contains("not a 12-digit account id") && !why.contains("12345"),
+        "{why}"
+    );
+}
+
+#[test]
+fn a_cloudtrail_log_file_is_not_mistaken_for_an_sqs_batch() {
+    let v = sample("cloudtrail-log-file.json");
+    let items = intake(&v, &IntakeOptions::default()).unwrap();
+    assert!(items.iter().all(|i| !matches!(i, Ok(Intake::Cell(_)))));
 }

@@ -1,8 +1,16 @@
-//! Client-side write pacing, below the services' quotas: a [`Rate`] (validated here and only
-//! here), a [`RateLimiter`] that spaces calls evenly, and [`RateLimited`], which applies
-//! limiters to a store's writes (reads are not limited).
+//! Client-side write pacing at the services' quotas, per cell: a [`Rate`] (validated here and
+//! only here), a [`RateLimiter`] that spaces calls evenly at a rate that halves when AWS
+//! throttles and climbs back as calls succeed (other tools share the account's quota), and
+//! [`RateLimited`], which applies limiters to a store's writes (reads are not limited).
+//!
+//! Why our own and not only the SDK's adaptive retry mode (`RetryConfig::adaptive()`): the
+//! SDK's client rate limiter starts unlimited and only slows down after throttled calls, so a
+//! sweep with 16 resources at once against KMS's 5 calls a second is throttled on every
+//! burst. This limiter never exceeds the quota in the first place; it only needs to react to
+//! others' calls, and it hears of every throttled attempt (the SDK's retries included) through
+//! [`TagStore::throttled`].
 
-use crate::domain::{ApiError, Tags};
+use crate::domain::{ApiError, ErrorKind, Tags};
 use crate::ports::{Inventory, ListedPage, ResourceState, TagStore};
 use futures_util::Stream;
 use std::fmt;
@@ -16,12 +24,12 @@ use tokio::time::Instant;
 pub struct Rate(f64);
 
 impl Rate {
-    /// The default pace of Secrets Manager TagResource + UntagResource together, per region
-    /// (the quota is 50 TPS, shared).
-    pub const SECRETS_WRITE_DEFAULT: Rate = Rate(40.0);
-    /// The default pace of KMS TagResource, and separately of UntagResource, per region (the
-    /// quota is about 5 rps each).
-    pub const KMS_WRITE_DEFAULT: Rate = Rate(4.0);
+    /// The default pace of Secrets Manager TagResource + UntagResource together, per account
+    /// and region: the quota, 50 TPS shared.
+    pub const SECRETS_WRITE_DEFAULT: Rate = Rate(50.0);
+    /// The default pace of KMS TagResource, and separately of UntagResource, per account and
+    /// region: the quota, 5 a second each.
+    pub const KMS_WRITE_DEFAULT: Rate = Rate(5.0);
 
     /// `per_second` when it is a positive, finite number.
     pub fn new(per_second: f64) -> Option<Rate> {
@@ -45,42 +53,87 @@ impl fmt::Display for Rate {
     }
 }
 
-/// Spaces acquisitions `1 / rate` apart (no bursts), shared by every task that holds it.
+/// The lowest the rate goes, as a fraction of the ceiling.
+const FLOOR: f64 = 1.0 / 32.0;
+/// What each success adds back, as a fraction of the ceiling: from half the ceiling back to
+/// all of it in 25 calls.
+const STEP: f64 = 1.0 / 50.0;
+
+#[derive(Debug)]
+struct State {
+    rate: f64,
+    next: Option<Instant>,
+    /// When the rate was last cut: throttles within one interval of it come from the same
+    /// burst and cut it once.
+    last_cut: Option<Instant>,
+}
+
+/// Spaces acquisitions `1 / rate` apart (no bursts), shared by every task that holds it. The
+/// rate starts at the ceiling, halves (once per burst) when a call is throttled, and climbs
+/// back by a fiftieth of the ceiling per successful call.
 #[derive(Debug)]
 pub struct RateLimiter {
-    interval: Duration,
-    next: Mutex<Option<Instant>>,
+    ceiling: f64,
+    state: Mutex<State>,
 }
 
 impl RateLimiter {
-    /// A limiter of `rate` calls a second.
+    /// A limiter of at most `rate` calls a second.
     pub fn per_second(rate: Rate) -> Self {
-        RateLimiter::every(Duration::from_secs_f64(1.0 / rate.per_second()))
-    }
-
-    /// A limiter of one call every `interval`.
-    pub fn every(interval: Duration) -> Self {
         RateLimiter {
-            interval,
-            next: Mutex::new(None),
+            ceiling: rate.per_second(),
+            state: Mutex::new(State {
+                rate: rate.per_second(),
+                next: None,
+                last_cut: None,
+            }),
         }
     }
 
     /// Waits for this caller's slot.
     pub async fn acquire(&self) {
         let slot = {
-            let mut next = self.next.lock().await;
+            let mut state = self.state.lock().await;
             let now = Instant::now();
-            let slot = next.map_or(now, |n| n.max(now));
-            *next = Some(slot + self.interval);
+            let slot = state.next.map_or(now, |n| n.max(now));
+            state.next = Some(slot + Duration::from_secs_f64(1.0 / state.rate));
             slot
         };
         tokio::time::sleep_until(slot).await;
     }
+
+    /// AWS throttled a call: halve the rate (once per burst) and hold the next slot back.
+    pub async fn throttled(&self) {
+        let mut state = self.state.lock().await;
+        let now = Instant::now();
+        let interval = Duration::from_secs_f64(1.0 / state.rate);
+        if state
+            .last_cut
+            .is_some_and(|t| now < t + interval.max(Duration::from_secs(1)))
+        {
+            return;
+        }
+        state.rate = (state.rate / 2.0).max(self.ceiling * FLOOR);
+        state.last_cut = Some(now);
+        let pause = now + Duration::from_secs_f64(1.0 / state.rate);
+        state.next = Some(state.next.map_or(pause, |n| n.max(pause)));
+        tracing::debug!(rate = state.rate, "throttled: pacing slowed down");
+    }
+
+    /// A call went through: climb back toward the ceiling.
+    pub async fn succeeded(&self) {
+        let mut state = self.state.lock().await;
+        state.rate = (state.rate + self.ceiling * STEP).min(self.ceiling);
+    }
+
+    /// The rate now, in calls a second.
+    pub async fn rate(&self) -> f64 {
+        self.state.lock().await.rate
+    }
 }
 
 /// A store whose untag and tag calls wait for their limiters (the same one when the service
-/// counts both against one quota, as Secrets Manager does).
+/// counts both against one quota, as Secrets Manager does), and tell them how each went.
 #[derive(Debug, Clone)]
 pub struct RateLimited<S> {
     inner: S,
@@ -92,6 +145,20 @@ impl<S> RateLimited<S> {
     /// Wraps `inner`.
     pub fn new(inner: S, untag: Arc<RateLimiter>, tag: Arc<RateLimiter>) -> Self {
         RateLimited { inner, untag, tag }
+    }
+}
+
+impl<S: TagStore + Sync> RateLimited<S> {
+    /// Tells `limiter` how a call went: throttled (any attempt of it, as the store counts, or
+    /// its final answer) or through.
+    async fn feedback(&self, limiter: &RateLimiter, throttled_before: u64, result: &Result<(), ApiError>) {
+        let throttled =
+            self.inner.throttled() > throttled_before || matches!(result, Err(e) if e.kind == ErrorKind::Throttled);
+        if throttled {
+            limiter.throttled().await;
+        } else if result.is_ok() {
+            limiter.succeeded().await;
+        }
     }
 }
 
@@ -107,11 +174,20 @@ impl<S: TagStore + Sync> TagStore for RateLimited<S> {
     }
     async fn untag(&self, arn: &str, keys: &[String]) -> Result<(), ApiError> {
         self.untag.acquire().await;
-        self.inner.untag(arn, keys).await
+        let before = self.inner.throttled();
+        let result = self.inner.untag(arn, keys).await;
+        self.feedback(&self.untag, before, &result).await;
+        result
     }
     async fn tag(&self, arn: &str, tags: &Tags) -> Result<(), ApiError> {
         self.tag.acquire().await;
-        self.inner.tag(arn, tags).await
+        let before = self.inner.throttled();
+        let result = self.inner.tag(arn, tags).await;
+        self.feedback(&self.tag, before, &result).await;
+        result
+    }
+    fn throttled(&self) -> u64 {
+        self.inner.throttled()
     }
 }
 
@@ -164,6 +240,62 @@ mod tests {
         for pair in times.windows(2) {
             assert_eq!(pair[1] - pair[0], Duration::from_millis(200));
         }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_throttle_halves_the_rate_once_per_burst_and_successes_climb_back() {
+        let limiter = RateLimiter::per_second(Rate::new(5.0).unwrap());
+        limiter.acquire().await;
+        // Three calls of one burst throttled: one cut, to 2.5/s, and the next slot held back.
+        limiter.throttled().await;
+        limiter.throttled().await;
+        limiter.throttled().await;
+        assert_eq!(limiter.rate().await, 2.5);
+        let start = Instant::now();
+        limiter.acquire().await;
+        limiter.acquire().await;
+        assert_eq!(
+            Instant::now() - start,
+            Duration::from_millis(400) + Duration::from_millis(400)
+        );
+        // A throttle a while later is another burst: cut again.
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        limiter.throttled().await;
+        assert_eq!(limiter.rate().await, 1.25);
+        // 50 × 0.1/s climbs back to the ceiling and no further.
+        for _ in 0..50 {
+            limiter.succeeded().await;
+        }
+        assert_eq!(limiter.rate().await, 5.0);
+        // Never below a 32nd of the ceiling.
+        for _ in 0..20 {
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            limiter.throttled().await;
+        }
+        assert_eq!(limiter.rate().await, 5.0 / 32.0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_store_that_saw_throttled_attempts_slows_its_limiter_and_successes_restore_it() {
+        use crate::testing::FakeStore;
+        let store = FakeStore::with("arn:1", &[]);
+        let limiter = Arc::new(RateLimiter::per_second(Rate::new(50.0).unwrap()));
+        let limited = RateLimited::new(store, Arc::clone(&limiter), Arc::clone(&limiter));
+        let tags: Tags = [("Owner".to_owned(), "x".to_owned())].into();
+        limited.tag("arn:1", &tags).await.unwrap();
+        assert_eq!(limiter.rate().await, 50.0);
+        // The SDK retried two throttled attempts before this call went through.
+        limited
+            .inner
+            .throttles
+            .fetch_add(2, std::sync::atomic::Ordering::Relaxed);
+        let before = limited.inner.throttled();
+        limited.feedback(&limiter, before - 2, &Ok(())).await;
+        assert_eq!(limiter.rate().await, 25.0);
+        for _ in 0..25 {
+            limited.tag("arn:1", &tags).await.unwrap();
+        }
+        assert_eq!(limiter.rate().await, 50.0);
     }
 
     #[tokio::test(start_paused = true)]

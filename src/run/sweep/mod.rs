@@ -17,7 +17,7 @@ pub use limit::{Rate, RateLimited, RateLimiter};
 
 mod tally;
 
-use crate::domain::{ApiError, Date, ResourceContext, ResourceKind};
+use crate::domain::{ApiError, Cell, Date, ErrorType, Outcome, ResourceContext, ResourceKind};
 use crate::engine::decide::Decision;
 use crate::ports::{Backend, Inventory, Listed, ListedPage, Memory, Remembered, ResourceState, TagStore};
 use crate::run::report::{MemorySummary, ResourceReport, SweepSummary};
@@ -32,13 +32,15 @@ use tally::{Listing, Tally};
 /// How hard a sweep may push, and how much of it the report keeps.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SweepSettings {
-    /// Resources handled at once, per kind and region.
+    /// Resources handled at once, per kind and cell.
     pub concurrency: usize,
-    /// Secrets Manager TagResource + UntagResource calls a second, per region (they share a
-    /// 50 TPS quota).
+    /// Cells (account and region) swept at once.
+    pub cells_at_once: usize,
+    /// Secrets Manager TagResource + UntagResource calls a second, per cell (they share a
+    /// 50 TPS quota): the most the pacer allows; it slows down when AWS throttles.
     pub secrets_write_rps: Rate,
-    /// KMS TagResource calls a second, and UntagResource calls a second, per region (about 5
-    /// each is the quota).
+    /// KMS TagResource calls a second, and UntagResource calls a second, per cell (about 5
+    /// each is the quota): the most the pacer allows.
     pub kms_write_rps: Rate,
     /// The most entries (resources left not compliant) the report lists; the counts always
     /// cover every resource, and every entry is logged.
@@ -49,6 +51,7 @@ impl Default for SweepSettings {
     fn default() -> Self {
         SweepSettings {
             concurrency: 16,
+            cells_at_once: 4,
             secrets_write_rps: Rate::SECRETS_WRITE_DEFAULT,
             kms_write_rps: Rate::KMS_WRITE_DEFAULT,
             max_entries: 1000,
@@ -110,74 +113,129 @@ pub struct Sweep<'a, B: Backend> {
 }
 
 impl<B: Backend> Sweep<'_, B> {
-    /// Sweeps every region: the entries the report keeps, and the summary with every count.
+    /// Sweeps every cell (account and region), `cells_at_once` at a time: the entries the
+    /// report keeps, in the cells' order, and the summary with every count.
     pub async fn run(
         &self,
-        regions: &[String],
+        cells: &[Cell],
         progress: &(dyn Fn(Progress<'_>) + Sync),
     ) -> (Vec<ResourceReport>, SweepSummary) {
         let started = Instant::now();
+        let done: Vec<_> = stream::iter(cells)
+            .map(|cell| self.cell(cell, progress))
+            .buffered(self.settings.cells_at_once.max(1))
+            .collect()
+            .await;
         let mut entries = Vec::new();
         let mut summary = SweepSummary {
-            regions: regions.to_vec(),
             complete: true,
+            memory: self.judge.memory.map(|_| MemorySummary::default()),
             ..SweepSummary::default()
         };
-        let mut memory_summary = self.judge.memory.map(|_| MemorySummary::default());
-        for region in regions {
-            // Observations are dated before memory is read: a sweep's read never counts as
-            // newer than an event's read (and memory write) made while the sweep ran.
-            let observed = now_ms();
-            let memory = self.region_memory(region).await;
-            if let (Some(m), RegionMemory::Unavailable(why)) = (memory_summary.as_mut(), &memory) {
-                m.unavailable.get_or_insert_with(|| why.clone());
-            }
-            let secrets_rate = Arc::new(RateLimiter::per_second(self.settings.secrets_write_rps));
-            let secrets = RateLimited::new(self.backend.secrets(region), Arc::clone(&secrets_rate), secrets_rate);
-            let kms_rate = || Arc::new(RateLimiter::per_second(self.settings.kms_write_rps));
-            let keys = RateLimited::new(self.backend.keys(region), kms_rate(), kms_rate());
-            // Two services, two sets of quotas: both kinds are swept at once.
-            let (secrets, keys) = tokio::join!(
-                self.kind(&secrets, (ResourceKind::Secret, region), (&memory, observed), progress),
-                self.kind(&keys, (ResourceKind::KmsKey, region), (&memory, observed), progress),
-            );
-            for (kind, tally) in [(ResourceKind::Secret, secrets), (ResourceKind::KmsKey, keys)] {
-                summary.not_started += tally.not_started;
-                summary.complete &= tally.complete();
-                summary.truncated += tally.truncated;
-                summary.pages += tally.listing.pages;
-                summary.waivers.active += tally.waivers.active;
-                summary.waivers.expiring_within_14_days += tally.waivers.expiring_within_14_days;
-                if let Some(m) = memory_summary.as_mut() {
-                    m.expired += tally.expired;
-                    m.remembered += tally.remembered;
-                }
-                for (outcome, n) in &tally.counts {
-                    *summary.by_kind.entry(kind).or_default().entry(*outcome).or_insert(0) += n;
-                    let in_region = summary.by_region.entry(region.clone()).or_default();
-                    *in_region.entry(kind).or_default().entry(*outcome).or_insert(0) += n;
-                }
-                entries.extend(tally.kept);
-            }
+        for (cell_entries, cell_summary) in done {
+            summary.merge(cell_summary);
+            entries.extend(cell_entries);
         }
         if entries.len() > self.settings.max_entries {
             summary.truncated += entries.len() - self.settings.max_entries;
             entries.truncate(self.settings.max_entries);
         }
-        summary.complete &= summary.not_started == 0;
-        summary.memory = memory_summary;
         summary.seconds = started.elapsed().as_secs_f64();
         (entries, summary)
     }
 
-    /// The region's memory, read once.
-    async fn region_memory(&self, region: &str) -> RegionMemory {
+    /// Sweeps one cell: its account reached (the member role assumed), its memory read once,
+    /// both kinds at once (two services, two sets of quotas), writes paced per service at the
+    /// cell's quotas and slowed down when AWS throttles.
+    pub async fn cell(
+        &self,
+        cell: &Cell,
+        progress: &(dyn Fn(Progress<'_>) + Sync),
+    ) -> (Vec<ResourceReport>, SweepSummary) {
+        let started = Instant::now();
+        let mut entries = Vec::new();
+        let mut summary = SweepSummary {
+            regions: vec![cell.region.clone()],
+            accounts: cell.account.iter().cloned().collect(),
+            complete: true,
+            memory: self.judge.memory.map(|_| MemorySummary::default()),
+            ..SweepSummary::default()
+        };
+        if let Err(e) = self.backend.reach(cell.account.as_deref()).await {
+            let entry = unreachable(cell, &e);
+            entry.log(false);
+            summary.complete = false;
+            summary.failed_cells.insert(cell.to_string(), e.to_string());
+            summary.seconds = started.elapsed().as_secs_f64();
+            return (vec![entry], summary);
+        }
+        // Observations are dated before memory is read: a sweep's read never counts as
+        // newer than an event's read (and memory write) made while the sweep ran.
+        let observed = now_ms();
+        let memory = self.cell_memory(cell).await;
+        if let (Some(m), RegionMemory::Unavailable(why)) = (summary.memory.as_mut(), &memory) {
+            m.unavailable.get_or_insert_with(|| why.clone());
+        }
+        let secrets_rate = Arc::new(RateLimiter::per_second(self.settings.secrets_write_rps));
+        let secrets = RateLimited::new(self.backend.secrets(cell), Arc::clone(&secrets_rate), secrets_rate);
+        let kms_rate = || Arc::new(RateLimiter::per_second(self.settings.kms_write_rps));
+        let keys = RateLimited::new(self.backend.keys(cell), kms_rate(), kms_rate());
+        let throttled_before = secrets.throttled() + keys.throttled();
+        let (secrets_tally, keys_tally) = tokio::join!(
+            self.kind(&secrets, (ResourceKind::Secret, cell), (&memory, observed), progress),
+            self.kind(&keys, (ResourceKind::KmsKey, cell), (&memory, observed), progress),
+        );
+        summary.throttled = (secrets.throttled() + keys.throttled()).saturating_sub(throttled_before);
+        for (kind, tally) in [
+            (ResourceKind::Secret, secrets_tally),
+            (ResourceKind::KmsKey, keys_tally),
+        ] {
+            summary.not_started += tally.not_started;
+            summary.complete &= tally.complete();
+            summary.truncated += tally.truncated;
+            summary.pages += tally.listing.pages;
+            summary.waivers.active += tally.waivers.active;
+            summary.waivers.expiring_within_14_days += tally.waivers.expiring_within_14_days;
+            if let Some(m) = summary.memory.as_mut() {
+                m.expired += tally.expired;
+                m.remembered += tally.remembered;
+            }
+            for (outcome, n) in &tally.counts {
+                *summary.by_kind.entry(kind).or_default().entry(*outcome).or_insert(0) += n;
+                let in_region = summary.by_region.entry(cell.region.clone()).or_default();
+                *in_region.entry(kind).or_default().entry(*outcome).or_insert(0) += n;
+                if let Some(account) = &cell.account {
+                    let in_account = summary.by_account.entry(account.clone()).or_default();
+                    *in_account.entry(kind).or_default().entry(*outcome).or_insert(0) += n;
+                }
+            }
+            entries.extend(tally.kept);
+        }
+        summary.complete &= summary.not_started == 0;
+        if !summary.complete {
+            let why = if summary.not_started > 0 {
+                format!("the deadline came first: {} resources not started", summary.not_started)
+            } else {
+                "a listing failed or was cut short".to_owned()
+            };
+            summary.failed_cells.insert(cell.to_string(), why);
+        }
+        summary.seconds = started.elapsed().as_secs_f64();
+        tracing::info!(
+            cell = %cell, complete = summary.complete, pages = summary.pages, throttled = summary.throttled,
+            seconds = summary.seconds, "cell swept"
+        );
+        (entries, summary)
+    }
+
+    /// The cell's memory, read once.
+    async fn cell_memory(&self, cell: &Cell) -> RegionMemory {
         match self.judge.memory {
             None => RegionMemory::Off,
-            Some(m) => match m.recall_region(region).await {
+            Some(m) => match m.recall_cell(cell).await {
                 Ok(all) => RegionMemory::Known(Mutex::new(all)),
                 Err(e) => {
-                    tracing::warn!(region, error = %e, "memory unavailable: values restored from defaults");
+                    tracing::warn!(cell = %cell, error = %e, "memory unavailable: values restored from defaults");
                     RegionMemory::Unavailable(e.to_string())
                 }
             },
@@ -190,7 +248,7 @@ impl<B: Backend> Sweep<'_, B> {
     async fn kind<S: TagStore + Inventory + Sync>(
         &self,
         store: &S,
-        (kind, region): (ResourceKind, &str),
+        (kind, cell): (ResourceKind, &Cell),
         (memory, observed): (&RegionMemory, u64),
         progress: &(dyn Fn(Progress<'_>) + Sync),
     ) -> Tally {
@@ -216,9 +274,7 @@ impl<B: Backend> Sweep<'_, B> {
                     Ok(_) if !self.deadline.allows_start(Instant::now()) => Item::NotStarted,
                     Ok(item) => {
                         let recall = memory.recall(&item.arn);
-                        Item::Done(Box::new(
-                            self.resource(store, kind, region, item, recall, observed).await,
-                        ))
+                        Item::Done(Box::new(self.resource(store, kind, cell, item, recall, observed).await))
                     }
                 }
             })
@@ -229,11 +285,11 @@ impl<B: Backend> Sweep<'_, B> {
                     Item::NotStarted => tally.not_started += 1,
                     Item::ListingFailed(e) => {
                         tally.listing_failed = true;
-                        tally.add(listing_failed(kind, region, &e), self.settings.max_entries, today);
+                        tally.add(listing_failed(kind, cell, &e), self.settings.max_entries, today);
                     }
                 }
                 progress(Progress {
-                    region,
+                    region: &cell.region,
                     kind,
                     done: tally.done(),
                     pages: listing.pages.load(Ordering::Relaxed),
@@ -266,7 +322,7 @@ impl<B: Backend> Sweep<'_, B> {
             .collect();
         let mut expired = 0;
         for arn in gone {
-            let mut entry = ResourceReport::new(crate::domain::Outcome::Skipped);
+            let mut entry = ResourceReport::new(Outcome::Skipped);
             self.judge.forget(&arn, &mut entry).await;
             if entry.reasons.is_empty() {
                 expired += 1;
@@ -283,13 +339,14 @@ impl<B: Backend> Sweep<'_, B> {
         &self,
         store: &S,
         kind: ResourceKind,
-        region: &str,
+        cell: &Cell,
         item: Listed,
         recall: Recall,
         observed: u64,
     ) -> ResourceReport {
         let mut ctx = ResourceContext::new(kind);
-        ctx.region = Some(region.to_owned());
+        ctx.region = Some(cell.region.clone());
+        ctx.account = cell.account.clone();
         ctx.aliases = item.aliases;
         // A resource the listing already skips needs no tags: settling it records why.
         let tags = match (&item.skip, item.tags) {
@@ -342,13 +399,27 @@ async fn produce<S: Inventory>(
 }
 
 /// The entry of a failed listing.
-fn listing_failed(kind: ResourceKind, region: &str, e: &ApiError) -> ResourceReport {
+fn listing_failed(kind: ResourceKind, cell: &Cell, e: &ApiError) -> ResourceReport {
     let mut ctx = ResourceContext::new(kind);
-    ctx.region = Some(region.to_owned());
+    ctx.region = Some(cell.region.clone());
+    ctx.account = cell.account.clone();
     let mut entry = ResourceReport::judged(ctx, None, None, Decision::failed(e));
     entry
         .reasons
-        .insert(0, format!("listing every {kind} in {region} failed"));
+        .insert(0, format!("listing every {kind} in {cell} failed"));
+    entry
+}
+
+/// The entry of a cell whose account cannot be reached (the member role not assumed).
+fn unreachable(cell: &Cell, e: &ApiError) -> ResourceReport {
+    let mut entry = ResourceReport::new(Outcome::Error);
+    entry.account = cell.account.clone();
+    entry.region = Some(cell.region.clone());
+    entry.error_type = Some(ErrorType::from(e.kind));
+    entry.reasons.push(format!(
+        "cannot reach account {} (nothing in {cell} was swept): {e}",
+        cell.account.as_deref().unwrap_or("(own)")
+    ));
     entry
 }
 

@@ -23,7 +23,7 @@ async fn sweep(
         settings,
         deadline,
     };
-    s.run(&["us-east-1".to_owned()], &|_| {}).await
+    s.run(&[crate::domain::Cell::new(None, "us-east-1")], &|_| {}).await
 }
 
 /// Resources of every kind that ended as `outcome` (the summary counts them all; the entries

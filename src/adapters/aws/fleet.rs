@@ -1,0 +1,92 @@
+//! An organization's sweep: the accounts (Organizations ListAccounts) and the sweep queue
+//! (SQS SendMessageBatch of cells; SendMessage of a cell that failed all its attempts to the
+//! dead-letter queue, with the reason).
+
+use super::error::{from_sdk, local};
+use super::paginate::all_pages;
+use crate::domain::ApiError;
+use aws_sdk_organizations::types::{AccountState, AccountStatus};
+use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
+
+/// The most entries a SendMessageBatch takes.
+pub const BATCH: usize = 10;
+
+/// The active accounts of the organization (ListAccounts, every page), in the order listed.
+pub async fn active_accounts(client: &aws_sdk_organizations::Client) -> Result<Vec<String>, ApiError> {
+    let accounts = all_pages(|token| async move {
+        let out = client
+            .list_accounts()
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(|e| from_sdk("organizations:ListAccounts", "*", e, |_| None))?;
+        let ids = out
+            .accounts()
+            .iter()
+            .filter(|a| match (a.state(), a.status()) {
+                (Some(state), _) => *state == AccountState::Active,
+                (None, status) => status == Some(&AccountStatus::Active),
+            })
+            .filter_map(|a| a.id().map(str::to_owned))
+            .collect();
+        Ok((ids, out.next_token().map(str::to_owned)))
+    })
+    .await?;
+    Ok(accounts)
+}
+
+/// Sends `bodies` to `queue`, ten a call; entries SQS refuses are sent once more, then the
+/// first refusal is the error.
+pub async fn send_all(client: &aws_sdk_sqs::Client, queue: &str, bodies: &[String]) -> Result<(), ApiError> {
+    for chunk in bodies.chunks(BATCH) {
+        let mut pending: Vec<(usize, &String)> = chunk.iter().enumerate().collect();
+        for attempt in 0..2 {
+            let entries = pending
+                .iter()
+                .map(|(i, body)| {
+                    SendMessageBatchRequestEntry::builder()
+                        .id(i.to_string())
+                        .message_body(body.as_str())
+                        .build()
+                        .map_err(|e| local("sqs:SendMessageBatch", queue, "BadEntry", e.to_string()))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let out = client
+                .send_message_batch()
+                .queue_url(queue)
+                .set_entries(Some(entries))
+                .send()
+                .await
+                .map_err(|e| from_sdk("sqs:SendMessageBatch", queue, e, |_| None))?;
+            let failed = out.failed();
+            let Some(first) = failed.first() else { break };
+            if attempt == 1 {
+                return Err(local(
+                    "sqs:SendMessageBatch",
+                    queue,
+                    first.code(),
+                    format!(
+                        "{} of {} messages refused: {}",
+                        failed.len(),
+                        pending.len(),
+                        first.message().unwrap_or("")
+                    ),
+                ));
+            }
+            pending.retain(|(i, _)| failed.iter().any(|f| f.id() == i.to_string()));
+        }
+    }
+    Ok(())
+}
+
+/// Sends one message.
+pub async fn send_one(client: &aws_sdk_sqs::Client, queue: &str, body: String) -> Result<(), ApiError> {
+    client
+        .send_message()
+        .queue_url(queue)
+        .message_body(body)
+        .send()
+        .await
+        .map_err(|e| from_sdk("sqs:SendMessage", queue, e, |_| None))?;
+    Ok(())
+}

@@ -1,0 +1,64 @@
+//! An SQS batch of sweep cells (the fan-out of an organization's sweep): one [`CellWork`] per
+//! message. Lambda's SQS records say `"eventSource": "aws:sqs"`, which is how they are told
+//! from a CloudTrail log file (`Records` too).
+
+use super::record::text;
+use super::Intake;
+use crate::domain::{is_account_id, Cell};
+use serde_json::Value;
+
+/// The `eventSource` of Lambda's SQS records.
+pub const SQS_EVENT_SOURCE: &str = "aws:sqs";
+
+/// One message of the batch: the cell to sweep, or why its body is not one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CellWork {
+    /// The message id, which a partial batch response names to return a message to the queue.
+    pub message_id: String,
+    /// The cell, or what is wrong with the body (never quoted: it names fields only).
+    pub cell: Result<Cell, String>,
+    /// How many times the message has been received, this time included.
+    pub receive_count: u32,
+}
+
+/// Whether `records` are Lambda's SQS records (the first one says so).
+pub(super) fn is_sqs(records: &[Value]) -> bool {
+    records
+        .first()
+        .and_then(|r| r.get("eventSource"))
+        .and_then(Value::as_str)
+        == Some(SQS_EVENT_SOURCE)
+}
+
+/// One SQS record → one cell to sweep.
+pub(super) fn take(record: &Value, index: usize) -> Intake {
+    let message_id = text(record, &["messageId"]).unwrap_or_else(|| format!("Records[{index}]"));
+    let receive_count = text(record, &["attributes", "ApproximateReceiveCount"])
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1);
+    Intake::Cell(CellWork {
+        message_id,
+        cell: cell(record),
+        receive_count,
+    })
+}
+
+fn cell(record: &Value) -> Result<Cell, String> {
+    let body = record
+        .get("body")
+        .and_then(Value::as_str)
+        .ok_or("the message has no `body` string")?;
+    let value: Value = serde_json::from_str(body)
+        .map_err(|e| format!("the message body is not JSON (line {} column {})", e.line(), e.column()))?;
+    let cell: Cell = serde_json::from_value(value).map_err(|_| {
+        "the message body is not a sweep cell: expected {\"account\": \"123456789012\", \"region\": \"us-east-1\"}"
+            .to_owned()
+    })?;
+    if cell.region.trim().is_empty() || cell.region.len() > 32 {
+        return Err("the sweep cell's `region` is blank or too long".to_owned());
+    }
+    if cell.account.as_deref().is_some_and(|a| !is_account_id(a)) {
+        return Err("the sweep cell's `account` is not a 12-digit account id".to_owned());
+    }
+    Ok(cell)
+}
