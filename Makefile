@@ -13,7 +13,7 @@ TEST_ENV := AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY
 
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: test demo venv lint cfn-lint lambda-build measure bench bench-scale fuzz unit build clean
+.PHONY: test demo venv lint cfn-lint lambda-build measure bench bench-scale bench-quota fuzz unit build clean
 
 ## test: lint (rustfmt, clippy, cfn-lint), the release Lambda build, every test, then the
 ## policy test cases in policies/ (as a user's CI would run them)
@@ -27,7 +27,7 @@ lambda-build: venv
 	cargo lambda build --release --x86-64 --output-format zip
 
 cfn-lint: venv
-	cfn-lint template.yaml
+	cfn-lint template.yaml deploy/member.yaml
 
 ## fuzz: a long fuzzing pass over the event parser and the policy loader (make test runs a short one)
 FUZZ_CASES ?= 100000
@@ -60,13 +60,18 @@ lint:
 	cargo fmt --check
 	cargo clippy --all-targets -- -D warnings
 
-## bench: tag-warden reconcile vs Cloud Custodian on moto, then the sweep at scale (not part of
-## make test); writes bench/RESULTS.md
+## bench: tag-warden reconcile vs Cloud Custodian on moto, the sweep at scale, then both tools at
+## AWS's quotas (a quota-enforcing proxy) and an organization's sweep (not part of make test);
+## writes bench/RESULTS.md (bench-quota: the last part alone)
 BENCH_VENV := .venv-bench
 BENCH_STAMP := $(BENCH_VENV)/.installed-$(shell sha1sum bench/requirements.txt | cut -c1-12)
 bench: $(BENCH_STAMP) lambda-build
 	$(BENCH_VENV)/bin/python bench/run.py
 	$(BENCH_VENV)/bin/python bench/scale.py
+	$(BENCH_VENV)/bin/python bench/quota.py
+
+bench-quota: $(BENCH_STAMP) lambda-build
+	$(BENCH_VENV)/bin/python bench/quota.py
 
 ## bench-scale: peak RSS and time of a report-mode sweep against 1,000-12,000 secrets; fails when
 ## peak RSS grows by more than 3 MiB from 2,000 to 12,000 (SCALE_SIZES, TAG_WARDEN_OLD_BIN to compare)

@@ -210,9 +210,10 @@ def write_results(rows):
         "API calls are what moto's request recorder saw during the run; peak RSS is `/usr/bin/time -v`'s; "
         "the end state is checked by listing every resource afterwards.",
         "",
-        "tag-warden ran with its default write limits: Secrets Manager tag+untag 40/s per region (quota 50, shared), "
-        "KMS TagResource and UntagResource 4/s each (quota about 5), 16 resources at once. Cloud Custodian has no "
-        "client-side pacing; against real AWS its writes would meet the same quotas as throttling.",
+        "tag-warden ran with its default write limits, the quotas: Secrets Manager tag+untag 50/s per account and "
+        "region (shared), KMS TagResource and UntagResource 5/s each, 16 resources at once. Cloud Custodian has no "
+        "client-side pacing; moto never throttles, so this table does not show what the quotas do to either tool: "
+        "the quota section below does.",
         "",
         f"Each tool ran {REPEAT} times per mix, interleaved with the other; the table gives the median run "
         "(wall time range in brackets) and the worst end state.",

@@ -83,7 +83,9 @@ def main():
 def write(rows, verdict):
     path = ROOT / "bench/RESULTS.md"
     text = path.read_text() if path.exists() else ""
-    text = text.split(MARKER)[0].rstrip() + "\n\n" + MARKER + "\n"
+    # bench/quota.py's section, when there is one, is kept after this one.
+    quota = text[text.index("<!-- quota -->"):] if "<!-- quota -->" in text else ""
+    text = text.split("<!-- quota -->")[0].split(MARKER)[0].rstrip() + "\n\n" + MARKER + "\n"
     old = any("old_rss" in r for r in rows)
     lines = [
         "## Sweep at scale: memory flat in the number of secrets",
@@ -107,7 +109,7 @@ def write(rows, verdict):
         ok, growth = verdict
         lines += ["", f"Peak RSS from 2,000 to 12,000 secrets: {'+' if growth >= 0 else ''}{growth / 1024:.1f} MiB "
                       f"({'within' if ok else 'OVER'} the 3 MiB bound)."]
-    path.write_text(text + "\n".join(lines) + "\n")
+    path.write_text(text + "\n".join(lines) + "\n" + ("\n" + quota if quota else ""))
     print(f"wrote {path}")
 
 

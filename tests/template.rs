@@ -321,3 +321,214 @@ fn the_memory_policy_grants_exactly_the_calls_the_adapter_makes_on_the_table_onl
     assert_eq!(file, expected, "deploy/iam-memory-policy.json differs");
     assert!(doc["Statement"][0]["Resource"].as_str().unwrap().contains(":table/"));
 }
+
+/// A value as YAML text (`!Ref X` stays a tag, as serde_yaml reads it).
+fn yaml(v: &Value) -> String {
+    serde_yaml::to_string(v).unwrap().trim().to_owned()
+}
+
+fn member_stack() -> Value {
+    serde_yaml::from_str(&std::fs::read_to_string(root().join("deploy/member.yaml")).unwrap()).unwrap()
+}
+
+/// Every action of every statement of a role's inline policies.
+fn inline_actions(role: &Value) -> BTreeSet<String> {
+    role["Properties"]["Policies"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .flat_map(|p| p["PolicyDocument"]["Statement"].as_sequence().unwrap().iter())
+        .flat_map(|s| strings(&s["Action"]))
+        .collect()
+}
+
+const ORGANIZATION_RESOURCES: [&str; 13] = [
+    "CentralEventBus",
+    "CentralEventBusPolicy",
+    "CentralSecretsManagerRule",
+    "CentralKmsRule",
+    "CentralTagChangeRule",
+    "CentralSecretsManagerRulePermission",
+    "CentralKmsRulePermission",
+    "CentralTagChangeRulePermission",
+    "SweepQueue",
+    "SweepDeadLetterQueue",
+    "SweepQueueMapping",
+    "FleetPolicy",
+    "SweepDeadLetterAlarm",
+];
+
+#[test]
+fn organization_mode_is_parameters_with_defaults_and_resources_made_only_in_that_mode() {
+    let t = template();
+    for p in [
+        "MemberRoleName",
+        "OrganizationId",
+        "Accounts",
+        "Regions",
+        "SweepBatchSize",
+    ] {
+        assert!(
+            !t["Parameters"][p]["Default"].is_null(),
+            "{p}: a single-account deployment needs no new parameter"
+        );
+    }
+    assert_eq!(t_default(&t, "MemberRoleName"), "", "organization mode is opt-in");
+    for r in ORGANIZATION_RESOURCES {
+        assert_eq!(t["Resources"][r]["Condition"], "OrganizationMode", "{r}");
+    }
+    let policy = &t["Resources"]["CentralEventBusPolicy"]["Properties"]["Statement"];
+    assert_eq!(policy["Action"], "events:PutEvents");
+    assert!(
+        !policy["Condition"]["StringEquals"]["aws:PrincipalOrgID"].is_null(),
+        "the bus admits the organization only"
+    );
+    let env = &t["Resources"]["TagWardenFunction"]["Properties"]["Environment"]["Variables"];
+    for v in [
+        "TAG_WARDEN_MEMBER_ROLE",
+        "TAG_WARDEN_ACCOUNTS",
+        "TAG_WARDEN_REGIONS",
+        "TAG_WARDEN_SWEEP_QUEUE_URL",
+        "TAG_WARDEN_SWEEP_DLQ_URL",
+    ] {
+        assert!(!env[v].is_null(), "{v}");
+    }
+    // tag-warden dead-letters a cell on its last receive: the same count as the redrive policy.
+    let receives = env["TAG_WARDEN_SWEEP_MAX_RECEIVES"].as_str().unwrap();
+    let redrive = &t["Resources"]["SweepQueue"]["Properties"]["RedrivePolicy"]["maxReceiveCount"];
+    assert_eq!(receives, redrive.as_u64().unwrap().to_string());
+    let mapping = &t["Resources"]["SweepQueueMapping"]["Properties"];
+    assert_eq!(
+        strings(&mapping["FunctionResponseTypes"]),
+        ["ReportBatchItemFailures".to_string()].into()
+    );
+    // Visibility at least 6 × the function's timeout, as AWS advises for SQS event sources.
+    let timeout = t["Resources"]["TagWardenFunction"]["Properties"]["Timeout"]
+        .as_u64()
+        .unwrap();
+    let visibility = t["Resources"]["SweepQueue"]["Properties"]["VisibilityTimeout"]
+        .as_u64()
+        .unwrap();
+    assert!(visibility >= 6 * timeout, "{visibility} < 6 × {timeout}");
+    let fleet = &t["Resources"]["FleetPolicy"]["Properties"]["PolicyDocument"]["Statement"];
+    let actions: BTreeSet<String> = fleet
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .flat_map(|s| strings(&s["Action"]))
+        .collect();
+    let expected: BTreeSet<String> = [
+        "organizations:ListAccounts",
+        "sqs:DeleteMessage",
+        "sqs:GetQueueAttributes",
+        "sqs:ReceiveMessage",
+        "sqs:SendMessage",
+        "sts:AssumeRole",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    assert_eq!(actions, expected);
+    let assume = fleet
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .find(|s| s["Action"] == "sts:AssumeRole")
+        .unwrap();
+    let resource = serde_yaml::to_string(&assume["Resource"]).unwrap();
+    assert!(
+        resource.contains(":role/${MemberRoleName}"),
+        "only the member role: {resource}"
+    );
+}
+
+#[test]
+fn the_central_bus_rules_are_the_default_bus_rules_that_also_drop_member_role_sessions() {
+    let t = template();
+    for (central, own) in [
+        ("CentralSecretsManagerRule", "SecretsManagerRule"),
+        ("CentralKmsRule", "KmsRule"),
+        ("CentralTagChangeRule", "TagChangeRule"),
+    ] {
+        let c = &t["Resources"][central]["Properties"];
+        assert_eq!(yaml(&c["EventBusName"]), "!Ref CentralEventBus", "{central}");
+        let mut pattern = c["EventPattern"].clone();
+        let mut expected = t["Resources"][own]["Properties"]["EventPattern"].clone();
+        if !pattern["detail"]["userIdentity"].is_null() {
+            let own_calls = serde_yaml::to_string(&pattern["detail"]["userIdentity"]).unwrap();
+            assert!(
+                own_calls.contains("assumed-role/${MemberRoleName}/*") && own_calls.contains("sts::*:"),
+                "{central}: member role sessions in every account: {own_calls}"
+            );
+            pattern["detail"]["userIdentity"] = Value::Null;
+            expected["detail"]["userIdentity"] = Value::Null;
+        }
+        assert_eq!(pattern, expected, "{central} differs from {own}");
+    }
+}
+
+#[test]
+fn the_member_stack_trusts_only_the_central_role_with_the_same_tag_actions_and_nothing_more() {
+    let m = member_stack();
+    let role = &m["Resources"]["MemberRole"];
+    assert_eq!(
+        role["Condition"], "MakesTheRole",
+        "a global role, made in one region of the StackSet"
+    );
+    let trust = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+        .as_sequence()
+        .unwrap();
+    assert_eq!(trust.len(), 1);
+    assert_eq!(yaml(&trust[0]["Principal"]["AWS"]), "!Ref CentralFunctionRoleArn");
+    assert_eq!(trust[0]["Action"], "sts:AssumeRole");
+    let expected: BTreeSet<String> = GOVERNANCE.iter().map(|s| s.to_string()).collect();
+    assert_eq!(inline_actions(role), expected);
+    assert_eq!(
+        inline_actions(role),
+        role_actions(&template(), "tag-governance"),
+        "the same as the central role"
+    );
+    let text = std::fs::read_to_string(root().join("deploy/member.yaml")).unwrap();
+    for never in [
+        "GetSecretValue",
+        "kms:Decrypt",
+        "kms:Encrypt",
+        "kms:GenerateDataKey",
+        "\"*:*\"",
+        "iam:PassRole",
+    ] {
+        assert!(!text.contains(never), "{never}");
+    }
+    let forwarding = &m["Resources"]["ForwardingRole"];
+    assert_eq!(inline_actions(forwarding), ["events:PutEvents".to_string()].into());
+    let statement = &forwarding["Properties"]["Policies"][0]["PolicyDocument"]["Statement"][0];
+    assert_eq!(yaml(&statement["Resource"]), "!Ref CentralEventBusArn");
+}
+
+#[test]
+fn the_member_stack_forwards_exactly_the_events_the_central_rules_take_but_not_its_own_calls() {
+    let m = member_stack();
+    let t = template();
+    for (forward, central) in [
+        ("ForwardSecretsManagerRule", "SecretsManagerRule"),
+        ("ForwardKmsRule", "KmsRule"),
+        ("ForwardTagChangeRule", "TagChangeRule"),
+    ] {
+        let f = &m["Resources"][forward]["Properties"];
+        let target = &f["Targets"][0];
+        assert_eq!(yaml(&target["Arn"]), "!Ref CentralEventBusArn", "{forward}");
+        assert_eq!(yaml(&target["RoleArn"]), "!GetAtt ForwardingRole.Arn", "{forward}");
+        let mut pattern = f["EventPattern"].clone();
+        let mut expected = t["Resources"][central]["Properties"]["EventPattern"].clone();
+        if !pattern["detail"]["userIdentity"].is_null() {
+            let own = serde_yaml::to_string(&pattern["detail"]["userIdentity"]).unwrap();
+            assert!(
+                own.contains("anything-but") && own.contains("assumed-role/${MemberRoleName}/"),
+                "{forward}: {own}"
+            );
+            pattern["detail"]["userIdentity"] = Value::Null;
+            expected["detail"]["userIdentity"] = Value::Null;
+        }
+        assert_eq!(pattern, expected, "{forward} differs from {central}");
+    }
+}

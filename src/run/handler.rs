@@ -123,11 +123,6 @@ impl<B: Backend> Handler<B> {
     /// the invocation (so that it is retried or reaches the failure queue).
     pub async fn invoke(&self, event: &Value, deadline: Deadline) -> Result<Report, HandlerError> {
         let report = self.report(event, deadline).await?;
-        // An SQS batch answers failures message by message (the partial batch response):
-        // failing the invocation would return every message of the batch to the queue.
-        if report.batch_item_failures.is_some() {
-            return Ok(report);
-        }
         match failure(&report) {
             Some(e) => Err(e),
             None => Ok(report),
@@ -277,6 +272,13 @@ impl<B: Backend> Handler<B> {
         for work in works {
             let failed = match &work.cell {
                 Err(why) => Some((why.clone(), true)),
+                Ok(cell) if cell.account.is_some() && self.config.fleet.member_role.is_none() => Some((
+                    format!(
+                        "{} is not set: the cell's account cannot be reached (the function's own credentials would act in its own account)",
+                        crate::run::config::ENV_MEMBER_ROLE
+                    ),
+                    true,
+                )),
                 Ok(_) if !deadline.allows_start(Instant::now()) => Some((
                     "the invocation's deadline came before this cell started".to_owned(),
                     false,
@@ -438,8 +440,13 @@ fn ignored(i: Ignored) -> ResourceReport {
     r
 }
 
-/// The error that must fail the invocation, when any entry failed.
+/// The error that must fail the invocation, when any entry failed. Never for an SQS batch: it
+/// answers failures message by message (the partial batch response), and failing the
+/// invocation would return every message of the batch to the queue.
 pub fn failure(report: &Report) -> Option<HandlerError> {
+    if report.batch_item_failures.is_some() {
+        return None;
+    }
     let mut errors = report.errors();
     let first = errors.next()?;
     Some(HandlerError::Incomplete {

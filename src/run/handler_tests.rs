@@ -423,3 +423,25 @@ async fn an_event_in_another_account_reaches_that_account_and_a_denied_role_is_a
     assert!(entry.reasons[0].contains("cannot reach"), "{:?}", entry.reasons);
     assert!(h.backend.secrets.calls().is_empty());
 }
+
+#[tokio::test]
+async fn without_the_member_role_a_cell_naming_an_account_is_not_swept_with_the_functions_own_credentials() {
+    let h = handler(FakeStore::with("arn:s", &[]), FakeStore::default());
+    let event = sqs_event(&[
+        ("other", r#"{"account":"222222222222","region":"us-east-1"}"#, 1),
+        ("own", r#"{"region":"us-east-1"}"#, 1),
+    ]);
+    let report = h.invoke(&event, Deadline::NONE).await.unwrap();
+    assert_eq!(report.cells[0].outcome, "retry");
+    assert!(report.cells[0]
+        .reason
+        .as_deref()
+        .unwrap()
+        .contains("TAG_WARDEN_MEMBER_ROLE"));
+    assert_eq!(report.cells[1].outcome, "swept");
+    assert_eq!(
+        h.backend.secrets.count("list"),
+        1,
+        "only the own account's cell was listed"
+    );
+}

@@ -103,9 +103,11 @@ impl FaultProxy {
         let mut client = client;
         while let Some((head, body)) = read_message(&mut reader) {
             let op = header(&head, "x-amz-target")
-                .unwrap_or_default()
-                .replace("TrentService.", "kms.")
-                .replace("DynamoDB_20120810.", "dynamodb.");
+                .map(|t| {
+                    t.replace("TrentService.", "kms.")
+                        .replace("DynamoDB_20120810.", "dynamodb.")
+                })
+                .unwrap_or_else(|| query_op(&body));
             let response = match self.next_fault(&op) {
                 Some(Fault::Reset) => {
                     let _ = client.shutdown(Shutdown::Both);
@@ -153,8 +155,36 @@ impl FaultProxy {
     }
 }
 
-/// The error each service's awsJson protocol sends.
+/// A query-protocol call (STS) by its form body: `sts.AssumeRole@ACCOUNT` for an AssumeRole
+/// (so that one account's role can be denied), `sts.ACTION` otherwise.
+fn query_op(body: &[u8]) -> String {
+    let form = String::from_utf8_lossy(body).replace("%3A", ":").replace("%2F", "/");
+    let param = |name: &str| {
+        form.split('&')
+            .find_map(|kv| kv.strip_prefix(&format!("{name}=")).map(str::to_owned))
+    };
+    match (param("Action"), param("RoleArn")) {
+        (Some(action), Some(role)) if action == "AssumeRole" => {
+            let account = role.split(':').nth(4).unwrap_or("").to_owned();
+            format!("sts.AssumeRole@{account}")
+        }
+        (Some(action), _) => format!("sts.{action}"),
+        _ => String::new(),
+    }
+}
+
+/// The error each service's awsJson protocol sends (STS: its query protocol's XML).
 fn error_response(op: &str, fault: Fault) -> Vec<u8> {
+    if op.starts_with("sts.") {
+        let body = "<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code>\
+                    <Message>User is not authorized to perform: sts:AssumeRole</Message></Error>\
+                    <RequestId>injected-fault</RequestId></ErrorResponse>";
+        return format!(
+            "HTTP/1.1 403 Forbidden\r\nContent-Type: text/xml\r\nContent-Length: {}\r\nConnection: keep-alive\r\n\r\n{body}",
+            body.len()
+        )
+        .into_bytes();
+    }
     let kms = op.starts_with("kms.");
     let (status, code, message) = match fault {
         Fault::Throttle => ("400 Bad Request", "ThrottlingException", "Rate exceeded"),
