@@ -1,6 +1,6 @@
-//! The AWS backend: one Secrets Manager and one KMS client per region, built on first use
-//! from the shared SDK configuration and reused across invocations; the SDK's retry and
-//! timeout settings; one file per service.
+//! The AWS backend: one Secrets Manager and one KMS client per account and region (the member
+//! role's credentials in other accounts), built on first use from the shared SDK configuration
+//! and reused across invocations; the SDK's retry and timeout settings; one file per service.
 
 mod dynamodb;
 mod error;
@@ -25,7 +25,7 @@ use crate::ports::Backend;
 use aws_config::{Region, SdkConfig};
 use aws_credential_types::provider::SharedCredentialsProvider;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// One cell's clients, and the throttled attempts each has seen.
 #[derive(Debug, Clone)]
@@ -49,6 +49,11 @@ pub struct AwsBackend {
     home: tokio::sync::OnceCell<String>,
     /// The member role's credentials, per account.
     members: Mutex<HashMap<String, Arc<MemberCredentials>>>,
+    /// STS, SQS and Organizations: built on first use (only organization mode calls them) and
+    /// shared, like the per-cell clients, across invocations.
+    sts: OnceLock<aws_sdk_sts::Client>,
+    sqs: OnceLock<aws_sdk_sqs::Client>,
+    organizations: OnceLock<aws_sdk_organizations::Client>,
 }
 
 impl AwsBackend {
@@ -64,6 +69,9 @@ impl AwsBackend {
             member_role: None,
             home: tokio::sync::OnceCell::new(),
             members: Mutex::new(HashMap::new()),
+            sts: OnceLock::new(),
+            sqs: OnceLock::new(),
+            organizations: OnceLock::new(),
         }
     }
 
@@ -85,7 +93,8 @@ impl AwsBackend {
         let id = self
             .home
             .get_or_try_init(|| async {
-                let out = aws_sdk_sts::Client::new(&self.base)
+                let out = self
+                    .sts()
                     .get_caller_identity()
                     .send()
                     .await
@@ -101,6 +110,11 @@ impl AwsBackend {
             })
             .await?;
         Ok(id)
+    }
+
+    /// The one STS client: the function's own credentials, in the home region.
+    fn sts(&self) -> &aws_sdk_sts::Client {
+        self.sts.get_or_init(|| aws_sdk_sts::Client::new(&self.base))
     }
 
     /// The account whose member role a cell's calls go through, if not the function's own.
@@ -120,7 +134,7 @@ impl AwsBackend {
         let mut members = self.members.lock().unwrap_or_else(|p| p.into_inner());
         let entry = members.entry(account.to_owned()).or_insert_with(|| {
             let arn = role_arn(member::partition(region), account, role);
-            Arc::new(MemberCredentials::new(aws_sdk_sts::Client::new(&self.base), arn))
+            Arc::new(MemberCredentials::new(self.sts().clone(), arn))
         });
         Some(Arc::clone(entry))
     }
@@ -197,14 +211,17 @@ impl Backend for AwsBackend {
     }
 
     async fn organization_accounts(&self) -> Result<Vec<String>, ApiError> {
-        fleet::active_accounts(&aws_sdk_organizations::Client::new(&self.base)).await
+        let client = self
+            .organizations
+            .get_or_init(|| aws_sdk_organizations::Client::new(&self.base));
+        fleet::active_accounts(client).await
     }
 
     async fn enqueue(&self, queue_url: &str, messages: &[String]) -> Result<(), ApiError> {
-        let client = aws_sdk_sqs::Client::new(&self.base);
+        let client = self.sqs.get_or_init(|| aws_sdk_sqs::Client::new(&self.base));
         match messages {
-            [one] => fleet::send_one(&client, queue_url, one.clone()).await,
-            _ => fleet::send_all(&client, queue_url, messages).await,
+            [one] => fleet::send_one(client, queue_url, one.clone()).await,
+            _ => fleet::send_all(client, queue_url, messages).await,
         }
     }
 }
