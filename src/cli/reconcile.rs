@@ -4,7 +4,7 @@
 use super::{load_policy, print_report, runtime, CliError};
 use crate::adapters::aws::AwsBackend;
 use crate::domain::{Mode, Outcome, ResourceKind};
-use crate::run::config::{Accounts, Config};
+use crate::run::config::{role_name, Accounts, Config};
 use crate::run::handler::{failure, Handler};
 use crate::run::report::Report;
 use crate::run::sweep::{Deadline, Progress, Rate};
@@ -113,14 +113,8 @@ fn configure(args: &ReconcileArgs, env: &dyn Fn(&str) -> Option<String>) -> Resu
     if let Some(n) = args.cells_at_once {
         config.sweep.cells_at_once = n.max(1);
     }
-    if let Some(role) = args
-        .member_role
-        .as_deref()
-        .map(|r| r.trim().trim_matches('/'))
-        .filter(|r| !r.is_empty())
-    {
-        config.fleet.member_role = Some(role.to_owned());
-        config.intake.member_role = Some(role.to_owned());
+    if let Some(role) = args.member_role.as_deref().and_then(role_name) {
+        config.set_member_role(role);
     }
     if let Some(text) = &args.accounts {
         config.fleet.accounts = Accounts::parse(text).map_err(|bad| {

@@ -58,7 +58,7 @@ pub enum Accounts {
 }
 
 impl Accounts {
-    /// `ORG`, or comma-separated 12-digit ids; `None` when an entry is neither (named in the error).
+    /// `ORG`, or comma-separated 12-digit ids; the first entry that is neither is the error.
     pub fn parse(text: &str) -> Result<Accounts, String> {
         let entries = list(Some(text.to_owned()));
         if entries.is_empty() {
@@ -229,9 +229,7 @@ impl Config {
             (n.is_finite() && n > 0.0).then(|| n.ceil() as usize)
         })?;
         let count = |v: &str| v.trim().parse::<usize>().ok().filter(|n| *n > 0);
-        let member_role = env(ENV_MEMBER_ROLE)
-            .map(|r| r.trim().trim_matches('/').to_owned())
-            .filter(|r| !r.is_empty());
+        let member_role = env(ENV_MEMBER_ROLE).as_deref().and_then(role_name);
         let accounts = Accounts::parse(&env(ENV_ACCOUNTS).unwrap_or_default()).map_err(ConfigError::BadAccount)?;
         if accounts != Accounts::Own && member_role.is_none() {
             return Err(ConfigError::AccountsWithoutRole);
@@ -274,6 +272,21 @@ impl Config {
             memory_table,
             fleet,
         })
+    }
+}
+
+/// A role as `TAG_WARDEN_MEMBER_ROLE` or `--member-role` give it: its name with its path, outer
+/// slashes and blanks trimmed; `None` when blank.
+pub fn role_name(text: &str) -> Option<String> {
+    Some(text.trim().trim_matches('/').to_owned()).filter(|r| !r.is_empty())
+}
+
+impl Config {
+    /// Governs other accounts through `role`: the backend assumes it, and intake takes its
+    /// sessions for tag-warden's own calls.
+    pub fn set_member_role(&mut self, role: String) {
+        self.intake.member_role = Some(role.clone());
+        self.fleet.member_role = Some(role);
     }
 }
 
