@@ -70,27 +70,12 @@ async fn create_secret(
     tags: &[(&str, &str)],
 ) -> String {
     let client = aws_sdk_secretsmanager::Client::new(&config_in(endpoint, account, region).await);
-    let tags = tags
-        .iter()
-        .map(|(k, v)| aws_sdk_secretsmanager::types::Tag::builder().key(*k).value(*v).build());
-    let out = client
-        .create_secret()
-        .name(name)
-        .secret_string("not-a-real-secret")
-        .set_tags(Some(tags.collect()))
-        .send()
-        .await
-        .unwrap();
-    out.arn().unwrap().to_owned()
+    create_secret_with(&client, name, tags).await
 }
 
 async fn secret_tags(endpoint: &str, account: &str, region: &'static str, id: &str) -> BTreeMap<String, String> {
     let client = aws_sdk_secretsmanager::Client::new(&config_in(endpoint, account, region).await);
-    let out = client.describe_secret().secret_id(id).send().await.unwrap();
-    out.tags()
-        .iter()
-        .map(|t| (t.key().unwrap().to_owned(), t.value().unwrap_or("").to_owned()))
-        .collect()
+    secret_tags_with(&client, id).await
 }
 
 /// The TagResource sample as made by `actor_arn` in `account`, on the secret `name`.
@@ -112,9 +97,15 @@ async fn an_event_from_account_b_fixes_the_secret_in_b_and_leaves_the_same_name_
     let endpoint = moto.endpoint();
     create_secret(&endpoint, HOME, "us-east-1", "prod/db", &[]).await;
     create_secret(&endpoint, B, "us-east-1", "prod/db", &[]).await;
+    // Through the fault proxy, injecting nothing: it counts the AssumeRole calls per account.
+    let proxy = FaultProxy::start(moto.port);
+    let mut env = org_env();
+    let via_proxy = proxy.endpoint();
+    env.push(("AWS_ENDPOINT_URL", via_proxy.as_str()));
     let event = tag_event(B, "prod/db", &format!("arn:aws:iam::{B}:user/Alice"));
-    let (out, report) = handle(&moto, &event, &org_env());
+    let (out, report) = handle(&moto, &event, &env);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(proxy.calls(&format!("sts.AssumeRole@{B}")), 1);
     let entry = &report["results"][0];
     assert_eq!(entry["outcome"], "remediated", "{report}");
     assert_eq!(entry["account"], B);
@@ -134,8 +125,14 @@ async fn an_event_from_account_b_fixes_the_secret_in_b_and_leaves_the_same_name_
 
     // The same event in the home account uses the function's own credentials: no AssumeRole.
     let event = tag_event(HOME, "prod/db", &format!("arn:aws:iam::{HOME}:user/Alice"));
-    let (out, report) = handle(&moto, &event, &org_env());
+    let (out, report) = handle(&moto, &event, &env);
     assert!(out.status.success(), "{report}");
+    assert_eq!(proxy.calls(&format!("sts.AssumeRole@{HOME}")), 0);
+    assert_eq!(
+        proxy.calls("sts.GetCallerIdentity"),
+        2,
+        "one a process: each `handle` is a cold start"
+    );
     assert_eq!(
         secret_tags(&endpoint, HOME, "us-east-1", "prod/db").await,
         tags(&[("Owner", "platform")])

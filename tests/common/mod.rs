@@ -210,27 +210,11 @@ impl Moto {
 
     /// Creates a secret with `tags` and returns its ARN.
     pub async fn create_secret(&self, name: &str, tags: &[(&str, &str)]) -> String {
-        let tags = tags
-            .iter()
-            .map(|(k, v)| aws_sdk_secretsmanager::types::Tag::builder().key(*k).value(*v).build());
-        let out = self
-            .secrets()
-            .create_secret()
-            .name(name)
-            .secret_string("not-a-real-secret")
-            .set_tags(Some(tags.collect()))
-            .send()
-            .await
-            .unwrap();
-        out.arn().unwrap().to_owned()
+        create_secret_with(&self.secrets(), name, tags).await
     }
 
     pub async fn secret_tags(&self, id: &str) -> BTreeMap<String, String> {
-        let out = self.secrets().describe_secret().secret_id(id).send().await.unwrap();
-        out.tags()
-            .iter()
-            .map(|t| (t.key().unwrap().to_owned(), t.value().unwrap_or("").to_owned()))
-            .collect()
+        secret_tags_with(&self.secrets(), id).await
     }
 
     /// Creates a customer-managed key with `tags` and returns its key id.
@@ -266,6 +250,31 @@ impl Drop for Moto {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Creates a secret through `client` (any account and region) and returns its ARN.
+pub async fn create_secret_with(client: &aws_sdk_secretsmanager::Client, name: &str, tags: &[(&str, &str)]) -> String {
+    let tags = tags
+        .iter()
+        .map(|(k, v)| aws_sdk_secretsmanager::types::Tag::builder().key(*k).value(*v).build());
+    let out = client
+        .create_secret()
+        .name(name)
+        .secret_string("not-a-real-secret")
+        .set_tags(Some(tags.collect()))
+        .send()
+        .await
+        .unwrap();
+    out.arn().unwrap().to_owned()
+}
+
+/// A secret's tags, read through `client`.
+pub async fn secret_tags_with(client: &aws_sdk_secretsmanager::Client, id: &str) -> BTreeMap<String, String> {
+    let out = client.describe_secret().secret_id(id).send().await.unwrap();
+    out.tags()
+        .iter()
+        .map(|t| (t.key().unwrap().to_owned(), t.value().unwrap_or("").to_owned()))
+        .collect()
 }
 
 pub fn free_port() -> u16 {
