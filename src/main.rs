@@ -5,12 +5,14 @@
 
 use lambda_runtime::{service_fn, LambdaEvent};
 use serde_json::Value;
+use std::io::Write;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 use tag_warden::adapters::aws::AwsBackend;
 use tag_warden::run::config::{Config, EXIT_INVALID};
 use tag_warden::run::handler::Handler;
+use tag_warden::run::metrics::Metrics;
 use tag_warden::run::report::Report;
 use tag_warden::run::sweep::Deadline;
 
@@ -49,7 +51,9 @@ fn lambda() -> ExitCode {
             let handler = Arc::clone(&handler);
             async move {
                 let deadline = lambda_deadline(event.context.deadline);
-                handler.invoke(&event.payload, deadline).await.map(|mut r: Report| {
+                let (result, metrics) = handler.invoke_measured(&event.payload, deadline).await;
+                write_emf(&metrics, &handler.config().outputs.namespace);
+                result.map(|mut r: Report| {
                     r.fit(MAX_RESPONSE_BYTES);
                     r
                 })
@@ -64,6 +68,22 @@ fn lambda() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Writes the invocation's metrics on stdout as EMF documents, one a line and each in one
+/// write, beside (never inside) the log records: CloudWatch Logs extracts the metrics.
+fn write_emf(metrics: &Metrics, namespace: &str) {
+    let now = SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+    let mut out = std::io::stdout().lock();
+    for line in metrics.emf_lines(namespace, now) {
+        if let Err(e) = out.write_all(format!("{line}\n").as_bytes()) {
+            tracing::warn!(error = %e, "cannot write the metrics");
+            return;
+        }
+    }
+    let _ = out.flush();
 }
 
 /// Lambda's limit on a response is 6 MB; the report is kept below it with room to spare.

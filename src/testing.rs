@@ -5,7 +5,8 @@
 
 use crate::domain::{ApiError, Cell, ErrorKind, Tags};
 use crate::ports::{
-    Backend, HistoryEntry, Inventory, Listed, ListedPage, Memory, Place, Remembered, ResourceState, Stored, TagStore,
+    Backend, Compliance, HistoryEntry, Inventory, Listed, ListedPage, Memory, Place, PolicyFinding, Published,
+    Remembered, ResourceState, Stored, TagStore,
 };
 use futures_util::{stream, Stream};
 use std::collections::{BTreeMap, BTreeSet};
@@ -434,6 +435,13 @@ pub struct FakeBackend {
     pub organization: Option<Vec<String>>,
     /// Messages sent: (queue, body).
     pub sent: Mutex<Vec<(String, String)>>,
+    /// Finding events put: (bus, finding), and the size of each PutEvents batch.
+    pub events: Mutex<Vec<(String, PolicyFinding)>>,
+    /// Why every finding event is refused, when it is.
+    pub refuse_events: Option<String>,
+    /// Security Hub: per region (one account: its own and the event's account are one hub, as
+    /// in AWS), the findings by id (the latest import of each).
+    pub hub: Mutex<BTreeMap<String, BTreeMap<String, PolicyFinding>>>,
 }
 
 impl FakeBackend {
@@ -448,6 +456,9 @@ impl FakeBackend {
             unreachable: BTreeSet::new(),
             organization: None,
             sent: Mutex::new(Vec::new()),
+            events: Mutex::new(Vec::new()),
+            refuse_events: None,
+            hub: Mutex::new(BTreeMap::new()),
         }
     }
 
@@ -495,5 +506,34 @@ impl Backend for FakeBackend {
         let mut sent = self.sent.lock().unwrap();
         sent.extend(messages.iter().map(|m| (queue_url.to_owned(), m.clone())));
         Ok(())
+    }
+    async fn put_findings(&self, bus: &str, findings: &[PolicyFinding]) -> Vec<Published> {
+        if let Some(why) = &self.refuse_events {
+            return findings.iter().map(|_| Some(why.clone())).collect();
+        }
+        let mut events = self.events.lock().unwrap();
+        events.extend(findings.iter().map(|f| (bus.to_owned(), f.clone())));
+        findings.iter().map(|_| None).collect()
+    }
+    async fn import_findings(&self, cell: &Cell, findings: &[PolicyFinding]) -> Vec<Published> {
+        let mut hub = self.hub.lock().unwrap();
+        let cell = hub.entry(cell.region.clone()).or_default();
+        for f in findings {
+            cell.insert(f.finding_id.clone(), f.clone());
+        }
+        findings.iter().map(|_| None).collect()
+    }
+    async fn open_findings(&self, cell: &Cell, ids: Option<&[String]>) -> Result<BTreeSet<String>, ApiError> {
+        let hub = self.hub.lock().unwrap();
+        Ok(hub
+            .get(&cell.region)
+            .map(|fs| {
+                fs.values()
+                    .filter(|f| f.compliance == Compliance::Failed)
+                    .filter(|f| ids.is_none_or(|ids| ids.contains(&f.finding_id)))
+                    .map(|f| f.finding_id.clone())
+                    .collect()
+            })
+            .unwrap_or_default())
     }
 }

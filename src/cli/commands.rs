@@ -1,6 +1,6 @@
 //! `validate`, `plan` and `handle`.
 
-use super::{load_policy, print_report, read_tags, runtime, CliError};
+use super::{load_policy, print_emf, print_report, read_tags, runtime, CliError};
 use crate::adapters::aws::AwsBackend;
 use crate::adapters::offline::OfflineBackend;
 use crate::engine::intake::{self, IntakeError};
@@ -64,7 +64,7 @@ pub fn plan(
 }
 
 /// `handle EVENT`: one real invocation against AWS.
-pub fn handle(event: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<(), CliError> {
+pub fn handle(event: &str, emf: bool, env: &dyn Fn(&str) -> Option<String>) -> Result<(), CliError> {
     let config = Config::from_env(env).map_err(|e| CliError::Invalid(e.start_up()))?;
     let bytes = read_event(event)?;
     runtime()?.block_on(async {
@@ -76,11 +76,12 @@ pub fn handle(event: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<(), C
             .with_page_size(config.list_page_size)
             .with_member_role(config.fleet.member_role.clone());
         let handler = Handler::new(backend, config);
-        let report = handler
-            .report(&value, Deadline::NONE)
-            .await
-            .map_err(|e| CliError::Failed(format!("{}: {e}", e.error_type())))?;
+        let (report, metrics) = handler.measured(&value, Deadline::NONE).await;
+        let report = report.map_err(|e| CliError::Failed(format!("{}: {e}", e.error_type())))?;
         print_report(&report)?;
+        if emf {
+            print_emf(&metrics, &handler.config().outputs.namespace)?;
+        }
         match failure(&report) {
             Some(e) => Err(CliError::Failed(format!("{}: {e}", e.error_type()))),
             None => Ok(()),

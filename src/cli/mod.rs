@@ -62,6 +62,10 @@ enum Command {
     Handle {
         /// The event file, or `-` for stdin.
         event: String,
+        /// Also print the invocation's metrics as CloudWatch Embedded Metric Format lines on
+        /// stdout, after the report (as the Lambda function writes them).
+        #[arg(long)]
+        emf: bool,
     },
     /// Sweep every secret and customer-managed KMS key in the regions: evaluate the policy and
     /// remediate (or, with --dry-run, only report). Exit 1 when some resource failed.
@@ -116,7 +120,7 @@ pub fn main(args: Vec<std::ffi::OsString>) -> ExitCode {
             region,
             name,
         } => commands::plan(&policy, &event, &tags, (account, region, name), &env),
-        Command::Handle { event } => commands::handle(&event, &env),
+        Command::Handle { event, emf } => commands::handle(&event, emf, &env),
         Command::Reconcile(args) => reconcile::run(&args, &env),
         Command::Memory(command) => memory::run(&command, &env),
         Command::History { arn, json } => memory::history(&arn, json, &env),
@@ -144,6 +148,16 @@ fn print_report(report: &Report) -> Result<(), CliError> {
     let json = serde_json::to_string_pretty(report)
         .map_err(|e| CliError::Failed(format!("cannot serialize the report: {e}")))?;
     println!("{json}");
+    Ok(())
+}
+
+/// Prints metrics as EMF lines on stdout (`--emf`), namespace as configured.
+fn print_emf(metrics: &crate::run::metrics::Metrics, namespace: &str) -> Result<(), CliError> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    for line in metrics.emf_lines(namespace, crate::run::resource::now_ms()) {
+        writeln!(out, "{line}").map_err(|e| CliError::Failed(format!("cannot write the metrics: {e}")))?;
+    }
     Ok(())
 }
 

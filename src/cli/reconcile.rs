@@ -1,7 +1,7 @@
 //! The `reconcile` command: a sweep from the command line, with a progress line on a terminal,
 //! a summary table (or `--json`, the report the Lambda function returns) and an exit code.
 
-use super::{load_policy, print_report, runtime, CliError};
+use super::{load_policy, print_emf, print_report, runtime, CliError};
 use crate::adapters::aws::AwsBackend;
 use crate::domain::{Mode, Outcome, ResourceKind};
 use crate::run::config::{role_name, Accounts, Config};
@@ -46,6 +46,13 @@ pub struct ReconcileArgs {
     /// Cells (account × region) swept at once (TAG_WARDEN_CELLS_AT_ONCE, default 4).
     #[arg(long)]
     cells_at_once: Option<usize>,
+    /// Also print the sweep's metrics as CloudWatch Embedded Metric Format lines on stdout,
+    /// after the report.
+    #[arg(long)]
+    emf: bool,
+    /// Write a self-contained HTML compliance page to FILE.
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
 }
 
 /// Runs the sweep and prints the result.
@@ -63,7 +70,8 @@ pub fn run(args: &ReconcileArgs, env: &dyn Fn(&str) -> Option<String>) -> Result
     }
     let runtime = runtime()?;
     let interactive = std::io::stderr().is_terminal();
-    let report = runtime.block_on(async {
+    let namespace = config.outputs.namespace.clone();
+    let (report, metrics) = runtime.block_on(async {
         let backend = AwsBackend::from_env(config.memory_table.clone())
             .await
             .with_page_size(config.list_page_size)
@@ -91,6 +99,13 @@ pub fn run(args: &ReconcileArgs, env: &dyn Fn(&str) -> Option<String>) -> Result
         print_report(&report)?;
     } else {
         print_table(&report)?;
+    }
+    if args.emf {
+        print_emf(&metrics, &namespace)?;
+    }
+    if let Some(path) = &args.html {
+        std::fs::write(path, crate::run::page::render(&report, crate::run::resource::now_ms()))
+            .map_err(|e| CliError::Failed(format!("cannot write `{}`: {e}", path.display())))?;
     }
     match failure(&report) {
         Some(e) => Err(CliError::Failed(format!("{}: {e}", e.error_type()))),

@@ -5,17 +5,21 @@
 //! - [`TagStore`]: read one resource's tags and state; remove and add tags.
 //! - [`Inventory`]: list every resource of a kind in a region, at the API floor.
 //! - [`Memory`]: remembered tag values per resource, written only by a newer observation.
-//! - [`Backend`]: hands out a store per kind and region, and the memory when there is one.
+//! - [`Backend`]: hands out a store per kind and region, and the memory when there is one;
+//!   sends to queues; publishes [`PolicyFinding`]s (EventBridge, Security Hub).
 //!
-//! A new capability (finding sinks, another account's stores) gets its own small trait here,
-//! beside these, and its adapter in `adapters/`.
+//! A new capability gets its own small trait here (or a method of `Backend` with a default
+//! body), and its adapter in `adapters/`.
 
+mod findings;
 mod memory;
 
+pub use findings::{finding_id, Compliance, PolicyFinding, Published, FINDING_DETAIL_TYPE, FINDING_SOURCE};
 pub use memory::{HistoryEntry, Memory, NoMemory, Place, Remembered, Stored, HISTORY_LEN};
 
 use crate::domain::{ApiError, Cell, ErrorKind, Tags};
 use futures_util::Stream;
+use std::collections::BTreeSet;
 use std::future::Future;
 
 /// A resource as read from AWS just now.
@@ -144,6 +148,30 @@ pub trait Backend: Send + Sync {
     fn enqueue(&self, queue_url: &str, messages: &[String]) -> impl Future<Output = Result<(), ApiError>> + Send {
         let _ = (queue_url, messages);
         std::future::ready(Err(unsupported("sqs:SendMessageBatch")))
+    }
+    /// Puts `findings` on the EventBridge bus `bus` (a name or an ARN) as `Tag Policy Finding`
+    /// events, in batches AWS takes, entries refused retried: what became of each, in order.
+    fn put_findings(&self, bus: &str, findings: &[PolicyFinding]) -> impl Future<Output = Vec<Published>> + Send {
+        let _ = bus;
+        let refused = unsupported("events:PutEvents").to_string();
+        std::future::ready(findings.iter().map(|_| Some(refused.clone())).collect())
+    }
+    /// Imports `findings` into Security Hub in `cell` (the resource's account and region), as
+    /// ASFF: what became of each, in order.
+    fn import_findings(&self, cell: &Cell, findings: &[PolicyFinding]) -> impl Future<Output = Vec<Published>> + Send {
+        let _ = cell;
+        let refused = unsupported("securityhub:BatchImportFindings").to_string();
+        std::future::ready(findings.iter().map(|_| Some(refused.clone())).collect())
+    }
+    /// The ids of tag-warden's findings in Security Hub in `cell` that are active and failed
+    /// (all of them, or those among `ids`): the resources to resolve once compliant.
+    fn open_findings(
+        &self,
+        cell: &Cell,
+        ids: Option<&[String]>,
+    ) -> impl Future<Output = Result<BTreeSet<String>, ApiError>> + Send {
+        let _ = (cell, ids);
+        std::future::ready(Err(unsupported("securityhub:GetFindings")))
     }
 }
 

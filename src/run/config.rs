@@ -4,6 +4,7 @@
 use crate::domain::Mode;
 use crate::engine::intake::IntakeOptions;
 use crate::engine::policy::{self, Format, Glob, Policy, PolicyErrors};
+use crate::run::outputs::OutputSettings;
 use crate::run::sweep::{Rate, SweepSettings};
 
 /// Inline policy JSON; wins over the file when set and not blank.
@@ -44,6 +45,12 @@ pub const ENV_SWEEP_DLQ_URL: &str = "TAG_WARDEN_SWEEP_DLQ_URL";
 pub const ENV_SWEEP_MAX_RECEIVES: &str = "TAG_WARDEN_SWEEP_MAX_RECEIVES";
 /// Cells (account and region) one sweep works on at once.
 pub const ENV_CELLS_AT_ONCE: &str = "TAG_WARDEN_CELLS_AT_ONCE";
+/// The CloudWatch namespace of the EMF metrics (default `TagWarden`).
+pub const ENV_METRICS_NAMESPACE: &str = "TAG_WARDEN_METRICS_NAMESPACE";
+/// The EventBridge bus (name or ARN) finding events are put on; unset: none are.
+pub const ENV_FINDINGS_BUS: &str = "TAG_WARDEN_FINDINGS_BUS";
+/// `true` to import findings into Security Hub.
+pub const ENV_SECURITY_HUB: &str = "TAG_WARDEN_SECURITY_HUB";
 
 /// The accounts a sweep covers.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -118,6 +125,8 @@ pub struct Config {
     pub list_page_size: Option<i32>,
     /// Accounts, member role and sweep queue.
     pub fleet: FleetConfig,
+    /// Metrics namespace, findings bus, Security Hub.
+    pub outputs: OutputSettings,
 }
 
 impl Config {
@@ -177,6 +186,16 @@ pub enum ConfigError {
     LockWithoutMemory {
         /// `rule`/`key` of each lock.
         locks: String,
+    },
+    /// A setting that is not one of the values it takes.
+    #[error("{name}=`{value}`: {expected}")]
+    BadSetting {
+        /// The variable.
+        name: &'static str,
+        /// Its value.
+        value: String,
+        /// What it takes.
+        expected: &'static str,
     },
     /// A numeric setting is not a positive number.
     #[error("{name}=`{value}` is not a positive number")]
@@ -271,8 +290,42 @@ impl Config {
             })?,
             memory_table,
             fleet,
+            outputs: outputs(env)?,
         })
     }
+}
+
+/// Where metrics and findings go.
+fn outputs(env: &dyn Fn(&str) -> Option<String>) -> Result<OutputSettings, ConfigError> {
+    let value = |name| env(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+    let namespace = match value(ENV_METRICS_NAMESPACE) {
+        None => OutputSettings::default().namespace,
+        Some(ns) if ns.len() <= 255 && !ns.starts_with("AWS/") && !ns.contains(':') => ns,
+        Some(ns) => {
+            return Err(ConfigError::BadSetting {
+                name: ENV_METRICS_NAMESPACE,
+                value: ns,
+                expected: "a CloudWatch namespace: at most 255 characters, no `:`, not starting with `AWS/`",
+            })
+        }
+    };
+    let security_hub = match value(ENV_SECURITY_HUB).map(|v| v.to_ascii_lowercase()) {
+        None => false,
+        Some(v) if v == "true" => true,
+        Some(v) if v == "false" => false,
+        Some(v) => {
+            return Err(ConfigError::BadSetting {
+                name: ENV_SECURITY_HUB,
+                value: v,
+                expected: "`true` or `false`",
+            })
+        }
+    };
+    Ok(OutputSettings {
+        namespace,
+        findings_bus: value(ENV_FINDINGS_BUS),
+        security_hub,
+    })
 }
 
 /// A role as `TAG_WARDEN_MEMBER_ROLE` or `--member-role` give it: its name with its path, outer

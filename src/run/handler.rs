@@ -6,6 +6,8 @@ use crate::engine::decide::Decision;
 use crate::engine::intake::{self, CellWork, Ignored, Intake, IntakeError, Trigger};
 use crate::ports::Backend;
 use crate::run::config::{Accounts, Config};
+use crate::run::metrics::Metrics;
+use crate::run::outputs::{annotate, OutputSettings, Outputs};
 use crate::run::report::{BatchItemFailure, CellResult, FanOut, Report, ResourceReport, SweepSummary};
 use crate::run::resource::Judge;
 use crate::run::sweep::{Deadline, Progress, Sweep};
@@ -119,19 +121,68 @@ impl<B: Backend> Handler<B> {
         &self.config
     }
 
+    /// The backend it acts through.
+    pub fn backend(&self) -> &B {
+        &self.backend
+    }
+
     /// Handles one event as the Lambda function does: the report, or the error that fails
     /// the invocation (so that it is retried or reaches the failure queue).
     pub async fn invoke(&self, event: &Value, deadline: Deadline) -> Result<Report, HandlerError> {
-        let report = self.report(event, deadline).await?;
-        match failure(&report) {
+        self.invoke_measured(event, deadline).await.0
+    }
+
+    /// [`Handler::invoke`], and the invocation's metrics (failed invocations count too).
+    pub async fn invoke_measured(&self, event: &Value, deadline: Deadline) -> (Result<Report, HandlerError>, Metrics) {
+        let (result, metrics) = self.measured(event, deadline).await;
+        let result = result.and_then(|report| match failure(&report) {
             Some(e) => Err(e),
             None => Ok(report),
-        }
+        });
+        (result, metrics)
     }
 
     /// Takes in the event and produces one entry per item, in order, logging each. Fails only
     /// when the payload as a whole is not an event; see [`failure`] for failed entries.
     pub async fn report(&self, event: &Value, deadline: Deadline) -> Result<Report, HandlerError> {
+        self.measured(event, deadline).await.0
+    }
+
+    /// The report (its findings published) and the invocation's metrics.
+    pub async fn measured(&self, event: &Value, deadline: Deadline) -> (Result<Report, HandlerError>, Metrics) {
+        // An offline plan publishes nothing.
+        let offline = OutputSettings {
+            namespace: self.config.outputs.namespace.clone(),
+            ..OutputSettings::default()
+        };
+        let settings = if self.live { &self.config.outputs } else { &offline };
+        let outputs = Outputs::new(settings, self.config.mode);
+        let result = self.entries(event, deadline, &outputs).await;
+        if let Err(e) = &result {
+            outputs.observe(&bad_item_of(e));
+        }
+        self.finish(result, outputs).await
+    }
+
+    /// Publishes what is left of the findings and puts their fate in the report.
+    async fn finish(
+        &self,
+        result: Result<Report, HandlerError>,
+        outputs: Outputs<'_>,
+    ) -> (Result<Report, HandlerError>, Metrics) {
+        outputs.flush(&self.backend, true).await;
+        let (metrics, findings) = outputs.finish();
+        let result = result.map(|mut report| {
+            if let Some(f) = findings {
+                annotate(&mut report.results, &f);
+                report.findings = Some(f);
+            }
+            report
+        });
+        (result, metrics)
+    }
+
+    async fn entries(&self, event: &Value, deadline: Deadline, outputs: &Outputs<'_>) -> Result<Report, HandlerError> {
         tracing::debug!(event = %crate::engine::intake::redacted(event), "event received");
         let items = intake::intake(event, &self.config.intake)?;
         if items.iter().any(|i| matches!(i, Ok(Intake::Cell(_)))) {
@@ -142,7 +193,7 @@ impl<B: Backend> Handler<B> {
                     _ => None,
                 })
                 .collect();
-            return Ok(self.cells(works, deadline).await);
+            return Ok(self.cells(works, deadline, outputs).await);
         }
         let mut results = Vec::with_capacity(items.len());
         for item in items {
@@ -160,10 +211,17 @@ impl<B: Backend> Handler<B> {
                 Ok(Intake::Sweep(req)) => {
                     let regions = self.config.sweep_regions(req.region.as_deref());
                     return Ok(match &self.config.fleet.queue_url {
-                        Some(queue) => self.fan_out(queue, &self.config.fleet.accounts, &regions).await,
+                        Some(queue) => {
+                            self.fan_out(queue, &self.config.fleet.accounts, &regions, outputs)
+                                .await
+                        }
                         None => match self.cells_of(&self.config.fleet.accounts, &regions).await {
-                            Ok(cells) => self.sweep(&cells, deadline, &|_| {}).await,
-                            Err(e) => Report::new(self.config.mode, vec![accounts_failed(&e)]),
+                            Ok(cells) => self.sweep_into(&cells, deadline, &|_| {}, outputs).await,
+                            Err(e) => {
+                                let entry = accounts_failed(&e);
+                                outputs.observe(&entry);
+                                Report::new(self.config.mode, vec![entry])
+                            }
                         },
                     });
                 }
@@ -179,7 +237,10 @@ impl<B: Backend> Handler<B> {
             // An offline plan's entries are its output; it logs nothing of its own.
             if self.live {
                 entry.log(false);
+                outputs.prepare_entry(&self.backend, &entry).await;
             }
+            outputs.observe(&entry);
+            outputs.flush(&self.backend, false).await;
             results.push(entry);
         }
         Ok(Report::new(self.config.mode, results))
@@ -202,10 +263,34 @@ impl<B: Backend> Handler<B> {
         Ok(Cell::grid(&accounts, regions))
     }
 
-    /// Sweeps `cells` (the scheduled event and the CLI's `reconcile`).
-    pub async fn sweep(&self, cells: &[Cell], deadline: Deadline, progress: &(dyn Fn(Progress<'_>) + Sync)) -> Report {
+    /// Sweeps `cells` (the CLI's `reconcile`): the report, its findings published, and the
+    /// sweep's metrics.
+    pub async fn sweep(
+        &self,
+        cells: &[Cell],
+        deadline: Deadline,
+        progress: &(dyn Fn(Progress<'_>) + Sync),
+    ) -> (Report, Metrics) {
+        let outputs = Outputs::new(&self.config.outputs, self.config.mode);
+        let report = self.sweep_into(cells, deadline, progress, &outputs).await;
+        let (result, metrics) = self.finish(Ok(report), outputs).await;
+        match result {
+            Ok(report) => (report, metrics),
+            // `finish` keeps an `Ok` report an `Ok`.
+            Err(e) => (Report::new(self.config.mode, vec![bad_item_of(&e)]), metrics),
+        }
+    }
+
+    async fn sweep_into(
+        &self,
+        cells: &[Cell],
+        deadline: Deadline,
+        progress: &(dyn Fn(Progress<'_>) + Sync),
+        outputs: &Outputs<'_>,
+    ) -> Report {
         // The sweep logs every entry as it finishes; the report keeps the ones needing attention.
-        let (entries, summary) = self.sweeper(deadline).run(cells, progress).await;
+        let (entries, summary) = self.sweeper(deadline, outputs).run(cells, progress).await;
+        outputs.throttled(summary.throttled);
         tracing::info!(
             regions = ?summary.regions, accounts = summary.accounts.len(), complete = summary.complete,
             not_started = summary.not_started, pages = summary.pages, truncated = summary.truncated,
@@ -214,18 +299,19 @@ impl<B: Backend> Handler<B> {
         Report::of_sweep(self.config.mode, entries, summary)
     }
 
-    fn sweeper(&self, deadline: Deadline) -> Sweep<'_, B> {
+    fn sweeper<'s>(&'s self, deadline: Deadline, outputs: &'s Outputs<'s>) -> Sweep<'s, B> {
         Sweep {
             backend: &self.backend,
             judge: self.judge(),
             settings: &self.config.sweep,
             deadline,
+            outputs: Some(outputs),
         }
     }
 
     /// A scheduled sweep fanned out: one message per cell on the sweep queue, for the SQS
     /// event source mapping to sweep one batch an invocation.
-    async fn fan_out(&self, queue: &str, accounts: &Accounts, regions: &[String]) -> Report {
+    async fn fan_out(&self, queue: &str, accounts: &Accounts, regions: &[String], outputs: &Outputs<'_>) -> Report {
         let sent = async {
             let cells = self.cells_of(accounts, regions).await?;
             let bodies: Vec<String> = cells.iter().filter_map(|c| serde_json::to_string(c).ok()).collect();
@@ -257,6 +343,7 @@ impl<B: Backend> Handler<B> {
             Err(e) => {
                 let entry = accounts_failed(&e);
                 entry.log(false);
+                outputs.observe(&entry);
                 Report::new(self.config.mode, vec![entry])
             }
         }
@@ -264,7 +351,7 @@ impl<B: Backend> Handler<B> {
 
     /// An SQS batch of cells: each swept in turn; a failed one returned to the queue, or, on
     /// its last receive, sent to the dead-letter queue with the reason.
-    async fn cells(&self, works: Vec<CellWork>, deadline: Deadline) -> Report {
+    async fn cells(&self, works: Vec<CellWork>, deadline: Deadline, outputs: &Outputs<'_>) -> Report {
         let mut entries = Vec::new();
         let mut summary: Option<SweepSummary> = None;
         let mut results = Vec::with_capacity(works.len());
@@ -284,7 +371,8 @@ impl<B: Backend> Handler<B> {
                     false,
                 )),
                 Ok(cell) => {
-                    let (cell_entries, cell_summary) = self.sweeper(deadline).cell(cell, &|_| {}).await;
+                    let (cell_entries, cell_summary) = self.sweeper(deadline, outputs).cell(cell, &|_| {}).await;
+                    outputs.throttled(cell_summary.throttled);
                     let why = cell_summary.failed_cells.values().next().cloned().or_else(|| {
                         cell_entries
                             .iter()
@@ -419,6 +507,14 @@ fn accounts_failed(e: &ApiError) -> ResourceReport {
     entry.error_type = Some(ErrorType::from(e.kind));
     entry.reasons.push(format!("the sweep did not start: {e}"));
     entry
+}
+
+/// The entry of a payload that could not be handled at all.
+fn bad_item_of(e: &HandlerError) -> ResourceReport {
+    let mut r = ResourceReport::new(Outcome::Error);
+    r.error_type = Some(e.error_type());
+    r.reasons.push(e.to_string());
+    r
 }
 
 /// The entry for a record that could not be taken in; it fails the invocation.

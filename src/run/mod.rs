@@ -5,6 +5,9 @@
 
 pub mod config;
 pub mod handler;
+pub mod metrics;
+pub mod outputs;
+pub mod page;
 pub mod report;
 pub mod resource;
 pub mod sweep;

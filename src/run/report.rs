@@ -54,6 +54,10 @@ pub struct ResourceReport {
     /// The event behind this entry.
     #[serde(skip_serializing_if = "is_default")]
     pub event: EventInfo,
+    /// Why the finding about this resource could not be published (findings bus, Security
+    /// Hub), after retries. The outcome stands: publishing never undoes a write.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unpublished: Option<String>,
 }
 
 /// An event with nothing the report would show.
@@ -81,6 +85,7 @@ impl ResourceReport {
             remembered: Tags::new(),
             error_type: None,
             event: EventInfo::default(),
+            unpublished: None,
         }
     }
 
@@ -106,6 +111,7 @@ impl ResourceReport {
             remembered: Tags::new(),
             error_type: d.error_type,
             event: ctx.event.unwrap_or_default(),
+            unpublished: None,
         }
     }
 
@@ -279,12 +285,45 @@ pub struct Report {
     /// with `ReportBatchItemFailures` on the event source mapping).
     #[serde(rename = "batchItemFailures", skip_serializing_if = "Option::is_none")]
     pub batch_item_failures: Option<Vec<BatchItemFailure>>,
+    /// What became of the findings published (findings bus, Security Hub), when configured.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub findings: Option<FindingsSummary>,
     /// Entries left out of `results` to keep the response within Lambda's size limit (the
     /// counts in `summary` still include them).
     #[serde(skip_serializing_if = "is_zero")]
     pub omitted: usize,
     /// The entries, in event order.
     pub results: Vec<ResourceReport>,
+}
+
+/// What became of an invocation's findings.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct FindingsSummary {
+    /// Finding events EventBridge accepted.
+    pub events_put: usize,
+    /// Finding events refused after retries.
+    pub events_failed: usize,
+    /// Security Hub, when findings are imported there.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub security_hub: Option<HubSummary>,
+    /// Resources (by ARN) whose finding could not be published, and why; the first 100.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub failures: BTreeMap<String, String>,
+}
+
+/// Security Hub's part of an invocation's findings.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct HubSummary {
+    /// Findings imported (FAILED, or PASSED for a remediation).
+    pub imported: usize,
+    /// Earlier findings resolved: their resources are compliant now.
+    pub resolved: usize,
+    /// Findings Security Hub refused after retries.
+    pub failed: usize,
+    /// Why the open findings could not be looked up, if so (compliant resources were then
+    /// not resolved).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lookup_failed: Option<String>,
 }
 
 /// A scheduled sweep, fanned out: one message per cell on the sweep queue.
@@ -342,6 +381,7 @@ impl Report {
             fanout: None,
             cells: Vec::new(),
             batch_item_failures: None,
+            findings: None,
             omitted: 0,
             results,
         }
@@ -362,6 +402,7 @@ impl Report {
             fanout: None,
             cells: Vec::new(),
             batch_item_failures: None,
+            findings: None,
             omitted: 0,
             results: kept,
         }

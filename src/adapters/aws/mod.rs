@@ -4,26 +4,31 @@
 
 mod dynamodb;
 mod error;
+mod eventbridge;
 mod fleet;
 mod kms;
 mod member;
 mod paginate;
 mod secretsmanager;
+mod securityhub;
 mod throttle;
 
 pub use dynamodb::{
     DynamoMemory, ACTIONS as MEMORY_ACTIONS, KEY as MEMORY_KEY, TAG_PREFIX as MEMORY_TAG_PREFIX, TTL_ATTRIBUTE,
 };
 pub use error::from_sdk;
+pub use eventbridge::{batches as event_batches, entry_size as event_entry_size};
 pub use kms::KmsStore;
 pub use member::{role_arn, MemberCredentials, RENEW_BEFORE, SESSION_NAME};
 pub use secretsmanager::SecretsStore;
+pub use securityhub::{asff, product_arn, GENERATOR_ID};
 pub use throttle::{ThrottleWatch, Throttles};
 
 use crate::domain::{ApiError, Cell};
-use crate::ports::Backend;
+use crate::ports::{Backend, PolicyFinding, Published};
 use aws_config::{Region, SdkConfig};
 use aws_credential_types::provider::SharedCredentialsProvider;
+use std::collections::BTreeSet;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -32,6 +37,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 struct Clients {
     secrets: (aws_sdk_secretsmanager::Client, Throttles),
     kms: (aws_sdk_kms::Client, Throttles),
+    securityhub: aws_sdk_securityhub::Client,
 }
 
 /// Builds and caches clients per account and region; holds the memory table's client when
@@ -54,6 +60,8 @@ pub struct AwsBackend {
     sts: OnceLock<aws_sdk_sts::Client>,
     sqs: OnceLock<aws_sdk_sqs::Client>,
     organizations: OnceLock<aws_sdk_organizations::Client>,
+    /// EventBridge in the findings bus's region (its ARN's, else the home region).
+    events: OnceLock<aws_sdk_eventbridge::Client>,
 }
 
 impl AwsBackend {
@@ -72,6 +80,7 @@ impl AwsBackend {
             sts: OnceLock::new(),
             sqs: OnceLock::new(),
             organizations: OnceLock::new(),
+            events: OnceLock::new(),
         }
     }
 
@@ -157,15 +166,20 @@ impl AwsBackend {
             .region(region.clone())
             .interceptor(ThrottleWatch(sm_throttles.clone()));
         let mut kms = aws_sdk_kms::config::Builder::from(&self.base)
-            .region(region)
+            .region(region.clone())
             .interceptor(ThrottleWatch(kms_throttles.clone()));
+        // Findings about an account's resources are imported in that account (the default
+        // product accepts no other) and in the resource's region.
+        let mut hub = aws_sdk_securityhub::config::Builder::from(&self.base).region(region);
         if let Some(c) = credentials {
             sm = sm.credentials_provider(c.clone());
-            kms = kms.credentials_provider(c);
+            kms = kms.credentials_provider(c.clone());
+            hub = hub.credentials_provider(c);
         }
         let clients = Clients {
             secrets: (aws_sdk_secretsmanager::Client::from_conf(sm.build()), sm_throttles),
             kms: (aws_sdk_kms::Client::from_conf(kms.build()), kms_throttles),
+            securityhub: aws_sdk_securityhub::Client::from_conf(hub.build()),
         };
         cache.insert(key, clients.clone());
         clients
@@ -223,6 +237,32 @@ impl Backend for AwsBackend {
             [one] => fleet::send_one(client, queue_url, one.clone()).await,
             _ => fleet::send_all(client, queue_url, messages).await,
         }
+    }
+
+    async fn put_findings(&self, bus: &str, findings: &[PolicyFinding]) -> Vec<Published> {
+        let client = self.events.get_or_init(|| {
+            // A bus ARN names its region; PutEvents goes to that region's endpoint.
+            let mut conf = aws_sdk_eventbridge::config::Builder::from(&self.base);
+            if let Some(region) = bus.strip_prefix("arn:").and_then(|a| a.split(':').nth(2)) {
+                conf = conf.region(Region::new(region.to_owned()));
+            }
+            aws_sdk_eventbridge::Client::from_conf(conf.build())
+        });
+        eventbridge::put_findings(client, bus, findings).await
+    }
+
+    async fn import_findings(&self, cell: &Cell, findings: &[PolicyFinding]) -> Vec<Published> {
+        // The cell's account is the resource's (from its ARN): reaching it tells the home
+        // account from a member one, whose role then imports there.
+        if let Err(e) = self.reach(cell.account.as_deref()).await {
+            return findings.iter().map(|_| Some(e.to_string())).collect();
+        }
+        securityhub::import(&self.clients(cell).securityhub, findings).await
+    }
+
+    async fn open_findings(&self, cell: &Cell, ids: Option<&[String]>) -> Result<BTreeSet<String>, ApiError> {
+        self.reach(cell.account.as_deref()).await?;
+        securityhub::open(&self.clients(cell).securityhub, cell, ids).await
     }
 }
 

@@ -20,6 +20,7 @@ mod tally;
 use crate::domain::{ApiError, Cell, Date, ErrorType, Outcome, ResourceContext, ResourceKind};
 use crate::engine::decide::Decision;
 use crate::ports::{Backend, Inventory, Listed, ListedPage, Memory, Remembered, ResourceState, TagStore};
+use crate::run::outputs::Outputs;
 use crate::run::report::{MemorySummary, ResourceReport, SweepSummary};
 use crate::run::resource::{now_ms, Judge, Observed, Recall};
 use futures_util::stream::{self, StreamExt};
@@ -110,6 +111,9 @@ pub struct Sweep<'a, B: Backend> {
     pub settings: &'a SweepSettings,
     /// When to stop starting work.
     pub deadline: Deadline,
+    /// Metrics and findings, fed every entry as it is made (a sweep's compliant resources
+    /// included, which its report leaves out).
+    pub outputs: Option<&'a Outputs<'a>>,
 }
 
 impl<B: Backend> Sweep<'_, B> {
@@ -164,6 +168,9 @@ impl<B: Backend> Sweep<'_, B> {
         if let Err(e) = self.backend.reach(cell.account.as_deref()).await {
             let entry = unreachable(cell, &e);
             entry.log(false);
+            if let Some(o) = self.outputs {
+                o.observe(&entry);
+            }
             summary.complete = false;
             summary.failed_cells.insert(cell.to_string(), e.to_string());
             summary.seconds = started.elapsed().as_secs_f64();
@@ -173,6 +180,9 @@ impl<B: Backend> Sweep<'_, B> {
         // newer than an event's read (and memory write) made while the sweep ran.
         let observed = now_ms();
         let memory = self.cell_memory(cell).await;
+        if let Some(o) = self.outputs {
+            o.prepare_cell(self.backend, cell).await;
+        }
         if let (Some(m), RegionMemory::Unavailable(why)) = (summary.memory.as_mut(), &memory) {
             m.unavailable.get_or_insert_with(|| why.clone());
         }
@@ -280,13 +290,22 @@ impl<B: Backend> Sweep<'_, B> {
             })
             .buffer_unordered(self.settings.concurrency.max(1))
             .fold(Tally::default(), |mut tally, item| {
-                match item {
-                    Item::Done(entry) => tally.add(*entry, self.settings.max_entries, today),
-                    Item::NotStarted => tally.not_started += 1,
+                let entry = match item {
+                    Item::Done(entry) => Some(*entry),
+                    Item::NotStarted => {
+                        tally.not_started += 1;
+                        None
+                    }
                     Item::ListingFailed(e) => {
                         tally.listing_failed = true;
-                        tally.add(listing_failed(kind, cell, &e), self.settings.max_entries, today);
+                        Some(listing_failed(kind, cell, &e))
                     }
+                };
+                if let Some(entry) = entry {
+                    if let Some(o) = self.outputs {
+                        o.observe(&entry);
+                    }
+                    tally.add(entry, self.settings.max_entries, today);
                 }
                 progress(Progress {
                     region: &cell.region,
@@ -298,7 +317,13 @@ impl<B: Backend> Sweep<'_, B> {
                         .load(Ordering::Relaxed)
                         .then(|| listing.listed.load(Ordering::Relaxed)),
                 });
-                async move { tally }
+                let (outputs, backend) = (self.outputs, self.backend);
+                async move {
+                    if let Some(o) = outputs {
+                        o.flush(backend, false).await;
+                    }
+                    tally
+                }
             });
         let ((), mut tally) = tokio::join!(producer, consumer);
         tally.listing = listing.snapshot();

@@ -22,6 +22,7 @@ async fn sweep(
         },
         settings,
         deadline,
+        outputs: None,
     };
     s.run(&[crate::domain::Cell::new(None, "us-east-1")], &|_| {}).await
 }

@@ -1,0 +1,205 @@
+//! Metrics of one invocation, counted from its report entries (every entry, a sweep's
+//! compliant ones included) and written as CloudWatch Embedded Metric Format documents: one
+//! JSON object a line, which CloudWatch Logs turns into metrics. Dimensions stay few and low in
+//! cardinality: none (the totals), `Kind`, `Kind` × `Rule`, and `Account` when entries name
+//! accounts. Never an ARN, a name or a tag value.
+
+use crate::domain::{Outcome, ResourceKind};
+use crate::engine::evaluate::Finding;
+use crate::run::report::ResourceReport;
+use serde_json::{json, Map, Value};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The namespace metrics go to unless `TAG_WARDEN_METRICS_NAMESPACE` says otherwise.
+pub const DEFAULT_NAMESPACE: &str = "TagWarden";
+
+/// Every metric tag-warden emits, in the order written.
+pub const METRICS: [&str; 10] = [
+    "Evaluated",
+    "Compliant",
+    "Remediated",
+    "WouldRemediate",
+    "Violations",
+    "Skipped",
+    "Errors",
+    "TagsAdded",
+    "TagsRemoved",
+    "Throttled",
+];
+
+/// The metrics written per rule (`Kind` × `Rule`): the resources that departed from it.
+pub const RULE_METRICS: [&str; 3] = ["Violations", "Remediated", "WouldRemediate"];
+
+/// The dimension sets written: the totals (none), then per kind, per kind and rule, per account.
+pub const DIMENSION_SETS: [&[&str]; 4] = [&[], &["Kind"], &["Kind", "Rule"], &["Account"]];
+
+/// The most metrics a metric directive may hold (EMF specification).
+pub const MAX_METRICS_PER_DIRECTIVE: usize = 100;
+
+/// Counts by metric name.
+type Counts = BTreeMap<&'static str, u64>;
+
+/// One invocation's counts.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Metrics {
+    total: Counts,
+    by_kind: BTreeMap<ResourceKind, Counts>,
+    by_rule: BTreeMap<(ResourceKind, String), Counts>,
+    by_account: BTreeMap<String, Counts>,
+}
+
+/// The rules a resource departs from, as its findings name them.
+pub fn rules_of(entry: &ResourceReport) -> BTreeSet<String> {
+    entry
+        .findings
+        .iter()
+        .filter_map(|f| match f {
+            Finding::Forbidden { rule, .. }
+            | Finding::Missing { rule, .. }
+            | Finding::Invalid { rule, .. }
+            | Finding::Locked { rule, .. } => Some(rule.clone()),
+            Finding::BadWaiver { .. } | Finding::TagLimit { .. } => None,
+        })
+        .collect()
+}
+
+impl Metrics {
+    /// Counts one report entry. Ignored events count nothing.
+    pub fn observe(&mut self, entry: &ResourceReport) {
+        let name = match entry.outcome {
+            Outcome::Ignored => return,
+            Outcome::Compliant => "Compliant",
+            Outcome::Remediated => "Remediated",
+            Outcome::WouldRemediate => "WouldRemediate",
+            Outcome::Violation => "Violations",
+            Outcome::Skipped => "Skipped",
+            Outcome::Error => "Errors",
+            Outcome::Exempt => "",
+        };
+        let mut counts: Vec<(&'static str, u64)> = Vec::with_capacity(4);
+        if entry.kind.is_some() {
+            counts.push(("Evaluated", 1));
+        }
+        if !name.is_empty() {
+            counts.push((name, 1));
+        }
+        counts.push(("TagsAdded", entry.tags_added.len() as u64));
+        counts.push(("TagsRemoved", entry.keys_removed.len() as u64));
+        let mut targets: Vec<&mut Counts> = vec![&mut self.total];
+        if let Some(kind) = entry.kind {
+            targets.push(self.by_kind.entry(kind).or_default());
+        }
+        if let Some(account) = &entry.account {
+            targets.push(self.by_account.entry(account.clone()).or_default());
+        }
+        for target in targets {
+            for (metric, n) in &counts {
+                *target.entry(metric).or_insert(0) += n;
+            }
+        }
+        if let (Some(kind), true) = (entry.kind, RULE_METRICS.contains(&name)) {
+            for rule in rules_of(entry) {
+                *self.by_rule.entry((kind, rule)).or_default().entry(name).or_insert(0) += 1;
+            }
+        }
+    }
+
+    /// Counts throttled attempts AWS answered (the SDK retried them).
+    pub fn throttled(&mut self, n: u64) {
+        *self.total.entry("Throttled").or_insert(0) += n;
+    }
+
+    /// Adds another invocation's (or cell's) counts.
+    pub fn merge(&mut self, other: Metrics) {
+        fn add(into: &mut Counts, from: Counts) {
+            for (k, v) in from {
+                *into.entry(k).or_insert(0) += v;
+            }
+        }
+        add(&mut self.total, other.total);
+        for (k, v) in other.by_kind {
+            add(self.by_kind.entry(k).or_default(), v);
+        }
+        for (k, v) in other.by_rule {
+            add(self.by_rule.entry(k).or_default(), v);
+        }
+        for (k, v) in other.by_account {
+            add(self.by_account.entry(k).or_default(), v);
+        }
+    }
+
+    /// The total of `metric` (for reports and tests).
+    pub fn total(&self, metric: &str) -> u64 {
+        self.total.get(metric).copied().unwrap_or(0)
+    }
+
+    /// Whether nothing was counted.
+    pub fn is_empty(&self) -> bool {
+        self.total.values().all(|n| *n == 0)
+    }
+
+    /// The EMF documents of these counts, stamped `timestamp_ms`: the totals (every metric,
+    /// zeros included, so that alarms see a value each invocation), then one per kind, per kind
+    /// and rule, and per account.
+    pub fn emf(&self, namespace: &str, timestamp_ms: u64) -> Vec<Value> {
+        let mut docs = Vec::new();
+        let all: Counts = METRICS
+            .iter()
+            .map(|m| (*m, self.total.get(m).copied().unwrap_or(0)))
+            .collect();
+        docs.push(document(namespace, timestamp_ms, &[], &all));
+        for (kind, counts) in &self.by_kind {
+            docs.push(document(namespace, timestamp_ms, &[("Kind", kind.as_str())], counts));
+        }
+        for ((kind, rule), counts) in &self.by_rule {
+            docs.push(document(
+                namespace,
+                timestamp_ms,
+                &[("Kind", kind.as_str()), ("Rule", rule)],
+                counts,
+            ));
+        }
+        for (account, counts) in &self.by_account {
+            docs.push(document(namespace, timestamp_ms, &[("Account", account)], counts));
+        }
+        docs
+    }
+}
+
+impl Metrics {
+    /// The EMF documents as log lines: one compact JSON object a line, for stdout (under
+    /// Lambda, CloudWatch Logs reads them; they must not be inside another log record).
+    pub fn emf_lines(&self, namespace: &str, timestamp_ms: u64) -> Vec<String> {
+        self.emf(namespace, timestamp_ms).iter().map(Value::to_string).collect()
+    }
+}
+
+/// One EMF document: the `_aws` metadata with one metric directive (its one dimension set)
+/// and the dimension and metric values as members of the root.
+fn document(namespace: &str, timestamp_ms: u64, dimensions: &[(&str, &str)], counts: &Counts) -> Value {
+    let mut root = Map::new();
+    let names: Vec<&str> = dimensions.iter().map(|(k, _)| *k).collect();
+    let metrics: Vec<Value> = counts
+        .keys()
+        .take(MAX_METRICS_PER_DIRECTIVE)
+        .map(|m| json!({"Name": m, "Unit": "Count"}))
+        .collect();
+    root.insert(
+        "_aws".to_owned(),
+        json!({
+            "Timestamp": timestamp_ms,
+            "CloudWatchMetrics": [{"Namespace": namespace, "Dimensions": [names], "Metrics": metrics}],
+        }),
+    );
+    for (k, v) in dimensions {
+        root.insert((*k).to_owned(), Value::String((*v).to_owned()));
+    }
+    for (m, n) in counts.iter().take(MAX_METRICS_PER_DIRECTIVE) {
+        root.insert((*m).to_owned(), json!(n));
+    }
+    Value::Object(root)
+}
+
+#[cfg(test)]
+#[path = "metrics_tests.rs"]
+mod tests;

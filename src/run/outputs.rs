@@ -1,0 +1,294 @@
+//! What leaves an invocation besides its response: metrics and findings. [`Outputs`] is fed
+//! every report entry as it is made (a sweep's compliant resources too, which its response
+//! leaves out), counts it for the metrics, and turns what departs from the policy into a
+//! [`PolicyFinding`] for the findings bus and Security Hub, published in batches as they
+//! fill, so that a sweep of any size holds at most a batch of them.
+//!
+//! Publishing comes after the resource's writes and never changes its outcome: a finding AWS
+//! refuses is retried by the adapter, then counted and named in the report.
+
+use crate::domain::{arn_account, utc_time, Cell, Mode, Outcome};
+use crate::ports::{finding_id, Backend, Compliance, PolicyFinding, Published};
+use crate::run::metrics::{rules_of, Metrics, DEFAULT_NAMESPACE};
+use crate::run::report::{FindingsSummary, HubSummary, ResourceReport};
+use crate::run::resource::now_ms;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Mutex;
+
+/// Where metrics and findings go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutputSettings {
+    /// The CloudWatch namespace of the EMF metrics (`TAG_WARDEN_METRICS_NAMESPACE`).
+    pub namespace: String,
+    /// The EventBridge bus findings are put on, by name or ARN (`TAG_WARDEN_FINDINGS_BUS`).
+    pub findings_bus: Option<String>,
+    /// Whether findings are imported into Security Hub (`TAG_WARDEN_SECURITY_HUB`).
+    pub security_hub: bool,
+}
+
+impl Default for OutputSettings {
+    fn default() -> Self {
+        OutputSettings {
+            namespace: DEFAULT_NAMESPACE.to_owned(),
+            findings_bus: None,
+            security_hub: false,
+        }
+    }
+}
+
+impl OutputSettings {
+    /// Whether any finding leaves the function.
+    pub fn publishes(&self) -> bool {
+        self.findings_bus.is_some() || self.security_hub
+    }
+}
+
+/// Finding events put at once (PutEvents takes 10 an entry list).
+const EVENT_BATCH: usize = 10;
+
+/// Security Hub findings imported at once (BatchImportFindings takes 100).
+const HUB_BATCH: usize = 100;
+
+/// Failures the report names one by one; past these, they are counted.
+const MAX_NAMED_FAILURES: usize = 100;
+
+#[derive(Debug, Default)]
+struct State {
+    metrics: Metrics,
+    events: Vec<PolicyFinding>,
+    hub: BTreeMap<Cell, Vec<PolicyFinding>>,
+    /// The ids of tag-warden's open Security Hub findings in the cells looked up (an id is a
+    /// hash of the resource's ARN, which names its account and region).
+    open: BTreeSet<String>,
+    summary: FindingsSummary,
+}
+
+/// One invocation's metrics and findings.
+#[derive(Debug)]
+pub struct Outputs<'a> {
+    settings: &'a OutputSettings,
+    mode: Mode,
+    state: Mutex<State>,
+}
+
+/// The Security Hub cell of an entry: its account (as the entry names it, so that it matches
+/// the cell the resource was read in) and region.
+fn cell_of(entry: &ResourceReport) -> Option<Cell> {
+    let region = entry.region.as_deref()?;
+    Some(Cell::new(entry.account.as_deref(), region))
+}
+
+/// The finding of an entry, when it has one: a violation or a write report mode did not make
+/// (FAILED), a remediation (PASSED: fixed now), or, when `resolves`, a compliant resource
+/// whose earlier finding is still open (PASSED).
+pub fn finding_of(entry: &ResourceReport, mode: Mode, resolves: bool, observed_at: &str) -> Option<PolicyFinding> {
+    let compliance = match entry.outcome {
+        Outcome::Violation | Outcome::WouldRemediate => Compliance::Failed,
+        Outcome::Remediated => Compliance::Passed,
+        Outcome::Compliant if resolves => Compliance::Passed,
+        _ => return None,
+    };
+    let (kind, arn) = (entry.kind?, entry.arn.clone()?);
+    let account = entry.account.clone().or_else(|| arn_account(&arn).map(str::to_owned))?;
+    let region = entry.region.clone()?;
+    let (keys_to_add, keys_to_remove) = match entry.outcome {
+        Outcome::WouldRemediate | Outcome::Violation => {
+            let mut add: Vec<String> = entry.plan.tag.keys().cloned().collect();
+            add.extend(entry.report_only.tag.keys().cloned());
+            let mut remove = entry.plan.untag.clone();
+            remove.extend(entry.report_only.untag.iter().cloned());
+            (add, remove)
+        }
+        _ => (Vec::new(), Vec::new()),
+    };
+    Some(PolicyFinding {
+        finding_id: finding_id(&arn),
+        compliance,
+        outcome: entry.outcome,
+        mode,
+        kind,
+        account,
+        region,
+        rules: rules_of(entry).into_iter().collect(),
+        keys_added: entry.tags_added.keys().cloned().collect(),
+        keys_removed: entry.keys_removed.clone(),
+        keys_to_add,
+        keys_to_remove,
+        reasons: entry.reasons.clone(),
+        actor: entry.event.actor.arn.clone(),
+        event: entry.event.name.clone(),
+        event_id: entry.event.id.clone(),
+        observed_at: observed_at.to_owned(),
+        arn,
+    })
+}
+
+impl<'a> Outputs<'a> {
+    /// Outputs of an invocation in `mode`.
+    pub fn new(settings: &'a OutputSettings, mode: Mode) -> Self {
+        Outputs {
+            settings,
+            mode,
+            state: Mutex::new(State::default()),
+        }
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        // A poisoned lock only means a panic elsewhere mid-update of counters; they stay usable.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Counts throttled attempts AWS answered during the invocation.
+    pub fn throttled(&self, n: u64) {
+        self.state().metrics.throttled(n);
+    }
+
+    /// Before a sweep of `cell`: the open Security Hub findings there, so that its compliant
+    /// resources that had one are resolved.
+    pub async fn prepare_cell<B: Backend>(&self, backend: &B, cell: &Cell) {
+        if !self.settings.security_hub {
+            return;
+        }
+        match backend.open_findings(cell, None).await {
+            Ok(ids) => self.state().open.extend(ids),
+            Err(e) => self.lookup_failed(cell, &e.to_string()),
+        }
+    }
+
+    /// Before an event's compliant entry is observed: whether its resource has an open finding.
+    pub async fn prepare_entry<B: Backend>(&self, backend: &B, entry: &ResourceReport) {
+        if !self.settings.security_hub || entry.outcome != Outcome::Compliant {
+            return;
+        }
+        let (Some(cell), Some(arn)) = (cell_of(entry), entry.arn.as_deref()) else {
+            return;
+        };
+        match backend.open_findings(&cell, Some(&[finding_id(arn)])).await {
+            Ok(ids) => self.state().open.extend(ids),
+            Err(e) => self.lookup_failed(&cell, &e.to_string()),
+        }
+    }
+
+    fn lookup_failed(&self, cell: &Cell, why: &str) {
+        tracing::warn!(cell = %cell, error = why, "cannot look up open Security Hub findings: compliant resources are not resolved there");
+        let mut st = self.state();
+        let hub = st.summary.security_hub.get_or_insert_with(HubSummary::default);
+        hub.lookup_failed.get_or_insert_with(|| why.to_owned());
+    }
+
+    /// Counts an entry and queues its finding, if it has one.
+    pub fn observe(&self, entry: &ResourceReport) {
+        let mut st = self.state();
+        st.metrics.observe(entry);
+        if !self.settings.publishes() {
+            return;
+        }
+        let cell = cell_of(entry);
+        let resolves = match entry.arn.as_deref() {
+            Some(arn) if entry.outcome == Outcome::Compliant => st.open.contains(&finding_id(arn)),
+            _ => false,
+        };
+        let Some(finding) = finding_of(entry, self.mode, resolves, &utc_time(now_ms())) else {
+            return;
+        };
+        if self.settings.security_hub {
+            if let Some(cell) = cell {
+                st.hub.entry(cell).or_default().push(finding.clone());
+            }
+        }
+        if self.settings.findings_bus.is_some() && entry.outcome != Outcome::Compliant {
+            st.events.push(finding);
+        }
+    }
+
+    /// Publishes the batches that are full (or, with `all`, everything queued).
+    pub async fn flush<B: Backend>(&self, backend: &B, all: bool) {
+        let (events, hub) = {
+            let mut st = self.state();
+            let n = if all {
+                st.events.len()
+            } else {
+                st.events.len() - st.events.len() % EVENT_BATCH
+            };
+            let events: Vec<PolicyFinding> = st.events.drain(..n).collect();
+            let cells: Vec<Cell> = st
+                .hub
+                .iter()
+                .filter(|(_, fs)| !fs.is_empty() && (all || fs.len() >= HUB_BATCH))
+                .map(|(c, _)| c.clone())
+                .collect();
+            let hub: Vec<(Cell, Vec<PolicyFinding>)> = cells
+                .into_iter()
+                .filter_map(|c| st.hub.remove(&c).map(|fs| (c, fs)))
+                .collect();
+            (events, hub)
+        };
+        if let (Some(bus), false) = (&self.settings.findings_bus, events.is_empty()) {
+            let results = backend.put_findings(bus, &events).await;
+            self.record(&events, &results, false);
+        }
+        for (cell, findings) in hub {
+            let results = backend.import_findings(&cell, &findings).await;
+            self.record(&findings, &results, true);
+        }
+    }
+
+    fn record(&self, findings: &[PolicyFinding], results: &[Published], hub: bool) {
+        let mut st = self.state();
+        let summary = &mut st.summary;
+        for (f, result) in findings.iter().zip(results.iter().chain(std::iter::repeat(&None))) {
+            match result {
+                None if hub => {
+                    let h = summary.security_hub.get_or_insert_with(HubSummary::default);
+                    if f.outcome == Outcome::Compliant {
+                        h.resolved += 1;
+                    } else {
+                        h.imported += 1;
+                    }
+                }
+                None => summary.events_put += 1,
+                Some(why) => {
+                    let target = if hub { "Security Hub" } else { "findings bus" };
+                    tracing::warn!(arn = %f.arn, finding_id = %f.finding_id, error = %why, "finding not published to the {target}");
+                    if hub {
+                        summary.security_hub.get_or_insert_with(HubSummary::default).failed += 1;
+                    } else {
+                        summary.events_failed += 1;
+                    }
+                    if summary.failures.len() < MAX_NAMED_FAILURES {
+                        summary
+                            .failures
+                            .entry(f.arn.clone())
+                            .or_insert_with(|| format!("{target}: {why}"));
+                    }
+                }
+            }
+        }
+    }
+
+    /// The invocation's metrics, and what became of its findings (when any are published).
+    pub fn finish(self) -> (Metrics, Option<FindingsSummary>) {
+        let mut st = self.state.into_inner().unwrap_or_else(|p| p.into_inner());
+        if self.settings.security_hub {
+            st.summary.security_hub.get_or_insert_with(HubSummary::default);
+        }
+        let published = self.settings.publishes().then_some(st.summary);
+        (st.metrics, published)
+    }
+}
+
+/// Names, in each entry, the findings about it that could not be published.
+pub fn annotate(entries: &mut [ResourceReport], summary: &FindingsSummary) {
+    if summary.failures.is_empty() {
+        return;
+    }
+    for e in entries {
+        if let Some(why) = e.arn.as_ref().and_then(|arn| summary.failures.get(arn)) {
+            e.unpublished = Some(why.clone());
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "outputs_tests.rs"]
+mod tests;

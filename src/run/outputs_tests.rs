@@ -1,0 +1,243 @@
+use super::*;
+use crate::domain::{Cell, ResourceKind};
+use crate::engine::evaluate::Finding;
+use crate::ports::TagStore;
+use crate::run::config::Config;
+use crate::run::handler::Handler;
+use crate::run::sweep::Deadline;
+use crate::testing::{FakeBackend, FakeStore};
+use serde_json::Value;
+
+const ARN: &str = "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/payments/db-AbCdEf";
+const POLICY: &str = r#"{"rules":[{"name":"cost","require":{"CostCenter":{}}},{"name":"owner","require":{"Owner":{"default":"platform"}},"forbid":["temp*"]}]}"#;
+
+fn handler(backend: FakeBackend, hub: bool, mode: &str) -> Handler<FakeBackend> {
+    let mode = mode.to_owned();
+    let env = move |k: &str| match k {
+        "TAG_WARDEN_POLICY" => Some(POLICY.to_owned()),
+        "TAG_WARDEN_MODE" => Some(mode.clone()),
+        "TAG_WARDEN_FINDINGS_BUS" => Some("findings".to_owned()),
+        "TAG_WARDEN_SECURITY_HUB" => Some(hub.to_string()),
+        "AWS_REGION" => Some("us-east-1".to_owned()),
+        _ => None,
+    };
+    Handler::new(backend, Config::from_env(&env).unwrap())
+}
+
+fn sample(name: &str) -> Value {
+    let path = format!("{}/events/{name}", env!("CARGO_MANIFEST_DIR"));
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn violation(i: usize) -> ResourceReport {
+    let mut e = ResourceReport::new(Outcome::Violation);
+    e.kind = Some(ResourceKind::Secret);
+    e.arn = Some(format!(
+        "arn:aws:secretsmanager:us-east-1:123456789012:secret:s{i}-AbCdEf"
+    ));
+    e.region = Some("us-east-1".to_owned());
+    e.findings.push(Finding::Missing {
+        key: "CostCenter".to_owned(),
+        rule: "cost".to_owned(),
+        set: None,
+        from: None,
+        note: None,
+    });
+    e.reasons.push("CostCenter is required and has no default".to_owned());
+    e
+}
+
+#[test]
+fn only_departures_and_fixes_are_findings_and_they_carry_the_entry() {
+    let mut e = violation(1);
+    e.event.actor.arn = Some("arn:aws:iam::123456789012:user/Alice".to_owned());
+    e.event.name = Some("UntagResource".to_owned());
+    let f = finding_of(&e, Mode::Enforce, false, "2026-12-01T00:00:00Z").unwrap();
+    assert_eq!(f.compliance, Compliance::Failed);
+    assert_eq!(
+        f.account, "123456789012",
+        "the account comes from the ARN when the entry has none"
+    );
+    assert_eq!(f.rules, ["cost"]);
+    assert_eq!(f.actor.as_deref(), Some("arn:aws:iam::123456789012:user/Alice"));
+    assert_eq!(f.finding_id, finding_id(e.arn.as_deref().unwrap()));
+    let mut fixed = violation(1);
+    fixed.outcome = Outcome::Remediated;
+    fixed.tags_added.insert("Owner".into(), "platform".into());
+    let f = finding_of(&fixed, Mode::Enforce, false, "t").unwrap();
+    assert_eq!(
+        (f.compliance, f.keys_added.as_slice()),
+        (Compliance::Passed, ["Owner".to_owned()].as_slice())
+    );
+    for outcome in [
+        Outcome::Compliant,
+        Outcome::Exempt,
+        Outcome::Skipped,
+        Outcome::Ignored,
+        Outcome::Error,
+    ] {
+        let mut e = violation(1);
+        e.outcome = outcome;
+        assert!(finding_of(&e, Mode::Enforce, false, "t").is_none(), "{outcome:?}");
+    }
+    let mut compliant = violation(1);
+    compliant.outcome = Outcome::Compliant;
+    assert_eq!(
+        finding_of(&compliant, Mode::Enforce, true, "t").map(|f| f.compliance),
+        Some(Compliance::Passed),
+        "a compliant resource with an open finding resolves it"
+    );
+}
+
+#[test]
+fn a_finding_never_carries_a_tag_value() {
+    let mut e = violation(1);
+    e.outcome = Outcome::Remediated;
+    e.tags_added.insert("CostCenter".into(), "canary-value-4100".into());
+    let f = finding_of(&e, Mode::Enforce, false, "t").unwrap();
+    assert!(!serde_json::to_string(&f).unwrap().contains("canary-value-4100"));
+}
+
+#[tokio::test]
+async fn findings_are_published_as_batches_fill_and_the_rest_at_the_end() {
+    let backend = FakeBackend::new(FakeStore::default(), FakeStore::default());
+    let settings = OutputSettings {
+        findings_bus: Some("findings".into()),
+        ..OutputSettings::default()
+    };
+    let outputs = Outputs::new(&settings, Mode::Report);
+    for i in 0..25 {
+        outputs.observe(&violation(i));
+        outputs.flush(&backend, false).await;
+        let put = backend.events.lock().unwrap().len();
+        assert_eq!(put, (i + 1) / 10 * 10, "whole batches only, while the sweep runs");
+    }
+    outputs.flush(&backend, true).await;
+    assert_eq!(backend.events.lock().unwrap().len(), 25);
+    let (metrics, summary) = outputs.finish();
+    assert_eq!(metrics.total("Violations"), 25);
+    let summary = summary.unwrap();
+    assert_eq!((summary.events_put, summary.events_failed), (25, 0));
+}
+
+#[tokio::test]
+async fn an_event_path_violation_is_put_on_the_bus_and_imported_failed_then_resolved_once_compliant() {
+    let store = FakeStore::with(ARN, &[]);
+    let h = handler(FakeBackend::new(store, FakeStore::default()), true, "enforce");
+    let event = sample("secretsmanager-tag-resource.json");
+    let report = h.invoke(&event, Deadline::NONE).await.unwrap();
+    assert_eq!(report.results[0].outcome, Outcome::Violation);
+    let events = h.backend().events.lock().unwrap().clone();
+    assert_eq!(events.len(), 1);
+    let (bus, f) = &events[0];
+    assert_eq!(bus, "findings");
+    assert_eq!(
+        (f.arn.as_str(), f.account.as_str(), f.region.as_str()),
+        (ARN, "123456789012", "us-east-1")
+    );
+    assert_eq!(f.keys_added, ["Owner"], "the default was written; CostCenter has none");
+    assert_eq!(f.rules, ["cost", "owner"], "every rule it departed from, fixed or not");
+    assert_eq!(f.event.as_deref(), Some("TagResource"));
+    let id = finding_id(ARN);
+    let hub = |h: &Handler<FakeBackend>| h.backend().hub.lock().unwrap()["us-east-1"][&id].clone();
+    assert_eq!(hub(&h).compliance, Compliance::Failed);
+    let summary = report.findings.clone().unwrap();
+    assert_eq!((summary.events_put, summary.security_hub.unwrap().imported), (1, 1));
+
+    // Someone adds the tag; the next event finds the secret compliant and resolves the finding.
+    h.backend()
+        .secrets
+        .tag(ARN, &[("CostCenter".to_owned(), "4100".to_owned())].into())
+        .await
+        .unwrap();
+    let report = h.invoke(&event, Deadline::NONE).await.unwrap();
+    assert_eq!(report.results[0].outcome, Outcome::Compliant);
+    assert_eq!(
+        h.backend().events.lock().unwrap().len(),
+        1,
+        "a compliant resource is no finding event"
+    );
+    assert_eq!(hub(&h).compliance, Compliance::Passed);
+    assert_eq!(hub(&h).outcome, Outcome::Compliant);
+    assert_eq!(report.findings.unwrap().security_hub.unwrap().resolved, 1);
+
+    // Compliant again: no open finding, nothing imported.
+    let before = hub(&h);
+    let report = h.invoke(&event, Deadline::NONE).await.unwrap();
+    assert_eq!(report.findings.unwrap().security_hub.unwrap().resolved, 0);
+    assert_eq!(hub(&h), before);
+}
+
+#[tokio::test]
+async fn a_sweep_resolves_the_findings_of_resources_compliant_now() {
+    let store = FakeStore::with(ARN, &[("Owner", "team")]);
+    let h = handler(FakeBackend::new(store, FakeStore::default()), true, "report");
+    let cells = [Cell::new(None, "us-east-1")];
+    let (report, metrics) = h.sweep(&cells, Deadline::NONE, &|_| {}).await;
+    assert_eq!(report.summary[&Outcome::Violation], 1);
+    assert_eq!(metrics.total("Violations"), 1);
+    assert_eq!(
+        h.backend().hub.lock().unwrap()["us-east-1"][&finding_id(ARN)].compliance,
+        Compliance::Failed
+    );
+    h.backend()
+        .secrets
+        .tag(ARN, &[("CostCenter".to_owned(), "4100".to_owned())].into())
+        .await
+        .unwrap();
+    let (report, metrics) = h.sweep(&cells, Deadline::NONE, &|_| {}).await;
+    assert_eq!(report.summary[&Outcome::Compliant], 1);
+    assert_eq!(metrics.total("Compliant"), 1);
+    assert_eq!(report.findings.unwrap().security_hub.unwrap().resolved, 1);
+    assert_eq!(
+        h.backend().hub.lock().unwrap()["us-east-1"][&finding_id(ARN)].compliance,
+        Compliance::Passed
+    );
+}
+
+#[tokio::test]
+async fn a_refused_finding_is_reported_in_the_entry_and_the_remediation_stands() {
+    let store = FakeStore::with(ARN, &[("temp-debug", "1"), ("CostCenter", "4100")]);
+    let mut backend = FakeBackend::new(store, FakeStore::default());
+    backend.refuse_events = Some("ThrottlingException: Rate exceeded".into());
+    let h = handler(backend, false, "enforce");
+    let (result, metrics) = h
+        .invoke_measured(&sample("secretsmanager-tag-resource.json"), Deadline::NONE)
+        .await;
+    let report = result.expect("a refused finding does not fail the invocation");
+    let entry = &report.results[0];
+    assert_eq!(entry.outcome, Outcome::Remediated);
+    assert!(h.backend().secrets.wrote(ARN));
+    assert!(entry.unpublished.as_deref().unwrap().contains("ThrottlingException"));
+    assert_eq!(report.findings.unwrap().events_failed, 1);
+    assert_eq!(
+        (
+            metrics.total("Remediated"),
+            metrics.total("TagsAdded"),
+            metrics.total("TagsRemoved")
+        ),
+        (1, 1, 1)
+    );
+}
+
+#[tokio::test]
+async fn an_offline_plan_publishes_nothing() {
+    let h = Handler::offline(
+        FakeBackend::new(FakeStore::with(ARN, &[]), FakeStore::default()),
+        handler(
+            FakeBackend::new(FakeStore::default(), FakeStore::default()),
+            true,
+            "enforce",
+        )
+        .config()
+        .clone(),
+    );
+    let report = h
+        .report(&sample("secretsmanager-tag-resource.json"), Deadline::NONE)
+        .await
+        .unwrap();
+    assert_eq!(report.results[0].outcome, Outcome::WouldRemediate);
+    assert!(h.backend().events.lock().unwrap().is_empty());
+    assert!(h.backend().hub.lock().unwrap().is_empty());
+    assert!(report.findings.is_none());
+}
