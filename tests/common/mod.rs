@@ -172,6 +172,18 @@ impl Moto {
         aws_sdk_secretsmanager::Client::from_conf(conf)
     }
 
+    pub fn events(&self) -> aws_sdk_eventbridge::Client {
+        aws_sdk_eventbridge::Client::new(&self.sdk_config())
+    }
+
+    pub fn sqs(&self) -> aws_sdk_sqs::Client {
+        aws_sdk_sqs::Client::new(&self.sdk_config())
+    }
+
+    pub fn securityhub(&self) -> aws_sdk_securityhub::Client {
+        aws_sdk_securityhub::Client::new(&self.sdk_config())
+    }
+
     pub fn kms(&self) -> aws_sdk_kms::Client {
         aws_sdk_kms::Client::new(&self.sdk_config())
     }
@@ -326,6 +338,7 @@ pub fn tags(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
     pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
 }
 
+pub mod emf_spec;
 pub mod fault_proxy;
 pub mod http;
 pub mod runtime_api;

@@ -192,18 +192,28 @@ pub async fn open(
                     .send()
                     .await
                     .map_err(|e| from_sdk("securityhub:GetFindings", &resource, e, |_| None))?;
+                // The filters are asked of the service and checked again here: what comes
+                // back is only what is still tag-warden's, failed and active.
                 let ids = out
                     .findings()
                     .iter()
+                    .filter(|f| is_open(f))
                     .filter_map(|f| f.id().map(str::to_owned))
                     .collect();
                 Ok((ids, out.next_token().map(str::to_owned)))
             }
         })
         .await?;
-        open.extend(found);
+        open.extend(found.into_iter().filter(|id| group.is_none_or(|g| g.contains(id))));
     }
     Ok(open)
+}
+
+/// Whether a finding is tag-warden's, failed and active.
+fn is_open(f: &AwsSecurityFinding) -> bool {
+    f.generator_id() == Some(GENERATOR_ID)
+        && f.compliance().and_then(|c| c.status()) == Some(&ComplianceStatus::Failed)
+        && f.record_state() == Some(&RecordState::Active)
 }
 
 #[cfg(test)]

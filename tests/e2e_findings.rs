@@ -1,0 +1,396 @@
+//! Findings and metrics end to end, against moto server: finding events put on an EventBridge
+//! bus and delivered by a rule to an SQS queue; Security Hub findings imported FAILED, then
+//! resolved by a later sweep; the `--html` page against the JSON report; `--emf` lines
+//! against the EMF specification.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// CostCenter has no default (a violation when missing); Owner has one (a remediation).
+const POLICY: &str = r#"{"rules":[
+  {"name":"cost-center","require":{"CostCenter":{"pattern":"^[0-9]{4}$"}}},
+  {"name":"owner","require":{"Owner":{"default":"platform"}},"forbid":["temp*"]}
+]}"#;
+
+const BUS: &str = "tag-warden-findings";
+
+/// A bus, and a rule on it delivering tag-warden's findings to a new queue: the queue's URL.
+async fn bus_to_queue(moto: &Moto) -> String {
+    let events = moto.events();
+    events.create_event_bus().name(BUS).send().await.unwrap();
+    let sqs = moto.sqs();
+    let url = sqs
+        .create_queue()
+        .queue_name("findings")
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    let arn = format!("arn:aws:sqs:{REGION}:{ACCOUNT}:findings");
+    events
+        .put_rule()
+        .name("findings-to-queue")
+        .event_bus_name(BUS)
+        .event_pattern(r#"{"source":["tag-warden"],"detail-type":["Tag Policy Finding"]}"#)
+        .send()
+        .await
+        .unwrap();
+    events
+        .put_targets()
+        .rule("findings-to-queue")
+        .event_bus_name(BUS)
+        .targets(
+            aws_sdk_eventbridge::types::Target::builder()
+                .id("q")
+                .arn(arn)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    url
+}
+
+/// Every message on the queue (events as EventBridge delivers them), removed.
+async fn drain(moto: &Moto, url: &str) -> Vec<Value> {
+    let sqs = moto.sqs();
+    let mut all = Vec::new();
+    loop {
+        let out = sqs
+            .receive_message()
+            .queue_url(url)
+            .max_number_of_messages(10)
+            .send()
+            .await
+            .unwrap();
+        let messages = out.messages.unwrap_or_default();
+        if messages.is_empty() {
+            return all;
+        }
+        for m in messages {
+            all.push(serde_json::from_str(m.body().unwrap()).unwrap());
+            sqs.delete_message()
+                .queue_url(url)
+                .receipt_handle(m.receipt_handle().unwrap())
+                .send()
+                .await
+                .unwrap();
+        }
+    }
+}
+
+/// Security Hub's findings by id.
+async fn hub_findings(moto: &Moto) -> BTreeMap<String, aws_sdk_securityhub::types::AwsSecurityFinding> {
+    let out = moto.securityhub().get_findings().send().await.unwrap();
+    out.findings()
+        .iter()
+        .map(|f| (f.id().unwrap().to_owned(), f.clone()))
+        .collect()
+}
+
+fn env<'a>(extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    let mut all = vec![("TAG_WARDEN_POLICY", POLICY)];
+    all.extend_from_slice(extra);
+    all
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn findings_reach_a_queue_through_a_bus_rule_and_security_hub_resolves_them_once_fixed() {
+    let moto = Moto::start();
+    let queue = bus_to_queue(&moto).await;
+    moto.create_secret("app/ok", &[("Owner", "a"), ("CostCenter", "1234")])
+        .await;
+    let fix = moto
+        .create_secret("app/fix", &[("CostCenter", "1234"), ("temp-x", "1")])
+        .await;
+    let bad = moto.create_secret("app/bad", &[("Owner", "a")]).await;
+    let key = moto.create_key(&[]).await;
+    let key_arn = format!("arn:aws:kms:{REGION}:{ACCOUNT}:key/{key}");
+    let extra = env(&[("TAG_WARDEN_FINDINGS_BUS", BUS), ("TAG_WARDEN_SECURITY_HUB", "true")]);
+
+    let (out, report) = run_cli(&moto, &["reconcile", "--json", "--region", REGION], &extra);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(report["summary"]["violation"], 2, "{report:#}");
+    assert_eq!(report["summary"]["remediated"], 1);
+    assert_eq!(report["findings"]["events_put"], 3, "{:#}", report["findings"]);
+    assert_eq!(report["findings"]["security_hub"]["imported"], 3);
+
+    let events = drain(&moto, &queue).await;
+    assert_eq!(events.len(), 3, "{events:#?}");
+    let by_arn: BTreeMap<&str, &Value> = events
+        .iter()
+        .map(|e| (e["detail"]["arn"].as_str().unwrap(), e))
+        .collect();
+    for e in &events {
+        assert_eq!(e["source"], "tag-warden");
+        assert_eq!(e["detail-type"], "Tag Policy Finding");
+        assert_eq!(e["detail"]["account"], ACCOUNT);
+        assert_eq!(e["detail"]["region"], REGION);
+        assert!(e["detail"]["finding_id"].as_str().unwrap().starts_with("tw-"));
+        assert_eq!(e["resources"][0], e["detail"]["arn"]);
+    }
+    let fixed = &by_arn[fix.as_str()]["detail"];
+    assert_eq!(fixed["outcome"], "remediated");
+    assert_eq!(fixed["keys_added"], serde_json::json!(["Owner"]));
+    assert_eq!(fixed["keys_removed"], serde_json::json!(["temp-x"]));
+    let violated = &by_arn[bad.as_str()]["detail"];
+    assert_eq!(
+        (violated["outcome"].as_str(), violated["kind"].as_str()),
+        (Some("violation"), Some("secret"))
+    );
+    assert_eq!(violated["rules"], serde_json::json!(["cost-center"]));
+    assert!(violated["reasons"][0].as_str().unwrap().contains("CostCenter"));
+    assert_eq!(by_arn[key_arn.as_str()]["detail"]["kind"], "kms-key");
+
+    let hub = hub_findings(&moto).await;
+    let status = |f: &aws_sdk_securityhub::types::AwsSecurityFinding| {
+        (
+            f.compliance().and_then(|c| c.status()).map(|s| s.as_str().to_owned()),
+            f.record_state().map(|s| s.as_str().to_owned()),
+        )
+    };
+    let of = |arn: &str| {
+        hub.values()
+            .find(|f| f.resources().first().and_then(|r| r.id()) == Some(arn))
+            .unwrap_or_else(|| panic!("no finding for {arn}"))
+    };
+    assert_eq!(status(of(&bad)), (Some("FAILED".into()), Some("ACTIVE".into())));
+    assert_eq!(status(of(&key_arn)), (Some("FAILED".into()), Some("ACTIVE".into())));
+    assert_eq!(status(of(&fix)), (Some("PASSED".into()), Some("ARCHIVED".into())));
+    let bad_finding = of(&bad);
+    assert_eq!(
+        bad_finding.product_arn(),
+        Some(format!("arn:aws:securityhub:{REGION}:{ACCOUNT}:product/{ACCOUNT}/default").as_str())
+    );
+    assert_eq!(bad_finding.resources()[0].r#type(), Some("AwsSecretsManagerSecret"));
+    let bad_id = bad_finding.id().unwrap().to_owned();
+
+    // The owner adds the cost center; the next sweep finds the secret compliant and resolves
+    // its finding. The key still departs: its finding stays FAILED and another event goes out.
+    moto.secrets()
+        .tag_resource()
+        .secret_id(&bad)
+        .tags(
+            aws_sdk_secretsmanager::types::Tag::builder()
+                .key("CostCenter")
+                .value("4100")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let (out, report) = run_cli(&moto, &["reconcile", "--json", "--region", REGION], &extra);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(report["summary"]["compliant"], 3);
+    assert_eq!(
+        report["findings"]["security_hub"]["resolved"], 1,
+        "{:#}",
+        report["findings"]
+    );
+    assert_eq!(report["findings"]["security_hub"]["imported"], 1);
+    assert_eq!(report["findings"]["events_put"], 1);
+    let hub = hub_findings(&moto).await;
+    assert_eq!(status(&hub[&bad_id]), (Some("PASSED".into()), Some("ARCHIVED".into())));
+    assert_eq!(
+        hub[&bad_id].workflow().and_then(|w| w.status()).map(|s| s.as_str()),
+        Some("RESOLVED")
+    );
+    let events = drain(&moto, &queue).await;
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0]["detail"]["arn"], key_arn.as_str());
+
+    // A third sweep: nothing newly compliant, nothing resolved twice.
+    let (_, report) = run_cli(&moto, &["reconcile", "--json", "--region", REGION], &extra);
+    assert_eq!(report["findings"]["security_hub"]["resolved"], 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_event_puts_its_finding_on_a_bus_named_by_arn_and_a_missing_bus_leaves_the_remediation_standing() {
+    let moto = Moto::start();
+    let queue = bus_to_queue(&moto).await;
+    let arn = moto
+        .create_secret("prod/payments/db", &[("CostCenter", "1234"), ("temp-debug", "1")])
+        .await;
+    let event = event(
+        "secretsmanager-untag-resource.json",
+        &[("prod/payments/db", arn.as_str())],
+        &[],
+    );
+    let bus_arn = format!("arn:aws:events:{REGION}:{ACCOUNT}:event-bus/{BUS}");
+    let (out, report) = handle(&moto, &event, &env(&[("TAG_WARDEN_FINDINGS_BUS", &bus_arn)]));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(outcomes(&report), ["remediated"]);
+    let events = drain(&moto, &queue).await;
+    assert_eq!(events.len(), 1);
+    let detail = &events[0]["detail"];
+    assert_eq!(detail["event"], "UntagResource");
+    assert!(detail["actor"].as_str().unwrap().starts_with("arn:aws:"));
+    assert!(detail["event_id"].is_string());
+
+    // A bus that does not exist: PutEvents fails; the write stands, the entry says why.
+    moto.secrets()
+        .untag_resource()
+        .secret_id(&arn)
+        .tag_keys("Owner")
+        .send()
+        .await
+        .unwrap();
+    let (out, report) = handle(&moto, &event, &env(&[("TAG_WARDEN_FINDINGS_BUS", "no-such-bus")]));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(outcomes(&report), ["remediated"]);
+    assert_eq!(
+        moto.secret_tags(&arn).await.get("Owner").map(String::as_str),
+        Some("platform")
+    );
+    assert!(
+        report["results"][0]["unpublished"]
+            .as_str()
+            .unwrap()
+            .contains("findings bus"),
+        "{report:#}"
+    );
+    assert_eq!(report["findings"]["events_failed"], 1);
+}
+
+/// The number in the page's element whose attributes are `attrs`.
+fn page_number(page: &str, attrs: &str) -> u64 {
+    let at = page.find(attrs).unwrap_or_else(|| panic!("no element with {attrs}"));
+    let rest = &page[at..];
+    let start = rest.find('>').unwrap() + 1;
+    let end = rest.find('<').unwrap();
+    rest[start..end].trim().parse().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_html_page_shows_the_numbers_of_the_json_report() {
+    let moto = Moto::start();
+    for i in 0..6 {
+        let tags: &[(&str, &str)] = match i % 3 {
+            0 => &[("Owner", "a"), ("CostCenter", "1234")],
+            1 => &[("Owner", "a")],
+            _ => &[("CostCenter", "1234")],
+        };
+        moto.create_secret(&format!("app/s{i}"), tags).await;
+    }
+    moto.create_key(&[]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let html = dir.path().join("compliance.html");
+    let (out, report) = run_cli(
+        &moto,
+        &[
+            "reconcile",
+            "--json",
+            "--dry-run",
+            "--region",
+            REGION,
+            "--html",
+            html.to_str().unwrap(),
+        ],
+        &env(&[]),
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.starts_with("<!DOCTYPE html>"));
+    let total: u64 = report["summary"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_u64().unwrap())
+        .sum();
+    assert_eq!(page_number(&page, r#"data-scope="total" data-outcome="all""#), total);
+    for (outcome, n) in report["summary"].as_object().unwrap() {
+        assert_eq!(
+            page_number(&page, &format!(r#"data-scope="total" data-outcome="{outcome}""#)),
+            n.as_u64().unwrap()
+        );
+    }
+    for (kind, counts) in report["sweep"]["by_kind"].as_object().unwrap() {
+        for (outcome, n) in counts.as_object().unwrap() {
+            let attrs = format!(r#"data-scope="kind" data-key="{kind}" data-kind="{kind}" data-outcome="{outcome}""#);
+            assert_eq!(page_number(&page, &attrs), n.as_u64().unwrap(), "{attrs}");
+        }
+    }
+    for (region, kinds) in report["sweep"]["by_region"].as_object().unwrap() {
+        for (kind, counts) in kinds.as_object().unwrap() {
+            for (outcome, n) in counts.as_object().unwrap() {
+                let attrs =
+                    format!(r#"data-scope="region" data-key="{region}" data-kind="{kind}" data-outcome="{outcome}""#);
+                assert_eq!(page_number(&page, &attrs), n.as_u64().unwrap(), "{attrs}");
+            }
+        }
+    }
+    let listed = report["results"].as_array().unwrap().len() as u64;
+    assert_eq!(page_number(&page, r#"data-scope="listed""#), listed);
+    // Two secrets and the key lack CostCenter, which has no default: the rule tops the chart.
+    assert_eq!(page_number(&page, r#"data-scope="rule" data-key="cost-center""#), 3);
+    for r in report["results"].as_array().unwrap() {
+        assert!(page.contains(r["arn"].as_str().unwrap()));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn emf_lines_follow_the_report_only_when_asked_and_meet_the_specification() {
+    let moto = Moto::start();
+    let arn = moto.create_secret("prod/payments/db", &[("temp-debug", "1")]).await;
+    let event = event(
+        "secretsmanager-tag-resource.json",
+        &[("prod/payments/db", arn.as_str())],
+        &[],
+    );
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_tag-warden"));
+    cmd.args(["handle", "--emf", "-"])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("TAG_WARDEN_POLICY", POLICY)
+        .env("TAG_WARDEN_METRICS_NAMESPACE", "TagWardenTest")
+        .envs(moto.env())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), event.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success() || out.status.code() == Some(1));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let docs: Vec<Value> = stdout
+        .lines()
+        .filter(|l| l.starts_with("{\"_aws\""))
+        .map(|l| emf_spec::check_line(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert!(!docs.is_empty(), "{stdout}");
+    assert_eq!(emf_spec::value(&docs, "TagWardenTest", &[], "Evaluated"), Some(1.0));
+    assert_eq!(emf_spec::value(&docs, "TagWardenTest", &[], "Violations"), Some(1.0));
+    assert_eq!(emf_spec::value(&docs, "TagWardenTest", &[], "TagsRemoved"), Some(1.0));
+    assert_eq!(
+        emf_spec::value(&docs, "TagWardenTest", &[("Kind", "secret")], "Violations"),
+        Some(1.0)
+    );
+    assert_eq!(
+        emf_spec::value(
+            &docs,
+            "TagWardenTest",
+            &[("Kind", "secret"), ("Rule", "cost-center")],
+            "Violations"
+        ),
+        Some(1.0)
+    );
+    assert_eq!(
+        emf_spec::value(&docs, "TagWardenTest", &[("Account", ACCOUNT)], "Evaluated"),
+        Some(1.0)
+    );
+    assert!(!stdout
+        .lines()
+        .filter(|l| l.contains("\"_aws\""))
+        .any(|l| l.contains("arn:")));
+
+    // Without --emf, stdout is the report alone.
+    let (out, report) = handle(&moto, &event, &env(&[]));
+    assert!(report.is_object(), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("\"_aws\""));
+}
