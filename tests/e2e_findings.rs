@@ -18,73 +18,6 @@ const POLICY: &str = r#"{"rules":[
 
 const BUS: &str = "tag-warden-findings";
 
-/// A bus, and a rule on it delivering tag-warden's findings to a new queue: the queue's URL.
-async fn bus_to_queue(moto: &Moto) -> String {
-    let events = moto.events();
-    events.create_event_bus().name(BUS).send().await.unwrap();
-    let sqs = moto.sqs();
-    let url = sqs
-        .create_queue()
-        .queue_name("findings")
-        .send()
-        .await
-        .unwrap()
-        .queue_url
-        .unwrap();
-    let arn = format!("arn:aws:sqs:{REGION}:{ACCOUNT}:findings");
-    events
-        .put_rule()
-        .name("findings-to-queue")
-        .event_bus_name(BUS)
-        .event_pattern(r#"{"source":["tag-warden"],"detail-type":["Tag Policy Finding"]}"#)
-        .send()
-        .await
-        .unwrap();
-    events
-        .put_targets()
-        .rule("findings-to-queue")
-        .event_bus_name(BUS)
-        .targets(
-            aws_sdk_eventbridge::types::Target::builder()
-                .id("q")
-                .arn(arn)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
-    url
-}
-
-/// Every message on the queue (events as EventBridge delivers them), removed.
-async fn drain(moto: &Moto, url: &str) -> Vec<Value> {
-    let sqs = moto.sqs();
-    let mut all = Vec::new();
-    loop {
-        let out = sqs
-            .receive_message()
-            .queue_url(url)
-            .max_number_of_messages(10)
-            .send()
-            .await
-            .unwrap();
-        let messages = out.messages.unwrap_or_default();
-        if messages.is_empty() {
-            return all;
-        }
-        for m in messages {
-            all.push(serde_json::from_str(m.body().unwrap()).unwrap());
-            sqs.delete_message()
-                .queue_url(url)
-                .receipt_handle(m.receipt_handle().unwrap())
-                .send()
-                .await
-                .unwrap();
-        }
-    }
-}
-
 /// Security Hub's findings by id.
 async fn hub_findings(moto: &Moto) -> BTreeMap<String, aws_sdk_securityhub::types::AwsSecurityFinding> {
     let out = moto.securityhub().get_findings().send().await.unwrap();
@@ -103,7 +36,7 @@ fn env<'a>(extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
 #[tokio::test(flavor = "multi_thread")]
 async fn findings_reach_a_queue_through_a_bus_rule_and_security_hub_resolves_them_once_fixed() {
     let moto = Moto::start();
-    let queue = bus_to_queue(&moto).await;
+    let queue = moto.findings_queue(BUS).await;
     moto.create_secret("app/ok", &[("Owner", "a"), ("CostCenter", "1234")])
         .await;
     let fix = moto
@@ -121,7 +54,7 @@ async fn findings_reach_a_queue_through_a_bus_rule_and_security_hub_resolves_the
     assert_eq!(report["findings"]["events_put"], 3, "{:#}", report["findings"]);
     assert_eq!(report["findings"]["security_hub"]["imported"], 3);
 
-    let events = drain(&moto, &queue).await;
+    let events = moto.drain(&queue).await;
     assert_eq!(events.len(), 3, "{events:#?}");
     let by_arn: BTreeMap<&str, &Value> = events
         .iter()
@@ -201,7 +134,7 @@ async fn findings_reach_a_queue_through_a_bus_rule_and_security_hub_resolves_the
         hub[&bad_id].workflow().and_then(|w| w.status()).map(|s| s.as_str()),
         Some("RESOLVED")
     );
-    let events = drain(&moto, &queue).await;
+    let events = moto.drain(&queue).await;
     assert_eq!(events.len(), 1);
     assert_eq!(events[0]["detail"]["arn"], key_arn.as_str());
 
@@ -213,7 +146,7 @@ async fn findings_reach_a_queue_through_a_bus_rule_and_security_hub_resolves_the
 #[tokio::test(flavor = "multi_thread")]
 async fn an_event_puts_its_finding_on_a_bus_named_by_arn_and_a_missing_bus_leaves_the_remediation_standing() {
     let moto = Moto::start();
-    let queue = bus_to_queue(&moto).await;
+    let queue = moto.findings_queue(BUS).await;
     let arn = moto
         .create_secret("prod/payments/db", &[("CostCenter", "1234"), ("temp-debug", "1")])
         .await;
@@ -226,7 +159,7 @@ async fn an_event_puts_its_finding_on_a_bus_named_by_arn_and_a_missing_bus_leave
     let (out, report) = handle(&moto, &event, &env(&[("TAG_WARDEN_FINDINGS_BUS", &bus_arn)]));
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(outcomes(&report), ["remediated"]);
-    let events = drain(&moto, &queue).await;
+    let events = moto.drain(&queue).await;
     assert_eq!(events.len(), 1);
     let detail = &events[0]["detail"];
     assert_eq!(detail["event"], "UntagResource");

@@ -241,7 +241,8 @@ impl Drop for Watch {
     }
 }
 
-fn watch(moto: &Moto) -> Watch {
+/// `cargo lambda watch`, the function's output (and cargo-lambda's) written to `stdout`.
+fn watch(moto: &Moto, stdout: Stdio) -> Watch {
     use std::os::unix::process::CommandExt;
     let port = free_port();
     let mut cmd = Command::new(cargo_lambda());
@@ -256,7 +257,7 @@ fn watch(moto: &Moto) -> Watch {
     ])
     .current_dir(root())
     .env("PATH", path_with_venv())
-    .stdout(Stdio::null())
+    .stdout(stdout)
     .stderr(Stdio::null())
     .process_group(0);
     for (k, v) in moto.env() {
@@ -292,8 +293,9 @@ fn invoke(w: &Watch, file: &std::path::Path) -> std::process::Output {
 #[tokio::test(flavor = "multi_thread")]
 async fn every_sample_event_under_cargo_lambda_watch() {
     let moto = Moto::start();
-    let w = watch(&moto);
     let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("watch.out");
+    let w = watch(&moto, std::fs::File::create(&log).unwrap().into());
     let mut files: Vec<String> = std::fs::read_dir(root().join("events"))
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
@@ -338,6 +340,87 @@ async fn every_sample_event_under_cargo_lambda_watch() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(text.contains("TagWarden.NotAnEvent"), "{text}");
+
+    // Each invocation wrote its metrics as EMF documents on stdout, one a line, beside the
+    // log records: every one meets the specification, and the totals add up to the samples'.
+    let out = std::fs::read_to_string(&log).unwrap();
+    let docs: Vec<serde_json::Value> = out
+        .lines()
+        .filter_map(|l| l.find("{\"_aws\"").map(|at| &l[at..]))
+        .map(|l| emf_spec::check_line(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    let invocations = std::fs::read_dir(root().join("events")).unwrap().count() + 1;
+    let totals = docs
+        .iter()
+        .filter(|d| d["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == serde_json::json!([[]]))
+        .count();
+    assert_eq!(totals, invocations, "one totals document per invocation:\n{out}");
+    assert_eq!(
+        emf_spec::value(&docs, "TagWarden", &[], "Errors"),
+        Some(1.0),
+        "the bad payload"
+    );
+    assert!(emf_spec::value(&docs, "TagWarden", &[], "Remediated").unwrap() >= 5.0);
+    assert!(emf_spec::value(&docs, "TagWarden", &[("Kind", "secret")], "Evaluated").unwrap() > 0.0);
+    assert!(emf_spec::value(&docs, "TagWarden", &[("Kind", "kms-key")], "Evaluated").unwrap() > 0.0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_bootstrap_writes_one_set_of_emf_documents_per_invocation_on_stdout() {
+    let moto = Moto::start();
+    let (secrets, keys) = seed_samples(&moto).await;
+    let secret_map: Vec<(&str, &str)> = secrets.iter().map(|(n, a)| (*n, a.as_str())).collect();
+    let key_map: Vec<(&str, &str)> = keys.iter().map(|(s, k)| (*s, k.as_str())).collect();
+    let api = RuntimeApi::start();
+    let dir = tempfile::tempdir().unwrap();
+    let stdout = dir.path().join("stdout");
+    let mut child = spawn_bootstrap_to(
+        &api,
+        &moto,
+        &[
+            ("TAG_WARDEN_METRICS_NAMESPACE", "Governance/Tags"),
+            ("AWS_LAMBDA_LOG_FORMAT", "JSON"),
+        ],
+        std::fs::File::create(&stdout).unwrap().into(),
+        Stdio::null(),
+    );
+    api.push(&event("secretsmanager-untag-resource.json", &secret_map, &key_map));
+    api.push(&event("kms-tag-resource.json", &secret_map, &key_map));
+    api.push(r#"{"hello":"world"}"#);
+    let answers = api.answers(3, Duration::from_secs(60));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(answers.len(), 3);
+    let out = std::fs::read_to_string(&stdout).unwrap();
+    let mut docs = Vec::new();
+    for line in out.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        if v.get("_aws").is_some() {
+            emf_spec::check(&v).unwrap_or_else(|e| panic!("{e}: {line}"));
+            assert!(!line.contains("arn:"), "no ARN in a metric: {line}");
+            docs.push(v);
+        } else {
+            assert!(v.get("level").is_some(), "a log record: {line}");
+        }
+    }
+    let ns = "Governance/Tags";
+    assert_eq!(emf_spec::value(&docs, ns, &[], "Evaluated"), Some(2.0), "{out}");
+    assert_eq!(emf_spec::value(&docs, ns, &[], "Errors"), Some(1.0));
+    assert_eq!(
+        emf_spec::value(&docs, ns, &[("Kind", "secret")], "Evaluated"),
+        Some(1.0)
+    );
+    assert_eq!(
+        emf_spec::value(&docs, ns, &[("Kind", "kms-key")], "Evaluated"),
+        Some(1.0)
+    );
+    assert_eq!(
+        emf_spec::value(&docs, ns, &[("Account", ACCOUNT)], "Evaluated"),
+        Some(2.0)
+    );
+    let remediated = emf_spec::value(&docs, ns, &[], "Remediated").unwrap();
+    let added = emf_spec::value(&docs, ns, &[], "TagsAdded").unwrap();
+    assert!(remediated >= 1.0 && added >= 1.0, "{out}");
 }
 
 /// Events carrying a canary secret value where CloudTrail could put one.
@@ -386,14 +469,21 @@ async fn a_secret_value_never_reaches_stdout_stderr_logs_or_the_report_at_trace(
             assert_no_canary("handle stderr", &String::from_utf8_lossy(&out.stderr));
         }
     }
-    // The release bootstrap under the Runtime API, logs captured.
+    // The release bootstrap under the Runtime API, logs (and EMF metrics) captured, findings
+    // put on a bus (delivered to a queue) and imported into Security Hub.
+    let queue = moto.findings_queue("findings").await;
     let api = RuntimeApi::start();
     let dir = tempfile::tempdir().unwrap();
     let (stdout, stderr) = (dir.path().join("stdout"), dir.path().join("stderr"));
+    let mut env = trace.to_vec();
+    env.extend([
+        ("TAG_WARDEN_FINDINGS_BUS", "findings"),
+        ("TAG_WARDEN_SECURITY_HUB", "true"),
+    ]);
     let mut child = spawn_bootstrap_to(
         &api,
         &moto,
-        &trace,
+        &env,
         std::fs::File::create(&stdout).unwrap().into(),
         std::fs::File::create(&stderr).unwrap().into(),
     );
@@ -408,9 +498,25 @@ async fn a_secret_value_never_reaches_stdout_stderr_logs_or_the_report_at_trace(
     let logs = std::fs::read_to_string(&stdout).unwrap() + &std::fs::read_to_string(&stderr).unwrap();
     assert!(logs.contains("TRACE"), "trace logging was on");
     assert_no_canary("bootstrap logs", &logs);
+    assert!(logs.contains("\"_aws\""), "metrics were written");
     for a in &answers {
         assert_no_canary("the report", &a.body);
     }
+    let events = moto.drain(&queue).await;
+    assert!(!events.is_empty(), "the secrets created without tags are findings");
+    assert_no_canary("finding events", &serde_json::to_string(&events).unwrap());
+    let hub = moto.securityhub().get_findings().send().await.unwrap();
+    assert!(!hub.findings().is_empty());
+    assert_no_canary("Security Hub findings", &format!("{hub:?}"));
+    // The compliance page of a sweep.
+    let page = dir.path().join("page.html");
+    let (out, _) = run_cli(
+        &moto,
+        &["reconcile", "--dry-run", "--html", page.to_str().unwrap()],
+        &trace,
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_no_canary("the HTML page", &std::fs::read_to_string(&page).unwrap());
 }
 
 #[tokio::test(flavor = "multi_thread")]

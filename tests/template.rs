@@ -532,3 +532,157 @@ fn the_member_stack_forwards_exactly_the_events_the_central_rules_take_but_not_i
         assert_eq!(pattern, expected, "{forward} differs from {central}");
     }
 }
+
+/// A `!Sub` (or `!If`, ...) value's arguments.
+fn untag(v: &Value) -> &Value {
+    match v {
+        Value::Tagged(t) => &t.value,
+        other => other,
+    }
+}
+
+/// The dashboard's body as JSON, with the stack's substitutions made: the default metrics
+/// namespace, placeholders for names CloudFormation fills in, and the organization-mode
+/// variable empty (as outside that mode).
+fn dashboard(t: &Value) -> serde_json::Value {
+    let sub = untag(&t["Resources"]["Dashboard"]["Properties"]["DashboardBody"]);
+    let body = sub[0].as_str().unwrap();
+    let namespace = t["Parameters"]["MetricsNamespace"]["Default"].as_str().unwrap();
+    let text = body
+        .replace("${MetricsNamespace}", namespace)
+        .replace("${AWS::Region}", "us-east-1")
+        .replace("${AWS::StackName}", "stack")
+        .replace("${TagWardenFunction}", "fn")
+        .replace("${FailureQueue.QueueName}", "failures")
+        .replace("${SweepDeadLetterMetric}", "");
+    assert!(!text.contains("${"), "every substitution is known: {text}");
+    serde_json::from_str(&text).unwrap()
+}
+
+#[test]
+fn every_metric_the_dashboard_and_alarms_use_is_one_the_code_emits() {
+    use tag_warden::run::metrics::{emitted, DEFAULT_NAMESPACE, DIMENSION_SETS};
+    let t = template();
+    assert_eq!(t["Parameters"]["MetricsNamespace"]["Default"], DEFAULT_NAMESPACE);
+    let d = dashboard(&t);
+    let mut plotted = Vec::new();
+    for w in d["widgets"].as_array().unwrap() {
+        for m in w["properties"]["metrics"].as_array().into_iter().flatten() {
+            let m = m.as_array().unwrap();
+            if let Some(expr) = m[0]["expression"].as_str() {
+                // SEARCH('{Namespace,Dim,...} MetricName="Name"', 'Sum', period)
+                let schema = &expr[expr.find('{').unwrap() + 1..expr.find('}').unwrap()];
+                let mut parts = schema.split(',');
+                let ns = parts.next().unwrap();
+                let dims: Vec<&str> = parts.collect();
+                let name = expr.split("MetricName=\"").nth(1).unwrap().split('"').next().unwrap();
+                plotted.push((
+                    ns.to_owned(),
+                    dims.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+                    name.to_owned(),
+                ));
+                continue;
+            }
+            let strings: Vec<&str> = m.iter().filter_map(|v| v.as_str()).collect();
+            let (ns, name) = (strings[0], strings[1]);
+            let dims: Vec<String> = strings[2..].chunks(2).map(|p| p[0].to_owned()).collect();
+            plotted.push((ns.to_owned(), dims, name.to_owned()));
+        }
+    }
+    let ours: Vec<_> = plotted.iter().filter(|(ns, _, _)| ns == DEFAULT_NAMESPACE).collect();
+    assert!(ours.len() >= 10, "{plotted:?}");
+    for (_, dims, name) in &ours {
+        let dims: Vec<&str> = dims.iter().map(String::as_str).collect();
+        assert!(
+            DIMENSION_SETS.contains(&dims.as_slice()),
+            "{name} plotted under {dims:?}, which is not written"
+        );
+        assert!(
+            emitted(&dims).contains(&name.as_str()),
+            "{name} under {dims:?} is not emitted"
+        );
+    }
+    for wanted in ["Violations", "Remediated", "Errors", "Throttled"] {
+        assert!(ours.iter().any(|(_, _, n)| n == wanted), "the dashboard plots {wanted}");
+    }
+    assert!(ours.iter().any(|(_, d, _)| d == &["Kind", "Rule"]), "per rule");
+    assert!(ours.iter().any(|(_, d, _)| d == &["Kind"]), "per kind");
+    let others: BTreeSet<String> = plotted
+        .iter()
+        .filter(|(ns, _, _)| ns != DEFAULT_NAMESPACE)
+        .map(|(ns, _, n)| format!("{ns}/{n}"))
+        .collect();
+    assert_eq!(
+        others,
+        [
+            "AWS/Lambda/Duration",
+            "AWS/Lambda/Errors",
+            "AWS/SQS/ApproximateNumberOfMessagesVisible"
+        ]
+        .map(str::to_owned)
+        .into(),
+        "duration, failed invocations and dead-letter depth"
+    );
+    // The errors alarm watches an emitted total, to the alarm topic.
+    let alarm = &t["Resources"]["ErrorsAlarm"]["Properties"];
+    assert_eq!(yaml(&alarm["Namespace"]), "!Ref MetricsNamespace");
+    assert!(emitted(&[]).contains(&alarm["MetricName"].as_str().unwrap()));
+    assert!(alarm.get("Dimensions").is_none(), "the totals");
+    assert!(yaml(&alarm["AlarmActions"]).contains("AlarmTopicArn"));
+    // Organization mode adds the sweep's dead-letter queue to the dashboard.
+    let vars = untag(&t["Resources"]["Dashboard"]["Properties"]["DashboardBody"])[1].clone();
+    assert!(yaml(&vars["SweepDeadLetterMetric"]).contains("SweepDeadLetterQueue.QueueName"));
+}
+
+#[test]
+fn findings_go_to_the_named_bus_only_and_security_hub_is_one_import_and_one_lookup() {
+    let t = template();
+    let vars = &t["Resources"]["TagWardenFunction"]["Properties"]["Environment"]["Variables"];
+    assert_eq!(yaml(&vars["TAG_WARDEN_FINDINGS_BUS"]), "!Ref FindingsBus");
+    assert_eq!(yaml(&vars["TAG_WARDEN_METRICS_NAMESPACE"]), "!Ref MetricsNamespace");
+    assert!(yaml(&vars["TAG_WARDEN_SECURITY_HUB"]).contains("SecurityHubEnabled"));
+    assert_eq!(
+        t["Parameters"]["FindingsBus"]["Default"], "",
+        "no finding events unless asked"
+    );
+    assert_eq!(t["Parameters"]["SecurityHub"]["Default"], "disabled");
+
+    let findings = &t["Resources"]["FindingsPolicy"];
+    assert_eq!(findings["Condition"], "HasFindingsBus");
+    let statements = findings["Properties"]["PolicyDocument"]["Statement"]
+        .as_sequence()
+        .unwrap();
+    assert_eq!(statements.len(), 1);
+    assert_eq!(statements[0]["Action"], "events:PutEvents");
+    let resource = yaml(&statements[0]["Resource"]);
+    assert!(
+        resource.contains("!Ref FindingsBus") && resource.contains("event-bus/${FindingsBus}"),
+        "{resource}"
+    );
+    assert!(!resource.contains('*'), "that bus only: {resource}");
+
+    let hub = &t["Resources"]["SecurityHubPolicy"];
+    assert_eq!(hub["Condition"], "SecurityHubEnabled");
+    let actions: BTreeSet<String> = hub["Properties"]["PolicyDocument"]["Statement"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .flat_map(|s| strings(&s["Action"]))
+        .collect();
+    let expected: BTreeSet<String> = ["securityhub:BatchImportFindings", "securityhub:GetFindings"]
+        .map(str::to_owned)
+        .into();
+    assert_eq!(actions, expected);
+    assert!(yaml(&hub["Properties"]["PolicyDocument"]).contains("product/${AWS::AccountId}/default"));
+
+    // Organization mode: the member role imports in its own account, with the same actions.
+    let m = member_stack();
+    let member = &m["Resources"]["MemberSecurityHubPolicy"];
+    assert_eq!(member["Condition"], "MakesTheSecurityHubPolicy");
+    assert_eq!(yaml(&member["Properties"]["RoleName"]), "!Ref MemberRole");
+    assert_eq!(
+        yaml(&member["Properties"]["PolicyDocument"]),
+        yaml(&hub["Properties"]["PolicyDocument"]),
+        "the same statements as the central role's"
+    );
+}

@@ -33,6 +33,17 @@ pub const RULE_METRICS: [&str; 3] = ["Violations", "Remediated", "WouldRemediate
 /// The dimension sets written: the totals (none), then per kind, per kind and rule, per account.
 pub const DIMENSION_SETS: [&[&str]; 4] = [&[], &["Kind"], &["Kind", "Rule"], &["Account"]];
 
+/// The metrics written under a dimension set (one of [`DIMENSION_SETS`]): the totals carry
+/// every one; `Throttled` is counted per invocation only; per rule, only [`RULE_METRICS`].
+pub fn emitted(dimensions: &[&str]) -> &'static [&'static str] {
+    match dimensions {
+        [] => &METRICS,
+        ["Kind"] | ["Account"] => METRICS.split_last().map_or(&[], |(_, rest)| rest),
+        ["Kind", "Rule"] => &RULE_METRICS,
+        _ => &[],
+    }
+}
+
 /// The most metrics a metric directive may hold (EMF specification).
 pub const MAX_METRICS_PER_DIRECTIVE: usize = 100;
 

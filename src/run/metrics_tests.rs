@@ -124,3 +124,24 @@ fn merged_counts_add_up() {
     assert_eq!(a.total("Evaluated"), 12);
     assert_eq!(a.total("Throttled"), 6);
 }
+
+#[test]
+fn what_each_dimension_set_carries_is_what_is_written() {
+    let docs = sample().emf("TagWarden", 1);
+    for doc in &docs {
+        let dims: Vec<&str> = doc["_aws"]["CloudWatchMetrics"][0]["Dimensions"][0]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d.as_str().unwrap())
+            .collect();
+        assert!(DIMENSION_SETS.contains(&dims.as_slice()), "{dims:?}");
+        for m in doc["_aws"]["CloudWatchMetrics"][0]["Metrics"].as_array().unwrap() {
+            let name = m["Name"].as_str().unwrap();
+            assert!(emitted(&dims).contains(&name), "{name} under {dims:?}");
+        }
+    }
+    assert_eq!(emitted(&["Kind"]).len(), 9);
+    assert!(!emitted(&["Account"]).contains(&"Throttled"));
+    assert!(emitted(&["Rule"]).is_empty());
+}

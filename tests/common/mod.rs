@@ -184,6 +184,73 @@ impl Moto {
         aws_sdk_securityhub::Client::new(&self.sdk_config())
     }
 
+    /// A bus, and a rule on it delivering tag-warden's findings to a new queue: the queue's URL.
+    pub async fn findings_queue(&self, bus: &str) -> String {
+        let events = self.events();
+        events.create_event_bus().name(bus).send().await.unwrap();
+        let sqs = self.sqs();
+        let url = sqs
+            .create_queue()
+            .queue_name("findings")
+            .send()
+            .await
+            .unwrap()
+            .queue_url
+            .unwrap();
+        let arn = format!("arn:aws:sqs:{REGION}:{ACCOUNT}:findings");
+        events
+            .put_rule()
+            .name("findings-to-queue")
+            .event_bus_name(bus)
+            .event_pattern(r#"{"source":["tag-warden"],"detail-type":["Tag Policy Finding"]}"#)
+            .send()
+            .await
+            .unwrap();
+        events
+            .put_targets()
+            .rule("findings-to-queue")
+            .event_bus_name(bus)
+            .targets(
+                aws_sdk_eventbridge::types::Target::builder()
+                    .id("q")
+                    .arn(arn)
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .unwrap();
+        url
+    }
+
+    /// Every message on the queue (events as EventBridge delivers them), removed.
+    pub async fn drain(&self, url: &str) -> Vec<serde_json::Value> {
+        let sqs = self.sqs();
+        let mut all = Vec::new();
+        loop {
+            let out = sqs
+                .receive_message()
+                .queue_url(url)
+                .max_number_of_messages(10)
+                .send()
+                .await
+                .unwrap();
+            let messages = out.messages.unwrap_or_default();
+            if messages.is_empty() {
+                return all;
+            }
+            for m in messages {
+                all.push(serde_json::from_str(m.body().unwrap()).unwrap());
+                sqs.delete_message()
+                    .queue_url(url)
+                    .receipt_handle(m.receipt_handle().unwrap())
+                    .send()
+                    .await
+                    .unwrap();
+            }
+        }
+    }
+
     pub fn kms(&self) -> aws_sdk_kms::Client {
         aws_sdk_kms::Client::new(&self.sdk_config())
     }
