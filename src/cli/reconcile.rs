@@ -3,9 +3,10 @@
 
 use super::{load_policy, print_emf, print_report, runtime, CliError};
 use crate::adapters::aws::AwsBackend;
-use crate::domain::{Mode, Outcome, ResourceKind};
+use crate::domain::{Mode, ResourceKind};
 use crate::run::config::{role_name, Accounts, Config};
 use crate::run::handler::{failure, Handler};
+use crate::run::page::COLUMNS;
 use crate::run::report::Report;
 use crate::run::sweep::{Deadline, Progress, Rate};
 use clap::Args;
@@ -175,16 +176,6 @@ fn show_progress(p: &Progress<'_>) {
     );
     let _ = err.flush();
 }
-
-const COLUMNS: [Outcome; 7] = [
-    Outcome::Compliant,
-    Outcome::Remediated,
-    Outcome::WouldRemediate,
-    Outcome::Violation,
-    Outcome::Exempt,
-    Outcome::Skipped,
-    Outcome::Error,
-];
 
 /// The human summary: a row per region and kind, then every resource left not compliant.
 fn print_table(report: &Report) -> Result<(), CliError> {

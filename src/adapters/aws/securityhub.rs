@@ -4,6 +4,7 @@
 //! has its finding resolved.
 
 use super::error::from_sdk;
+use super::member::partition;
 use super::paginate::all_pages;
 use crate::domain::{ApiError, Cell, Outcome, ResourceKind};
 use crate::ports::{Compliance, PolicyFinding, Published};
@@ -27,17 +28,6 @@ pub const FINDING_TYPE: &str = "Software and Configuration Checks/AWS Security B
 
 /// The most values one GetFindings string filter takes.
 const MAX_FILTER_VALUES: usize = 20;
-
-/// The partition of a region (`cn-…`, `us-gov-…`, else `aws`).
-fn partition(region: &str) -> &'static str {
-    if region.starts_with("cn-") {
-        "aws-cn"
-    } else if region.starts_with("us-gov-") {
-        "aws-us-gov"
-    } else {
-        "aws"
-    }
-}
 
 /// The default product of `account` in `region`: what an account's own findings are imported as.
 pub fn product_arn(account: &str, region: &str) -> String {
