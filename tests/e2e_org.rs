@@ -421,3 +421,41 @@ async fn a_cell_that_keeps_failing_lands_in_the_dead_letter_queue_with_the_reaso
         "{reason}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn security_hub_findings_are_imported_in_each_resources_own_account_through_its_member_role() {
+    let moto = Moto::start();
+    let endpoint = moto.endpoint();
+    let home_arn = create_secret(&endpoint, HOME, "us-east-1", "prod/db", &[]).await;
+    let b_arn = create_secret(&endpoint, B, "us-east-1", "prod/db", &[]).await;
+    let policy = r#"{"rules":[{"name":"cost","require":{"CostCenter":{"pattern":"^[0-9]{4}$"}}}]}"#;
+    let env = [
+        ("TAG_WARDEN_POLICY", policy),
+        ("TAG_WARDEN_MEMBER_ROLE", ROLE),
+        ("TAG_WARDEN_SECURITY_HUB", "true"),
+    ];
+    let accounts = format!("{HOME},{B}");
+    let (out, report) = run_cli(
+        &moto,
+        &["reconcile", "--json", "--region", "us-east-1", "--accounts", &accounts],
+        &env,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        report["findings"]["security_hub"]["imported"], 2,
+        "{:#}",
+        report["findings"]
+    );
+    for (account, arn) in [(HOME, &home_arn), (B, &b_arn)] {
+        let hub = aws_sdk_securityhub::Client::new(&config_in(&endpoint, account, "us-east-1").await);
+        let found = hub.get_findings().send().await.unwrap();
+        let ids: Vec<&str> = found.findings().iter().filter_map(|f| f.resources()[0].id()).collect();
+        assert_eq!(ids, [arn.as_str()], "account {account} holds its own finding only");
+        let f = &found.findings()[0];
+        assert_eq!(f.aws_account_id(), Some(account));
+        assert_eq!(
+            f.product_arn(),
+            Some(format!("arn:aws:securityhub:us-east-1:{account}:product/{account}/default").as_str())
+        );
+    }
+}
