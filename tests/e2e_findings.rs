@@ -293,7 +293,7 @@ async fn emf_lines_follow_the_report_only_when_asked_and_meet_the_specification(
     let stdout = String::from_utf8(out.stdout).unwrap();
     let docs: Vec<Value> = stdout
         .lines()
-        .filter(|l| l.starts_with("{\"_aws\""))
+        .filter(|l| l.starts_with("{\"_aws\":"))
         .map(|l| emf_spec::check_line(l).unwrap_or_else(|e| panic!("{e}: {l}")))
         .collect();
     assert!(!docs.is_empty(), "{stdout}");

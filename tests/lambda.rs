@@ -42,7 +42,8 @@ fn cargo_lambda_release_build_made_the_bootstrap_and_its_zip() {
     assert_eq!(&zip[..4], b"PK\x03\x04", "a zip archive");
     assert!(zip.windows(9).any(|w| w == b"bootstrap"), "holding the bootstrap");
     eprintln!("bootstrap {} bytes, bootstrap.zip {} bytes", bin.len(), zip.len());
-    assert!(zip.len() < 8 * 1024 * 1024, "zip ≤ 8 MB");
+    // Security Hub's SDK (ASFF: hundreds of resource-detail types) took it past 8 MB.
+    assert!(zip.len() < 10 * 1024 * 1024, "zip ≤ 10 MB");
 }
 
 #[test]
@@ -346,7 +347,7 @@ async fn every_sample_event_under_cargo_lambda_watch() {
     let out = std::fs::read_to_string(&log).unwrap();
     let docs: Vec<serde_json::Value> = out
         .lines()
-        .filter_map(|l| l.find("{\"_aws\"").map(|at| &l[at..]))
+        .filter(|l| l.starts_with("{\"_aws\":"))
         .map(|l| emf_spec::check_line(l).unwrap_or_else(|e| panic!("{e}: {l}")))
         .collect();
     let invocations = std::fs::read_dir(root().join("events")).unwrap().count() + 1;
@@ -424,14 +425,14 @@ async fn the_bootstrap_writes_one_set_of_emf_documents_per_invocation_on_stdout(
 }
 
 /// Events carrying a canary secret value where CloudTrail could put one.
-fn canary_events() -> Vec<String> {
+fn canary_events(secrets: &[(&str, &str)]) -> Vec<String> {
     let mut out = Vec::new();
     for (file, name) in [
         ("secretsmanager-create-secret.json", "CreateSecret"),
         ("secretsmanager-update-secret.json", "UpdateSecret"),
         ("secretsmanager-update-secret.json", "PutSecretValue"),
     ] {
-        let mut v: serde_json::Value = serde_json::from_str(&event(file, &[], &[])).unwrap();
+        let mut v: serde_json::Value = serde_json::from_str(&event(file, secrets, &[])).unwrap();
         v["detail"]["eventName"] = serde_json::json!(name);
         v["detail"]["requestParameters"]["secretString"] = serde_json::json!(CANARY);
         v["detail"]["requestParameters"]["secretBinary"] = serde_json::json!(CANARY_B64);
@@ -455,12 +456,16 @@ fn assert_no_canary(what: &str, text: &str) {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_secret_value_never_reaches_stdout_stderr_logs_or_the_report_at_trace() {
     let moto = Moto::start();
-    moto.create_secret("prod/orders/api-key", &[]).await;
-    moto.create_secret("prod/payments/db", &[]).await;
+    let api_key = moto.create_secret("prod/orders/api-key", &[]).await;
+    let db = moto.create_secret("prod/payments/db", &[]).await;
+    let secrets = [
+        ("prod/orders/api-key", api_key.as_str()),
+        ("prod/payments/db", db.as_str()),
+    ];
     let trace = [("AWS_LAMBDA_LOG_LEVEL", "TRACE"), ("RUST_LOG", "trace")];
     // The CLI, text and JSON logs.
     for format in ["text", "JSON"] {
-        for e in canary_events() {
+        for e in canary_events(&secrets) {
             let mut env = trace.to_vec();
             env.push(("AWS_LAMBDA_LOG_FORMAT", format));
             let (out, _) = handle(&moto, &e, &env);
@@ -470,7 +475,17 @@ async fn a_secret_value_never_reaches_stdout_stderr_logs_or_the_report_at_trace(
         }
     }
     // The release bootstrap under the Runtime API, logs (and EMF metrics) captured, findings
-    // put on a bus (delivered to a queue) and imported into Security Hub.
+    // put on a bus (delivered to a queue) and imported into Security Hub: the tags the CLI
+    // wrote are taken off again, so that the secrets are findings once more.
+    for arn in [&api_key, &db] {
+        moto.secrets()
+            .untag_resource()
+            .secret_id(arn)
+            .set_tag_keys(Some(vec!["Owner".into(), "CostCenter".into(), "DataClass".into()]))
+            .send()
+            .await
+            .unwrap();
+    }
     let queue = moto.findings_queue("findings").await;
     let api = RuntimeApi::start();
     let dir = tempfile::tempdir().unwrap();
@@ -487,7 +502,7 @@ async fn a_secret_value_never_reaches_stdout_stderr_logs_or_the_report_at_trace(
         std::fs::File::create(&stdout).unwrap().into(),
         std::fs::File::create(&stderr).unwrap().into(),
     );
-    let events = canary_events();
+    let events = canary_events(&secrets);
     events.iter().for_each(|e| {
         api.push(e);
     });

@@ -181,8 +181,28 @@ impl Metrics {
     /// The EMF documents as log lines: one compact JSON object a line, for stdout (under
     /// Lambda, CloudWatch Logs reads them; they must not be inside another log record).
     pub fn emf_lines(&self, namespace: &str, timestamp_ms: u64) -> Vec<String> {
-        self.emf(namespace, timestamp_ms).iter().map(Value::to_string).collect()
+        self.emf(namespace, timestamp_ms).iter().map(line).collect()
     }
+}
+
+/// A document on one line, its `_aws` metadata first (whatever order the JSON map keeps),
+/// so that a reader of the log sees at once what the line is.
+fn line(doc: &Value) -> String {
+    let Value::Object(map) = doc else {
+        return doc.to_string();
+    };
+    let mut out = String::from("{");
+    let first = map.get_key_value("_aws");
+    for (k, v) in first.into_iter().chain(map.iter().filter(|(k, _)| *k != "_aws")) {
+        if out.len() > 1 {
+            out.push(',');
+        }
+        out.push_str(&Value::String(k.clone()).to_string());
+        out.push(':');
+        out.push_str(&v.to_string());
+    }
+    out.push('}');
+    out
 }
 
 /// One EMF document: the `_aws` metadata with one metric directive (its one dimension set)

@@ -145,3 +145,12 @@ fn what_each_dimension_set_carries_is_what_is_written() {
     assert!(!emitted(&["Account"]).contains(&"Throttled"));
     assert!(emitted(&["Rule"]).is_empty());
 }
+
+#[test]
+fn a_line_starts_with_its_metadata_and_says_what_the_document_says() {
+    let m = sample();
+    for (line, doc) in m.emf_lines("TagWarden", 5).iter().zip(m.emf("TagWarden", 5)) {
+        assert!(line.starts_with("{\"_aws\":"), "{line}");
+        assert_eq!(serde_json::from_str::<serde_json::Value>(line).unwrap(), doc);
+    }
+}
