@@ -190,11 +190,24 @@ async fn findings_are_imported_a_hundred_a_call_and_those_refused_are_named() {
 
 #[tokio::test]
 async fn open_findings_are_read_across_pages_filtered_to_tag_wardens_failed_active_ones() {
-    let page = |ids: &[&str], next: Option<&str>| {
+    use aws_sdk_securityhub::types::{Compliance, ComplianceStatus, RecordState};
+    let finding = |id: &str, status: ComplianceStatus, state: RecordState| {
+        AwsSecurityFinding::builder()
+            .id(id)
+            .generator_id(GENERATOR_ID)
+            .compliance(Compliance::builder().status(status).build())
+            .record_state(state)
+            .build()
+    };
+    // The service filters; what comes back is checked again (an emulator that ignores the
+    // filters, as moto does, must not make a resolved finding look open).
+    let page = move |ids: &[&str], next: Option<&str>| {
         let mut out = GetFindingsOutput::builder();
         for id in ids {
-            out = out.findings(AwsSecurityFinding::builder().id(*id).build());
+            out = out.findings(finding(id, ComplianceStatus::Failed, RecordState::Active));
         }
+        out = out.findings(finding("tw-resolved", ComplianceStatus::Passed, RecordState::Archived));
+        out = out.findings(finding("tw-archived", ComplianceStatus::Failed, RecordState::Archived));
         out.set_next_token(next.map(str::to_owned)).build()
     };
     let get = mock!(aws_sdk_securityhub::Client::get_findings)
