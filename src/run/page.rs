@@ -75,6 +75,13 @@ fn table(out: &mut String, first: &str, rows: &[(String, ResourceKind, Option<&C
     out.push_str("</table>");
 }
 
+/// A row per name (a region, an account) and kind.
+fn rows_of(by: &BTreeMap<String, BTreeMap<ResourceKind, Counts>>) -> Vec<(String, ResourceKind, Option<&Counts>)> {
+    by.iter()
+        .flat_map(|(name, kinds)| ResourceKind::ALL.iter().map(move |k| (name.clone(), *k, kinds.get(k))))
+        .collect()
+}
+
 /// Renders the page of `report`, stamped `now_ms`.
 pub fn render(report: &Report, now_ms: u64) -> String {
     let mut out = String::with_capacity(16 * 1024);
@@ -123,28 +130,10 @@ pub fn render(report: &Report, now_ms: u64) -> String {
             .collect();
         table(&mut out, "kind", &rows, "kind");
         out.push_str("<h2>By region</h2>");
-        let rows: Vec<_> = s
-            .by_region
-            .iter()
-            .flat_map(|(region, kinds)| {
-                ResourceKind::ALL
-                    .iter()
-                    .map(move |k| (region.clone(), *k, kinds.get(k)))
-            })
-            .collect();
-        table(&mut out, "region", &rows, "region");
+        table(&mut out, "region", &rows_of(&s.by_region), "region");
         if !s.by_account.is_empty() {
             out.push_str("<h2>By account</h2>");
-            let rows: Vec<_> = s
-                .by_account
-                .iter()
-                .flat_map(|(account, kinds)| {
-                    ResourceKind::ALL
-                        .iter()
-                        .map(move |k| (account.clone(), *k, kinds.get(k)))
-                })
-                .collect();
-            table(&mut out, "account", &rows, "account");
+            table(&mut out, "account", &rows_of(&s.by_account), "account");
         }
         if !s.failed_cells.is_empty() {
             out.push_str("<h2>Cells not swept to the end</h2><ul>");
