@@ -5,7 +5,6 @@
 
 use lambda_runtime::{service_fn, LambdaEvent};
 use serde_json::Value;
-use std::io::Write;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
@@ -70,20 +69,12 @@ fn lambda() -> ExitCode {
     }
 }
 
-/// Writes the invocation's metrics on stdout as EMF documents, one a line and each in one
-/// write, beside (never inside) the log records: CloudWatch Logs extracts the metrics.
+/// Writes the invocation's metrics on stdout as EMF lines, beside (never inside) the log
+/// records: CloudWatch Logs extracts the metrics.
 fn write_emf(metrics: &Metrics, namespace: &str) {
-    let now = SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
-    let mut out = std::io::stdout().lock();
-    for line in metrics.emf_lines(namespace, now) {
-        if let Err(e) = out.write_all(format!("{line}\n").as_bytes()) {
-            tracing::warn!(error = %e, "cannot write the metrics");
-            return;
-        }
+    if let Err(e) = metrics.write_emf(&mut std::io::stdout().lock(), namespace) {
+        tracing::warn!(error = %e, "cannot write the metrics");
     }
-    let _ = out.flush();
 }
 
 /// Lambda's limit on a response is 6 MB; the report is kept below it with room to spare.

@@ -435,7 +435,7 @@ pub struct FakeBackend {
     pub organization: Option<Vec<String>>,
     /// Messages sent: (queue, body).
     pub sent: Mutex<Vec<(String, String)>>,
-    /// Finding events put: (bus, finding), and the size of each PutEvents batch.
+    /// Finding events put: (bus, finding).
     pub events: Mutex<Vec<(String, PolicyFinding)>>,
     /// Why every finding event is refused, when it is.
     pub refuse_events: Option<String>,

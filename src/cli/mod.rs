@@ -153,12 +153,9 @@ fn print_report(report: &Report) -> Result<(), CliError> {
 
 /// Prints metrics as EMF lines on stdout (`--emf`), namespace as configured.
 fn print_emf(metrics: &crate::run::metrics::Metrics, namespace: &str) -> Result<(), CliError> {
-    use std::io::Write;
-    let mut out = std::io::stdout().lock();
-    for line in metrics.emf_lines(namespace, crate::run::resource::now_ms()) {
-        writeln!(out, "{line}").map_err(|e| CliError::Failed(format!("cannot write the metrics: {e}")))?;
-    }
-    Ok(())
+    metrics
+        .write_emf(&mut std::io::stdout().lock(), namespace)
+        .map_err(|e| CliError::Failed(format!("cannot write the metrics: {e}")))
 }
 
 fn read_file(path: &Path) -> Result<String, CliError> {

@@ -80,6 +80,12 @@ pub fn finding_id(arn: &str) -> String {
     format!("tw-{hash:032x}")
 }
 
+/// The most entries one PutEvents call takes (EventBridge's limit).
+pub const PUT_EVENTS_MAX_ENTRIES: usize = 10;
+
+/// The most findings one BatchImportFindings call takes (Security Hub's limit).
+pub const IMPORT_MAX_FINDINGS: usize = 100;
+
 /// What became of publishing one finding: `None` when accepted, else why not.
 pub type Published = Option<String>;
 

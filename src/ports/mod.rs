@@ -14,7 +14,10 @@
 mod findings;
 mod memory;
 
-pub use findings::{finding_id, Compliance, PolicyFinding, Published, FINDING_DETAIL_TYPE, FINDING_SOURCE};
+pub use findings::{
+    finding_id, Compliance, PolicyFinding, Published, FINDING_DETAIL_TYPE, FINDING_SOURCE, IMPORT_MAX_FINDINGS,
+    PUT_EVENTS_MAX_ENTRIES,
+};
 pub use memory::{HistoryEntry, Memory, NoMemory, Place, Remembered, Stored, HISTORY_LEN};
 
 use crate::domain::{ApiError, Cell, ErrorKind, Tags};

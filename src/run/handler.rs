@@ -7,8 +7,8 @@ use crate::engine::intake::{self, CellWork, Ignored, Intake, IntakeError, Trigge
 use crate::ports::Backend;
 use crate::run::config::{Accounts, Config};
 use crate::run::metrics::Metrics;
-use crate::run::outputs::{annotate, OutputSettings, Outputs};
-use crate::run::report::{BatchItemFailure, CellResult, FanOut, Report, ResourceReport, SweepSummary};
+use crate::run::outputs::{OutputSettings, Outputs};
+use crate::run::report::{BatchItemFailure, CellResult, FanOut, FindingsSummary, Report, ResourceReport, SweepSummary};
 use crate::run::resource::Judge;
 use crate::run::sweep::{Deadline, Progress, Sweep};
 use serde_json::Value;
@@ -151,35 +151,27 @@ impl<B: Backend> Handler<B> {
     /// The report (its findings published) and the invocation's metrics.
     pub async fn measured(&self, event: &Value, deadline: Deadline) -> (Result<Report, HandlerError>, Metrics) {
         // An offline plan publishes nothing.
-        let offline = OutputSettings {
+        let offline = (!self.live).then(|| OutputSettings {
             namespace: self.config.outputs.namespace.clone(),
             ..OutputSettings::default()
-        };
-        let settings = if self.live { &self.config.outputs } else { &offline };
-        let outputs = Outputs::new(settings, self.config.mode);
+        });
+        let outputs = Outputs::new(offline.as_ref().unwrap_or(&self.config.outputs), self.config.mode);
         let result = self.entries(event, deadline, &outputs).await;
         if let Err(e) = &result {
-            outputs.observe(&bad_item_of(e));
+            outputs.observe(&error_entry(e.error_type(), e.to_string()));
         }
-        self.finish(result, outputs).await
-    }
-
-    /// Publishes what is left of the findings and puts their fate in the report.
-    async fn finish(
-        &self,
-        result: Result<Report, HandlerError>,
-        outputs: Outputs<'_>,
-    ) -> (Result<Report, HandlerError>, Metrics) {
-        outputs.flush(&self.backend, true).await;
-        let (metrics, findings) = outputs.finish();
+        let (metrics, findings) = self.finish(outputs).await;
         let result = result.map(|mut report| {
-            if let Some(f) = findings {
-                annotate(&mut report.results, &f);
-                report.findings = Some(f);
-            }
+            report.place(findings);
             report
         });
         (result, metrics)
+    }
+
+    /// Publishes what is left of the findings: the metrics, and what became of the findings.
+    async fn finish(&self, outputs: Outputs<'_>) -> (Metrics, Option<FindingsSummary>) {
+        outputs.flush(&self.backend, true).await;
+        outputs.finish()
     }
 
     async fn entries(&self, event: &Value, deadline: Deadline, outputs: &Outputs<'_>) -> Result<Report, HandlerError> {
@@ -272,13 +264,10 @@ impl<B: Backend> Handler<B> {
         progress: &(dyn Fn(Progress<'_>) + Sync),
     ) -> (Report, Metrics) {
         let outputs = Outputs::new(&self.config.outputs, self.config.mode);
-        let report = self.sweep_into(cells, deadline, progress, &outputs).await;
-        let (result, metrics) = self.finish(Ok(report), outputs).await;
-        match result {
-            Ok(report) => (report, metrics),
-            // `finish` keeps an `Ok` report an `Ok`.
-            Err(e) => (Report::new(self.config.mode, vec![bad_item_of(&e)]), metrics),
-        }
+        let mut report = self.sweep_into(cells, deadline, progress, &outputs).await;
+        let (metrics, findings) = self.finish(outputs).await;
+        report.place(findings);
+        (report, metrics)
     }
 
     async fn sweep_into(
@@ -503,25 +492,19 @@ fn unreached(ctx: ResourceContext, id: &str, e: &ApiError) -> ResourceReport {
 
 /// The entry of a sweep whose accounts could not be listed or whose cells could not be sent.
 fn accounts_failed(e: &ApiError) -> ResourceReport {
-    let mut entry = ResourceReport::new(Outcome::Error);
-    entry.error_type = Some(ErrorType::from(e.kind));
-    entry.reasons.push(format!("the sweep did not start: {e}"));
-    entry
-}
-
-/// The entry of a payload that could not be handled at all.
-fn bad_item_of(e: &HandlerError) -> ResourceReport {
-    let mut r = ResourceReport::new(Outcome::Error);
-    r.error_type = Some(e.error_type());
-    r.reasons.push(e.to_string());
-    r
+    error_entry(ErrorType::from(e.kind), format!("the sweep did not start: {e}"))
 }
 
 /// The entry for a record that could not be taken in; it fails the invocation.
 fn bad_item(e: &IntakeError) -> ResourceReport {
+    error_entry(e.error_type(), e.to_string())
+}
+
+/// An entry that failed, with its error type and why (no resource named).
+fn error_entry(error_type: ErrorType, why: String) -> ResourceReport {
     let mut r = ResourceReport::new(Outcome::Error);
-    r.error_type = Some(e.error_type());
-    r.reasons.push(e.to_string());
+    r.error_type = Some(error_type);
+    r.reasons.push(why);
     r
 }
 

@@ -183,6 +183,15 @@ impl Metrics {
     pub fn emf_lines(&self, namespace: &str, timestamp_ms: u64) -> Vec<String> {
         self.emf(namespace, timestamp_ms).iter().map(line).collect()
     }
+
+    /// Writes the EMF lines, stamped now, to `out` (stdout: under Lambda, after each
+    /// invocation; the CLI's `--emf`), each line in one write so that it stays whole.
+    pub fn write_emf(&self, out: &mut impl std::io::Write, namespace: &str) -> std::io::Result<()> {
+        for line in self.emf_lines(namespace, crate::run::resource::now_ms()) {
+            out.write_all(format!("{line}\n").as_bytes())?;
+        }
+        out.flush()
+    }
 }
 
 /// A document on one line, its `_aws` metadata first (whatever order the JSON map keeps),

@@ -8,7 +8,9 @@
 //! refuses is retried by the adapter, then counted and named in the report.
 
 use crate::domain::{arn_account, utc_time, Cell, Mode, Outcome};
-use crate::ports::{finding_id, Backend, Compliance, PolicyFinding, Published};
+use crate::ports::{
+    finding_id, Backend, Compliance, PolicyFinding, Published, IMPORT_MAX_FINDINGS, PUT_EVENTS_MAX_ENTRIES,
+};
 use crate::run::metrics::{rules_of, Metrics, DEFAULT_NAMESPACE};
 use crate::run::report::{FindingsSummary, HubSummary, ResourceReport};
 use crate::run::resource::now_ms;
@@ -42,12 +44,6 @@ impl OutputSettings {
         self.findings_bus.is_some() || self.security_hub
     }
 }
-
-/// Finding events put at once (PutEvents takes 10 an entry list).
-const EVENT_BATCH: usize = 10;
-
-/// Security Hub findings imported at once (BatchImportFindings takes 100).
-const HUB_BATCH: usize = 100;
 
 /// Failures the report names one by one; past these, they are counted.
 const MAX_NAMED_FAILURES: usize = 100;
@@ -149,10 +145,7 @@ impl<'a> Outputs<'a> {
         if !self.settings.security_hub {
             return;
         }
-        match backend.open_findings(cell, None).await {
-            Ok(ids) => self.state().open.extend(ids),
-            Err(e) => self.lookup_failed(cell, &e.to_string()),
-        }
+        self.look_up_open(backend, cell, None).await;
     }
 
     /// Before an event's compliant entry is observed: whether its resource has an open finding.
@@ -163,17 +156,21 @@ impl<'a> Outputs<'a> {
         let (Some(cell), Some(arn)) = (cell_of(entry), entry.arn.as_deref()) else {
             return;
         };
-        match backend.open_findings(&cell, Some(&[finding_id(arn)])).await {
-            Ok(ids) => self.state().open.extend(ids),
-            Err(e) => self.lookup_failed(&cell, &e.to_string()),
-        }
+        self.look_up_open(backend, &cell, Some(&[finding_id(arn)])).await;
     }
 
-    fn lookup_failed(&self, cell: &Cell, why: &str) {
-        tracing::warn!(cell = %cell, error = why, "cannot look up open Security Hub findings: compliant resources are not resolved there");
-        let mut st = self.state();
-        let hub = st.summary.security_hub.get_or_insert_with(HubSummary::default);
-        hub.lookup_failed.get_or_insert_with(|| why.to_owned());
+    /// Adds the open findings of `cell` (all, or those among `ids`) to those known; a failed
+    /// lookup is logged and reported (compliant resources there are then not resolved).
+    async fn look_up_open<B: Backend>(&self, backend: &B, cell: &Cell, ids: Option<&[String]>) {
+        match backend.open_findings(cell, ids).await {
+            Ok(ids) => self.state().open.extend(ids),
+            Err(e) => {
+                tracing::warn!(cell = %cell, error = %e, "cannot look up open Security Hub findings: compliant resources are not resolved there");
+                let mut st = self.state();
+                let hub = st.summary.security_hub.get_or_insert_with(HubSummary::default);
+                hub.lookup_failed.get_or_insert_with(|| e.to_string());
+            }
+        }
     }
 
     /// Counts an entry and queues its finding, if it has one.
@@ -208,13 +205,13 @@ impl<'a> Outputs<'a> {
             let n = if all {
                 st.events.len()
             } else {
-                st.events.len() - st.events.len() % EVENT_BATCH
+                st.events.len() - st.events.len() % PUT_EVENTS_MAX_ENTRIES
             };
             let events: Vec<PolicyFinding> = st.events.drain(..n).collect();
             let cells: Vec<Cell> = st
                 .hub
                 .iter()
-                .filter(|(_, fs)| !fs.is_empty() && (all || fs.len() >= HUB_BATCH))
+                .filter(|(_, fs)| !fs.is_empty() && (all || fs.len() >= IMPORT_MAX_FINDINGS))
                 .map(|(c, _)| c.clone())
                 .collect();
             let hub: Vec<(Cell, Vec<PolicyFinding>)> = cells
@@ -274,18 +271,6 @@ impl<'a> Outputs<'a> {
         }
         let published = self.settings.publishes().then_some(st.summary);
         (st.metrics, published)
-    }
-}
-
-/// Names, in each entry, the findings about it that could not be published.
-pub fn annotate(entries: &mut [ResourceReport], summary: &FindingsSummary) {
-    if summary.failures.is_empty() {
-        return;
-    }
-    for e in entries {
-        if let Some(why) = e.arn.as_ref().and_then(|arn| summary.failures.get(arn)) {
-            e.unpublished = Some(why.clone());
-        }
     }
 }
 

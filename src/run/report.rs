@@ -431,6 +431,18 @@ impl Report {
         }
     }
 
+    /// Puts what became of the invocation's findings in the report, and in each entry whose
+    /// finding could not be published, why.
+    pub fn place(&mut self, findings: Option<FindingsSummary>) {
+        let Some(findings) = findings else { return };
+        for e in &mut self.results {
+            if let Some(why) = e.arn.as_ref().and_then(|arn| findings.failures.get(arn)) {
+                e.unpublished = Some(why.clone());
+            }
+        }
+        self.findings = Some(findings);
+    }
+
     /// The entries that failed, so that the invocation must fail too.
     pub fn errors(&self) -> impl Iterator<Item = &ResourceReport> {
         self.results.iter().filter(|r| r.outcome == Outcome::Error)

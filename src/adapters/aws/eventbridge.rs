@@ -3,12 +3,9 @@
 //! an internal failure) are sent again, twice, after a pause.
 
 use super::error::from_sdk;
-use crate::ports::{PolicyFinding, Published, FINDING_DETAIL_TYPE, FINDING_SOURCE};
+use crate::ports::{PolicyFinding, Published, FINDING_DETAIL_TYPE, FINDING_SOURCE, PUT_EVENTS_MAX_ENTRIES};
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 use std::time::Duration;
-
-/// The most entries a PutEvents call takes.
-pub const MAX_ENTRIES: usize = 10;
 
 /// The most bytes a PutEvents call's entries may add up to.
 pub const MAX_BYTES: usize = 256 * 1024;
@@ -22,7 +19,7 @@ pub fn entry_size(detail: &str, resources: &[String]) -> usize {
     FINDING_SOURCE.len() + FINDING_DETAIL_TYPE.len() + detail.len() + resources.iter().map(String::len).sum::<usize>()
 }
 
-/// Splits entries of the given sizes into batches of at most [`MAX_ENTRIES`] and
+/// Splits entries of the given sizes into batches of at most [`PUT_EVENTS_MAX_ENTRIES`] and
 /// [`MAX_BYTES`], in order; an entry larger than a batch on its own is left out (its index is
 /// in the second list).
 pub fn batches(sizes: &[usize]) -> (Vec<Vec<usize>>, Vec<usize>) {
@@ -33,7 +30,7 @@ pub fn batches(sizes: &[usize]) -> (Vec<Vec<usize>>, Vec<usize>) {
             too_big.push(i);
             continue;
         }
-        if batch.len() == MAX_ENTRIES || bytes + size > MAX_BYTES {
+        if batch.len() == PUT_EVENTS_MAX_ENTRIES || bytes + size > MAX_BYTES {
             out.push(std::mem::take(&mut batch));
             bytes = 0;
         }

@@ -17,14 +17,11 @@ pub use dynamodb::{
     DynamoMemory, ACTIONS as MEMORY_ACTIONS, KEY as MEMORY_KEY, TAG_PREFIX as MEMORY_TAG_PREFIX, TTL_ATTRIBUTE,
 };
 pub use error::from_sdk;
-pub use eventbridge::{put_findings as put_finding_events, ATTEMPTS as EVENT_ATTEMPTS, MAX_ENTRIES as EVENT_BATCH};
+pub use eventbridge::{put_findings as put_finding_events, ATTEMPTS as EVENT_ATTEMPTS};
 pub use kms::KmsStore;
 pub use member::{role_arn, MemberCredentials, RENEW_BEFORE, SESSION_NAME};
 pub use secretsmanager::SecretsStore;
-pub use securityhub::{
-    asff, import as import_hub_findings, open as open_hub_findings, product_arn, GENERATOR_ID,
-    MAX_FINDINGS as HUB_BATCH,
-};
+pub use securityhub::{import as import_hub_findings, open as open_hub_findings, GENERATOR_ID};
 pub use throttle::{ThrottleWatch, Throttles};
 
 use crate::domain::{ApiError, Cell};

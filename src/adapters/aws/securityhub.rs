@@ -7,15 +7,12 @@ use super::error::from_sdk;
 use super::member::partition;
 use super::paginate::all_pages;
 use crate::domain::{ApiError, Cell, Outcome, ResourceKind};
-use crate::ports::{Compliance, PolicyFinding, Published};
+use crate::ports::{Compliance, PolicyFinding, Published, IMPORT_MAX_FINDINGS};
 use aws_sdk_securityhub::types::{
     AwsSecurityFinding, AwsSecurityFindingFilters, Compliance as AsffCompliance, ComplianceStatus, RecordState,
     Resource, Severity, SeverityLabel, StringFilter, StringFilterComparison, Workflow, WorkflowStatus,
 };
 use std::collections::BTreeSet;
-
-/// The most findings a BatchImportFindings call takes.
-pub const MAX_FINDINGS: usize = 100;
 
 /// The ASFF version written.
 pub const SCHEMA_VERSION: &str = "2018-10-08";
@@ -117,7 +114,7 @@ fn truncate(text: &str, max: usize) -> String {
 /// Imports `findings` (all in one account and region): what became of each, in order.
 pub async fn import(client: &aws_sdk_securityhub::Client, findings: &[PolicyFinding]) -> Vec<Published> {
     let mut results = Vec::with_capacity(findings.len());
-    for chunk in findings.chunks(MAX_FINDINGS) {
+    for chunk in findings.chunks(IMPORT_MAX_FINDINGS) {
         let asffs: Vec<AwsSecurityFinding> = chunk.iter().map(asff).collect();
         match client.batch_import_findings().set_findings(Some(asffs)).send().await {
             Ok(out) => {
