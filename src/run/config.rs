@@ -397,6 +397,38 @@ mod tests {
     }
 
     #[test]
+    fn outputs_default_to_metrics_only_and_bad_values_name_the_variable() {
+        let policy = ("TAG_WARDEN_POLICY", r#"{"rules":[{"name":"r","forbid":["Debug"]}]}"#);
+        let c = Config::from_env(&env_of(&[policy])).unwrap();
+        assert_eq!(c.outputs, OutputSettings::default());
+        assert!(!c.outputs.publishes());
+        let c = Config::from_env(&env_of(&[
+            policy,
+            (ENV_METRICS_NAMESPACE, " Governance/Tags "),
+            (
+                ENV_FINDINGS_BUS,
+                "arn:aws:events:eu-west-1:123456789012:event-bus/findings",
+            ),
+            (ENV_SECURITY_HUB, "TRUE"),
+        ]))
+        .unwrap();
+        assert_eq!(c.outputs.namespace, "Governance/Tags");
+        assert_eq!(
+            c.outputs.findings_bus.as_deref(),
+            Some("arn:aws:events:eu-west-1:123456789012:event-bus/findings")
+        );
+        assert!(c.outputs.security_hub);
+        for (name, value) in [
+            (ENV_METRICS_NAMESPACE, "AWS/Lambda"),
+            (ENV_METRICS_NAMESPACE, "a:b"),
+            (ENV_SECURITY_HUB, "yes"),
+        ] {
+            let e = Config::from_env(&env_of(&[policy, (name, value)])).unwrap_err();
+            assert!(e.to_string().contains(name), "{e}");
+        }
+    }
+
+    #[test]
     fn inline_policy_wins_over_the_file() {
         let env = env_of(&[(ENV_POLICY, POLICY), (ENV_POLICY_FILE, "/nonexistent/policy.json")]);
         let config = Config::from_env(&env).unwrap();
