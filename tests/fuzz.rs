@@ -171,8 +171,16 @@ fn opts() -> IntakeOptions {
     }
 }
 
-/// Each input is answered within this time (a debug build on a shared 2-core machine).
+/// Each input is answered within this time (a debug build on a shared 2-core machine)...
 const QUICK: Duration = Duration::from_millis(500);
+
+/// ...plus a microsecond per byte of input: mutations can build documents of megabytes (a
+/// 200,000-character string duplicated), which a linear parser reads in a debug build at about
+/// 0.2 µs a byte, while a quadratic one would take minutes. The bound checks the growth, not
+/// the machine's speed under load.
+fn quick(bytes: usize) -> Duration {
+    QUICK + Duration::from_micros(u64::try_from(bytes).unwrap_or(u64::MAX))
+}
 
 proptest! {
     #![proptest_config(config("intake-bytes"))]
@@ -193,6 +201,7 @@ proptest! {
         for m in &mutations {
             apply(&mut doc, m);
         }
+        let size = doc.to_string().len();
         let started = Instant::now();
         if let Ok(items) = intake(&doc, &opts()) {
             for item in items.into_iter().flatten() {
@@ -203,7 +212,8 @@ proptest! {
                 }
             }
         }
-        prop_assert!(started.elapsed() < QUICK);
+        let took = started.elapsed();
+        prop_assert!(took < quick(size), "{:?} for {} bytes", took, size);
     }
 }
 
@@ -230,9 +240,11 @@ proptest! {
         for m in &mutations {
             apply(&mut doc, m);
         }
+        let text = doc.to_string();
         let started = Instant::now();
-        let parsed = policy::parse(&doc.to_string());
-        prop_assert!(started.elapsed() < QUICK);
+        let parsed = policy::parse(&text);
+        let took = started.elapsed();
+        prop_assert!(took < quick(text.len()), "{:?} for {} bytes", took, text.len());
         if let Ok(p) = parsed {
             // Whatever policy validates, its plans never touch aws: keys, never add a key
             // they remove, and never take a resource past 50 user tags by adding.
@@ -319,11 +331,18 @@ proptest! {
         for m in &mutations {
             apply(&mut doc, m);
         }
+        // Each parse is timed alone: writing the YAML (serde_yaml, the test's own tool) is not
+        // the loader's time.
+        let json = doc.to_string();
         let started = Instant::now();
-        let as_json = policy::parse_as(&doc.to_string(), policy::Format::Json);
+        let as_json = policy::parse_as(&json, policy::Format::Json);
+        let took = started.elapsed();
+        prop_assert!(took < quick(json.len()), "JSON: {:?} for {} bytes", took, json.len());
         let yaml = serde_yaml::to_string(&doc).unwrap();
+        let started = Instant::now();
         let as_yaml = policy::parse_as(&yaml, policy::Format::Yaml);
-        prop_assert!(started.elapsed() < QUICK);
+        let took = started.elapsed();
+        prop_assert!(took < quick(yaml.len()), "YAML: {:?} for {} bytes", took, yaml.len());
         // The same document means the same policy whichever way it is written: both load, or
         // both fail, with the same problems once the text itself was read.
         prop_assert_eq!(as_json.is_ok(), as_yaml.is_ok(), "{} vs {}", doc, yaml);
