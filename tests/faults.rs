@@ -29,13 +29,19 @@ async fn transient_faults_are_retried_with_backoff_and_the_secret_ends_compliant
     proxy.inject("secretsmanager.DescribeSecret", Fault::ServerError, 2);
     proxy.inject("secretsmanager.UntagResource", Fault::Reset, 1);
     proxy.inject("secretsmanager.TagResource", Fault::Throttle, 2);
-    let (out, report) = handle(
+    let (out, report, emf) = handle_emf(
         &moto,
         &event("secretsmanager-tag-resource.json", &[], &[]),
         &[("AWS_ENDPOINT_URL", &through(&proxy))],
     );
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(report["results"][0]["outcome"], "remediated");
+    assert_eq!(
+        emf_spec::value(&emf, "TagWarden", &[], "Throttled"),
+        Some(2.0),
+        "the throttled attempts the SDK retried are counted; the server errors are not"
+    );
+    assert_eq!(emf_spec::value(&emf, "TagWarden", &[], "Errors"), Some(0.0));
     assert_eq!(proxy.injected(), 5);
     assert_eq!(proxy.calls("secretsmanager.DescribeSecret"), 3);
     assert_eq!(proxy.calls("secretsmanager.TagResource"), 3);
@@ -78,11 +84,16 @@ async fn a_fault_that_outlasts_the_retries_fails_the_invocation_and_leaves_no_su
         .create_secret("prod/payments/db", &[("CostCenter", "1234"), ("DataClass", "internal")])
         .await;
     proxy.always("secretsmanager.TagResource", Fault::Throttle);
-    let (out, report) = handle(
+    let (out, report, emf) = handle_emf(
         &moto,
         &event("secretsmanager-untag-resource.json", &[], &[]),
         &[("AWS_ENDPOINT_URL", &through(&proxy))],
     );
+    assert_eq!(
+        emf_spec::value(&emf, "TagWarden", &[], "Throttled"),
+        Some(f64::from(RETRY_MAX_ATTEMPTS))
+    );
+    assert_eq!(emf_spec::value(&emf, "TagWarden", &[], "Errors"), Some(1.0));
     assert_eq!(
         out.status.code(),
         Some(1),

@@ -686,3 +686,56 @@ fn findings_go_to_the_named_bus_only_and_security_hub_is_one_import_and_one_look
         "the same statements as the central role's"
     );
 }
+
+/// deploy/iam-findings-policy.json (for `cargo lambda deploy`) holds the template's finding
+/// statements, Sid for Sid: the same action on the same resource, with placeholders for what
+/// CloudFormation substitutes.
+#[test]
+fn the_cargo_lambda_findings_policy_is_the_templates() {
+    let t = template();
+    let mut from_template = BTreeSet::new();
+    for name in ["FindingsPolicy", "SecurityHubPolicy"] {
+        for s in t["Resources"][name]["Properties"]["PolicyDocument"]["Statement"]
+            .as_sequence()
+            .unwrap()
+        {
+            // The bus given by name (the `!If`'s second branch); an ARN is used as given.
+            let resource = match &s["Resource"] {
+                Value::Tagged(sub) if sub.tag == "Sub" => sub.value.as_str().unwrap().to_owned(),
+                Value::Tagged(when) if when.tag == "If" => match &when.value[2] {
+                    Value::Tagged(sub) if sub.tag == "Sub" => sub.value.as_str().unwrap().to_owned(),
+                    other => panic!("{}: {}", name, yaml(other)),
+                },
+                other => panic!("{}: {}", name, yaml(other)),
+            };
+            let resource = resource
+                .replace("${AWS::Partition}", "aws")
+                .replace("${AWS::Region}", "REGION")
+                .replace("${AWS::AccountId}", "ACCOUNT_ID")
+                .replace("${FindingsBus}", "BUS_NAME");
+            from_template.insert((
+                s["Sid"].as_str().unwrap().to_owned(),
+                s["Action"].as_str().unwrap().to_owned(),
+                resource,
+            ));
+        }
+    }
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(root().join("deploy/iam-findings-policy.json")).unwrap())
+            .unwrap();
+    let from_file: BTreeSet<(String, String, String)> = doc["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            assert_eq!(s["Effect"], "Allow");
+            (
+                s["Sid"].as_str().unwrap().to_owned(),
+                s["Action"].as_str().unwrap().to_owned(),
+                s["Resource"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(from_template.len(), 3);
+    assert_eq!(from_file, from_template, "deploy/iam-findings-policy.json differs");
+}

@@ -4,7 +4,7 @@
 use crate::domain::{ApiError, Cell, ErrorType, Mode, Outcome, ResourceContext, ResourceKind};
 use crate::engine::decide::Decision;
 use crate::engine::intake::{self, CellWork, Ignored, Intake, IntakeError, Trigger};
-use crate::ports::Backend;
+use crate::ports::{Backend, TagStore};
 use crate::run::config::{Accounts, Config};
 use crate::run::metrics::Metrics;
 use crate::run::outputs::{OutputSettings, Outputs};
@@ -190,8 +190,8 @@ impl<B: Backend> Handler<B> {
         let mut results = Vec::with_capacity(items.len());
         for item in items {
             let entry = match item {
-                Ok(Intake::Trigger(t)) => self.trigger(&t).await,
-                Ok(Intake::Trusted(t, reason)) => self.trusted(&t, reason).await,
+                Ok(Intake::Trigger(t)) => self.trigger(&t, outputs).await,
+                Ok(Intake::Trusted(t, reason)) => self.trusted(&t, reason, outputs).await,
                 Ok(Intake::Ignored(i)) => ignored(i),
                 Ok(Intake::Sweep(_)) if !self.live => {
                     let mut entry = ResourceReport::new(Outcome::Ignored);
@@ -437,22 +437,31 @@ impl<B: Backend> Handler<B> {
         self.backend.enqueue(dlq, &[body.to_string()]).await
     }
 
-    async fn trigger(&self, t: &Trigger) -> ResourceReport {
+    async fn trigger(&self, t: &Trigger, outputs: &Outputs<'_>) -> ResourceReport {
         let judge = self.judge();
         let (ctx, id) = (self.context(t), t.resource_id.as_str());
         if let Err(e) = self.backend.reach(t.account.as_deref()).await {
             return unreached(ctx, id, &e);
         }
         let cell = Cell::new(t.account.as_deref(), &t.region);
-        match t.kind {
+        let before = self.throttles(&cell);
+        let entry = match t.kind {
             ResourceKind::Secret => judge.check(&self.backend.secrets(&cell), ctx, id).await,
             ResourceKind::KmsKey => judge.check(&self.backend.keys(&cell), ctx, id).await,
-        }
+        };
+        outputs.throttled(self.throttles(&cell).saturating_sub(before));
+        entry
+    }
+
+    /// Throttled attempts the cell's clients have seen so far (the SDK's retries included):
+    /// an event's difference is its `Throttled` count, as a sweep's is.
+    fn throttles(&self, cell: &Cell) -> u64 {
+        self.backend.secrets(cell).throttled() + self.backend.keys(cell).throttled()
     }
 
     /// A trusted principal's change: ignored as before, and with memory, what it set is
     /// remembered.
-    async fn trusted(&self, t: &Trigger, reason: String) -> ResourceReport {
+    async fn trusted(&self, t: &Trigger, reason: String, outputs: &Outputs<'_>) -> ResourceReport {
         let mut entry = ignored(Ignored {
             reason,
             kind: Some(t.kind),
@@ -466,10 +475,12 @@ impl<B: Backend> Handler<B> {
             return unreached(ctx, id, &e);
         }
         let cell = Cell::new(t.account.as_deref(), &t.region);
+        let before = self.throttles(&cell);
         match t.kind {
             ResourceKind::Secret => judge.trust(&self.backend.secrets(&cell), ctx, id, &mut entry).await,
             ResourceKind::KmsKey => judge.trust(&self.backend.keys(&cell), ctx, id, &mut entry).await,
         }
+        outputs.throttled(self.throttles(&cell).saturating_sub(before));
         if !entry.remembered.is_empty() {
             entry
                 .reasons

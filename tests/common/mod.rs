@@ -381,8 +381,33 @@ pub fn example_policy() -> String {
 
 /// Runs `tag-warden handle -` on `event` with moto's environment plus `extra`.
 pub fn handle(moto: &Moto, event: &str, extra: &[(&str, &str)]) -> (Output, serde_json::Value) {
+    let out = run_handle(moto, &["handle", "-"], event, extra);
+    let report = serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
+    (out, report)
+}
+
+/// [`handle`] with `--emf`: also the EMF documents printed after the report, each checked
+/// against the specification.
+pub fn handle_emf(
+    moto: &Moto,
+    event: &str,
+    extra: &[(&str, &str)],
+) -> (Output, serde_json::Value, Vec<serde_json::Value>) {
+    let out = run_handle(moto, &["handle", "--emf", "-"], event, extra);
+    let stdout = String::from_utf8(out.stdout.clone()).unwrap();
+    let mut values = serde_json::Deserializer::from_str(&stdout).into_iter::<serde_json::Value>();
+    let report = values.next().and_then(Result::ok).unwrap_or(serde_json::Value::Null);
+    let emf = stdout
+        .lines()
+        .filter(|l| l.starts_with("{\"_aws\":"))
+        .map(|l| emf_spec::check_line(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    (out, report, emf)
+}
+
+fn run_handle(moto: &Moto, args: &[&str], event: &str, extra: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_tag-warden"));
-    cmd.args(["handle", "-"])
+    cmd.args(args)
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("TAG_WARDEN_POLICY", example_policy())
@@ -396,9 +421,7 @@ pub fn handle(moto: &Moto, event: &str, extra: &[(&str, &str)]) -> (Output, serd
     }
     let mut child = cmd.spawn().unwrap();
     child.stdin.take().unwrap().write_all(event.as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
-    let report = serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
-    (out, report)
+    child.wait_with_output().unwrap()
 }
 
 pub fn tags(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
