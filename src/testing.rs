@@ -99,8 +99,18 @@ impl FakeStore {
 
     /// Fails the next call of `op` with an error of `kind`.
     pub fn failing(self, op: &'static str, kind: ErrorKind) -> Self {
-        self.fail.lock().unwrap().push((op, kind));
+        self.fail_next(op, kind);
         self
+    }
+
+    /// [`FakeStore::failing`], on a store in use.
+    pub fn fail_next(&self, op: &'static str, kind: ErrorKind) {
+        self.fail.lock().unwrap().push((op, kind));
+    }
+
+    /// Deletes the resource at `arn` (listings no longer show it).
+    pub fn delete(&self, arn: &str) {
+        self.resources.lock().unwrap().remove(arn);
     }
 
     /// The write guard refuses writes to `arn` (as for a key pending deletion).
@@ -523,7 +533,7 @@ impl Backend for FakeBackend {
         }
         findings.iter().map(|_| None).collect()
     }
-    async fn open_findings(&self, cell: &Cell, ids: Option<&[String]>) -> Result<BTreeSet<String>, ApiError> {
+    async fn open_findings(&self, cell: &Cell, ids: Option<&[String]>) -> Result<BTreeMap<String, String>, ApiError> {
         let hub = self.hub.lock().unwrap();
         Ok(hub
             .get(&cell.region)
@@ -531,7 +541,7 @@ impl Backend for FakeBackend {
                 fs.values()
                     .filter(|f| f.compliance == Compliance::Failed)
                     .filter(|f| ids.is_none_or(|ids| ids.contains(&f.finding_id)))
-                    .map(|f| f.finding_id.clone())
+                    .map(|f| (f.finding_id.clone(), f.arn.clone()))
                     .collect()
             })
             .unwrap_or_default())

@@ -190,24 +190,49 @@ async fn findings_are_imported_a_hundred_a_call_and_those_refused_are_named() {
 
 #[tokio::test]
 async fn open_findings_are_read_across_pages_filtered_to_tag_wardens_failed_active_ones() {
-    use aws_sdk_securityhub::types::{Compliance, ComplianceStatus, RecordState};
-    let finding = |id: &str, status: ComplianceStatus, state: RecordState| {
+    use aws_sdk_securityhub::types::{Compliance, ComplianceStatus, RecordState, Resource};
+    let arn = |id: &str| format!("arn:aws:secretsmanager:us-east-1:123456789012:secret:{id}-AbCdEf");
+    let finding = |id: &str, status: ComplianceStatus, state: RecordState, arn: String| {
         AwsSecurityFinding::builder()
             .id(id)
             .generator_id(GENERATOR_ID)
             .compliance(Compliance::builder().status(status).build())
             .record_state(state)
+            .resources(Resource::builder().r#type("AwsSecretsManagerSecret").id(arn).build())
             .build()
     };
     // The service filters; what comes back is checked again (an emulator that ignores the
-    // filters, as moto does, must not make a resolved finding look open).
+    // filters, as moto does, must not make a resolved finding, or an aggregating hub another
+    // account's or region's, look open here).
     let page = move |ids: &[&str], next: Option<&str>| {
         let mut out = GetFindingsOutput::builder();
         for id in ids {
-            out = out.findings(finding(id, ComplianceStatus::Failed, RecordState::Active));
+            out = out.findings(finding(id, ComplianceStatus::Failed, RecordState::Active, arn(id)));
         }
-        out = out.findings(finding("tw-resolved", ComplianceStatus::Passed, RecordState::Archived));
-        out = out.findings(finding("tw-archived", ComplianceStatus::Failed, RecordState::Archived));
+        out = out.findings(finding(
+            "tw-resolved",
+            ComplianceStatus::Passed,
+            RecordState::Archived,
+            arn("r"),
+        ));
+        out = out.findings(finding(
+            "tw-archived",
+            ComplianceStatus::Failed,
+            RecordState::Archived,
+            arn("a"),
+        ));
+        out = out.findings(finding(
+            "tw-other-account",
+            ComplianceStatus::Failed,
+            RecordState::Active,
+            "arn:aws:secretsmanager:us-east-1:210987654321:secret:x-AbCdEf".to_owned(),
+        ));
+        out = out.findings(finding(
+            "tw-other-region",
+            ComplianceStatus::Failed,
+            RecordState::Active,
+            "arn:aws:secretsmanager:eu-west-1:123456789012:secret:x-AbCdEf".to_owned(),
+        ));
         out.set_next_token(next.map(str::to_owned)).build()
     };
     let get = mock!(aws_sdk_securityhub::Client::get_findings)
@@ -216,6 +241,8 @@ async fn open_findings_are_read_across_pages_filtered_to_tag_wardens_failed_acti
             f.generator_id()[0].value() == Some(GENERATOR_ID)
                 && f.compliance_status()[0].value() == Some("FAILED")
                 && f.record_state()[0].value() == Some("ACTIVE")
+                && f.aws_account_id()[0].value() == Some("123456789012")
+                && f.region()[0].value() == Some("us-east-1")
         })
         .sequence()
         .output(move || page(&["tw-1", "tw-2"], Some("t2")))
@@ -223,10 +250,14 @@ async fn open_findings_are_read_across_pages_filtered_to_tag_wardens_failed_acti
         .build();
     let client = mock_client!(aws_sdk_securityhub, RuleMode::Sequential, [&get], |c| c
         .retry_config(retry_config()));
-    let open = open_hub_findings(&client, &Cell::new(None, "us-east-1"), None)
+    let open = open_hub_findings(&client, &Cell::new(None, "us-east-1"), "123456789012", None)
         .await
         .unwrap();
-    assert_eq!(open.into_iter().collect::<Vec<_>>(), ["tw-1", "tw-2", "tw-3"]);
+    let expected: std::collections::BTreeMap<String, String> = ["tw-1", "tw-2", "tw-3"]
+        .iter()
+        .map(|id| (id.to_string(), arn(id)))
+        .collect();
+    assert_eq!(open, expected);
     assert_eq!(get.num_calls(), 2);
 }
 
@@ -237,9 +268,14 @@ async fn a_lookup_of_named_findings_filters_by_their_ids_and_a_failure_is_an_err
         .then_http_response(|| json_error(400, "InvalidAccessException", "Security Hub is not enabled"));
     let client = mock_client!(aws_sdk_securityhub, RuleMode::MatchAny, [&get], |c| c
         .retry_config(retry_config()));
-    let err = open_hub_findings(&client, &Cell::new(None, "us-east-1"), Some(&["tw-1".to_owned()]))
-        .await
-        .unwrap_err();
+    let err = open_hub_findings(
+        &client,
+        &Cell::new(None, "us-east-1"),
+        "123456789012",
+        Some(&["tw-1".to_owned()]),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(err.code, "InvalidAccessException");
     assert_eq!(get.num_calls(), 1);
 }

@@ -327,3 +327,53 @@ async fn emf_lines_follow_the_report_only_when_asked_and_meet_the_specification(
     assert!(report.is_object(), "{}", String::from_utf8_lossy(&out.stdout));
     assert!(!String::from_utf8_lossy(&out.stdout).contains("\"_aws\""));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_complete_sweep_closes_the_finding_of_a_secret_deleted_since() {
+    let moto = Moto::start();
+    let gone = moto.create_secret("app/gone", &[("Owner", "a")]).await;
+    let stays = moto.create_secret("app/stays", &[("Owner", "a")]).await;
+    let extra = env(&[("TAG_WARDEN_SECURITY_HUB", "true")]);
+    let (out, report) = run_cli(&moto, &["reconcile", "--json", "--region", REGION], &extra);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(report["findings"]["security_hub"]["imported"], 2, "{report:#}");
+
+    moto.secrets()
+        .delete_secret()
+        .secret_id(&gone)
+        .force_delete_without_recovery(true)
+        .send()
+        .await
+        .unwrap();
+    let (out, report) = run_cli(&moto, &["reconcile", "--json", "--region", REGION], &extra);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let summary = &report["findings"]["security_hub"];
+    assert_eq!(summary["archived"], 1, "{summary:#}");
+    assert_eq!(
+        (summary["imported"].as_u64(), summary["resolved"].as_u64()),
+        (Some(1), Some(0))
+    );
+    let hub = hub_findings(&moto).await;
+    let of = |arn: &str| {
+        hub.values()
+            .find(|f| f.resources().first().and_then(|r| r.id()) == Some(arn))
+            .unwrap_or_else(|| panic!("no finding for {arn}"))
+    };
+    let closed = of(&gone);
+    assert_eq!(
+        (
+            closed.compliance().and_then(|c| c.status()).map(|s| s.as_str()),
+            closed.record_state().map(|s| s.as_str()),
+            closed.workflow().and_then(|w| w.status()).map(|s| s.as_str()),
+        ),
+        (Some("NOT_AVAILABLE"), Some("ARCHIVED"), Some("RESOLVED"))
+    );
+    assert_eq!(
+        of(&stays).compliance().and_then(|c| c.status()).map(|s| s.as_str()),
+        Some("FAILED")
+    );
+
+    // Closed once.
+    let (_, report) = run_cli(&moto, &["reconcile", "--json", "--region", REGION], &extra);
+    assert_eq!(report["findings"]["security_hub"]["archived"], 0);
+}

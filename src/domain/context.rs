@@ -133,6 +133,11 @@ pub fn arn_account(arn: &str) -> Option<&str> {
     arn_region_account(arn).map(|(_, account)| account)
 }
 
+/// The region of an ARN, if it names one.
+pub fn arn_region(arn: &str) -> Option<&str> {
+    arn_region_account(arn).map(|(region, _)| region)
+}
+
 fn arn_region_account(arn: &str) -> Option<(&str, &str)> {
     let mut parts = arn.splitn(6, ':');
     if parts.next()? != "arn" {

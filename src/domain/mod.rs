@@ -10,7 +10,7 @@ mod outcome;
 mod tags;
 
 pub use cell::{is_account_id, Cell};
-pub use context::{arn_account, Actor, EventInfo, ResourceContext};
+pub use context::{arn_account, arn_region, Actor, EventInfo, ResourceContext};
 pub use date::{utc_time, Date};
 pub use failure::{ApiError, ErrorKind};
 pub use outcome::{ErrorType, Outcome};

@@ -20,6 +20,9 @@ pub enum Compliance {
     Failed,
     /// Compliant now (remediated, or found compliant after an earlier finding).
     Passed,
+    /// The resource is gone (a sweep that listed its whole account and region did not list
+    /// it): its finding is closed, neither passed nor failed.
+    NotAvailable,
 }
 
 /// One finding: what an EventBridge rule matches on and a Security Hub finding shows. It
@@ -114,5 +117,9 @@ mod tests {
     fn compliance_is_spelt_as_security_hub_spells_it() {
         assert_eq!(serde_json::to_string(&Compliance::Failed).unwrap(), "\"FAILED\"");
         assert_eq!(serde_json::to_string(&Compliance::Passed).unwrap(), "\"PASSED\"");
+        assert_eq!(
+            serde_json::to_string(&Compliance::NotAvailable).unwrap(),
+            "\"NOT_AVAILABLE\""
+        );
     }
 }

@@ -22,7 +22,7 @@ pub use memory::{HistoryEntry, Memory, NoMemory, Place, Remembered, Stored, HIST
 
 use crate::domain::{ApiError, Cell, ErrorKind, Tags};
 use futures_util::Stream;
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::future::Future;
 
 /// A resource as read from AWS just now.
@@ -166,13 +166,15 @@ pub trait Backend: Send + Sync {
         let refused = unsupported("securityhub:BatchImportFindings").to_string();
         std::future::ready(findings.iter().map(|_| Some(refused.clone())).collect())
     }
-    /// The ids of tag-warden's findings in Security Hub in `cell` that are active and failed
-    /// (all of them, or those among `ids`): the resources to resolve once compliant.
+    /// tag-warden's findings in Security Hub that are active and failed, about resources of
+    /// `cell` (its account and region; an aggregating hub shows others, which are left out):
+    /// all of them, or those among `ids`, each id with its resource's ARN. The resources to
+    /// resolve once compliant, and to archive once gone.
     fn open_findings(
         &self,
         cell: &Cell,
         ids: Option<&[String]>,
-    ) -> impl Future<Output = Result<BTreeSet<String>, ApiError>> + Send {
+    ) -> impl Future<Output = Result<BTreeMap<String, String>, ApiError>> + Send {
         let _ = (cell, ids);
         std::future::ready(Err(unsupported("securityhub:GetFindings")))
     }

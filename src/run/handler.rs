@@ -444,19 +444,20 @@ impl<B: Backend> Handler<B> {
             return unreached(ctx, id, &e);
         }
         let cell = Cell::new(t.account.as_deref(), &t.region);
-        let before = self.throttles(&cell);
-        let entry = match t.kind {
-            ResourceKind::Secret => judge.check(&self.backend.secrets(&cell), ctx, id).await,
-            ResourceKind::KmsKey => judge.check(&self.backend.keys(&cell), ctx, id).await,
-        };
-        outputs.throttled(self.throttles(&cell).saturating_sub(before));
-        entry
-    }
-
-    /// Throttled attempts the cell's clients have seen so far (the SDK's retries included):
-    /// an event's difference is its `Throttled` count, as a sweep's is.
-    fn throttles(&self, cell: &Cell) -> u64 {
-        self.backend.secrets(cell).throttled() + self.backend.keys(cell).throttled()
+        match t.kind {
+            ResourceKind::Secret => {
+                counting(self.backend.secrets(&cell), outputs, async |s| {
+                    judge.check(s, ctx, id).await
+                })
+                .await
+            }
+            ResourceKind::KmsKey => {
+                counting(self.backend.keys(&cell), outputs, async |s| {
+                    judge.check(s, ctx, id).await
+                })
+                .await
+            }
+        }
     }
 
     /// A trusted principal's change: ignored as before, and with memory, what it set is
@@ -475,12 +476,21 @@ impl<B: Backend> Handler<B> {
             return unreached(ctx, id, &e);
         }
         let cell = Cell::new(t.account.as_deref(), &t.region);
-        let before = self.throttles(&cell);
+        let e = &mut entry;
         match t.kind {
-            ResourceKind::Secret => judge.trust(&self.backend.secrets(&cell), ctx, id, &mut entry).await,
-            ResourceKind::KmsKey => judge.trust(&self.backend.keys(&cell), ctx, id, &mut entry).await,
+            ResourceKind::Secret => {
+                counting(self.backend.secrets(&cell), outputs, async |s| {
+                    judge.trust(s, ctx, id, e).await
+                })
+                .await
+            }
+            ResourceKind::KmsKey => {
+                counting(self.backend.keys(&cell), outputs, async |s| {
+                    judge.trust(s, ctx, id, e).await
+                })
+                .await
+            }
         }
-        outputs.throttled(self.throttles(&cell).saturating_sub(before));
         if !entry.remembered.is_empty() {
             entry
                 .reasons
@@ -488,6 +498,15 @@ impl<B: Backend> Handler<B> {
         }
         entry
     }
+}
+
+/// `work` on `store`, its throttled attempts (the SDK's retries included) counted as a sweep's
+/// are: the store's count before and after.
+async fn counting<S: TagStore, T>(store: S, outputs: &Outputs<'_>, work: impl AsyncFnOnce(&S) -> T) -> T {
+    let before = store.throttled();
+    let out = work(&store).await;
+    outputs.throttled(store.throttled().saturating_sub(before));
+    out
 }
 
 /// The entry of a resource in an account that cannot be reached (its member role not assumed).

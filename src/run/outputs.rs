@@ -7,7 +7,7 @@
 //! Publishing comes after the resource's writes and never changes its outcome: a finding AWS
 //! refuses is retried by the adapter, then counted and named in the report.
 
-use crate::domain::{arn_account, utc_time, Cell, Mode, Outcome};
+use crate::domain::{arn_account, utc_time, Cell, Mode, Outcome, ResourceKind};
 use crate::ports::{
     finding_id, Backend, Compliance, PolicyFinding, Published, IMPORT_MAX_FINDINGS, PUT_EVENTS_MAX_ENTRIES,
 };
@@ -56,6 +56,9 @@ struct State {
     /// The ids of tag-warden's open Security Hub findings in the cells looked up (an id is a
     /// hash of the resource's ARN, which names its account and region).
     open: BTreeSet<String>,
+    /// Per cell swept, its open findings (id → ARN) whose resource no entry has named yet:
+    /// what is left of a kind once its listing is complete is gone.
+    unlisted: BTreeMap<Cell, BTreeMap<String, String>>,
     summary: FindingsSummary,
 }
 
@@ -119,6 +122,31 @@ pub fn finding_of(entry: &ResourceReport, mode: Mode, resolves: bool, observed_a
     })
 }
 
+/// The closing finding of a resource gone, about `arn` in `cell`.
+fn gone_finding(arn: &str, kind: ResourceKind, cell: &Cell, mode: Mode, observed_at: &str) -> Option<PolicyFinding> {
+    let account = cell.account.as_deref().or_else(|| arn_account(arn))?;
+    Some(PolicyFinding {
+        finding_id: finding_id(arn),
+        compliance: Compliance::NotAvailable,
+        outcome: Outcome::Skipped,
+        mode,
+        kind,
+        arn: arn.to_owned(),
+        account: account.to_owned(),
+        region: cell.region.clone(),
+        rules: Vec::new(),
+        keys_added: Vec::new(),
+        keys_removed: Vec::new(),
+        keys_to_add: Vec::new(),
+        keys_to_remove: Vec::new(),
+        reasons: vec!["the resource no longer exists: a sweep of its account and region did not list it".to_owned()],
+        actor: None,
+        event: None,
+        event_id: None,
+        observed_at: observed_at.to_owned(),
+    })
+}
+
 impl<'a> Outputs<'a> {
     /// Outputs of an invocation in `mode`.
     pub fn new(settings: &'a OutputSettings, mode: Mode) -> Self {
@@ -145,7 +173,9 @@ impl<'a> Outputs<'a> {
         if !self.settings.security_hub {
             return;
         }
-        self.look_up_open(backend, cell, None).await;
+        if let Some(open) = self.look_up_open(backend, cell, None).await {
+            self.state().unlisted.insert(cell.clone(), open);
+        }
     }
 
     /// Before an event's compliant entry is observed: whether its resource has an open finding.
@@ -159,17 +189,50 @@ impl<'a> Outputs<'a> {
         self.look_up_open(backend, &cell, Some(&[finding_id(arn)])).await;
     }
 
-    /// Adds the open findings of `cell` (all, or those among `ids`) to those known; a failed
-    /// lookup is logged and reported (compliant resources there are then not resolved).
-    async fn look_up_open<B: Backend>(&self, backend: &B, cell: &Cell, ids: Option<&[String]>) {
+    /// Adds the open findings of `cell` (all, or those among `ids`) to those known, and
+    /// returns them; a failed lookup is logged and reported (compliant resources there are
+    /// then not resolved, nor gone ones archived).
+    async fn look_up_open<B: Backend>(
+        &self,
+        backend: &B,
+        cell: &Cell,
+        ids: Option<&[String]>,
+    ) -> Option<BTreeMap<String, String>> {
         match backend.open_findings(cell, ids).await {
-            Ok(ids) => self.state().open.extend(ids),
+            Ok(open) => {
+                self.state().open.extend(open.keys().cloned());
+                Some(open)
+            }
             Err(e) => {
                 tracing::warn!(cell = %cell, error = %e, "cannot look up open Security Hub findings: compliant resources are not resolved there");
                 let mut st = self.state();
                 let hub = st.summary.security_hub.get_or_insert_with(HubSummary::default);
                 hub.lookup_failed.get_or_insert_with(|| e.to_string());
+                None
             }
+        }
+    }
+
+    /// After a sweep listed every resource of `kind` in `cell` (no page failed, none cut short
+    /// or left unstarted by the deadline): the open findings of that kind whose resource no
+    /// entry named are about resources gone (deleted, or scheduled for deletion, which
+    /// ListSecrets leaves out), and are closed: NOT_AVAILABLE, resolved and archived.
+    pub fn archive_unlisted(&self, cell: &Cell, kind: ResourceKind) {
+        let mut st = self.state();
+        let Some(unlisted) = st.unlisted.get_mut(cell) else {
+            return;
+        };
+        let (gone, left): (BTreeMap<String, String>, BTreeMap<String, String>) = std::mem::take(unlisted)
+            .into_iter()
+            .partition(|(_, arn)| ResourceKind::of_arn(arn) == Some(kind));
+        *unlisted = left;
+        let observed_at = utc_time(now_ms());
+        for (id, arn) in gone {
+            let Some(finding) = gone_finding(&arn, kind, cell, self.mode, &observed_at) else {
+                continue;
+            };
+            tracing::info!(arn = %arn, finding_id = %id, "resource gone: its Security Hub finding is archived");
+            st.hub.entry(cell.clone()).or_default().push(finding);
         }
     }
 
@@ -181,6 +244,14 @@ impl<'a> Outputs<'a> {
             return;
         }
         let cell = cell_of(entry);
+        // Named, so not gone (by the id, a hash of the ARN: a sweep's cell of the function's
+        // own account has no account, while the entry has its ARN's).
+        if let Some(arn) = entry.arn.as_deref() {
+            let id = finding_id(arn);
+            for unlisted in st.unlisted.values_mut() {
+                unlisted.remove(&id);
+            }
+        }
         let resolves = match entry.arn.as_deref() {
             Some(arn) if entry.outcome == Outcome::Compliant => st.open.contains(&finding_id(arn)),
             _ => false,
@@ -237,10 +308,10 @@ impl<'a> Outputs<'a> {
             match result {
                 None if hub => {
                     let h = summary.security_hub.get_or_insert_with(HubSummary::default);
-                    if f.outcome == Outcome::Compliant {
-                        h.resolved += 1;
-                    } else {
-                        h.imported += 1;
+                    match (f.compliance, f.outcome) {
+                        (Compliance::NotAvailable, _) => h.archived += 1,
+                        (_, Outcome::Compliant) => h.resolved += 1,
+                        _ => h.imported += 1,
                     }
                 }
                 None => summary.events_put += 1,

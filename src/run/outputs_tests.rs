@@ -241,3 +241,74 @@ async fn an_offline_plan_publishes_nothing() {
     assert!(h.backend().hub.lock().unwrap().is_empty());
     assert!(report.findings.is_none());
 }
+
+#[tokio::test]
+async fn a_complete_sweep_archives_the_findings_of_resources_gone_and_an_incomplete_one_does_not() {
+    // A secret to be deleted, and a key that stays, both departing from the policy.
+    const LISTED: &str = "arn:aws:kms:us-east-1:123456789012:key/0000abcd-12ab-34cd-56ef-1234567890ab";
+    let h = handler(
+        FakeBackend::new(
+            FakeStore::with(ARN, &[("Owner", "team")]),
+            FakeStore::with(LISTED, &[("Owner", "team")]),
+        ),
+        true,
+        "report",
+    );
+    let cells = [Cell::new(None, "us-east-1")];
+    h.sweep(&cells, Deadline::NONE, &|_| {}).await;
+    let hub = |arn: &str| h.backend().hub.lock().unwrap()["us-east-1"][&finding_id(arn)].clone();
+    assert_eq!(hub(ARN).compliance, Compliance::Failed);
+    assert_eq!(hub(LISTED).compliance, Compliance::Failed);
+    // A key's open finding, the key gone before this sweep; and one in another region,
+    // which this cell's sweep does not judge.
+    const KEY: &str = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+    const ELSEWHERE: &str = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:x-AbCdEf";
+    for (arn, region, kind) in [
+        (KEY, "us-east-1", ResourceKind::KmsKey),
+        (ELSEWHERE, "eu-west-1", ResourceKind::Secret),
+    ] {
+        let mut f = hub(ARN);
+        (f.finding_id, f.arn, f.region, f.kind) = (finding_id(arn), arn.to_owned(), region.to_owned(), kind);
+        h.backend()
+            .hub
+            .lock()
+            .unwrap()
+            .entry(region.to_owned())
+            .or_default()
+            .insert(f.finding_id.clone(), f);
+    }
+
+    // The secret is deleted, and the secrets' listing fails: which secrets are gone is not
+    // known, so the secret's finding stays open; the keys' listing was complete.
+    h.backend().secrets.delete(ARN);
+    h.backend()
+        .secrets
+        .fail_next("list", crate::domain::ErrorKind::Transient);
+    let (report, _) = h.sweep(&cells, Deadline::NONE, &|_| {}).await;
+    assert!(!report.sweep.as_ref().unwrap().complete);
+    assert_eq!(hub(ARN).compliance, Compliance::Failed);
+    assert_eq!(hub(KEY).compliance, Compliance::NotAvailable);
+    assert_eq!(hub(KEY).outcome, Outcome::Skipped);
+    assert_eq!(report.findings.unwrap().security_hub.unwrap().archived, 1);
+
+    // A complete listing without the secret: its finding is closed, the other region's not.
+    let (report, metrics) = h.sweep(&cells, Deadline::NONE, &|_| {}).await;
+    let closed = hub(ARN);
+    assert_eq!(closed.compliance, Compliance::NotAvailable);
+    assert!(closed.reasons[0].contains("no longer exists"), "{:?}", closed.reasons);
+    assert_eq!(report.findings.unwrap().security_hub.unwrap().archived, 1);
+    assert_eq!(
+        metrics.total("Evaluated"),
+        1,
+        "the key; a gone resource is not evaluated"
+    );
+    assert_eq!(hub(LISTED).compliance, Compliance::Failed, "listed: not gone");
+    assert_eq!(
+        h.backend().hub.lock().unwrap()["eu-west-1"][&finding_id(ELSEWHERE)].compliance,
+        Compliance::Failed
+    );
+
+    // Closed once: the next sweep finds nothing open to close.
+    let (report, _) = h.sweep(&cells, Deadline::NONE, &|_| {}).await;
+    assert_eq!(report.findings.unwrap().security_hub.unwrap().archived, 0);
+}

@@ -318,6 +318,8 @@ pub struct HubSummary {
     pub imported: usize,
     /// Earlier findings resolved: their resources are compliant now.
     pub resolved: usize,
+    /// Earlier findings closed (NOT_AVAILABLE, archived): their resources are gone.
+    pub archived: usize,
     /// Findings Security Hub refused after retries.
     pub failed: usize,
     /// Why the open findings could not be looked up, if so (compliant resources were then

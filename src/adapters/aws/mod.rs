@@ -28,7 +28,7 @@ use crate::domain::{ApiError, Cell};
 use crate::ports::{Backend, PolicyFinding, Published};
 use aws_config::{Region, SdkConfig};
 use aws_credential_types::provider::SharedCredentialsProvider;
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -260,9 +260,13 @@ impl Backend for AwsBackend {
         securityhub::import(&self.clients(cell).securityhub, findings).await
     }
 
-    async fn open_findings(&self, cell: &Cell, ids: Option<&[String]>) -> Result<BTreeSet<String>, ApiError> {
+    async fn open_findings(&self, cell: &Cell, ids: Option<&[String]>) -> Result<BTreeMap<String, String>, ApiError> {
         self.reach(cell.account.as_deref()).await?;
-        securityhub::open(&self.clients(cell).securityhub, cell, ids).await
+        let account = match cell.account.as_deref() {
+            Some(account) => account,
+            None => self.home_account().await?,
+        };
+        securityhub::open(&self.clients(cell).securityhub, cell, account, ids).await
     }
 }
 

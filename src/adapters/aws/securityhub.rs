@@ -1,18 +1,18 @@
 //! Security Hub: findings imported as ASFF (BatchImportFindings, 100 a call, in the resource's
-//! account and region, as the default product of that account requires), and the ids of
-//! tag-warden's findings still open there (GetFindings), so that a resource compliant again
-//! has its finding resolved.
+//! account and region, as the default product of that account requires), and tag-warden's
+//! findings still open there (GetFindings), so that a resource compliant again has its finding
+//! resolved, and one gone has it archived.
 
 use super::error::from_sdk;
 use super::member::partition;
 use super::paginate::all_pages;
-use crate::domain::{ApiError, Cell, Outcome, ResourceKind};
+use crate::domain::{arn_account, arn_region, ApiError, Cell, Outcome, ResourceKind};
 use crate::ports::{Compliance, PolicyFinding, Published, IMPORT_MAX_FINDINGS};
 use aws_sdk_securityhub::types::{
     AwsSecurityFinding, AwsSecurityFindingFilters, Compliance as AsffCompliance, ComplianceStatus, RecordState,
     Resource, Severity, SeverityLabel, StringFilter, StringFilterComparison, Workflow, WorkflowStatus,
 };
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 
 /// The ASFF version written.
 pub const SCHEMA_VERSION: &str = "2018-10-08";
@@ -58,16 +58,23 @@ pub fn asff(f: &PolicyFinding) -> AwsSecurityFinding {
             RecordState::Archived,
             SeverityLabel::Informational,
         ),
+        Compliance::NotAvailable => (
+            ComplianceStatus::NotAvailable,
+            WorkflowStatus::Resolved,
+            RecordState::Archived,
+            SeverityLabel::Informational,
+        ),
     };
     let rules = if f.rules.is_empty() {
         String::new()
     } else {
         format!(" ({})", f.rules.join(", "))
     };
-    let title = match f.outcome {
-        Outcome::Remediated => format!("{} tags remediated by tag policy{rules}", kind.1),
-        Outcome::Compliant => format!("{} tags comply with tag policy again", kind.1),
-        Outcome::WouldRemediate => format!("{} tags depart from tag policy (report mode){rules}", kind.1),
+    let title = match (f.compliance, f.outcome) {
+        (Compliance::NotAvailable, _) => format!("{} no longer exists: its tag finding is closed", kind.1),
+        (_, Outcome::Remediated) => format!("{} tags remediated by tag policy{rules}", kind.1),
+        (_, Outcome::Compliant) => format!("{} tags comply with tag policy again", kind.1),
+        (_, Outcome::WouldRemediate) => format!("{} tags depart from tag policy (report mode){rules}", kind.1),
         _ => format!("{} tags violate tag policy{rules}", kind.1),
     };
     let description = if f.reasons.is_empty() {
@@ -145,24 +152,29 @@ fn equals(value: &str) -> StringFilter {
         .build()
 }
 
-/// The ids of tag-warden's active, failed findings in the client's account and region: all
-/// of them, or those among `ids`.
+/// tag-warden's active, failed findings about resources in `account` and the client's region
+/// (`cell`'s): all of them, or those among `ids`; each id with its resource's ARN.
 pub async fn open(
     client: &aws_sdk_securityhub::Client,
     cell: &Cell,
+    account: &str,
     ids: Option<&[String]>,
-) -> Result<BTreeSet<String>, ApiError> {
+) -> Result<BTreeMap<String, String>, ApiError> {
     let groups: Vec<Option<&[String]>> = match ids {
         None => vec![None],
         Some([]) => Vec::new(),
         Some(ids) => ids.chunks(MAX_FILTER_VALUES).map(Some).collect(),
     };
-    let mut open = BTreeSet::new();
+    let mut open = BTreeMap::new();
     for group in groups {
+        // An aggregating hub (the organization's administrator, the linking region) also
+        // holds other accounts' and regions' findings: asked for this cell's only.
         let mut filters = AwsSecurityFindingFilters::builder()
             .generator_id(equals(GENERATOR_ID))
             .compliance_status(equals("FAILED"))
-            .record_state(equals("ACTIVE"));
+            .record_state(equals("ACTIVE"))
+            .aws_account_id(equals(account))
+            .region(equals(&cell.region));
         for id in group.unwrap_or_default() {
             filters = filters.id(equals(id));
         }
@@ -180,20 +192,27 @@ pub async fn open(
                     .await
                     .map_err(|e| from_sdk("securityhub:GetFindings", &resource, e, |_| None))?;
                 // The filters are asked of the service and checked again here: what comes
-                // back is only what is still tag-warden's, failed and active.
-                let ids = out
+                // back is only what is still tag-warden's, failed and active, about a
+                // resource (by its ARN) in this account and region.
+                let found = out
                     .findings()
                     .iter()
                     .filter(|f| is_open(f))
-                    .filter_map(|f| f.id().map(str::to_owned))
+                    .filter_map(|f| Some((f.id()?.to_owned(), resource_arn(f)?.to_owned())))
+                    .filter(|(_, arn)| arn_account(arn) == Some(account) && arn_region(arn) == Some(&cell.region))
                     .collect();
-                Ok((ids, out.next_token().map(str::to_owned)))
+                Ok((found, out.next_token().map(str::to_owned)))
             }
         })
         .await?;
-        open.extend(found.into_iter().filter(|id| group.is_none_or(|g| g.contains(id))));
+        open.extend(found.into_iter().filter(|(id, _)| group.is_none_or(|g| g.contains(id))));
     }
     Ok(open)
+}
+
+/// The ARN of the resource a finding is about (tag-warden's name one).
+fn resource_arn(f: &AwsSecurityFinding) -> Option<&str> {
+    f.resources().first().and_then(|r| r.id())
 }
 
 /// Whether a finding is tag-warden's, failed and active.
@@ -258,6 +277,22 @@ mod tests {
         assert_eq!(a.compliance().and_then(|c| c.status()), Some(&ComplianceStatus::Passed));
         assert_eq!(a.workflow().and_then(|w| w.status()), Some(&WorkflowStatus::Resolved));
         assert_eq!(a.record_state(), Some(&RecordState::Archived));
+    }
+
+    #[test]
+    fn a_gone_resources_finding_is_not_available_resolved_archived_and_says_so() {
+        let a = asff(&finding(Compliance::NotAvailable, Outcome::Skipped));
+        assert_eq!(
+            a.compliance().and_then(|c| c.status()),
+            Some(&ComplianceStatus::NotAvailable)
+        );
+        assert_eq!(a.workflow().and_then(|w| w.status()), Some(&WorkflowStatus::Resolved));
+        assert_eq!(a.record_state(), Some(&RecordState::Archived));
+        assert_eq!(
+            a.severity().and_then(|s| s.label()),
+            Some(&SeverityLabel::Informational)
+        );
+        assert_eq!(a.title(), Some("Secret no longer exists: its tag finding is closed"));
     }
 
     #[test]

@@ -327,8 +327,13 @@ impl<B: Backend> Sweep<'_, B> {
             });
         let ((), mut tally) = tokio::join!(producer, consumer);
         tally.listing = listing.snapshot();
-        if !tally.listing_failed && !tally.listing.cut {
+        // Only a listing that showed everything, every resource of it judged, tells which
+        // resources are gone (a resource the deadline left unstarted was not recalled).
+        if !tally.listing_failed && !tally.listing.cut && tally.not_started == 0 {
             tally.expired = self.expire_unlisted(kind, memory).await;
+            if let Some(o) = self.outputs {
+                o.archive_unlisted(cell, kind);
+            }
         }
         tally
     }
