@@ -240,6 +240,35 @@ mod memory {
     }
 
     #[tokio::test]
+    async fn resources_listed_but_left_unstarted_by_the_deadline_keep_their_memory() {
+        let memory = FakeMemory::default();
+        let place = Place {
+            kind: ResourceKind::KmsKey,
+            region: "us-east-1".into(),
+            account: None,
+        };
+        let owner: crate::domain::Tags = [("Owner".to_string(), "x".to_string())].into();
+        for i in 0..40 {
+            memory
+                .remember(&format!("arn:r{i:04}"), &place, &owner, 1, &[])
+                .await
+                .unwrap();
+        }
+        let keys = FakeStore::many(40, 1, false).slow_tags(Duration::from_millis(20));
+        let backend = FakeBackend::new(FakeStore::many(0, 0, true), keys).remembering(memory);
+        let settings = SweepSettings {
+            concurrency: 2,
+            ..SweepSettings::default()
+        };
+        let deadline = Deadline::before(Instant::now() + Duration::from_millis(150), Duration::from_millis(50));
+        let (_, summary) = sweep(&backend, Mode::Enforce, &settings, deadline).await;
+        assert!(summary.not_started > 0, "{summary:?}");
+        // Listed in full, yet not every key was judged: none of them is gone.
+        assert_eq!(summary.memory.as_ref().unwrap().expired, 0);
+        assert_eq!(backend.memory.as_ref().unwrap().count("expire"), 0);
+    }
+
+    #[tokio::test]
     async fn unreadable_memory_sweeps_with_defaults_and_says_so() {
         let memory = FakeMemory {
             fail: Some(ErrorKind::NotFound),
