@@ -188,12 +188,18 @@ async fn a_sweep_under_throttling_retries_and_ends_compliant() {
     }
     proxy.inject("secretsmanager.ListSecrets", Fault::ServerError, 1);
     proxy.inject("secretsmanager.TagResource", Fault::Throttle, 10);
-    let (out, report) = run_cli(
+    let (out, _) = run_cli(
         &moto,
-        &["reconcile", "--json", "--region", REGION],
+        &["reconcile", "--json", "--emf", "--region", REGION],
         &[("AWS_ENDPOINT_URL", &through(&proxy))],
     );
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let (report, emf) = report_and_emf(&out.stdout);
     assert_eq!(report["summary"]["remediated"], 30);
     assert_eq!(proxy.calls("secretsmanager.TagResource"), 40);
+    assert_eq!(
+        emf_spec::value(&emf, "TagWarden", &[], "Throttled"),
+        Some(10.0),
+        "every throttled attempt of the sweep; the listing's server error is not one"
+    );
 }

@@ -279,7 +279,6 @@ impl<B: Backend> Handler<B> {
     ) -> Report {
         // The sweep logs every entry as it finishes; the report keeps the ones needing attention.
         let (entries, summary) = self.sweeper(deadline, outputs).run(cells, progress).await;
-        outputs.throttled(summary.throttled);
         tracing::info!(
             regions = ?summary.regions, accounts = summary.accounts.len(), complete = summary.complete,
             not_started = summary.not_started, pages = summary.pages, truncated = summary.truncated,
@@ -361,7 +360,6 @@ impl<B: Backend> Handler<B> {
                 )),
                 Ok(cell) => {
                     let (cell_entries, cell_summary) = self.sweeper(deadline, outputs).cell(cell, &|_| {}).await;
-                    outputs.throttled(cell_summary.throttled);
                     let why = cell_summary.failed_cells.values().next().cloned().or_else(|| {
                         cell_entries
                             .iter()

@@ -56,9 +56,10 @@ struct State {
     /// The ids of tag-warden's open Security Hub findings in the cells looked up (an id is a
     /// hash of the resource's ARN, which names its account and region).
     open: BTreeSet<String>,
-    /// Per cell swept, its open findings (id → ARN) whose resource no entry has named yet:
-    /// what is left of a kind once its listing is complete is gone.
-    unlisted: BTreeMap<Cell, BTreeMap<String, String>>,
+    /// The open findings of the cells swept (id → the cell and the resource's ARN) whose
+    /// resource no entry has named yet: what is left of a kind in a cell once its listing is
+    /// complete is gone.
+    unlisted: BTreeMap<String, (Cell, String)>,
     summary: FindingsSummary,
 }
 
@@ -174,7 +175,8 @@ impl<'a> Outputs<'a> {
             return;
         }
         if let Some(open) = self.look_up_open(backend, cell, None).await {
-            self.state().unlisted.insert(cell.clone(), open);
+            let open = open.into_iter().map(|(id, arn)| (id, (cell.clone(), arn)));
+            self.state().unlisted.extend(open);
         }
     }
 
@@ -219,15 +221,12 @@ impl<'a> Outputs<'a> {
     /// ListSecrets leaves out), and are closed: NOT_AVAILABLE, resolved and archived.
     pub fn archive_unlisted(&self, cell: &Cell, kind: ResourceKind) {
         let mut st = self.state();
-        let Some(unlisted) = st.unlisted.get_mut(cell) else {
-            return;
-        };
-        let (gone, left): (BTreeMap<String, String>, BTreeMap<String, String>) = std::mem::take(unlisted)
+        let (gone, left): (BTreeMap<_, _>, BTreeMap<_, _>) = std::mem::take(&mut st.unlisted)
             .into_iter()
-            .partition(|(_, arn)| ResourceKind::of_arn(arn) == Some(kind));
-        *unlisted = left;
+            .partition(|(_, (c, arn))| c == cell && ResourceKind::of_arn(arn) == Some(kind));
+        st.unlisted = left;
         let observed_at = utc_time(now_ms());
-        for (id, arn) in gone {
+        for (id, (_, arn)) in gone {
             let Some(finding) = gone_finding(&arn, kind, cell, self.mode, &observed_at) else {
                 continue;
             };
@@ -244,16 +243,14 @@ impl<'a> Outputs<'a> {
             return;
         }
         let cell = cell_of(entry);
+        let id = entry.arn.as_deref().map(finding_id);
         // Named, so not gone (by the id, a hash of the ARN: a sweep's cell of the function's
         // own account has no account, while the entry has its ARN's).
-        if let Some(arn) = entry.arn.as_deref() {
-            let id = finding_id(arn);
-            for unlisted in st.unlisted.values_mut() {
-                unlisted.remove(&id);
-            }
+        if let Some(id) = &id {
+            st.unlisted.remove(id);
         }
-        let resolves = match entry.arn.as_deref() {
-            Some(arn) if entry.outcome == Outcome::Compliant => st.open.contains(&finding_id(arn)),
+        let resolves = match &id {
+            Some(id) if entry.outcome == Outcome::Compliant => st.open.contains(id),
             _ => false,
         };
         let Some(finding) = finding_of(entry, self.mode, resolves, &utc_time(now_ms())) else {

@@ -394,7 +394,14 @@ pub fn handle_emf(
     extra: &[(&str, &str)],
 ) -> (Output, serde_json::Value, Vec<serde_json::Value>) {
     let out = run_handle(moto, &["handle", "--emf", "-"], event, extra);
-    let stdout = String::from_utf8(out.stdout.clone()).unwrap();
+    let (report, emf) = report_and_emf(&out.stdout);
+    (out, report, emf)
+}
+
+/// The stdout of a command run with `--emf`: the report, then the EMF documents printed after
+/// it, each checked against the specification.
+pub fn report_and_emf(stdout: &[u8]) -> (serde_json::Value, Vec<serde_json::Value>) {
+    let stdout = String::from_utf8_lossy(stdout);
     let mut values = serde_json::Deserializer::from_str(&stdout).into_iter::<serde_json::Value>();
     let report = values.next().and_then(Result::ok).unwrap_or(serde_json::Value::Null);
     let emf = stdout
@@ -402,7 +409,7 @@ pub fn handle_emf(
         .filter(|l| l.starts_with("{\"_aws\":"))
         .map(|l| emf_spec::check_line(l).unwrap_or_else(|e| panic!("{e}: {l}")))
         .collect();
-    (out, report, emf)
+    (report, emf)
 }
 
 fn run_handle(moto: &Moto, args: &[&str], event: &str, extra: &[(&str, &str)]) -> Output {

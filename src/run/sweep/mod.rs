@@ -196,6 +196,9 @@ impl<B: Backend> Sweep<'_, B> {
             self.kind(&keys, (ResourceKind::KmsKey, cell), (&memory, observed), progress),
         );
         summary.throttled = (secrets.throttled() + keys.throttled()).saturating_sub(throttled_before);
+        if let Some(o) = self.outputs {
+            o.throttled(summary.throttled);
+        }
         for (kind, tally) in [
             (ResourceKind::Secret, secrets_tally),
             (ResourceKind::KmsKey, keys_tally),
