@@ -276,26 +276,14 @@ async fn emf_lines_follow_the_report_only_when_asked_and_meet_the_specification(
         &[("prod/payments/db", arn.as_str())],
         &[],
     );
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_tag-warden"));
-    cmd.args(["handle", "--emf", "-"])
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("TAG_WARDEN_POLICY", POLICY)
-        .env("TAG_WARDEN_METRICS_NAMESPACE", "TagWardenTest")
-        .envs(moto.env())
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
-    let mut child = cmd.spawn().unwrap();
-    std::io::Write::write_all(&mut child.stdin.take().unwrap(), event.as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
+    let (out, report, docs) = handle_emf(
+        &moto,
+        &event,
+        &env(&[("TAG_WARDEN_METRICS_NAMESPACE", "TagWardenTest")]),
+    );
     assert!(out.status.success() || out.status.code() == Some(1));
     let stdout = String::from_utf8(out.stdout).unwrap();
-    let docs: Vec<Value> = stdout
-        .lines()
-        .filter(|l| l.starts_with("{\"_aws\":"))
-        .map(|l| emf_spec::check_line(l).unwrap_or_else(|e| panic!("{e}: {l}")))
-        .collect();
+    assert!(report.is_object(), "the report comes first: {stdout}");
     assert!(!docs.is_empty(), "{stdout}");
     assert_eq!(emf_spec::value(&docs, "TagWardenTest", &[], "Evaluated"), Some(1.0));
     assert_eq!(emf_spec::value(&docs, "TagWardenTest", &[], "Violations"), Some(1.0));

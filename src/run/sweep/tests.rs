@@ -217,16 +217,24 @@ mod memory {
         assert_eq!(tags.get("Owner").map(String::as_str), Some("team-a"));
     }
 
-    #[tokio::test]
-    async fn memory_of_resources_no_longer_listed_expires_once() {
+    /// Memory holding `Owner=x` for each of `arns`, resources of `kind` in us-east-1.
+    async fn remembering(arns: &[String], kind: ResourceKind) -> FakeMemory {
         let memory = FakeMemory::default();
         let place = Place {
-            kind: ResourceKind::Secret,
+            kind,
             region: "us-east-1".into(),
             account: None,
         };
         let owner: crate::domain::Tags = [("Owner".to_string(), "x".to_string())].into();
-        memory.remember("arn:gone", &place, &owner, 1, &[]).await.unwrap();
+        for arn in arns {
+            memory.remember(arn, &place, &owner, 1, &[]).await.unwrap();
+        }
+        memory
+    }
+
+    #[tokio::test]
+    async fn memory_of_resources_no_longer_listed_expires_once() {
+        let memory = remembering(&["arn:gone".to_owned()], ResourceKind::Secret).await;
         let backend = FakeBackend::new(FakeStore::many(2, 0, true), FakeStore::many(1, 0, false)).remembering(memory);
         let (_, summary) = sweep(&backend, Mode::Enforce, &SweepSettings::default(), Deadline::NONE).await;
         assert_eq!(
@@ -241,19 +249,8 @@ mod memory {
 
     #[tokio::test]
     async fn resources_listed_but_left_unstarted_by_the_deadline_keep_their_memory() {
-        let memory = FakeMemory::default();
-        let place = Place {
-            kind: ResourceKind::KmsKey,
-            region: "us-east-1".into(),
-            account: None,
-        };
-        let owner: crate::domain::Tags = [("Owner".to_string(), "x".to_string())].into();
-        for i in 0..40 {
-            memory
-                .remember(&format!("arn:r{i:04}"), &place, &owner, 1, &[])
-                .await
-                .unwrap();
-        }
+        let arns: Vec<String> = (0..40).map(|i| format!("arn:r{i:04}")).collect();
+        let memory = remembering(&arns, ResourceKind::KmsKey).await;
         let keys = FakeStore::many(40, 1, false).slow_tags(Duration::from_millis(20));
         let backend = FakeBackend::new(FakeStore::many(0, 0, true), keys).remembering(memory);
         let settings = SweepSettings {
