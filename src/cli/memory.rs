@@ -3,7 +3,7 @@
 
 use super::{runtime, CliError};
 use crate::adapters::aws::AwsBackend;
-use crate::domain::{arn_account, is_reserved_key, utc_time, ResourceKind, Tags};
+use crate::domain::{arn_account, arn_region, is_reserved_key, utc_time, ResourceKind, Tags};
 use crate::ports::{Backend, HistoryEntry, Memory, Place, Stored};
 use crate::run::config::ENV_MEMORY_TABLE;
 use crate::run::resource::now_ms;
@@ -155,7 +155,7 @@ async fn set(table: String, arn: &str, place: &Place, values: &Tags) -> Result<(
 fn parse_set(arn: &str, values: &[String]) -> Result<(Place, Tags), CliError> {
     let kind = ResourceKind::of_arn(arn)
         .ok_or_else(|| CliError::Invalid(format!("`{arn}` is not the ARN of a secret or a KMS key")))?;
-    let region = arn.split(':').nth(3).unwrap_or_default().to_owned();
+    let region = arn_region(arn).unwrap_or_default().to_owned();
     let place = Place {
         kind,
         region,

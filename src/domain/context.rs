@@ -186,6 +186,12 @@ mod tests {
         assert_eq!(c.region.as_deref(), Some("us-east-1"));
         assert_eq!(arn_account("arn:aws:s3:::bucket"), None);
         assert_eq!(arn_account("prod/db"), None);
+        assert_eq!(
+            arn_region("arn:aws:events:eu-west-1:111122223333:event-bus/findings"),
+            Some("eu-west-1")
+        );
+        assert_eq!(arn_region("arn:aws:iam::111122223333:role/r"), None);
+        assert_eq!(arn_region("findings"), None);
     }
 
     #[test]

@@ -24,7 +24,7 @@ pub use secretsmanager::SecretsStore;
 pub use securityhub::{import as import_hub_findings, open as open_hub_findings, GENERATOR_ID};
 pub use throttle::{ThrottleWatch, Throttles};
 
-use crate::domain::{ApiError, Cell};
+use crate::domain::{arn_region, ApiError, Cell};
 use crate::ports::{Backend, PolicyFinding, Published};
 use aws_config::{Region, SdkConfig};
 use aws_credential_types::provider::SharedCredentialsProvider;
@@ -243,7 +243,7 @@ impl Backend for AwsBackend {
         let client = self.events.get_or_init(|| {
             // A bus ARN names its region; PutEvents goes to that region's endpoint.
             let mut conf = aws_sdk_eventbridge::config::Builder::from(&self.base);
-            if let Some(region) = bus.strip_prefix("arn:").and_then(|a| a.split(':').nth(2)) {
+            if let Some(region) = arn_region(bus) {
                 conf = conf.region(Region::new(region.to_owned()));
             }
             aws_sdk_eventbridge::Client::from_conf(conf.build())
