@@ -120,33 +120,9 @@ impl Metrics {
         *self.total.entry("Throttled").or_insert(0) += n;
     }
 
-    /// Adds another invocation's (or cell's) counts.
-    pub fn merge(&mut self, other: Metrics) {
-        fn add(into: &mut Counts, from: Counts) {
-            for (k, v) in from {
-                *into.entry(k).or_insert(0) += v;
-            }
-        }
-        add(&mut self.total, other.total);
-        for (k, v) in other.by_kind {
-            add(self.by_kind.entry(k).or_default(), v);
-        }
-        for (k, v) in other.by_rule {
-            add(self.by_rule.entry(k).or_default(), v);
-        }
-        for (k, v) in other.by_account {
-            add(self.by_account.entry(k).or_default(), v);
-        }
-    }
-
     /// The total of `metric` (for reports and tests).
     pub fn total(&self, metric: &str) -> u64 {
         self.total.get(metric).copied().unwrap_or(0)
-    }
-
-    /// Whether nothing was counted.
-    pub fn is_empty(&self) -> bool {
-        self.total.values().all(|n| *n == 0)
     }
 
     /// The EMF documents of these counts, stamped `timestamp_ms`: the totals (every metric,
@@ -175,9 +151,7 @@ impl Metrics {
         }
         docs
     }
-}
 
-impl Metrics {
     /// The EMF documents as log lines: one compact JSON object a line, for stdout (under
     /// Lambda, CloudWatch Logs reads them; they must not be inside another log record).
     pub fn emf_lines(&self, namespace: &str, timestamp_ms: u64) -> Vec<String> {

@@ -118,14 +118,6 @@ fn the_checker_rejects_what_the_specification_forbids() {
 }
 
 #[test]
-fn merged_counts_add_up() {
-    let mut a = sample();
-    a.merge(sample());
-    assert_eq!(a.total("Evaluated"), 12);
-    assert_eq!(a.total("Throttled"), 6);
-}
-
-#[test]
 fn what_each_dimension_set_carries_is_what_is_written() {
     let docs = sample().emf("TagWarden", 1);
     for doc in &docs {
