@@ -229,9 +229,7 @@ impl Config {
             None => policy.mode,
         };
         let ignore_principals = list(env(ENV_IGNORE_PRINCIPALS)).iter().map(|p| Glob::new(p)).collect();
-        let memory_table = env(ENV_MEMORY_TABLE)
-            .map(|t| t.trim().to_owned())
-            .filter(|t| !t.is_empty());
+        let memory_table = text(env, ENV_MEMORY_TABLE);
         let locks = policy.locks();
         if memory_table.is_none() && !locks.is_empty() {
             let locks = locks
@@ -253,12 +251,11 @@ impl Config {
         if accounts != Accounts::Own && member_role.is_none() {
             return Err(ConfigError::AccountsWithoutRole);
         }
-        let url = |name| env(name).map(|u| u.trim().to_owned()).filter(|u| !u.is_empty());
         let fleet = FleetConfig {
             member_role: member_role.clone(),
             accounts,
-            queue_url: url(ENV_SWEEP_QUEUE_URL),
-            dead_letter_url: url(ENV_SWEEP_DLQ_URL),
+            queue_url: text(env, ENV_SWEEP_QUEUE_URL),
+            dead_letter_url: text(env, ENV_SWEEP_DLQ_URL),
             max_receives: setting(env, ENV_SWEEP_MAX_RECEIVES, |v| {
                 count(v).and_then(|n| u32::try_from(n).ok())
             })?
@@ -297,8 +294,7 @@ impl Config {
 
 /// Where metrics and findings go.
 fn outputs(env: &dyn Fn(&str) -> Option<String>) -> Result<OutputSettings, ConfigError> {
-    let value = |name| env(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
-    let namespace = match value(ENV_METRICS_NAMESPACE) {
+    let namespace = match text(env, ENV_METRICS_NAMESPACE) {
         None => OutputSettings::default().namespace,
         Some(ns) if ns.len() <= 255 && !ns.starts_with("AWS/") && !ns.contains(':') => ns,
         Some(ns) => {
@@ -309,7 +305,7 @@ fn outputs(env: &dyn Fn(&str) -> Option<String>) -> Result<OutputSettings, Confi
             })
         }
     };
-    let security_hub = match value(ENV_SECURITY_HUB).map(|v| v.to_ascii_lowercase()) {
+    let security_hub = match text(env, ENV_SECURITY_HUB).map(|v| v.to_ascii_lowercase()) {
         None => false,
         Some(v) if v == "true" => true,
         Some(v) if v == "false" => false,
@@ -323,7 +319,7 @@ fn outputs(env: &dyn Fn(&str) -> Option<String>) -> Result<OutputSettings, Confi
     };
     Ok(OutputSettings {
         namespace,
-        findings_bus: value(ENV_FINDINGS_BUS),
+        findings_bus: text(env, ENV_FINDINGS_BUS),
         security_hub,
     })
 }
@@ -352,6 +348,11 @@ fn list(value: Option<String>) -> Vec<String> {
         .filter(|p| !p.is_empty())
         .map(str::to_owned)
         .collect()
+}
+
+/// The setting `name`, trimmed; `None` when unset or blank.
+fn text(env: &dyn Fn(&str) -> Option<String>, name: &str) -> Option<String> {
+    env(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
 }
 
 /// The setting `name` as `parse` reads it; `None` when unset or blank; an error naming the
