@@ -6,7 +6,7 @@ use crate::adapters::aws::AwsBackend;
 use crate::domain::{Mode, ResourceKind};
 use crate::run::config::{role_name, Accounts, Config};
 use crate::run::handler::{failure, Handler};
-use crate::run::page::COLUMNS;
+use crate::run::page::{rows_of, Row, COLUMNS};
 use crate::run::report::Report;
 use crate::run::sweep::{Deadline, Progress, Rate};
 use clap::Args;
@@ -177,45 +177,42 @@ fn show_progress(p: &Progress<'_>) {
     let _ = err.flush();
 }
 
+/// A table of counts per outcome: a header, then a line per row.
+fn text_table(out: &mut String, first: &str, rows: &[Row<'_>]) {
+    out.push_str(&format!("{first:<16} {:<8}", "kind"));
+    for c in COLUMNS {
+        out.push_str(&format!(" {:>15}", c.as_str()));
+    }
+    out.push('\n');
+    for (name, kind, counts) in rows {
+        out.push_str(&format!("{name:<16} {:<8}", kind.as_str()));
+        for c in COLUMNS {
+            let n = counts.and_then(|o| o.get(&c)).copied().unwrap_or(0);
+            out.push_str(&format!(" {n:>15}"));
+        }
+        out.push('\n');
+    }
+}
+
 /// The human summary: a row per region and kind, then every resource left not compliant.
 fn print_table(report: &Report) -> Result<(), CliError> {
     let Some(sweep) = &report.sweep else {
         return print_report(report);
     };
-    let mut out = format!("{:<16} {:<8}", "region", "kind");
-    for c in COLUMNS {
-        out.push_str(&format!(" {:>15}", c.as_str()));
-    }
-    out.push('\n');
-    for region in &sweep.regions {
-        for kind in ResourceKind::ALL {
-            let counts = sweep.by_region.get(region).and_then(|k| k.get(&kind));
-            out.push_str(&format!("{region:<16} {:<8}", kind.as_str()));
-            for c in COLUMNS {
-                out.push_str(&format!(
-                    " {:>15}",
-                    counts.and_then(|o| o.get(&c)).copied().unwrap_or(0)
-                ));
-            }
-            out.push('\n');
-        }
-    }
+    let mut out = String::new();
+    // Every region swept, those with nothing in them too.
+    let regions: Vec<Row<'_>> = sweep
+        .regions
+        .iter()
+        .flat_map(|r| {
+            let kinds = sweep.by_region.get(r);
+            ResourceKind::ALL.map(|k| (r.clone(), k, kinds.and_then(|m| m.get(&k))))
+        })
+        .collect();
+    text_table(&mut out, "region", &regions);
     if !sweep.by_account.is_empty() {
-        out.push_str(&format!("\n{:<16} {:<8}", "account", "kind"));
-        for c in COLUMNS {
-            out.push_str(&format!(" {:>15}", c.as_str()));
-        }
         out.push('\n');
-        for (account, kinds) in &sweep.by_account {
-            for kind in ResourceKind::ALL {
-                out.push_str(&format!("{account:<16} {:<8}", kind.as_str()));
-                for c in COLUMNS {
-                    let n = kinds.get(&kind).and_then(|o| o.get(&c)).copied().unwrap_or(0);
-                    out.push_str(&format!(" {n:>15}"));
-                }
-                out.push('\n');
-            }
-        }
+        text_table(&mut out, "account", &rows_of(&sweep.by_account));
     }
     if !sweep.failed_cells.is_empty() {
         out.push_str(&format!(
@@ -248,4 +245,28 @@ fn print_table(report: &Report) -> Result<(), CliError> {
     ));
     print!("{out}");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Outcome;
+    use crate::run::page::Counts;
+
+    #[test]
+    fn a_text_table_has_a_header_and_a_line_per_row_zeros_included() {
+        let counts: Counts = [(Outcome::Compliant, 7), (Outcome::Violation, 2)].into();
+        let rows: Vec<Row<'_>> = vec![
+            ("123456789012".to_owned(), ResourceKind::Secret, Some(&counts)),
+            ("123456789012".to_owned(), ResourceKind::KmsKey, None),
+        ];
+        let mut out = String::new();
+        text_table(&mut out, "account", &rows);
+        let lines: Vec<Vec<&str>> = out.lines().map(|l| l.split_whitespace().collect()).collect();
+        assert_eq!(lines.len(), 3, "{out}");
+        assert_eq!(lines[0][..2], ["account", "kind"]);
+        assert_eq!(lines[0][2..], COLUMNS.map(|c| c.as_str()));
+        assert_eq!(lines[1], ["123456789012", "secret", "7", "0", "0", "2", "0", "0", "0"]);
+        assert_eq!(lines[2], ["123456789012", "kms-key", "0", "0", "0", "0", "0", "0", "0"]);
+    }
 }

@@ -50,9 +50,12 @@ td.n{text-align:right;font-variant-numeric:tabular-nums}\
 .warn{color:#a04000}.arn{font-family:ui-monospace,monospace;font-size:12px;word-break:break-all}";
 
 /// Counts per outcome under one kind.
-type Counts = BTreeMap<Outcome, usize>;
+pub type Counts = BTreeMap<Outcome, usize>;
 
-fn table(out: &mut String, first: &str, rows: &[(String, ResourceKind, Option<&Counts>)], scope: &str) {
+/// A table row: a name (a region, an account), a kind, and its counts if it has any.
+pub type Row<'a> = (String, ResourceKind, Option<&'a Counts>);
+
+fn table(out: &mut String, first: &str, rows: &[Row<'_>], scope: &str) {
     let _ = write!(out, "<table><tr><th>{}</th><th>kind</th>", escape(first));
     for c in COLUMNS {
         let _ = write!(out, "<th>{}</th>", c.as_str());
@@ -76,7 +79,7 @@ fn table(out: &mut String, first: &str, rows: &[(String, ResourceKind, Option<&C
 }
 
 /// A row per name (a region, an account) and kind.
-fn rows_of(by: &BTreeMap<String, BTreeMap<ResourceKind, Counts>>) -> Vec<(String, ResourceKind, Option<&Counts>)> {
+pub fn rows_of(by: &BTreeMap<String, BTreeMap<ResourceKind, Counts>>) -> Vec<Row<'_>> {
     by.iter()
         .flat_map(|(name, kinds)| ResourceKind::ALL.iter().map(move |k| (name.clone(), *k, kinds.get(k))))
         .collect()
