@@ -345,11 +345,7 @@ async fn every_sample_event_under_cargo_lambda_watch() {
     // Each invocation wrote its metrics as EMF documents on stdout, one a line, beside the
     // log records: every one meets the specification, and the totals add up to the samples'.
     let out = std::fs::read_to_string(&log).unwrap();
-    let docs: Vec<serde_json::Value> = out
-        .lines()
-        .filter(|l| l.starts_with("{\"_aws\":"))
-        .map(|l| emf_spec::check_line(l).unwrap_or_else(|e| panic!("{e}: {l}")))
-        .collect();
+    let docs = emf_spec::documents(&out);
     let invocations = std::fs::read_dir(root().join("events")).unwrap().count() + 1;
     let totals = docs
         .iter()

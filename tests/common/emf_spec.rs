@@ -44,6 +44,15 @@ pub fn check_line(line: &str) -> Result<Value, String> {
     Ok(doc)
 }
 
+/// The EMF documents among `text`'s lines (those that start as one does), each checked; a
+/// line that breaks the specification panics with the rule it breaks.
+pub fn documents(text: &str) -> Vec<Value> {
+    text.lines()
+        .filter(|l| l.starts_with("{\"_aws\":"))
+        .map(|l| check_line(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}
+
 /// Checks a parsed EMF document.
 pub fn check(doc: &Value) -> Result<(), String> {
     let root = doc.as_object().ok_or("the root is not an object")?;

@@ -404,12 +404,7 @@ pub fn report_and_emf(stdout: &[u8]) -> (serde_json::Value, Vec<serde_json::Valu
     let stdout = String::from_utf8_lossy(stdout);
     let mut values = serde_json::Deserializer::from_str(&stdout).into_iter::<serde_json::Value>();
     let report = values.next().and_then(Result::ok).unwrap_or(serde_json::Value::Null);
-    let emf = stdout
-        .lines()
-        .filter(|l| l.starts_with("{\"_aws\":"))
-        .map(|l| emf_spec::check_line(l).unwrap_or_else(|e| panic!("{e}: {l}")))
-        .collect();
-    (report, emf)
+    (report, emf_spec::documents(&stdout))
 }
 
 fn run_handle(moto: &Moto, args: &[&str], event: &str, extra: &[(&str, &str)]) -> Output {
