@@ -701,14 +701,12 @@ fn the_cargo_lambda_findings_policy_is_the_templates() {
         {
             // The bus given by name (the `!If`'s second branch); an ARN is used as given.
             let resource = match &s["Resource"] {
-                Value::Tagged(sub) if sub.tag == "Sub" => sub.value.as_str().unwrap().to_owned(),
-                Value::Tagged(when) if when.tag == "If" => match &when.value[2] {
-                    Value::Tagged(sub) if sub.tag == "Sub" => sub.value.as_str().unwrap().to_owned(),
-                    other => panic!("{}: {}", name, yaml(other)),
-                },
-                other => panic!("{}: {}", name, yaml(other)),
+                Value::Tagged(when) if when.tag == "If" => &when.value[2],
+                other => other,
             };
-            let resource = resource
+            let resource = untag(resource)
+                .as_str()
+                .unwrap_or_else(|| panic!("{name}: {}", yaml(resource)))
                 .replace("${AWS::Partition}", "aws")
                 .replace("${AWS::Region}", "REGION")
                 .replace("${AWS::AccountId}", "ACCOUNT_ID")
