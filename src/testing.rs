@@ -452,6 +452,16 @@ pub struct FakeBackend {
     /// Security Hub: per region (one account: its own and the event's account are one hub, as
     /// in AWS), the findings by id (the latest import of each).
     pub hub: Mutex<BTreeMap<String, BTreeMap<String, PolicyFinding>>>,
+    /// Who the credentials are (`None`: unknown, as offline).
+    pub identity: Option<crate::domain::Identity>,
+}
+
+/// The function of the sample events: role `tag-warden-role` in account 123456789012.
+pub fn sample_function() -> crate::domain::Identity {
+    crate::domain::Identity {
+        account: "123456789012".into(),
+        arn: "arn:aws:sts::123456789012:assumed-role/tag-warden-role/tag-warden".into(),
+    }
 }
 
 impl FakeBackend {
@@ -469,6 +479,7 @@ impl FakeBackend {
             events: Mutex::new(Vec::new()),
             refuse_events: None,
             hub: Mutex::new(BTreeMap::new()),
+            identity: None,
         }
     }
 
@@ -506,6 +517,9 @@ impl Backend for FakeBackend {
             }),
             None => Ok(()),
         }
+    }
+    async fn identity(&self) -> Result<Option<crate::domain::Identity>, ApiError> {
+        Ok(self.identity.clone())
     }
     async fn organization_accounts(&self) -> Result<Vec<String>, ApiError> {
         self.organization

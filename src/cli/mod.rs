@@ -4,6 +4,7 @@
 mod cases;
 mod commands;
 mod error;
+mod exempt;
 mod memory;
 mod reconcile;
 
@@ -90,6 +91,19 @@ enum Command {
         #[arg(long)]
         policy: Option<PathBuf>,
     },
+    /// Grant an exemption as an administrator: tag the resource `tag-warden:exempt-until=DAY`
+    /// and record who, why and until when in memory and history (TAG_WARDEN_MEMORY_TABLE), so
+    /// that it is honoured (an exemption tag anyone else sets is not, by default).
+    Exempt {
+        /// The secret's or key's ARN.
+        arn: String,
+        /// The last day exempt (YYYY-MM-DD, UTC), at most the policy's exemptions.max_days ahead.
+        #[arg(long)]
+        until: String,
+        /// Why: kept in the history.
+        #[arg(long)]
+        reason: String,
+    },
     /// What tag-warden remembers of a resource (TAG_WARDEN_MEMORY_TABLE), and how to change it.
     #[command(subcommand)]
     Memory(memory::MemoryCommand),
@@ -123,6 +137,7 @@ pub fn main(args: Vec<std::ffi::OsString>) -> ExitCode {
         Command::Handle { event, emf } => commands::handle(&event, emf, &env),
         Command::Reconcile(args) => reconcile::run(&args, &env),
         Command::Memory(command) => memory::run(&command, &env),
+        Command::Exempt { arn, until, reason } => exempt::run(&arn, &until, &reason, &env),
         Command::History { arn, json } => memory::history(&arn, json, &env),
         Command::Test { cases, policy } => cases::run(&cases, policy.as_deref()),
         Command::Schema => serde_json::to_string_pretty(&crate::engine::policy::schema())
@@ -165,7 +180,8 @@ fn read_file(path: &Path) -> Result<String, CliError> {
 /// A policy file (YAML or JSON by its extension), validated; every problem listed.
 fn load_policy(path: &Path) -> Result<crate::engine::policy::Policy, CliError> {
     use crate::engine::policy::{parse_as, Format};
-    let text = read_file(path)?;
+    let text = crate::run::config::read_policy_file(path)
+        .map_err(|e| CliError::Invalid(format!("cannot read `{}`: {e}", path.display())))?;
     parse_as(&text, Format::of_path(&path.to_string_lossy()))
         .map_err(|e| CliError::Invalid(format!("{}: {e}", path.display())))
 }

@@ -52,6 +52,23 @@ pub fn is_account_id(id: &str) -> bool {
     id.len() == 12 && id.bytes().all(|b| b.is_ascii_digit())
 }
 
+/// Whether `region` has the shape of an AWS region code (`us-east-1`, `eu-central-2`,
+/// `us-gov-west-1`, `ap-southeast-7`): lower-case words joined by `-`, ending in a number. It
+/// goes into endpoint host names, so nothing else is accepted from a message.
+pub fn is_region(region: &str) -> bool {
+    let parts: Vec<&str> = region.split('-').collect();
+    region.len() <= 32
+        && parts.len() >= 3
+        && parts
+            .last()
+            .is_some_and(|n| !n.is_empty() && n.len() <= 2 && n.bytes().all(|b| b.is_ascii_digit()))
+        && parts
+            .iter()
+            .rev()
+            .skip(1)
+            .all(|w| !w.is_empty() && w.bytes().all(|b| b.is_ascii_lowercase()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -86,6 +103,27 @@ mod tests {
     #[test]
     fn account_ids_are_twelve_digits() {
         assert!(is_account_id("123456789012"));
+        for ok in [
+            "us-east-1",
+            "eu-central-2",
+            "us-gov-west-1",
+            "ap-southeast-7",
+            "il-central-1",
+        ] {
+            assert!(is_region(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "us-east",
+            "us-east-1.evil.example",
+            "US-EAST-1",
+            "us--1",
+            "east-1",
+            "us-east-1/..",
+            "us-east-123",
+        ] {
+            assert!(!is_region(bad), "{bad}");
+        }
         for bad in ["12345678901", "1234567890123", "12345678901a", ""] {
             assert!(!is_account_id(bad), "{bad}");
         }

@@ -2,7 +2,7 @@
 //! (account, region) and, on the event path, the event that named it and who made it.
 //! Evaluation sees all of it, so rules can be scoped and values derived from it.
 
-use super::{Date, ResourceKind, Tags};
+use super::{Date, ResourceKind, RoleArn, Tags};
 use serde::{Serialize, Serializer};
 
 /// Who made a call, from a CloudTrail record's `userIdentity`.
@@ -18,6 +18,9 @@ pub struct Actor {
     pub user_name: Option<String>,
     /// `sessionContext.sessionIssuer.arn`: the role behind an assumed-role session.
     pub issuer_arn: Option<String>,
+    /// `sessionContext.sourceIdentity`: the identity the first caller had to give when it
+    /// assumed the role (set once, and kept along a chain of roles).
+    pub source_identity: Option<String>,
 }
 
 impl Actor {
@@ -29,6 +32,50 @@ impl Actor {
     /// The role name of an assumed-role ARN.
     pub fn role_name(&self) -> Option<&str> {
         assumed_role(self.arn.as_deref()?).map(|(role, _)| role)
+    }
+
+    /// The role behind a session, from the issuer's ARN (account, path and name as AWS
+    /// records them).
+    pub fn issuer_role(&self) -> Option<RoleArn<'_>> {
+        RoleArn::parse(self.issuer_arn.as_deref()?)
+    }
+
+    /// The principal AWS vouches for: the session's issuer (a role, or the IAM user behind a
+    /// federated session), else the caller's own ARN when it is an IAM user's or the root's.
+    /// Never a session ARN, whose last part the caller chooses.
+    pub fn principal(&self) -> Option<&str> {
+        if let Some(issuer) = self.issuer_arn.as_deref() {
+            return Some(issuer);
+        }
+        self.arn.as_deref().filter(|arn| {
+            arn.split(':').nth(2) == Some("iam") && matches!(self.identity_type.as_deref(), Some("IAMUser" | "Root"))
+        })
+    }
+
+    /// Who created something, as `{creator}` renders it: an IAM user's name; `root`; for an
+    /// IAM Identity Center role, the session name (the person signed in, set by Identity
+    /// Center); else the session's source identity when there is one; else the issuer role's
+    /// name. Never the session name of any other role: its caller chose it.
+    pub fn creator_name(&self) -> Option<String> {
+        match self.identity_type.as_deref() {
+            Some("IAMUser") => self.user_name.clone().or_else(|| {
+                self.arn
+                    .as_deref()?
+                    .rsplit_once(":user/")
+                    .map(|(_, u)| u.rsplit('/').next().unwrap_or(u).to_owned())
+            }),
+            Some("Root") => Some("root".to_owned()),
+            _ => {
+                let role = self.issuer_role();
+                if role.is_some_and(|r| r.is_identity_center()) {
+                    return self.session_name().map(str::to_owned);
+                }
+                self.source_identity
+                    .clone()
+                    .or_else(|| role.map(|r| r.name.to_owned()))
+                    .or_else(|| self.role_name().map(str::to_owned))
+            }
+        }
     }
 }
 

@@ -7,11 +7,13 @@ mod context;
 mod date;
 mod failure;
 mod outcome;
+mod principal;
 mod tags;
 
-pub use cell::{is_account_id, Cell};
+pub use cell::{is_account_id, is_region, Cell};
 pub use context::{arn_account, arn_region, Actor, EventInfo, ResourceContext};
 pub use date::{utc_time, Date};
 pub use failure::{ApiError, ErrorKind};
 pub use outcome::{ErrorType, Outcome};
+pub use principal::{names_sessions, Identity, RoleArn};
 pub use tags::{is_reserved_key, Mode, ResourceKind, TagLimits, Tags, EXEMPT_TAG, EXEMPT_UNTIL_TAG, RESERVED_PREFIX};

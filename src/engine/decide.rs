@@ -94,12 +94,15 @@ pub fn decide(eval: &Evaluation, applied: &Applied) -> Decision {
             Some(until) => format!("carries `{EXEMPT_UNTIL_TAG}` = `{until}`: exempt through {until} (UTC)"),
             None => format!("carries `{EXEMPT_TAG}` = `true`"),
         };
-        return Decision::of(Outcome::Exempt, vec![why]);
+        let mut reasons = vec![why];
+        reasons.extend(eval.notes.iter().cloned());
+        return Decision::of(Outcome::Exempt, reasons);
     }
     let reasons = eval
         .findings
         .iter()
         .map(|f| f.reason())
+        .chain(eval.notes.iter().cloned())
         .chain(
             eval.waived
                 .iter()
@@ -193,6 +196,7 @@ mod tests {
             report_only: Plan::default(),
             exempt_until: None,
             waived: Vec::new(),
+            notes: Vec::new(),
             plan: Plan {
                 untag: untag.iter().map(|k| k.to_string()).collect(),
                 tag: tag.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),

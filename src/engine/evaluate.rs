@@ -3,7 +3,8 @@
 //! reasons for it.
 
 use crate::domain::{is_reserved_key, Date, Mode, ResourceContext, ResourceKind, Tags, EXEMPT_TAG, EXEMPT_UNTIL_TAG};
-use crate::engine::policy::{Policy, Required, Rule};
+use crate::engine::intake::{TAG_CHANGE_DETAIL_TYPE, TAG_SOURCE};
+use crate::engine::policy::{ExemptionSetter, Exemptions, Policy, Required, Rule};
 use serde::Serialize;
 use std::collections::BTreeSet;
 
@@ -91,10 +92,13 @@ pub enum Finding {
         /// The rule locking it.
         rule: String,
     },
-    /// `tag-warden:exempt-until` is not a day (`YYYY-MM-DD`): it exempts nothing.
+    /// `tag-warden:exempt-until` is not a day (`YYYY-MM-DD`), or runs further ahead than the
+    /// policy's `exemptions.max_days`: it exempts nothing.
     BadWaiver {
         /// The tag's value.
         value: String,
+        /// `exemptions.max_days` when the day is too far ahead; `None` when it is not a day.
+        max_days: Option<u32>,
     },
     /// Required tags missing, whose defaults the plan cannot add without exceeding the
     /// service's tag limit.
@@ -158,8 +162,14 @@ impl Finding {
             } => format!(
                 "`{key}` is locked by rule `{rule}` at `{remembered}` but is `{value}`: fix: set `{remembered}` (the remembered value)"
             ),
-            Finding::BadWaiver { value } => format!(
+            Finding::BadWaiver { value, max_days: None } => format!(
                 "`{EXEMPT_UNTIL_TAG}` = `{value}` is not a day (YYYY-MM-DD): it exempts nothing, and the resource is enforced"
+            ),
+            Finding::BadWaiver {
+                value,
+                max_days: Some(days),
+            } => format!(
+                "`{EXEMPT_UNTIL_TAG}` = `{value}` is more than {days} days ahead (the policy's exemptions.max_days): it exempts nothing, and the resource is enforced"
             ),
             Finding::TagLimit { keys, limit } => format!(
                 "required [{}] missing, but adding them would exceed the limit of {limit} user tags; they cannot be added",
@@ -178,6 +188,10 @@ pub struct Evaluation {
     /// The last day of the exemption, when it is `tag-warden:exempt-until`'s.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub exempt_until: Option<Date>,
+    /// How the exemption was established, or why one the resource carries is not honoured
+    /// ("exemption not verified"): said in the entry's reasons.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
     /// Rules the policy's waivers set aside for this resource today.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub waived: Vec<Waived>,
@@ -223,25 +237,27 @@ impl Evaluation {
 
 /// Evaluates a resource's current tags against the rules that govern it in its context.
 pub fn evaluate(policy: &Policy, ctx: &ResourceContext, tags: &Tags) -> Evaluation {
-    if tags.get(EXEMPT_TAG).is_some_and(|v| v == "true") {
+    let mut eval = Evaluation::default();
+    let mut honoured = None;
+    for claim in claims(policy.exemptions, ctx, tags) {
+        match claim {
+            Claim::Honoured { until, how } => {
+                honoured = honoured.or(Some(until));
+                eval.notes.push(how);
+            }
+            Claim::Refused(why) => eval.notes.push(why),
+            Claim::Bad(finding) => eval.findings.push(finding),
+        }
+    }
+    if let Some(until) = honoured {
+        eval.notes
+            .retain(|n| !n.starts_with(NOT_VERIFIED) && !n.starts_with(NOT_HONOURED));
         return Evaluation {
             exempt: true,
+            exempt_until: until,
+            notes: eval.notes,
             ..Evaluation::default()
         };
-    }
-    let mut eval = Evaluation::default();
-    if let Some(value) = tags.get(EXEMPT_UNTIL_TAG) {
-        match Date::parse(value) {
-            Some(until) if ctx.today.is_some_and(|today| today <= until) => {
-                return Evaluation {
-                    exempt: true,
-                    exempt_until: Some(until),
-                    ..Evaluation::default()
-                };
-            }
-            Some(_) => {}
-            None => eval.findings.push(Finding::BadWaiver { value: value.clone() }),
-        }
     }
     let mut rules: Vec<&Rule> = Vec::new();
     for rule in policy.rules.iter().filter(|r| r.applies_to(ctx, tags)) {
@@ -283,6 +299,76 @@ pub fn evaluate(policy: &Policy, ctx: &ResourceContext, tags: &Tags) -> Evaluati
     }
     enforce_limit(ctx.kind, tags, &mut eval);
     eval
+}
+
+/// What an exemption tag the resource carries comes to.
+enum Claim {
+    /// It exempts the resource (through `until`, when it is `exempt-until`'s); `how` says who
+    /// established it.
+    Honoured {
+        /// The last day, for `exempt-until`.
+        until: Option<Date>,
+        /// How it was established.
+        how: String,
+    },
+    /// It does not, and the resource is enforced: why.
+    Refused(String),
+    /// It is malformed or runs too far ahead: a finding, and the resource is enforced.
+    Bad(Finding),
+}
+
+/// The start of the note of an exemption that memory does not vouch for.
+pub const NOT_VERIFIED: &str = "exemption not verified";
+const NOT_HONOURED: &str = "exemption not honoured";
+
+/// The exemption tags the resource carries, each judged by the policy's `exemptions`: who may
+/// set them (with `trusted`, memory must hold the tag's current value, which only a trusted
+/// principal's change or `tag-warden exempt` records) and how far ahead `exempt-until` may
+/// run. An `exempt-until` day already past claims nothing.
+fn claims(rules: Exemptions, ctx: &ResourceContext, tags: &Tags) -> Vec<Claim> {
+    let mut out = Vec::new();
+    let claim = |key: &str, value: &str, until: Option<Date>| {
+        match rules.set_by {
+        ExemptionSetter::Anyone => Claim::Honoured {
+            until,
+            how: format!("`{key}` = `{value}` honoured: the policy lets anyone set exemptions"),
+        },
+        ExemptionSetter::Nobody => Claim::Refused(format!(
+            "{NOT_HONOURED}: `{key}` = `{value}`, but the policy's exemptions.set_by is `nobody`; the resource is enforced"
+        )),
+        ExemptionSetter::Trusted if ctx.remembered.get(key).is_some_and(|v| v == value) => Claim::Honoured {
+            until,
+            how: format!("`{key}` = `{value}` was set by a trusted principal or `tag-warden exempt`, as memory records"),
+        },
+        ExemptionSetter::Trusted => Claim::Refused(format!(
+            "{NOT_VERIFIED}: `{key}` = `{value}` was not set by a trusted principal or `tag-warden exempt` as far as memory records; the resource is enforced"
+        )),
+    }
+    };
+    if let Some(value) = tags.get(EXEMPT_TAG).filter(|v| *v == "true") {
+        out.push(claim(EXEMPT_TAG, value, None));
+    }
+    if let Some(value) = tags.get(EXEMPT_UNTIL_TAG) {
+        match (Date::parse(value), ctx.today) {
+            (None, _) => out.push(Claim::Bad(Finding::BadWaiver {
+                value: value.clone(),
+                max_days: None,
+            })),
+            (Some(until), Some(today)) if today <= until => {
+                if until > today.plus_days(i64::from(rules.max_days)) {
+                    out.push(Claim::Bad(Finding::BadWaiver {
+                        value: value.clone(),
+                        max_days: Some(rules.max_days),
+                    }));
+                } else {
+                    out.push(claim(EXEMPT_UNTIL_TAG, value, Some(until)));
+                }
+            }
+            // Past, or today unknown: it exempts nothing.
+            _ => {}
+        }
+    }
+    out
 }
 
 /// Whether a rule's writes are only reported (`mode: report`).
@@ -351,6 +437,20 @@ fn check_required(rules: &[&Rule], key: &str, tags: &Tags, ctx: &ResourceContext
                 }),
         },
     };
+    if let (
+        Some(Finding::Locked {
+            key, value, remembered, ..
+        }),
+        true,
+    ) = (&finding, caller_unknown(ctx))
+    {
+        // The tag-change event names no caller: a trusted principal's change must stand, so
+        // the CloudTrail record of the call decides (or, should it never come, the next sweep).
+        eval.notes.push(format!(
+            "`{key}` is locked at `{remembered}` but is `{value}`: this {TAG_CHANGE_DETAIL_TYPE} event names no caller, so the CloudTrail record of the call decides (a trusted principal's change stands), or else the next sweep"
+        ));
+        return;
+    }
     if let Some(finding) = finding {
         if let Some(value) = set {
             let enforced = reqs.iter().any(|(r, _)| !report_only(r));
@@ -363,6 +463,13 @@ fn check_required(rules: &[&Rule], key: &str, tags: &Tags, ctx: &ResourceContext
         }
         eval.findings.push(finding);
     }
+}
+
+/// Whether the event that named the resource names no caller (an `aws.tag` tag-change event).
+fn caller_unknown(ctx: &ResourceContext) -> bool {
+    ctx.event
+        .as_ref()
+        .is_some_and(|e| e.source.as_deref() == Some(TAG_SOURCE))
 }
 
 /// Drops additions that would take the resource past its user-tag limit (after the planned

@@ -122,24 +122,116 @@ fn aws_keys_are_never_removed_even_when_a_glob_would_match() {
     assert_eq!(e.plan.untag, vec!["x".to_string()]);
 }
 
+/// A context whose memory records `remembered` (as a trusted principal's change or `tag-warden
+/// exempt` would have).
+fn vouched(kind: ResourceKind, remembered: &[(&str, &str)]) -> ResourceContext {
+    let mut c = ResourceContext::new(kind);
+    c.remembered = tags(remembered);
+    c
+}
+
 #[test]
-fn exempt_resources_are_left_alone() {
-    let e = eval(
-        POLICY,
-        ResourceKind::Secret,
-        &[("tag-warden:exempt", "true"), ("Debug", "on")],
+fn exempt_resources_are_left_alone_when_memory_vouches_for_the_exemption() {
+    let p = parse(POLICY).unwrap();
+    let current = tags(&[("tag-warden:exempt", "true"), ("Debug", "on")]);
+    let e = evaluate(
+        &p,
+        &vouched(ResourceKind::Secret, &[("tag-warden:exempt", "true")]),
+        &current,
     );
     assert!(e.exempt);
     assert!(e.plan.is_empty());
     assert!(e.findings.is_empty());
+    assert!(e.notes[0].contains("as memory records"), "{:?}", e.notes);
     // Only the exact value `true` exempts.
-    let e = eval(
-        POLICY,
-        ResourceKind::Secret,
-        &[("tag-warden:exempt", "yes"), ("Debug", "on")],
+    let e = evaluate(
+        &p,
+        &vouched(ResourceKind::Secret, &[("tag-warden:exempt", "yes")]),
+        &tags(&[("tag-warden:exempt", "yes"), ("Debug", "on")]),
     );
     assert!(!e.exempt);
     assert!(!e.plan.is_empty());
+}
+
+#[test]
+fn a_self_set_exemption_is_not_verified_and_the_resource_is_enforced() {
+    // Forbidding `tag-warden:*` and `Debug`: an exemption anyone set keeps neither.
+    let p = parse(r#"{"rules":[{"name":"r","forbid":["tag-warden:*","Debug"]}]}"#).unwrap();
+    let current = tags(&[("tag-warden:exempt", "true"), ("Debug", "grant-access")]);
+    for ctx in [
+        ResourceContext::new(ResourceKind::Secret),
+        // Memory holds another value (or a revoked one): not this one.
+        vouched(ResourceKind::Secret, &[("tag-warden:exempt", "")]),
+    ] {
+        let e = evaluate(&p, &ctx, &current);
+        assert!(!e.exempt);
+        assert_eq!(e.plan.untag, ["Debug", "tag-warden:exempt"]);
+        assert!(e.notes.iter().any(|n| n.starts_with(NOT_VERIFIED)), "{:?}", e.notes);
+    }
+    let mut c = ResourceContext::new(ResourceKind::Secret);
+    c.today = crate::domain::Date::parse("2026-12-02");
+    let e = evaluate(
+        &p,
+        &c,
+        &tags(&[("tag-warden:exempt-until", "9999-12-31"), ("Debug", "x")]),
+    );
+    assert!(!e.exempt);
+    assert!(e.has_violations(), "beyond max_days: a violation");
+    assert!(e
+        .findings
+        .iter()
+        .any(|f| f.reason().contains("more than 90 days ahead")));
+}
+
+#[test]
+fn exemptions_set_by_anyone_are_honoured_within_max_days_and_by_nobody_never() {
+    let anyone = parse(
+        r#"{"version":2,"exemptions":{"set_by":"anyone","max_days":30},"rules":[{"name":"r","forbid":["Debug"]}]}"#,
+    )
+    .unwrap();
+    let mut c = ResourceContext::new(ResourceKind::Secret);
+    c.today = crate::domain::Date::parse("2026-12-02");
+    let within = tags(&[("tag-warden:exempt-until", "2027-01-01"), ("Debug", "1")]);
+    let e = evaluate(&anyone, &c, &within);
+    assert!(e.exempt, "{e:?}");
+    assert!(e.notes[0].contains("anyone"), "{:?}", e.notes);
+    let beyond = tags(&[("tag-warden:exempt-until", "2027-01-02"), ("Debug", "1")]);
+    let e = evaluate(&anyone, &c, &beyond);
+    assert!(!e.exempt && e.has_violations());
+    assert!(e
+        .findings
+        .iter()
+        .any(|f| f.reason().contains("more than 30 days ahead")));
+    assert!(evaluate(&anyone, &c, &tags(&[("tag-warden:exempt", "true")])).exempt);
+    let nobody =
+        parse(r#"{"version":2,"exemptions":{"set_by":"nobody"},"rules":[{"name":"r","forbid":["Debug"]}]}"#).unwrap();
+    let mut c = vouched(ResourceKind::Secret, &[("tag-warden:exempt", "true")]);
+    c.today = crate::domain::Date::parse("2026-12-02");
+    let e = evaluate(&nobody, &c, &tags(&[("tag-warden:exempt", "true"), ("Debug", "1")]));
+    assert!(!e.exempt);
+    assert_eq!(e.plan.untag, ["Debug"]);
+    assert!(e.notes[0].contains("`nobody`"), "{:?}", e.notes);
+}
+
+#[test]
+fn on_a_tag_change_event_a_changed_locked_key_is_left_to_the_cloudtrail_record() {
+    let p = parse(r#"{"rules":[{"name":"r","require":{"CreatedBy":{"lock":true}},"forbid":["Debug"]}]}"#).unwrap();
+    let mut c = vouched(ResourceKind::Secret, &[("CreatedBy", "alice")]);
+    let current = tags(&[("CreatedBy", "terraform"), ("Debug", "1")]);
+    c.event = Some(crate::domain::EventInfo {
+        source: Some(crate::engine::intake::TAG_SOURCE.to_owned()),
+        ..Default::default()
+    });
+    let e = evaluate(&p, &c, &current);
+    assert_eq!(e.plan.untag, ["Debug"], "everything else is enforced");
+    assert!(!e.plan.tag.contains_key("CreatedBy"));
+    assert!(e.notes.iter().any(|n| n.contains("CloudTrail record")), "{:?}", e.notes);
+    // From a CloudTrail record (a caller named) or a sweep, the lock is enforced.
+    c.event = None;
+    assert_eq!(
+        evaluate(&p, &c, &current).plan.tag.get("CreatedBy").map(String::as_str),
+        Some("alice")
+    );
 }
 
 #[test]
@@ -244,6 +336,7 @@ mod v2 {
             actor: Actor {
                 identity_type: Some("AssumedRole".into()),
                 arn: Some("arn:aws:sts::1:assumed-role/AWSReservedSSO_Dev_1/alice@example.com".into()),
+                issuer_arn: Some("arn:aws:iam::1:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Dev_1".into()),
                 ..Actor::default()
             },
             ..EventInfo::default()
@@ -355,6 +448,8 @@ mod waivers {
         let mut c = ResourceContext::new(ResourceKind::Secret);
         c.name = Some(name.into());
         c.today = Date::parse(day);
+        // Memory vouches for the exemption the tests give (granted by `tag-warden exempt`).
+        c.remembered = tags(&[("tag-warden:exempt-until", "2026-11-23")]);
         c
     }
 

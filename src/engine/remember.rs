@@ -2,7 +2,7 @@
 //! removed value can later be restored as it was rather than as a default.
 
 use super::policy::Policy;
-use crate::domain::{ResourceContext, Tags};
+use crate::domain::{ResourceContext, Tags, EXEMPT_TAG, EXEMPT_UNTIL_TAG};
 use std::collections::BTreeSet;
 
 /// Whose change the read reflects.
@@ -27,7 +27,18 @@ pub fn changes(policy: &Policy, ctx: &ResourceContext, tags: &Tags, authority: A
         .flat_map(|r| r.require.iter().map(|q| q.key.as_str()))
         .collect();
     let mut out = Tags::new();
-    for key in keys {
+    // An exemption is remembered only as a trusted principal or an administrator set it
+    // ([`trusted_changes`]); once the resource no longer carries that value, the record is
+    // revoked (an empty value never verifies), so putting the same value back later is not
+    // vouched for.
+    for key in EXEMPTION_KEYS {
+        if let Some(recorded) = ctx.remembered.get(key).filter(|v| !v.is_empty()) {
+            if tags.get(key) != Some(recorded) {
+                out.insert(key.to_owned(), String::new());
+            }
+        }
+    }
+    for key in keys.into_iter().filter(|k| !EXEMPTION_KEYS.contains(k)) {
         let reqs: Vec<_> = rules
             .iter()
             .flat_map(|r| r.require.iter().filter(|q| q.key == key))
@@ -45,6 +56,31 @@ pub fn changes(policy: &Policy, ctx: &ResourceContext, tags: &Tags, authority: A
             continue;
         }
         out.insert(key.to_owned(), value.clone());
+    }
+    out
+}
+
+/// The tags that exempt a resource, remembered only on a trusted principal's or an
+/// administrator's word.
+pub const EXEMPTION_KEYS: [&str; 2] = [EXEMPT_TAG, EXEMPT_UNTIL_TAG];
+
+/// What a trusted principal's call may have remembered: of the tags the call itself set
+/// (`requested`), those the resource still carries with that value — the required keys' valid
+/// values (locks included) and the exemption tags. Nothing another caller set around it, and
+/// nothing the resource no longer carries.
+pub fn trusted_changes(policy: &Policy, ctx: &ResourceContext, tags: &Tags, requested: &Tags) -> Tags {
+    let still: Tags = requested
+        .iter()
+        .filter(|(k, v)| tags.get(*k) == Some(*v))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    // Judged on the whole resource (rule scopes read its tags), kept to what the call set.
+    let mut out = changes(policy, ctx, tags, Authority::Trusted);
+    out.retain(|k, v| still.get(k) == Some(v));
+    for key in EXEMPTION_KEYS {
+        if let Some(v) = still.get(key).filter(|v| ctx.remembered.get(key) != Some(*v)) {
+            out.insert(key.to_owned(), v.clone());
+        }
     }
     out
 }
@@ -83,6 +119,53 @@ mod tests {
         assert_eq!(
             changes(&p, &ctx(&[]), &seen, Authority::Observed),
             tags(&[("Owner", "payments")])
+        );
+    }
+
+    #[test]
+    fn a_trusted_call_remembers_only_what_it_set_and_the_resource_still_carries() {
+        let p = parse(POLICY).unwrap();
+        let c = ctx(&[("CreatedBy", "alice"), ("Owner", "payments")]);
+        // Someone else changed the locked CreatedBy just before; the trusted call set Owner.
+        let now = tags(&[
+            ("CreatedBy", "mallory"),
+            ("Owner", "platform"),
+            ("tag-warden:exempt", "true"),
+        ]);
+        let requested = tags(&[
+            ("Owner", "platform"),
+            ("tag-warden:exempt", "true"),
+            ("CostCenter", "4100"),
+        ]);
+        assert_eq!(
+            trusted_changes(&p, &c, &now, &requested),
+            tags(&[("Owner", "platform"), ("tag-warden:exempt", "true")]),
+            "not CreatedBy (not in the call), not CostCenter (no longer carried)"
+        );
+    }
+
+    #[test]
+    fn an_exemption_is_never_remembered_from_observation_and_is_revoked_once_gone() {
+        let p = parse(r#"{"rules":[{"name":"r","require":{"tag-warden:exempt":{"values":["true"]}}}]}"#).unwrap();
+        let seen = tags(&[("tag-warden:exempt", "true")]);
+        assert!(changes(&p, &ctx(&[]), &seen, Authority::Observed).is_empty());
+        let recorded = ctx(&[("tag-warden:exempt-until", "2027-01-10")]);
+        assert!(changes(
+            &p,
+            &recorded,
+            &tags(&[("tag-warden:exempt-until", "2027-01-10")]),
+            Authority::Observed
+        )
+        .is_empty());
+        assert_eq!(
+            changes(
+                &p,
+                &recorded,
+                &tags(&[("tag-warden:exempt-until", "2027-03-01")]),
+                Authority::Observed
+            ),
+            tags(&[("tag-warden:exempt-until", "")]),
+            "another value: the record is revoked"
         );
     }
 

@@ -23,6 +23,8 @@ pub enum Compliance {
     /// The resource is gone (a sweep that listed its whole account and region did not list
     /// it): its finding is closed, neither passed nor failed.
     NotAvailable,
+    /// Exempt: not enforced while an exemption is in force, and counted so someone sees it.
+    Warning,
 }
 
 /// One finding: what an EventBridge rule matches on and a Security Hub finding shows. It

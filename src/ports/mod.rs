@@ -20,7 +20,7 @@ pub use findings::{
 };
 pub use memory::{HistoryEntry, Memory, NoMemory, Place, Remembered, Stored, HISTORY_LEN};
 
-use crate::domain::{ApiError, Cell, ErrorKind, Tags};
+use crate::domain::{ApiError, Cell, ErrorKind, Identity, Tags};
 use futures_util::Stream;
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -142,6 +142,11 @@ pub trait Backend: Send + Sync {
     fn reach(&self, account: Option<&str>) -> impl Future<Output = Result<(), ApiError>> + Send {
         let _ = account;
         std::future::ready(Ok(()))
+    }
+    /// Who the credentials are (STS GetCallerIdentity, asked once and kept): the function's
+    /// own account and role. `None` for a backend without credentials (an offline plan).
+    fn identity(&self) -> impl Future<Output = Result<Option<Identity>, ApiError>> + Send {
+        std::future::ready(Ok(None))
     }
     /// The organization's active accounts.
     fn organization_accounts(&self) -> impl Future<Output = Result<Vec<String>, ApiError>> + Send {

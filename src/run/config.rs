@@ -13,10 +13,9 @@ pub const ENV_POLICY: &str = "TAG_WARDEN_POLICY";
 pub const ENV_POLICY_FILE: &str = "TAG_WARDEN_POLICY_FILE";
 /// `enforce` or `report`: overrides the policy's mode.
 pub const ENV_MODE: &str = "TAG_WARDEN_MODE";
-/// Comma-separated ARN globs of principals whose events are ignored.
+/// Comma-separated ARN globs of trusted principals (issuer roles, IAM users) whose changes are
+/// not enforced.
 pub const ENV_IGNORE_PRINCIPALS: &str = "TAG_WARDEN_IGNORE_PRINCIPALS";
-/// Set by Lambda: the function's own name, which is its assumed-role session name.
-pub const ENV_FUNCTION_NAME: &str = "AWS_LAMBDA_FUNCTION_NAME";
 /// Comma-separated extra regions the reconcile sweep covers, beside the home region.
 pub const ENV_REGIONS: &str = "TAG_WARDEN_REGIONS";
 /// Resources a sweep handles at once (per kind and region).
@@ -228,7 +227,7 @@ impl Config {
             Some(m) => Mode::parse(m.trim()).ok_or(ConfigError::BadMode(m))?,
             None => policy.mode,
         };
-        let ignore_principals = list(env(ENV_IGNORE_PRINCIPALS)).iter().map(|p| Glob::new(p)).collect();
+        let ignore_principals = trusted_principals(env)?;
         let memory_table = text(env, ENV_MEMORY_TABLE);
         let locks = policy.locks();
         if memory_table.is_none() && !locks.is_empty() {
@@ -251,6 +250,11 @@ impl Config {
         if accounts != Accounts::Own && member_role.is_none() {
             return Err(ConfigError::AccountsWithoutRole);
         }
+        if accounts == Accounts::Own && member_role.is_some() {
+            tracing::warn!(
+                "{ENV_MEMBER_ROLE} is set but {ENV_ACCOUNTS} is not: only the function's own account is governed (events and cells of any other account are refused)"
+            );
+        }
         let fleet = FleetConfig {
             member_role: member_role.clone(),
             accounts,
@@ -265,7 +269,7 @@ impl Config {
             policy,
             mode,
             intake: IntakeOptions {
-                self_session: env(ENV_FUNCTION_NAME).filter(|n| !n.is_empty()),
+                own: None,
                 ignore_principals,
                 remember_trusted: memory_table.is_some(),
                 member_role,
@@ -290,6 +294,21 @@ impl Config {
             outputs: outputs(env)?,
         })
     }
+}
+
+/// `TAG_WARDEN_IGNORE_PRINCIPALS`: globs over issuer roles' and IAM users' ARNs. A glob over
+/// session ARNs (`arn:…:sts::…:assumed-role/…`) is refused: a session's last part is chosen by
+/// whoever assumes the role, so it can name no one.
+fn trusted_principals(env: &dyn Fn(&str) -> Option<String>) -> Result<Vec<Glob>, ConfigError> {
+    let globs = list(env(ENV_IGNORE_PRINCIPALS));
+    if let Some(bad) = globs.iter().find(|g| crate::domain::names_sessions(g)) {
+        return Err(ConfigError::BadSetting {
+            name: ENV_IGNORE_PRINCIPALS,
+            value: bad.clone(),
+            expected: "name the role (arn:aws:iam::ACCOUNT:role/NAME) or the IAM user, not an assumed-role session: a session's name is chosen by whoever assumes the role",
+        });
+    }
+    Ok(globs.iter().map(|p| Glob::new(p)).collect())
 }
 
 /// Where metrics and findings go.
@@ -377,12 +396,28 @@ fn policy_source(env: &dyn Fn(&str) -> Option<String>) -> Result<(String, String
     let path = env(ENV_POLICY_FILE)
         .filter(|p| !p.trim().is_empty())
         .ok_or(ConfigError::NoPolicy)?;
-    let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::ReadPolicy {
+    let text = read_policy_file(std::path::Path::new(&path)).map_err(|source| ConfigError::ReadPolicy {
         path: path.clone(),
         source,
     })?;
     let format = Format::of_path(&path);
     Ok((text, format!("{ENV_POLICY_FILE}={path}"), format))
+}
+
+/// A policy file's text, read no further than one byte past the size the loader accepts (so a
+/// huge file costs nothing and is still refused by the loader, with its size).
+pub fn read_policy_file(path: &std::path::Path) -> std::io::Result<String> {
+    use std::io::Read;
+    let limit = u64::try_from(crate::engine::policy::MAX_POLICY_BYTES)
+        .unwrap_or(u64::MAX)
+        .saturating_add(1);
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?.take(limit).read_to_end(&mut bytes)?;
+    if bytes.len() > crate::engine::policy::MAX_POLICY_BYTES {
+        // Cut anywhere, perhaps inside a character: only its size matters now.
+        return Ok(String::from_utf8_lossy(&bytes).into_owned());
+    }
+    String::from_utf8(bytes).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
 }
 
 #[cfg(test)]
@@ -573,16 +608,38 @@ mod tests {
             (ENV_POLICY, POLICY),
             (
                 ENV_IGNORE_PRINCIPALS,
-                " arn:aws:iam::*:role/terraform , ,arn:aws:sts::*:assumed-role/ci/*",
+                " arn:aws:iam::*:role/terraform , ,arn:aws:iam::111122223333:user/deployer",
             ),
-            (ENV_FUNCTION_NAME, "tag-warden"),
         ]);
         let config = Config::from_env(&env).unwrap();
         let globs: Vec<&str> = config.intake.ignore_principals.iter().map(Glob::as_str).collect();
         assert_eq!(
             globs,
-            ["arn:aws:iam::*:role/terraform", "arn:aws:sts::*:assumed-role/ci/*"]
+            [
+                "arn:aws:iam::*:role/terraform",
+                "arn:aws:iam::111122223333:user/deployer"
+            ]
         );
-        assert_eq!(config.intake.self_session.as_deref(), Some("tag-warden"));
+        assert_eq!(
+            config.intake.own, None,
+            "learnt from the credentials, not the environment"
+        );
+    }
+
+    #[test]
+    fn a_trusted_principal_glob_over_session_arns_is_refused_naming_the_variable() {
+        let env = env_of(&[
+            (ENV_POLICY, POLICY),
+            (
+                ENV_IGNORE_PRINCIPALS,
+                "arn:aws:iam::*:role/terraform,arn:aws:sts::*:assumed-role/ci/*",
+            ),
+        ]);
+        let err = Config::from_env(&env).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("TAG_WARDEN_IGNORE_PRINCIPALS=`arn:aws:sts::*:assumed-role/ci/*`"),
+            "{err}"
+        );
     }
 }

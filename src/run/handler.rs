@@ -3,7 +3,7 @@
 
 use crate::domain::{ApiError, Cell, ErrorType, Mode, Outcome, ResourceContext, ResourceKind};
 use crate::engine::decide::Decision;
-use crate::engine::intake::{self, CellWork, Ignored, Intake, IntakeError, Trigger};
+use crate::engine::intake::{self, CellWork, Ignored, Intake, IntakeError, IntakeOptions, Trigger};
 use crate::ports::{Backend, TagStore};
 use crate::run::config::{Accounts, Config};
 use crate::run::metrics::Metrics;
@@ -61,6 +61,10 @@ pub struct Handler<B> {
     /// An offline plan's stand-ins for the event's account and region.
     account: Option<String>,
     region: Option<String>,
+    /// The intake options with the function's own identity learnt (once, from the backend).
+    intake: tokio::sync::OnceCell<IntakeOptions>,
+    /// The organization's active accounts (`TAG_WARDEN_ACCOUNTS=ORG`), listed once.
+    organization: tokio::sync::OnceCell<Vec<String>>,
 }
 
 /// What `tag-warden plan` says of a scheduled event, which it cannot sweep offline.
@@ -75,6 +79,8 @@ impl<B: Backend> Handler<B> {
             live: true,
             account: None,
             region: None,
+            intake: tokio::sync::OnceCell::new(),
+            organization: tokio::sync::OnceCell::new(),
         }
     }
 
@@ -87,6 +93,8 @@ impl<B: Backend> Handler<B> {
             live: false,
             account: None,
             region: None,
+            intake: tokio::sync::OnceCell::new(),
+            organization: tokio::sync::OnceCell::new(),
         }
     }
 
@@ -176,7 +184,7 @@ impl<B: Backend> Handler<B> {
 
     async fn entries(&self, event: &Value, deadline: Deadline, outputs: &Outputs<'_>) -> Result<Report, HandlerError> {
         tracing::debug!(event = %crate::engine::intake::redacted(event), "event received");
-        let items = intake::intake(event, &self.config.intake)?;
+        let items = intake::intake(event, &*self.intake_options().await)?;
         if items.iter().any(|i| matches!(i, Ok(Intake::Cell(_)))) {
             let works = items
                 .into_iter()
@@ -236,6 +244,80 @@ impl<B: Backend> Handler<B> {
             results.push(entry);
         }
         Ok(Report::new(self.config.mode, results))
+    }
+
+    /// The intake options, with who the function is (its role and account, from the
+    /// backend's credentials, asked once). When that cannot be learnt, nothing is taken for
+    /// the function's own call this time: everything is judged, and it is asked again.
+    async fn intake_options(&self) -> std::borrow::Cow<'_, IntakeOptions> {
+        let learnt = self
+            .intake
+            .get_or_try_init(|| async {
+                let own = self.backend.identity().await?;
+                Ok::<_, ApiError>(IntakeOptions {
+                    own,
+                    ..self.config.intake.clone()
+                })
+            })
+            .await;
+        match learnt {
+            Ok(opts) => std::borrow::Cow::Borrowed(opts),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot learn the function's own identity: no event is taken for its own");
+                std::borrow::Cow::Borrowed(&self.config.intake)
+            }
+        }
+    }
+
+    /// Why tag-warden does not act in `account`, if it does not: it governs its own account
+    /// and those of `TAG_WARDEN_ACCOUNTS` (the organization's active accounts with `ORG`, listed
+    /// once). Offline, the own account is unknown: only a list can refuse.
+    pub async fn refusal(&self, account: Option<&str>) -> Result<Option<String>, ApiError> {
+        let Some(account) = account else {
+            return Ok(None);
+        };
+        let own = self.backend.identity().await?.map(|me| me.account);
+        if own.as_deref() == Some(account) {
+            return Ok(None);
+        }
+        let governed = match &self.config.fleet.accounts {
+            Accounts::Own => own.is_none(),
+            Accounts::List(ids) => ids.iter().any(|id| id == account),
+            Accounts::Organization if !self.live => true,
+            Accounts::Organization => self
+                .organization
+                .get_or_try_init(|| self.backend.organization_accounts())
+                .await?
+                .iter()
+                .any(|id| id == account),
+        };
+        Ok((!governed).then(|| {
+            let listed = match &self.config.fleet.accounts {
+                Accounts::Own => format!("{} is not set", crate::run::config::ENV_ACCOUNTS),
+                Accounts::List(ids) => format!("{}={}", crate::run::config::ENV_ACCOUNTS, ids.join(",")),
+                Accounts::Organization => "not an active account of the organization".to_owned(),
+            };
+            format!(
+                "account {account} is not governed by this tag-warden (its own account is {}; {listed}): nothing is done there",
+                own.as_deref().unwrap_or("not known offline")
+            )
+        }))
+    }
+
+    /// The entry of a trigger refused for its account, or of a failure to tell.
+    async fn ungoverned(&self, t: &Trigger) -> Option<ResourceReport> {
+        let reason = match self.refusal(t.account.as_deref()).await {
+            Ok(None) => return None,
+            Ok(Some(reason)) => reason,
+            Err(e) => return Some(unreached(self.context(t), &t.resource_id, &e)),
+        };
+        Some(ignored(Ignored {
+            reason,
+            kind: Some(t.kind),
+            resource_id: Some(t.resource_id.clone()),
+            region: Some(t.region.clone()),
+            event: t.event.clone(),
+        }))
     }
 
     /// Every account in every region: `None` for the function's own account; an
@@ -345,7 +427,16 @@ impl<B: Backend> Handler<B> {
         let mut results = Vec::with_capacity(works.len());
         let mut failures = Vec::new();
         for work in works {
+            // A message names an account: act there only when it is governed.
+            let refused = match &work.cell {
+                Ok(cell) => match self.refusal(cell.account.as_deref()).await {
+                    Ok(refused) => refused.map(|why| (why, true)),
+                    Err(e) => Some((format!("cannot tell whether the account is governed: {e}"), false)),
+                },
+                Err(_) => None,
+            };
             let failed = match &work.cell {
+                _ if refused.is_some() => refused,
                 Err(why) => Some((why.clone(), true)),
                 Ok(cell) if cell.account.is_some() && self.config.fleet.member_role.is_none() => Some((
                     format!(
@@ -436,6 +527,9 @@ impl<B: Backend> Handler<B> {
     }
 
     async fn trigger(&self, t: &Trigger, outputs: &Outputs<'_>) -> ResourceReport {
+        if let Some(refused) = self.ungoverned(t).await {
+            return refused;
+        }
         let judge = self.judge();
         let (ctx, id) = (self.context(t), t.resource_id.as_str());
         if let Err(e) = self.backend.reach(t.account.as_deref()).await {
@@ -461,6 +555,9 @@ impl<B: Backend> Handler<B> {
     /// A trusted principal's change: ignored as before, and with memory, what it set is
     /// remembered.
     async fn trusted(&self, t: &Trigger, reason: String, outputs: &Outputs<'_>) -> ResourceReport {
+        if let Some(refused) = self.ungoverned(t).await {
+            return refused;
+        }
         let mut entry = ignored(Ignored {
             reason,
             kind: Some(t.kind),
@@ -478,13 +575,13 @@ impl<B: Backend> Handler<B> {
         match t.kind {
             ResourceKind::Secret => {
                 counting(self.backend.secrets(&cell), outputs, async |s| {
-                    judge.trust(s, ctx, id, e).await
+                    judge.trust(s, ctx, id, &t.requested, e).await
                 })
                 .await
             }
             ResourceKind::KmsKey => {
                 counting(self.backend.keys(&cell), outputs, async |s| {
-                    judge.trust(s, ctx, id, e).await
+                    judge.trust(s, ctx, id, &t.requested, e).await
                 })
                 .await
             }

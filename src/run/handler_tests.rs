@@ -8,10 +8,11 @@ fn handler(secrets: FakeStore, keys: FakeStore) -> Handler<FakeBackend> {
     let policy = r#"{"rules":[{"name":"r","require":{"Owner":{"default":"platform"}},"forbid":["Debug","temp*"]}]}"#;
     let env = move |k: &str| match k {
         "TAG_WARDEN_POLICY" => Some(policy.to_owned()),
-        "AWS_LAMBDA_FUNCTION_NAME" => Some("tag-warden".to_owned()),
         _ => None,
     };
-    Handler::new(FakeBackend::new(secrets, keys), Config::from_env(&env).unwrap())
+    let mut backend = FakeBackend::new(secrets, keys);
+    backend.identity = Some(crate::testing::sample_function());
+    Handler::new(backend, Config::from_env(&env).unwrap())
 }
 
 fn sample(name: &str) -> Value {
@@ -158,28 +159,43 @@ async fn the_report_serialises_with_kebab_case_outcomes_and_a_summary() {
     assert_eq!(v["results"][0]["arn"], "arn:s");
 }
 
-#[tokio::test]
-async fn a_trusted_principals_change_is_not_enforced_but_remembered_with_one_read_and_one_write() {
-    let policy = r#"{"rules":[{"name":"r","require":{"Owner":{"default":"platform"},"CreatedBy":{"lock":true}},"forbid":["temp*"]}]}"#;
-    let env = move |k: &str| match k {
+/// A TagResource by a trusted principal (the SSO admin role) that sets `tags`.
+fn trusted_tag_event(tags: &[(&str, &str)]) -> Value {
+    let mut v = sample("secretsmanager-untag-resource.json");
+    v["detail"]["eventName"] = json!("TagResource");
+    v["detail"]["requestParameters"] = json!({
+        "secretId": "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/payments/db-Xk3v9Q",
+        "tags": tags.iter().map(|(k, v)| json!({"key": k, "value": v})).collect::<Vec<_>>(),
+    });
+    v
+}
+
+fn trusting(policy: &'static str) -> impl Fn(&str) -> Option<String> {
+    move |k: &str| match k {
         "TAG_WARDEN_POLICY" => Some(policy.to_owned()),
         "TAG_WARDEN_MEMORY_TABLE" => Some("memory".to_owned()),
         "TAG_WARDEN_IGNORE_PRINCIPALS" => Some("arn:aws:iam::*:role/aws-reserved/sso.amazonaws.com/*".to_owned()),
         _ => None,
-    };
-    let arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/payments/db-Xk3v9Q";
-    let memory = crate::testing::FakeMemory::default().with(arn, &[("CreatedBy", "alice")], 1);
+    }
+}
+
+const LOCKING: &str = r#"{"rules":[{"name":"r","require":{"Owner":{"default":"platform"},"CreatedBy":{"lock":true}},"forbid":["temp*"]}]}"#;
+const TRUSTED_ARN: &str = "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/payments/db-Xk3v9Q";
+
+#[tokio::test]
+async fn a_trusted_principals_change_is_not_enforced_and_only_what_it_set_is_remembered() {
+    let memory = crate::testing::FakeMemory::default().with(TRUSTED_ARN, &[("CreatedBy", "alice")], 1);
     let backend = FakeBackend::new(
         FakeStore::with(
-            arn,
+            TRUSTED_ARN,
             &[("Owner", "payments"), ("CreatedBy", "terraform"), ("temp-x", "1")],
         ),
         FakeStore::default(),
     )
     .remembering(memory);
-    let h = Handler::new(backend, Config::from_env(&env).unwrap());
+    let h = Handler::new(backend, Config::from_env(&trusting(LOCKING)).unwrap());
     let report = h
-        .invoke(&sample("secretsmanager-untag-resource.json"), Deadline::NONE)
+        .invoke(&trusted_tag_event(&[("CreatedBy", "terraform")]), Deadline::NONE)
         .await
         .unwrap();
     let entry = &report.results[0];
@@ -192,13 +208,125 @@ async fn a_trusted_principals_change_is_not_enforced_but_remembered_with_one_rea
         h.backend.secrets.calls()
     );
     let memory = h.backend.memory.as_ref().unwrap();
-    assert_eq!((memory.count("recall"), memory.count("remember")), (0, 1));
-    assert_eq!(memory.values(arn).get("Owner").map(String::as_str), Some("payments"));
+    assert_eq!((memory.count("recall"), memory.count("remember")), (1, 1));
     assert_eq!(
-        memory.values(arn).get("CreatedBy").map(String::as_str),
+        memory.values(TRUSTED_ARN).get("CreatedBy").map(String::as_str),
         Some("terraform"),
         "a trusted principal changes even a locked value"
     );
+    assert_eq!(
+        memory.values(TRUSTED_ARN).get("Owner"),
+        None,
+        "the call did not set Owner"
+    );
+}
+
+#[tokio::test]
+async fn another_callers_change_is_not_laundered_through_a_trusted_call() {
+    // Mallory changes the locked CreatedBy; a trusted call then sets Owner; Mallory's event is
+    // judged last. The lock holds.
+    let memory = crate::testing::FakeMemory::default().with(TRUSTED_ARN, &[("CreatedBy", "alice")], 1);
+    let backend = FakeBackend::new(
+        FakeStore::with(TRUSTED_ARN, &[("Owner", "payments"), ("CreatedBy", "mallory")]),
+        FakeStore::default(),
+    )
+    .remembering(memory);
+    let h = Handler::new(backend, Config::from_env(&trusting(LOCKING)).unwrap());
+    h.invoke(&trusted_tag_event(&[("Owner", "payments")]), Deadline::NONE)
+        .await
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(2));
+    assert_eq!(
+        h.backend
+            .memory
+            .as_ref()
+            .unwrap()
+            .values(TRUSTED_ARN)
+            .get("CreatedBy")
+            .map(String::as_str),
+        Some("alice")
+    );
+    let mut mallory = sample("secretsmanager-tag-resource.json");
+    mallory["detail"]["requestParameters"] =
+        json!({"secretId": TRUSTED_ARN, "tags": [{"key": "CreatedBy", "value": "mallory"}]});
+    let report = h.invoke(&mallory, Deadline::NONE).await.unwrap();
+    assert_eq!(
+        report.results[0].outcome,
+        Outcome::Remediated,
+        "{:?}",
+        report.results[0].reasons
+    );
+    assert_eq!(
+        h.backend
+            .secrets
+            .tags_of(TRUSTED_ARN)
+            .get("CreatedBy")
+            .map(String::as_str),
+        Some("alice")
+    );
+}
+
+#[tokio::test]
+async fn a_trusted_change_to_a_locked_key_stands_whichever_event_comes_first() {
+    let tag_change = {
+        let mut v = sample("tag-change-secret.json");
+        v["resources"] = json!([TRUSTED_ARN]);
+        v
+    };
+    let trusted = trusted_tag_event(&[("CreatedBy", "terraform")]);
+    for order in [[&tag_change, &trusted], [&trusted, &tag_change]] {
+        let memory = crate::testing::FakeMemory::default().with(TRUSTED_ARN, &[("CreatedBy", "alice")], 1);
+        let backend = FakeBackend::new(
+            FakeStore::with(TRUSTED_ARN, &[("Owner", "payments"), ("CreatedBy", "terraform")]),
+            FakeStore::default(),
+        )
+        .remembering(memory);
+        let h = Handler::new(backend, Config::from_env(&trusting(LOCKING)).unwrap());
+        for event in order {
+            h.invoke(event, Deadline::NONE).await.unwrap();
+            // Memory keeps the newer observation: two reads in one millisecond are a tie.
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+        assert_eq!(
+            h.backend
+                .secrets
+                .tags_of(TRUSTED_ARN)
+                .get("CreatedBy")
+                .map(String::as_str),
+            Some("terraform"),
+            "{:?}",
+            order.map(|e| e["detail-type"].as_str().unwrap_or("record"))
+        );
+        assert_eq!(
+            h.backend
+                .memory
+                .as_ref()
+                .unwrap()
+                .values(TRUSTED_ARN)
+                .get("CreatedBy")
+                .map(String::as_str),
+            Some("terraform")
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_event_of_an_account_not_governed_is_refused_without_reaching_it() {
+    let h = handler(FakeStore::with("arn:s", &[]), FakeStore::default());
+    let mut v = sample("secretsmanager-untag-resource.json");
+    v["detail"]["recipientAccountId"] = json!("999999999999");
+    v["detail"]["requestParameters"]["secretId"] =
+        json!("arn:aws:secretsmanager:us-east-1:999999999999:secret:x-AbCdEf");
+    let report = h.invoke(&v, Deadline::NONE).await.unwrap();
+    let entry = &report.results[0];
+    assert_eq!(entry.outcome, Outcome::Ignored);
+    assert!(
+        entry.reasons[0].contains("account 999999999999 is not governed"),
+        "{:?}",
+        entry.reasons
+    );
+    assert!(h.backend.reached.lock().unwrap().is_empty(), "no AssumeRole");
+    assert!(h.backend.secrets.calls().is_empty());
 }
 
 #[tokio::test]
@@ -433,11 +561,8 @@ async fn without_the_member_role_a_cell_naming_an_account_is_not_swept_with_the_
     ]);
     let report = h.invoke(&event, Deadline::NONE).await.unwrap();
     assert_eq!(report.cells[0].outcome, "retry");
-    assert!(report.cells[0]
-        .reason
-        .as_deref()
-        .unwrap()
-        .contains("TAG_WARDEN_MEMBER_ROLE"));
+    let why = report.cells[0].reason.as_deref().unwrap();
+    assert!(why.contains("account 222222222222 is not governed"), "{why}");
     assert_eq!(report.cells[1].outcome, "swept");
     assert_eq!(
         h.backend.secrets.count("list"),

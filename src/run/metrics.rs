@@ -14,12 +14,13 @@ use std::collections::{BTreeMap, BTreeSet};
 pub const DEFAULT_NAMESPACE: &str = "TagWarden";
 
 /// Every metric tag-warden emits, in the order written.
-pub const METRICS: [&str; 10] = [
+pub const METRICS: [&str; 11] = [
     "Evaluated",
     "Compliant",
     "Remediated",
     "WouldRemediate",
     "Violations",
+    "Exempt",
     "Skipped",
     "Errors",
     "TagsAdded",
@@ -85,7 +86,7 @@ impl Metrics {
             Outcome::Violation => "Violations",
             Outcome::Skipped => "Skipped",
             Outcome::Error => "Errors",
-            Outcome::Exempt => "",
+            Outcome::Exempt => "Exempt",
         };
         let mut counts: Vec<(&'static str, u64)> = Vec::with_capacity(4);
         if entry.kind.is_some() {

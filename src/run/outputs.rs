@@ -79,12 +79,14 @@ fn cell_of(entry: &ResourceReport) -> Option<Cell> {
 }
 
 /// The finding of an entry, when it has one: a violation or a write report mode did not make
-/// (FAILED), a remediation (PASSED: fixed now), or, when `resolves`, a compliant resource
-/// whose earlier finding is still open (PASSED).
+/// (FAILED), a remediation (PASSED: fixed now), an exempt resource (WARNING: not enforced,
+/// and seen), or, when `resolves`, a compliant resource whose earlier finding is still open
+/// (PASSED).
 pub fn finding_of(entry: &ResourceReport, mode: Mode, resolves: bool, observed_at: &str) -> Option<PolicyFinding> {
     let compliance = match entry.outcome {
         Outcome::Violation | Outcome::WouldRemediate => Compliance::Failed,
         Outcome::Remediated => Compliance::Passed,
+        Outcome::Exempt => Compliance::Warning,
         Outcome::Compliant if resolves => Compliance::Passed,
         _ => return None,
     };

@@ -69,13 +69,14 @@ fn only_departures_and_fixes_are_findings_and_they_carry_the_entry() {
         (f.compliance, f.keys_added.as_slice()),
         (Compliance::Passed, ["Owner".to_owned()].as_slice())
     );
-    for outcome in [
-        Outcome::Compliant,
-        Outcome::Exempt,
-        Outcome::Skipped,
-        Outcome::Ignored,
-        Outcome::Error,
-    ] {
+    let mut exempt = violation(1);
+    exempt.outcome = Outcome::Exempt;
+    assert_eq!(
+        finding_of(&exempt, Mode::Enforce, false, "t").map(|f| f.compliance),
+        Some(Compliance::Warning),
+        "an exempt resource is a finding of its own kind"
+    );
+    for outcome in [Outcome::Compliant, Outcome::Skipped, Outcome::Ignored, Outcome::Error] {
         let mut e = violation(1);
         e.outcome = outcome;
         assert!(finding_of(&e, Mode::Enforce, false, "t").is_none(), "{outcome:?}");

@@ -3,11 +3,11 @@
 //! step settle the outcome from what the writes did, and remember the valid values seen. The
 //! event path and the sweep both end here.
 
-use crate::domain::{utc_time, ApiError, Date, ErrorKind, Mode, ResourceContext, ResourceKind, Tags};
+use crate::domain::{utc_time, ApiError, Date, ErrorKind, Mode, ResourceContext, ResourceKind, Tags, EXEMPT_UNTIL_TAG};
 use crate::engine::decide::{decide, writes_due, Applied, Decision};
 use crate::engine::evaluate::{evaluate, Plan};
 use crate::engine::policy::Policy;
-use crate::engine::remember::{changes, Authority};
+use crate::engine::remember::{changes, trusted_changes, Authority};
 use crate::ports::{HistoryEntry, Memory, Place, Remembered, ResourceState, Stored, TagStore};
 use crate::run::report::ResourceReport;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -160,9 +160,17 @@ impl<M: Memory + Sync> Judge<'_, M> {
         entry
     }
 
-    /// A trusted principal's change: not enforced, but what it set is remembered, locks
-    /// included (one read, one memory write).
-    pub async fn trust<S: TagStore>(&self, store: &S, ctx: ResourceContext, id: &str, entry: &mut ResourceReport) {
+    /// A trusted principal's change: not enforced, but of what the call set (`requested`), the
+    /// values the resource still carries are remembered, locks and exemptions included, with a
+    /// history step naming who (one read, one memory read, one memory write).
+    pub async fn trust<S: TagStore>(
+        &self,
+        store: &S,
+        ctx: ResourceContext,
+        id: &str,
+        requested: &Tags,
+        entry: &mut ResourceReport,
+    ) {
         if self.memory.is_none() {
             return;
         }
@@ -172,12 +180,89 @@ impl<M: Memory + Sync> Judge<'_, M> {
                 let mut ctx = ctx.with_arn(&state.arn);
                 ctx.name = ctx.name.or(state.name);
                 entry.arn = ctx.arn.clone();
-                let changed = changes(self.policy, &ctx, &state.tags, Authority::Trusted);
-                self.store(&ctx, &changed, false, observed, &[], entry).await;
+                let seq = match self.recall(&state.arn).await {
+                    Recall::Known(r) => {
+                        let r = r.unwrap_or_default();
+                        ctx.remembered = r.values;
+                        r.history_seq
+                    }
+                    Recall::Off => 0,
+                    // A trusted value written over a memory not read could drop a lock: no.
+                    Recall::Unavailable(why) => {
+                        entry
+                            .reasons
+                            .push(format!("memory unavailable ({why}): nothing remembered"));
+                        return;
+                    }
+                };
+                let changed = trusted_changes(self.policy, &ctx, &state.tags, requested);
+                let who = ctx.event.as_ref().and_then(|e| e.actor.principal().map(str::to_owned));
+                let story = granted(&ctx, &changed, seq, who, Vec::new());
+                self.store(&ctx, &changed, false, observed, &story, entry).await;
             }
             Ok(state) => entry.reasons.extend(state.skip),
             Err(e) => entry.reasons.push(format!("could not read what it set: {e}")),
         }
+    }
+
+    /// An administrator's exemption (`tag-warden exempt`): tags the resource with
+    /// `tag-warden:exempt-until` = `until` and records in memory and history who granted it,
+    /// why and until when, so that the exemption is verified. Needs memory.
+    pub async fn exempt<S: TagStore>(
+        &self,
+        store: &S,
+        ctx: ResourceContext,
+        arn: &str,
+        until: Date,
+        who: &str,
+        reason: &str,
+    ) -> Result<ResourceReport, ApiError> {
+        let observed = now_ms();
+        let state = store.read(arn).await?;
+        let mut ctx = ctx.with_arn(&state.arn);
+        ctx.name = ctx.name.or(state.name);
+        let mut entry = ResourceReport::judged(ctx.clone(), Some(arn), None, Decision::skipped(""));
+        entry.reasons.clear();
+        if let Some(why) = state.skip {
+            return Err(refused(arn, &why));
+        }
+        let seq = match self.recall(&state.arn).await {
+            Recall::Known(r) => {
+                let r = r.unwrap_or_default();
+                ctx.remembered = r.values;
+                r.history_seq
+            }
+            Recall::Off => {
+                return Err(refused(
+                    arn,
+                    "an exemption is recorded in memory: set TAG_WARDEN_MEMORY_TABLE",
+                ))
+            }
+            Recall::Unavailable(why) => return Err(refused(arn, &format!("memory unavailable: {why}"))),
+        };
+        let value = until.to_string();
+        let set: Tags = [(EXEMPT_UNTIL_TAG.to_owned(), value.clone())].into_iter().collect();
+        // Memory first: an exemption tagged but not recorded would not be honoured.
+        let story = granted(&ctx, &set, seq, Some(who.to_owned()), vec![reason.to_owned()]);
+        let story: Vec<HistoryEntry> = story
+            .into_iter()
+            .map(|mut h| {
+                h.action = format!("exempt: granted through {value} (UTC)");
+                h
+            })
+            .collect();
+        self.store(&ctx, &set, false, observed, &story, &mut entry).await;
+        if entry.remembered.is_empty() {
+            let why = entry.reasons.join("; ");
+            return Err(refused(arn, &format!("the exemption could not be recorded: {why}")));
+        }
+        store.tag(&state.arn, &set).await?;
+        entry.outcome = crate::domain::Outcome::Exempt;
+        entry.tags_added = set;
+        entry
+            .reasons
+            .push(format!("exempt through {value} (UTC), granted by {who}: {reason}"));
+        Ok(entry)
     }
 
     /// Writes `changed` and the history to memory (and clears an expiry) when there is
@@ -217,6 +302,41 @@ impl<M: Memory + Sync> Judge<'_, M> {
             entry.reasons.push(memory_failed(&e));
         }
     }
+}
+
+/// An exemption that cannot be granted, as an error of the `tag-warden exempt` operation.
+fn refused(arn: &str, why: &str) -> ApiError {
+    ApiError {
+        operation: "tag-warden:exempt",
+        resource: arn.to_owned(),
+        kind: ErrorKind::Other,
+        code: "Refused".to_owned(),
+        message: why.to_owned(),
+    }
+}
+
+/// The history step of values set on a trusted principal's or an administrator's word.
+fn granted(ctx: &ResourceContext, set: &Tags, seq: u64, who: Option<String>, why: Vec<String>) -> Vec<HistoryEntry> {
+    if set.is_empty() {
+        return Vec::new();
+    }
+    let at = ctx
+        .event
+        .as_ref()
+        .and_then(|e| e.time.clone())
+        .unwrap_or_else(|| utc_time(now_ms()));
+    vec![HistoryEntry {
+        seq,
+        at,
+        who: who.unwrap_or_else(|| "unknown".to_owned()),
+        event: ctx.event.as_ref().and_then(|e| e.name.clone()),
+        changes: set
+            .iter()
+            .map(|(k, v)| (k.clone(), ctx.remembered.get(k).cloned(), Some(v.clone())))
+            .collect(),
+        action: "trusted: remembered".to_owned(),
+        why,
+    }]
 }
 
 /// The story this evaluation adds: remembered values someone changed (with who, from the

@@ -71,10 +71,16 @@ async fn skipped_state_is_reported_without_writes() {
 }
 
 #[tokio::test]
-async fn exempt_resource_is_left_alone() {
+async fn a_self_set_exemption_is_enforced_and_says_why() {
     let store = FakeStore::with("arn:db", &[("Debug", "1"), ("tag-warden:exempt", "true")]);
     let r = run(&store, Mode::Enforce).await;
-    assert_eq!((r.outcome, store.calls().len()), (Outcome::Exempt, 1));
+    assert_ne!(r.outcome, Outcome::Exempt);
+    assert!(store.calls().contains(&"untag Debug".to_owned()), "{:?}", store.calls());
+    assert!(
+        r.reasons.iter().any(|x| x.starts_with("exemption not verified")),
+        "{:?}",
+        r.reasons
+    );
 }
 
 #[tokio::test]

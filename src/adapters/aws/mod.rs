@@ -24,7 +24,7 @@ pub use secretsmanager::SecretsStore;
 pub use securityhub::{import as import_hub_findings, open as open_hub_findings, GENERATOR_ID};
 pub use throttle::{ThrottleWatch, Throttles};
 
-use crate::domain::{arn_region, ApiError, Cell};
+use crate::domain::{arn_region, ApiError, Cell, Identity};
 use crate::ports::{Backend, PolicyFinding, Published};
 use aws_config::{Region, SdkConfig};
 use aws_credential_types::provider::SharedCredentialsProvider;
@@ -51,8 +51,8 @@ pub struct AwsBackend {
     page_size: Option<i32>,
     /// `TAG_WARDEN_MEMBER_ROLE`: the role assumed in other accounts.
     member_role: Option<String>,
-    /// The function's own account (STS GetCallerIdentity, once, when a member role is set).
-    home: tokio::sync::OnceCell<String>,
+    /// Who the credentials are (STS GetCallerIdentity, once per process).
+    identity: tokio::sync::OnceCell<Identity>,
     /// The member role's credentials, per account.
     members: Mutex<HashMap<String, Arc<MemberCredentials>>>,
     /// STS, SQS and Organizations: built on first use (only organization mode calls them) and
@@ -75,7 +75,7 @@ impl AwsBackend {
             memory,
             page_size: None,
             member_role: None,
-            home: tokio::sync::OnceCell::new(),
+            identity: tokio::sync::OnceCell::new(),
             members: Mutex::new(HashMap::new()),
             sts: OnceLock::new(),
             sqs: OnceLock::new(),
@@ -99,8 +99,12 @@ impl AwsBackend {
 
     /// The function's own account (GetCallerIdentity, asked once).
     pub async fn home_account(&self) -> Result<&str, ApiError> {
-        let id = self
-            .home
+        Ok(&self.caller().await?.account)
+    }
+
+    /// Who the credentials are: GetCallerIdentity, asked once per process and kept.
+    async fn caller(&self) -> Result<&Identity, ApiError> {
+        self.identity
             .get_or_try_init(|| async {
                 let out = self
                     .sts()
@@ -108,17 +112,20 @@ impl AwsBackend {
                     .send()
                     .await
                     .map_err(|e| from_sdk("sts:GetCallerIdentity", "*", e, |_| None))?;
-                out.account().map(str::to_owned).ok_or_else(|| {
-                    error::local(
+                match (out.account(), out.arn()) {
+                    (Some(account), Some(arn)) => Ok(Identity {
+                        account: account.to_owned(),
+                        arn: arn.to_owned(),
+                    }),
+                    _ => Err(error::local(
                         "sts:GetCallerIdentity",
                         "*",
                         "NoAccount",
-                        "no account in the answer".to_owned(),
-                    )
-                })
+                        "no account or ARN in the answer".to_owned(),
+                    )),
+                }
             })
-            .await?;
-        Ok(id)
+            .await
     }
 
     /// The one STS client: the function's own credentials, in the home region.
@@ -130,8 +137,8 @@ impl AwsBackend {
     fn member_account<'a>(&self, account: Option<&'a str>) -> Option<&'a str> {
         self.member_role.as_ref()?;
         let account = account?;
-        match self.home.get() {
-            Some(home) if home == account => None,
+        match self.identity.get() {
+            Some(me) if me.account == account => None,
             _ => Some(account),
         }
     }
@@ -222,6 +229,10 @@ impl Backend for AwsBackend {
             Some(member) => member.get().await.map(|_| ()),
             None => Ok(()),
         }
+    }
+
+    async fn identity(&self) -> Result<Option<Identity>, ApiError> {
+        self.caller().await.map(|me| Some(me.clone()))
     }
 
     async fn organization_accounts(&self) -> Result<Vec<String>, ApiError> {

@@ -64,6 +64,12 @@ pub fn asff(f: &PolicyFinding) -> AwsSecurityFinding {
             RecordState::Archived,
             SeverityLabel::Informational,
         ),
+        Compliance::Warning => (
+            ComplianceStatus::Warning,
+            WorkflowStatus::New,
+            RecordState::Active,
+            SeverityLabel::Informational,
+        ),
     };
     let rules = if f.rules.is_empty() {
         String::new()
@@ -72,6 +78,7 @@ pub fn asff(f: &PolicyFinding) -> AwsSecurityFinding {
     };
     let title = match (f.compliance, f.outcome) {
         (Compliance::NotAvailable, _) => format!("{} no longer exists: its tag finding is closed", kind.1),
+        (Compliance::Warning, _) => format!("{} is exempt from tag policy", kind.1),
         (_, Outcome::Remediated) => format!("{} tags remediated by tag policy{rules}", kind.1),
         (_, Outcome::Compliant) => format!("{} tags comply with tag policy again", kind.1),
         (_, Outcome::WouldRemediate) => format!("{} tags depart from tag policy (report mode){rules}", kind.1),
@@ -172,6 +179,7 @@ pub async fn open(
         let mut filters = AwsSecurityFindingFilters::builder()
             .generator_id(equals(GENERATOR_ID))
             .compliance_status(equals("FAILED"))
+            .compliance_status(equals("WARNING"))
             .record_state(equals("ACTIVE"))
             .aws_account_id(equals(account))
             .region(equals(&cell.region));
@@ -215,10 +223,13 @@ fn resource_arn(f: &AwsSecurityFinding) -> Option<&str> {
     f.resources().first().and_then(|r| r.id())
 }
 
-/// Whether a finding is tag-warden's, failed and active.
+/// Whether a finding is tag-warden's, failed (or exempt) and active.
 fn is_open(f: &AwsSecurityFinding) -> bool {
     f.generator_id() == Some(GENERATOR_ID)
-        && f.compliance().and_then(|c| c.status()) == Some(&ComplianceStatus::Failed)
+        && matches!(
+            f.compliance().and_then(|c| c.status()),
+            Some(ComplianceStatus::Failed | ComplianceStatus::Warning)
+        )
         && f.record_state() == Some(&RecordState::Active)
 }
 

@@ -12,7 +12,7 @@ mod redact;
 mod sqs;
 mod tag_change;
 
-use crate::domain::{ErrorType, EventInfo, ResourceKind};
+use crate::domain::{ErrorType, EventInfo, Identity, ResourceKind, Tags};
 use serde_json::Value;
 
 pub use record::SUPPORTED_EVENTS;
@@ -33,6 +33,9 @@ pub struct Trigger {
     pub account: Option<String>,
     /// The event it came from.
     pub event: EventInfo,
+    /// The tags the call itself set (`requestParameters.tags`), when it set any: what a
+    /// trusted principal's change may have remembered, and nothing else.
+    pub requested: Tags,
 }
 
 /// A well-formed event that needs no action, with the reason.
@@ -140,15 +143,21 @@ impl IntakeError {
     }
 }
 
-/// Settings intake needs to recognise the function's own calls.
+/// Settings intake needs to recognise the function's own calls and trusted principals. Each
+/// rests on what AWS records of the caller (the issuer role's ARN, the account), never on a
+/// session name.
 #[derive(Debug, Clone, Default)]
 pub struct IntakeOptions {
-    /// The Lambda function name: an assumed-role session of this name is the function itself.
-    pub self_session: Option<String>,
-    /// ARN globs (`*`, `?`) of principals whose events are not enforced.
+    /// Who tag-warden runs as (GetCallerIdentity): a session issued by that role in that
+    /// account is the function itself. Unknown (offline, or STS unreachable): nothing is taken
+    /// for its own call, so everything is judged.
+    pub own: Option<Identity>,
+    /// ARN globs (`*`, `?`) of trusted principals, matched against the issuer role's ARN or an
+    /// IAM user's ARN ([`crate::domain::Actor::principal`]); their events are not enforced.
     pub ignore_principals: Vec<crate::engine::policy::Glob>,
-    /// The member role's name (`TAG_WARDEN_MEMBER_ROLE`): a session of it, in any account, is
-    /// tag-warden's own call.
+    /// The member role (`TAG_WARDEN_MEMBER_ROLE`, `path/name`): a session issued by exactly
+    /// `arn:PARTITION:iam::ACCOUNT:role/path/name`, in the account the call was made in, is
+    /// tag-warden's own call there.
     pub member_role: Option<String>,
     /// Whether a trusted principal's change is remembered (memory is configured) rather than
     /// only ignored.

@@ -1,7 +1,7 @@
 //! One CloudTrail record → one [`Intake`] item.
 
 use super::{Ignored, Intake, IntakeError, IntakeOptions, ItemResult, Trigger};
-use crate::domain::{arn_account, Actor, EventInfo, ResourceKind};
+use crate::domain::{arn_account, Actor, EventInfo, ResourceKind, RoleArn, Tags};
 use serde_json::Value;
 
 /// The longest secret id (name or ARN) or key id (id, ARN or alias) AWS accepts.
@@ -48,7 +48,10 @@ pub(super) fn take(rec: &Value, envelope_region: Option<&str>, opts: &IntakeOpti
     if let Some(code) = text(rec, &["errorCode"]) {
         return ignored(format!("the call failed ({code}): nothing changed"), Some(kind));
     }
-    match own_call(&event.actor, opts) {
+    let creation = crate::engine::policy::CREATION_EVENTS.contains(&name);
+    match own_call(&event, opts) {
+        // tag-warden never creates a secret or a key: a creation is judged whoever made it.
+        Some(Caller::Function(_)) if creation => trigger(rec, kind, region, event),
         Some(Caller::Function(reason)) => ignored(reason, Some(kind)),
         Some(Caller::Trusted(reason)) if opts.remember_trusted => match trigger(rec, kind, region, event)? {
             Intake::Trigger(t) => Ok(Intake::Trusted(t, reason)),
@@ -80,6 +83,8 @@ fn event_info(rec: &Value) -> EventInfo {
             account: text(rec, &["userIdentity", "accountId"]),
             user_name: text(rec, &["userIdentity", "userName"]),
             issuer_arn: text(rec, &["userIdentity", "sessionContext", "sessionIssuer", "arn"]),
+            source_identity: text(rec, &["userIdentity", "sessionContext", "sourceIdentity"])
+                .or_else(|| text(rec, &["userIdentity", "sourceIdentity"])),
         },
         account: text(rec, &["recipientAccountId"]),
     }
@@ -119,7 +124,26 @@ fn trigger(rec: &Value, kind: ResourceKind, region: Option<String>, event: Event
         region,
         account,
         event,
+        requested: requested_tags(rec),
     }))
+}
+
+/// The tags a call set: `requestParameters.tags`, as `[{key, value}]` (Secrets Manager) or
+/// `[{tagKey, tagValue}]` (KMS). An entry without both is skipped.
+fn requested_tags(rec: &Value) -> Tags {
+    rec.get("requestParameters")
+        .and_then(|p| p.get("tags"))
+        .and_then(Value::as_array)
+        .map(|tags| {
+            tags.iter()
+                .filter_map(|t| {
+                    let key = t.get("key").or_else(|| t.get("tagKey")).and_then(Value::as_str)?;
+                    let value = t.get("value").or_else(|| t.get("tagValue")).and_then(Value::as_str)?;
+                    Some((key.to_owned(), value.to_owned()))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 fn is_supported(kind: ResourceKind, name: &str) -> bool {
@@ -132,36 +156,43 @@ fn is_supported(kind: ResourceKind, name: &str) -> bool {
         .any(|(s, names)| *s == source && names.contains(&name))
 }
 
-/// Whether the record was made by this function or a trusted principal, with the reason.
-fn own_call(actor: &Actor, opts: &IntakeOptions) -> Option<Caller> {
-    if let Some(me) = opts
-        .self_session
-        .as_deref()
-        .filter(|me| actor.session_name() == Some(me))
-    {
+/// Whether the record was made by this function or a trusted principal, with the reason. Only
+/// what AWS records is read: the issuer role's ARN (account, path, name) and an IAM user's
+/// ARN, never a session name.
+fn own_call(event: &EventInfo, opts: &IntakeOptions) -> Option<Caller> {
+    let actor = &event.actor;
+    if let Some(me) = opts.own.as_ref().filter(|me| me.made(actor)) {
         return Some(Caller::Function(format!(
-            "made by this function (session `{me}`): its own change"
+            "made by this function's own role (`{}` in account {}): its own change",
+            me.role_name().unwrap_or(&me.arn),
+            me.account
         )));
     }
-    if let Some(role) = opts
-        .member_role
-        .as_deref()
-        .and_then(|r| r.rsplit('/').next())
-        .filter(|role| actor.role_name() == Some(role))
-    {
-        return Some(Caller::Function(format!(
-            "made by tag-warden's member role `{role}`: its own change"
-        )));
-    }
-    for principal in [&actor.arn, &actor.issuer_arn].into_iter().flatten() {
-        if let Some(glob) = opts.ignore_principals.iter().find(|g| g.matches(principal)) {
-            return Some(Caller::Trusted(format!(
-                "principal `{principal}` matches TAG_WARDEN_IGNORE_PRINCIPALS entry `{}`",
-                glob.as_str()
+    if let (Some(member), Some(issuer)) = (opts.member_role.as_deref(), actor.issuer_role()) {
+        let called_in = event.account.as_deref().or(actor.account.as_deref());
+        if issuer.path_and_name() == member.trim_matches('/') && called_in == Some(issuer.account) {
+            return Some(Caller::Function(format!(
+                "made by tag-warden's member role `{}` in account {}: its own change",
+                member_arn(&issuer),
+                issuer.account
             )));
         }
     }
-    None
+    let principal = actor.principal()?;
+    let glob = opts.ignore_principals.iter().find(|g| g.matches(principal))?;
+    Some(Caller::Trusted(format!(
+        "principal `{principal}` matches TAG_WARDEN_IGNORE_PRINCIPALS entry `{}`",
+        glob.as_str()
+    )))
+}
+
+fn member_arn(role: &RoleArn<'_>) -> String {
+    format!(
+        "arn:{}:iam::{}:role/{}",
+        role.partition,
+        role.account,
+        role.path_and_name()
+    )
 }
 
 fn secret_id(rec: &Value, name: &str) -> Option<String> {

@@ -54,8 +54,8 @@ fn cell(record: &Value) -> Result<Cell, String> {
         "the message body is not a sweep cell: expected {\"account\": \"123456789012\", \"region\": \"us-east-1\"}"
             .to_owned()
     })?;
-    if cell.region.trim().is_empty() || cell.region.len() > 32 {
-        return Err("the sweep cell's `region` is blank or too long".to_owned());
+    if !crate::domain::is_region(&cell.region) {
+        return Err("the sweep cell's `region` is not a region code (like `us-east-1`)".to_owned());
     }
     if cell.account.as_deref().is_some_and(|a| !is_account_id(a)) {
         return Err("the sweep cell's `account` is not a 12-digit account id".to_owned());

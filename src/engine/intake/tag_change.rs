@@ -76,5 +76,6 @@ pub(super) fn take(value: &Value, detail: &Value) -> ItemResult {
         region,
         account,
         event,
+        requested: crate::domain::Tags::new(),
     }))
 }

@@ -3,9 +3,17 @@ use crate::domain::Cell;
 use crate::engine::policy::Glob;
 use serde_json::json;
 
+/// The function of the samples: role `tag-warden-role` in account 123456789012.
+fn me() -> crate::domain::Identity {
+    crate::domain::Identity {
+        account: "123456789012".into(),
+        arn: "arn:aws:sts::123456789012:assumed-role/tag-warden-role/tag-warden".into(),
+    }
+}
+
 fn opts() -> IntakeOptions {
     IntakeOptions {
-        self_session: Some("tag-warden".into()),
+        own: Some(me()),
         ..IntakeOptions::default()
     }
 }
@@ -187,43 +195,91 @@ fn console_records_with_an_empty_session_issuer_are_accepted() {
 }
 
 #[test]
-fn own_calls_are_recognised_only_by_the_configured_function_name() {
+fn own_calls_are_recognised_by_the_issuer_role_and_account_never_by_the_session_name() {
     let v = sample("ignored-own-call.json");
-    let other = IntakeOptions {
-        self_session: Some("another-function".into()),
-        ..opts()
-    };
-    assert!(matches!(one(&v, &other), Ok(Intake::Trigger(_))));
-    let unset = IntakeOptions::default();
-    assert!(matches!(one(&v, &unset), Ok(Intake::Trigger(_))));
+    assert!(
+        matches!(one(&v, &opts()), Ok(Intake::Ignored(i)) if i.reason.contains("own role (`tag-warden-role` in account 123456789012)"))
+    );
+    let unknown = IntakeOptions::default();
+    assert!(
+        matches!(one(&v, &unknown), Ok(Intake::Trigger(_))),
+        "identity unknown: judged"
+    );
+    // A session named like the function in another role is judged.
+    let mut other_role = v.clone();
+    other_role["detail"]["userIdentity"]["arn"] = json!("arn:aws:sts::123456789012:assumed-role/ci/tag-warden");
+    other_role["detail"]["userIdentity"]["sessionContext"]["sessionIssuer"]["arn"] =
+        json!("arn:aws:iam::123456789012:role/ci");
+    assert!(matches!(one(&other_role, &opts()), Ok(Intake::Trigger(_))));
+    // The function's role name in another account is judged.
+    let mut elsewhere = v.clone();
+    elsewhere["detail"]["userIdentity"]["sessionContext"]["sessionIssuer"]["arn"] =
+        json!("arn:aws:iam::444455556666:role/tag-warden-role");
+    assert!(matches!(one(&elsewhere, &opts()), Ok(Intake::Trigger(_))));
+    // The function's own role under any session name is its own.
+    let mut renamed = v.clone();
+    renamed["detail"]["userIdentity"]["arn"] =
+        json!("arn:aws:sts::123456789012:assumed-role/tag-warden-role/something-else");
+    assert!(matches!(one(&renamed, &opts()), Ok(Intake::Ignored(_))));
 }
 
 #[test]
-fn ignored_principals_match_the_caller_or_its_session_issuer() {
+fn a_creation_is_judged_even_when_the_function_made_it() {
+    let mut v = sample("ignored-own-call.json");
+    v["detail"]["eventName"] = json!("CreateSecret");
+    v["detail"]["requestParameters"] = json!({"name": "prod/x"});
+    v["detail"]["responseElements"] =
+        json!({"arn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/x-AbCdEf"});
+    assert!(matches!(one(&v, &opts()), Ok(Intake::Trigger(_))));
+}
+
+#[test]
+fn trusted_principals_match_the_issuer_role_or_an_iam_user_never_the_session() {
     let v = sample("secretsmanager-untag-resource.json");
-    let by_role = IntakeOptions {
-        self_session: None,
-        ignore_principals: vec![Glob::new(
-            "arn:aws:iam::*:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Admin_*",
-        )],
-        remember_trusted: false,
-        member_role: None,
+    let with = |glob: &str| IntakeOptions {
+        ignore_principals: vec![Glob::new(glob)],
+        ..IntakeOptions::default()
     };
+    let by_role = with("arn:aws:iam::*:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Admin_*");
     assert!(matches!(one(&v, &by_role), Ok(Intake::Ignored(i)) if i.reason.contains("TAG_WARDEN_IGNORE_PRINCIPALS")));
-    let by_session = IntakeOptions {
-        self_session: None,
-        ignore_principals: vec![Glob::new("*/alice@example.com")],
-        remember_trusted: false,
-        member_role: None,
+    // The session's last part is the caller's choice: a glob over it matches nothing.
+    assert!(matches!(one(&v, &with("*/alice@example.com")), Ok(Intake::Trigger(_))));
+    assert!(matches!(
+        one(&v, &with("arn:aws:iam::*:role/terraform")),
+        Ok(Intake::Trigger(_))
+    ));
+    let mut user = v.clone();
+    user["detail"]["userIdentity"] = json!({
+        "type": "IAMUser", "arn": "arn:aws:iam::123456789012:user/deployer", "accountId": "123456789012", "userName": "deployer"
+    });
+    assert!(matches!(
+        one(&user, &with("arn:aws:iam::*:user/deployer")),
+        Ok(Intake::Ignored(_))
+    ));
+}
+
+#[test]
+fn a_trigger_carries_the_tags_its_call_set_in_either_service_s_shape() {
+    let v = sample("secretsmanager-tag-resource.json");
+    let Ok(Intake::Trigger(t)) = one(&v, &opts()) else {
+        panic!()
     };
-    assert!(matches!(one(&v, &by_session), Ok(Intake::Ignored(_))));
-    let other = IntakeOptions {
-        self_session: None,
-        ignore_principals: vec![Glob::new("arn:aws:iam::*:role/terraform")],
-        remember_trusted: false,
-        member_role: None,
+    let tags = &v["detail"]["requestParameters"]["tags"];
+    assert_eq!(t.requested.len(), tags.as_array().unwrap().len());
+    let first = &tags[0];
+    assert_eq!(
+        t.requested.get(first["key"].as_str().unwrap()).map(String::as_str),
+        first["value"].as_str()
+    );
+    let k = sample("kms-tag-resource.json");
+    let Ok(Intake::Trigger(t)) = one(&k, &opts()) else {
+        panic!()
     };
-    assert!(matches!(one(&v, &other), Ok(Intake::Trigger(_))));
+    let first = &k["detail"]["requestParameters"]["tags"][0];
+    assert_eq!(
+        t.requested.get(first["tagKey"].as_str().unwrap()).map(String::as_str),
+        first["tagValue"].as_str()
+    );
 }
 
 #[test]
@@ -376,19 +432,53 @@ fn log_files_beyond_the_record_limit_are_refused_with_a_clear_message() {
 }
 
 #[test]
-fn a_session_of_the_member_role_in_any_account_is_tag_warden_itself() {
+fn the_member_role_is_its_own_only_at_its_exact_path_in_the_account_called() {
     let mut v = sample("secretsmanager-untag-resource.json");
-    v["detail"]["userIdentity"]["arn"] =
-        serde_json::json!("arn:aws:sts::222222222222:assumed-role/tag-warden-member/tag-warden");
+    let as_member = |v: &mut Value, issuer: &str, account: &str| {
+        v["detail"]["recipientAccountId"] = json!(account);
+        v["detail"]["userIdentity"]["arn"] = json!(format!(
+            "arn:aws:sts::{account}:assumed-role/tag-warden-member/tag-warden"
+        ));
+        v["detail"]["userIdentity"]["sessionContext"]["sessionIssuer"]["arn"] = json!(issuer);
+    };
     let opts = IntakeOptions {
         member_role: Some("org/tag-warden-member".to_owned()),
         ..IntakeOptions::default()
     };
-    assert!(matches!(one(&v, &opts), Ok(Intake::Ignored(i)) if i.reason.contains("member role `tag-warden-member`")));
-    // Another role of the same name's prefix is not.
-    v["detail"]["userIdentity"]["arn"] =
-        serde_json::json!("arn:aws:sts::222222222222:assumed-role/tag-warden-member-2/x");
+    as_member(
+        &mut v,
+        "arn:aws:iam::222222222222:role/org/tag-warden-member",
+        "222222222222",
+    );
+    assert!(
+        matches!(one(&v, &opts), Ok(Intake::Ignored(i)) if i.reason.contains("member role `arn:aws:iam::222222222222:role/org/tag-warden-member`"))
+    );
+    // At another path: judged.
+    as_member(
+        &mut v,
+        "arn:aws:iam::222222222222:role/tag-warden-member",
+        "222222222222",
+    );
     assert!(matches!(one(&v, &opts), Ok(Intake::Trigger(_))));
+    // The member role of another account than the one called: judged.
+    as_member(
+        &mut v,
+        "arn:aws:iam::999999999999:role/org/tag-warden-member",
+        "222222222222",
+    );
+    assert!(matches!(one(&v, &opts), Ok(Intake::Trigger(_))));
+    // A longer name: judged; no member role configured: judged.
+    as_member(
+        &mut v,
+        "arn:aws:iam::222222222222:role/org/tag-warden-member-2",
+        "222222222222",
+    );
+    assert!(matches!(one(&v, &opts), Ok(Intake::Trigger(_))));
+    as_member(
+        &mut v,
+        "arn:aws:iam::222222222222:role/org/tag-warden-member",
+        "222222222222",
+    );
     assert!(matches!(one(&v, &IntakeOptions::default()), Ok(Intake::Trigger(_))));
 }
 

@@ -8,7 +8,7 @@ mod scope;
 mod template;
 
 pub use glob::Glob;
-pub use load::{parse, parse_as, read_document, Format};
+pub use load::{parse, parse_as, read_document, Format, MAX_POLICY_BYTES, MAX_RULES};
 pub use schema::{schema, SCHEMA_ID};
 pub use scope::{Scope, TagCondition};
 
@@ -29,7 +29,65 @@ pub struct Policy {
     pub rules: Vec<Rule>,
     /// Rules waived for chosen resources until a date (version 2).
     pub waivers: Vec<Waiver>,
+    /// Who may exempt a resource with `tag-warden:exempt`/`tag-warden:exempt-until`, and for
+    /// how long (version 2 may set it; the default holds for version 1 too).
+    pub exemptions: Exemptions,
 }
+
+/// Whose exemption tags are honoured, and how far ahead `tag-warden:exempt-until` may run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Exemptions {
+    /// Who may set them.
+    pub set_by: ExemptionSetter,
+    /// `tag-warden:exempt-until` more than this many days after today is a violation.
+    pub max_days: u32,
+}
+
+impl Default for Exemptions {
+    fn default() -> Self {
+        Exemptions {
+            set_by: ExemptionSetter::Trusted,
+            max_days: 90,
+        }
+    }
+}
+
+/// Who may set an exemption tag for it to be honoured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExemptionSetter {
+    /// A trusted principal (`TAG_WARDEN_IGNORE_PRINCIPALS`) or an administrator's `tag-warden
+    /// exempt`: memory must record that the tag's current value was set that way.
+    Trusted,
+    /// Anyone who can tag the resource (opt-in).
+    Anyone,
+    /// No one: the tags exempt nothing.
+    Nobody,
+}
+
+impl ExemptionSetter {
+    /// The policy's word for it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExemptionSetter::Trusted => "trusted",
+            ExemptionSetter::Anyone => "anyone",
+            ExemptionSetter::Nobody => "nobody",
+        }
+    }
+
+    /// From the policy's word.
+    pub fn parse(text: &str) -> Option<Self> {
+        [
+            ExemptionSetter::Trusted,
+            ExemptionSetter::Anyone,
+            ExemptionSetter::Nobody,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == text)
+    }
+}
+
+/// The longest `exemptions.max_days` a policy may set (ten years).
+pub const MAX_EXEMPTION_DAYS: u32 = 3650;
 
 /// A policy waiver: chosen rules do not apply to chosen resources through a day (UTC).
 #[derive(Debug, Clone)]
@@ -176,16 +234,23 @@ impl fmt::Display for PolicyError {
     }
 }
 
-/// Every problem found in a policy document (never empty).
+/// Every problem found in a policy document (never empty): the first
+/// [`MAX_LISTED_PROBLEMS`], and how many more were found but not listed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub struct PolicyErrors(pub Vec<PolicyError>);
+pub struct PolicyErrors(pub Vec<PolicyError>, pub usize);
+
+/// The problems a [`PolicyErrors`] lists; the rest are only counted.
+pub const MAX_LISTED_PROBLEMS: usize = 100;
 
 impl fmt::Display for PolicyErrors {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let n = self.0.len();
+        let n = self.0.len() + self.1;
         write!(f, "invalid policy ({n} problem{}):", if n == 1 { "" } else { "s" })?;
         for e in &self.0 {
             write!(f, "\n  {e}")?;
+        }
+        if self.1 > 0 {
+            write!(f, "\n  and {} more", self.1)?;
         }
         Ok(())
     }

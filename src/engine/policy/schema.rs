@@ -29,7 +29,16 @@ pub fn schema() -> Value {
             "description": {"type": "string"},
             "mode": {"$ref": "#/$defs/mode"},
             "rules": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/rule"}},
-            "waivers": {"type": "array", "items": {"$ref": "#/$defs/waiver"}, "description": "Version 2: chosen rules set aside for chosen resources through a day (UTC)."}
+            "waivers": {"type": "array", "items": {"$ref": "#/$defs/waiver"}, "description": "Version 2: chosen rules set aside for chosen resources through a day (UTC)."},
+            "exemptions": {
+                "type": "object",
+                "additionalProperties": false,
+                "description": "Version 2: who may exempt a resource with the tags tag-warden:exempt / tag-warden:exempt-until (trusted: a trusted principal or `tag-warden exempt`, as memory records; anyone; nobody), and how many days ahead exempt-until may run.",
+                "properties": {
+                    "set_by": {"enum": ["trusted", "anyone", "nobody"]},
+                    "max_days": {"type": "integer", "minimum": 1, "maximum": 3650}
+                }
+            }
         },
         "$defs": {
             "mode": {"enum": ["enforce", "report"]},

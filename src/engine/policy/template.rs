@@ -171,16 +171,10 @@ fn resolve(part: &Part, ctx: &ResourceContext) -> Result<String, Unresolved> {
                 .map(|s| (*s).to_owned())
                 .ok_or_else(|| Unresolved(format!("`{name}` has no segment {i}")))?
         }
-        Part::Creator => {
-            let actor = &creation()?.actor;
-            let session = actor.session_name();
-            match actor.identity_type.as_deref() {
-                Some("AssumedRole") => session.map(str::to_owned),
-                Some("Root") => Some("root".to_owned()),
-                _ => actor.user_name.clone().or(session.map(str::to_owned)),
-            }
-            .ok_or_else(|| unknown("the creator's name"))?
-        }
+        Part::Creator => creation()?
+            .actor
+            .creator_name()
+            .ok_or_else(|| unknown("the creator's name"))?,
         Part::CreatorArn => creation()?
             .actor
             .arn
@@ -263,8 +257,40 @@ mod tests {
         Actor {
             identity_type: Some("AssumedRole".into()),
             arn: Some("arn:aws:sts::111122223333:assumed-role/AWSReservedSSO_Admin_0123/alice@example.com".into()),
+            issuer_arn: Some(
+                "arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/eu-west-1/AWSReservedSSO_Admin_0123"
+                    .into(),
+            ),
             ..Actor::default()
         }
+    }
+
+    #[test]
+    fn the_creator_of_any_other_role_is_its_source_identity_or_the_role_never_the_session_name() {
+        let mut c = ctx(ResourceKind::Secret, "prod/db");
+        let mut deployer = Actor {
+            identity_type: Some("AssumedRole".into()),
+            arn: Some("arn:aws:sts::111122223333:assumed-role/ci-deployer/ceo@example.com".into()),
+            issuer_arn: Some("arn:aws:iam::111122223333:role/ci-deployer".into()),
+            ..Actor::default()
+        };
+        created_by(&mut c, "CreateSecret", deployer.clone());
+        assert_eq!(render("{creator}", &c).unwrap(), "ci-deployer");
+        deployer.source_identity = Some("jenkins-7".into());
+        created_by(&mut c, "CreateSecret", deployer.clone());
+        assert_eq!(render("{creator}", &c).unwrap(), "jenkins-7");
+        // An Identity Center look-alike path elsewhere is no Identity Center role.
+        deployer.source_identity = None;
+        deployer.issuer_arn = Some("arn:aws:iam::111122223333:role/team/sso.amazonaws.com/ci-deployer".into());
+        created_by(&mut c, "CreateSecret", deployer);
+        assert_eq!(render("{creator}", &c).unwrap(), "ci-deployer");
+        let root = Actor {
+            identity_type: Some("Root".into()),
+            arn: Some("arn:aws:iam::111122223333:root".into()),
+            ..Actor::default()
+        };
+        created_by(&mut c, "CreateSecret", root);
+        assert_eq!(render("{creator}", &c).unwrap(), "root");
     }
 
     fn render(t: &str, c: &ResourceContext) -> Result<String, Unresolved> {

@@ -3,7 +3,7 @@ use super::*;
 fn errors(text: &str) -> Vec<PolicyError> {
     match parse(text) {
         Ok(_) => panic!("expected the policy to be rejected: {text}"),
-        Err(PolicyErrors(errors)) => errors,
+        Err(PolicyErrors(errors, _)) => errors,
     }
 }
 
@@ -363,7 +363,7 @@ mod v2 {
     fn yaml_and_json_report_the_same_problems_and_inline_text_is_detected() {
         let yaml = "version: 2\nrules:\n  - name: r\n    require:\n      Owner: { default: '{owner}' }\n";
         let errs = match parse_as(yaml, Format::Detect) {
-            Err(PolicyErrors(e)) => e,
+            Err(PolicyErrors(e, _)) => e,
             Ok(_) => panic!("invalid"),
         };
         assert!(

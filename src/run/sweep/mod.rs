@@ -243,15 +243,32 @@ impl<B: Backend> Sweep<'_, B> {
 
     /// The cell's memory, read once.
     async fn cell_memory(&self, cell: &Cell) -> RegionMemory {
-        match self.judge.memory {
-            None => RegionMemory::Off,
-            Some(m) => match m.recall_cell(cell).await {
-                Ok(all) => RegionMemory::Known(Mutex::new(all)),
+        let Some(m) = self.judge.memory else {
+            return RegionMemory::Off;
+        };
+        // The credentials' own account is read by its id: the table may hold other accounts'
+        // resources in this region (an organization's), which this cell must not age out.
+        let own;
+        let cell = match &cell.account {
+            Some(_) => cell,
+            None => match self.backend.identity().await {
+                Ok(Some(me)) => {
+                    own = Cell::new(Some(&me.account), &cell.region);
+                    &own
+                }
+                Ok(None) => cell,
                 Err(e) => {
-                    tracing::warn!(cell = %cell, error = %e, "memory unavailable: values restored from defaults");
-                    RegionMemory::Unavailable(e.to_string())
+                    tracing::warn!(cell = %cell, error = %e, "own account unknown: memory not read");
+                    return RegionMemory::Unavailable(format!("the function's own account is not known: {e}"));
                 }
             },
+        };
+        match m.recall_cell(cell).await {
+            Ok(all) => RegionMemory::Known(Mutex::new(all)),
+            Err(e) => {
+                tracing::warn!(cell = %cell, error = %e, "memory unavailable: values restored from defaults");
+                RegionMemory::Unavailable(e.to_string())
+            }
         }
     }
 

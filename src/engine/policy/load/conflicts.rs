@@ -24,6 +24,9 @@ impl Cx {
     /// fight itself, so they are rejected up front.
     pub(super) fn cross_rule(&mut self, rules: &[(usize, Rule)]) {
         for (i, a) in rules {
+            if self.errors.len() + self.unlisted >= super::MAX_COUNTED_PROBLEMS {
+                return;
+            }
             for (j, b) in rules {
                 let shared: Vec<&str> = a
                     .kinds

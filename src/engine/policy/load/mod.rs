@@ -6,7 +6,10 @@ mod conflicts;
 mod matching;
 mod yaml;
 
-use super::{Glob, Policy, PolicyError, PolicyErrors, Required, Rule, Scope, Template};
+use super::{
+    ExemptionSetter, Exemptions, Glob, Policy, PolicyError, PolicyErrors, Required, Rule, Scope, Template,
+    MAX_EXEMPTION_DAYS, MAX_LISTED_PROBLEMS,
+};
 use crate::domain::{is_reserved_key, Mode, ResourceKind, RESERVED_PREFIX};
 use regex::RegexBuilder;
 use serde_json::{Map, Value};
@@ -40,11 +43,25 @@ impl Format {
 }
 
 fn one(message: String) -> PolicyErrors {
-    PolicyErrors(vec![PolicyError {
-        path: String::new(),
-        message,
-    }])
+    PolicyErrors(
+        vec![PolicyError {
+            path: String::new(),
+            message,
+        }],
+        0,
+    )
 }
+
+/// The largest policy document read: a policy is a few kilobytes; a megabyte is a mistake or
+/// an attack, and is refused before it is parsed.
+pub const MAX_POLICY_BYTES: usize = 1 << 20;
+
+/// The most rules a policy may have. Rules are checked against each other in pairs, so this
+/// bounds that work (and a policy this long is unreviewable anyway).
+pub const MAX_RULES: usize = 500;
+
+/// After this many problems the cross-rule checks stop: the count said is then a lower bound.
+const MAX_COUNTED_PROBLEMS: usize = 10_000;
 
 /// Reads a YAML or JSON document (a policy, a cases file) into a JSON value.
 pub fn read_document(text: &str, format: Format) -> Result<Value, String> {
@@ -66,19 +83,28 @@ pub fn parse(text: &str) -> Result<Policy, PolicyErrors> {
 
 /// Parses and validates a policy document in `format`, returning every problem found.
 pub fn parse_as(text: &str, format: Format) -> Result<Policy, PolicyErrors> {
+    if text.len() > MAX_POLICY_BYTES {
+        return Err(one(format!(
+            "a policy of {} bytes is more than the {MAX_POLICY_BYTES} accepted",
+            text.len()
+        )));
+    }
     let value = read_document(text, format).map_err(one)?;
     let mut cx = Cx::default();
     let policy = cx.policy(&value);
     if cx.errors.is_empty() {
         Ok(policy)
     } else {
-        Err(PolicyErrors(cx.errors))
+        Err(PolicyErrors(cx.errors, cx.unlisted))
     }
 }
 
 #[derive(Default)]
 struct Cx {
+    /// The first [`MAX_LISTED_PROBLEMS`] problems.
     errors: Vec<PolicyError>,
+    /// Problems found beyond those.
+    unlisted: usize,
     /// The document's version (1 when not given): version 2 brings `match`, rule `mode` and
     /// placeholders in defaults (in version 1 a `{` is a literal character).
     version: u8,
@@ -86,6 +112,10 @@ struct Cx {
 
 impl Cx {
     fn err(&mut self, path: &str, message: impl Into<String>) {
+        if self.errors.len() >= MAX_LISTED_PROBLEMS {
+            self.unlisted += 1;
+            return;
+        }
         self.errors.push(PolicyError {
             path: path.to_owned(),
             message: message.into(),
@@ -136,7 +166,12 @@ impl Cx {
         let mut rules: Vec<(usize, Rule)> = Vec::new();
         self.version = 1;
         let mut waivers = Vec::new();
-        if let Some(obj) = self.object(v, "", &["version", "description", "mode", "rules", "waivers"]) {
+        let mut exemptions = Exemptions::default();
+        if let Some(obj) = self.object(
+            v,
+            "",
+            &["version", "description", "mode", "rules", "waivers", "exemptions"],
+        ) {
             match obj.get("version").map(|v| v.as_u64()) {
                 None | Some(Some(1)) => {}
                 Some(Some(2)) => self.version = 2,
@@ -155,6 +190,10 @@ impl Cx {
                 None => self.err("/rules", "required: an array of rules"),
                 Some((r, None)) => self.err("/rules", format!("expected an array of rules, found {}", type_name(r))),
                 Some((_, Some(list))) if list.is_empty() => self.err("/rules", "a policy needs at least one rule"),
+                Some((_, Some(list))) if list.len() > MAX_RULES => self.err(
+                    "/rules",
+                    format!("{} rules are more than the {MAX_RULES} a policy may have", list.len()),
+                ),
                 Some((_, Some(list))) => {
                     rules = list
                         .iter()
@@ -169,6 +208,11 @@ impl Cx {
                     waivers = self.waivers(w, &names);
                 }
             }
+            if let Some(e) = obj.get("exemptions") {
+                if self.v2("/exemptions", "`exemptions`") {
+                    exemptions = self.exemptions(e);
+                }
+            }
         }
         self.names_unique(&rules);
         self.cross_rule(&rules);
@@ -177,7 +221,36 @@ impl Cx {
             mode,
             rules: rules.into_iter().map(|(_, r)| r).collect(),
             waivers,
+            exemptions,
         }
+    }
+
+    /// `exemptions: {set_by: trusted | anyone | nobody, max_days: N}`; what is not given keeps
+    /// its default.
+    fn exemptions(&mut self, v: &Value) -> Exemptions {
+        let mut out = Exemptions::default();
+        let Some(obj) = self.object(v, "/exemptions", &["set_by", "max_days"]) else {
+            return out;
+        };
+        if let Some(s) = obj.get("set_by").and_then(|s| self.string(s, "/exemptions/set_by")) {
+            match ExemptionSetter::parse(s) {
+                Some(setter) => out.set_by = setter,
+                None => self.err(
+                    "/exemptions/set_by",
+                    format!("`{s}` is not who may set exemptions: use `trusted`, `anyone` or `nobody`"),
+                ),
+            }
+        }
+        if let Some(d) = obj.get("max_days") {
+            match d.as_u64().and_then(|n| u32::try_from(n).ok()) {
+                Some(n) if (1..=MAX_EXEMPTION_DAYS).contains(&n) => out.max_days = n,
+                _ => self.err(
+                    "/exemptions/max_days",
+                    format!("expected a whole number of days from 1 to {MAX_EXEMPTION_DAYS}"),
+                ),
+            }
+        }
+        out
     }
 
     fn rule(&mut self, v: &Value, path: &str) -> Option<Rule> {
