@@ -64,11 +64,101 @@ fn a_secret_event_plans_the_writes_without_making_them() {
 }
 
 #[test]
-fn a_kms_event_with_an_arn_reports_it_and_exempt_tags_are_honoured() {
-    let r = report(&plan("kms-tag-resource.json", r#"{"tag-warden:exempt":"true"}"#, &[]));
+fn a_kms_event_with_an_arn_reports_it_and_a_self_set_exemption_is_not_honoured() {
+    let r = report(&plan(
+        "kms-tag-resource.json",
+        r#"{"tag-warden:exempt":"true","temp-debug":"1"}"#,
+        &[],
+    ));
     let e = &r["results"][0];
-    assert_eq!(e["outcome"], "exempt");
+    assert_eq!(e["outcome"], "would-remediate", "{e}");
     assert!(e["arn"].as_str().unwrap().starts_with("arn:aws:kms:"));
+    assert_eq!(e["plan"]["untag"], serde_json::json!(["temp-debug"]));
+    let reasons = e["reasons"].to_string();
+    assert!(reasons.contains("exemption not verified"), "{reasons}");
+    // A far-off exempt-until is a violation, whoever set it.
+    let r = report(&plan(
+        "kms-tag-resource.json",
+        r#"{"tag-warden:exempt-until":"9999-12-31","temp-debug":"1"}"#,
+        &[],
+    ));
+    let reasons = r["results"][0]["reasons"].to_string();
+    assert!(reasons.contains("more than 90 days ahead"), "{reasons}");
+}
+
+#[test]
+fn plan_refuses_an_account_outside_tag_warden_accounts() {
+    let r = report(&plan(
+        "secretsmanager-tag-resource.json",
+        "{}",
+        &[
+            ("TAG_WARDEN_ACCOUNTS", "111111111111"),
+            ("TAG_WARDEN_MEMBER_ROLE", "tag-warden-member"),
+        ],
+    ));
+    let e = &r["results"][0];
+    assert_eq!(e["outcome"], "ignored", "{e}");
+    assert!(e["reasons"][0]
+        .as_str()
+        .unwrap()
+        .contains("account 123456789012 is not governed"));
+}
+
+/// `tag-warden validate FILE` under a 256 MiB address-space limit, and how long it took.
+fn validate_bounded(text: &str, name: &str) -> (Output, std::time::Duration) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(name);
+    std::fs::write(&path, text).unwrap();
+    let started = std::time::Instant::now();
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg("ulimit -v 262144 && exec \"$0\" validate \"$1\"")
+        .arg(env!("CARGO_BIN_EXE_tag-warden"))
+        .arg(&path)
+        .env_clear()
+        .output()
+        .unwrap();
+    (out, started.elapsed())
+}
+
+#[test]
+fn hostile_policies_fail_fast_in_little_memory() {
+    // A "billion laughs": 569 bytes that expand to 9^9 strings.
+    let mut bomb =
+        String::from("version: 2\na: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n");
+    for (i, c) in ('b'..='i').enumerate() {
+        let prev = char::from(b'a' + i as u8);
+        bomb.push_str(&format!("{c}: &{c} [{}]\n", vec![format!("*{prev}"); 9].join(",")));
+    }
+    bomb.push_str("rules: [{name: r, forbid: [*i]}]\n");
+    // 3,000 rules whose defaults all clash: 4.5 million pairs.
+    let clash: Vec<String> = (0..3000)
+        .map(|i| format!(r#"{{"name":"r{i}","require":{{"CostCenter":{{"default":"{i:04}"}}}}}}"#))
+        .collect();
+    let clash = format!(r#"{{"rules":[{}]}}"#, clash.join(","));
+    // 500 rules (the most allowed) whose defaults all clash: every problem found is counted,
+    // the first 100 listed.
+    let many: Vec<String> = (0..500)
+        .map(|i| format!(r#"{{"name":"r{i}","require":{{"CostCenter":{{"default":"{i:04}"}}}}}}"#))
+        .collect();
+    let many = format!(r#"{{"rules":[{}]}}"#, many.join(","));
+    let big = format!(
+        r#"{{"description":"{}","rules":[{{"name":"r","forbid":["Debug"]}}]}}"#,
+        "x".repeat(2 << 20)
+    );
+    for (name, text, says) in [
+        ("bomb.yaml", bomb.as_str(), "anchors and aliases"),
+        ("clash.json", clash.as_str(), "3000 rules are more than the 500"),
+        ("many.json", many.as_str(), "and at least 9900 more (checking stopped)"),
+        ("big.json", big.as_str(), "more than the 1048576 accepted"),
+    ] {
+        let (out, took) = validate_bounded(text, name);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{name}: {err}");
+        assert!(err.contains(says), "{name}: {}", &err[..err.len().min(600)]);
+        assert!(err.lines().count() <= 103, "{name}: {} lines", err.lines().count());
+        assert!(took < std::time::Duration::from_secs(1), "{name}: {took:?}");
+    }
 }
 
 #[test]

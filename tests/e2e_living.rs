@@ -1,5 +1,5 @@
-//! Living with the policy, end to end against moto: waivers that expire (the exemption-until
-//! tag) and the story of a resource (`tag-warden history`) after a removal and a restore.
+//! Living with the policy, end to end against moto: exemptions an administrator grants (`tag-warden
+//! exempt`), which expire, and which no one else can grant themselves; and the story of a resource (`tag-warden history`) after a removal and a restore.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 mod common;
@@ -19,37 +19,81 @@ fn day(offset_days: i64) -> String {
         .to_string()
 }
 
+async fn set_tag(moto: &Moto, arn: &str, key: &str, value: &str) {
+    let t = aws_sdk_secretsmanager::types::Tag::builder()
+        .key(key)
+        .value(value)
+        .build();
+    moto.secrets()
+        .tag_resource()
+        .secret_id(arn)
+        .tags(t)
+        .send()
+        .await
+        .unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread")]
-async fn an_expired_waiver_is_enforced_and_a_future_one_exempts() {
+async fn an_exemption_holds_only_when_granted_with_tag_warden_exempt_and_only_through_its_day() {
     let moto = Moto::start();
-    let expired = day(-1);
-    let future = day(30);
+    moto.create_memory_table(TABLE).await;
+    let memory = [("TAG_WARDEN_MEMORY_TABLE", TABLE)];
+    let (expired, future) = (day(-1), day(30));
+    // Anyone who can tag the secret sets an exemption: it is not verified, and enforced.
     let arn = moto
         .create_secret(
             "prod/payments/db",
             &[("tag-warden:exempt-until", &future), ("temp-debug", "1")],
         )
         .await;
-    let (out, report) = handle(&moto, &event("secretsmanager-tag-resource.json", &[], &[]), &[]);
-    assert!(out.status.success());
-    assert_eq!(report["results"][0]["outcome"], "exempt", "{report}");
-    assert!(report["results"][0]["reasons"][0].as_str().unwrap().contains(&future));
-    assert_eq!(moto.secret_tags(&arn).await["temp-debug"], "1");
+    let tagged = event("secretsmanager-tag-resource.json", &[], &[]);
+    let (_, report) = handle(&moto, &tagged, &memory);
+    assert_eq!(report["results"][0]["outcome"], "remediated", "{report}");
+    assert!(report["results"][0]["reasons"]
+        .to_string()
+        .contains("exemption not verified"));
+    assert!(!moto.secret_tags(&arn).await.contains_key("temp-debug"));
 
-    let t = aws_sdk_secretsmanager::types::Tag::builder()
-        .key("tag-warden:exempt-until")
-        .value(&expired)
-        .build();
-    moto.secrets()
-        .tag_resource()
-        .secret_id(&arn)
-        .tags(t)
-        .send()
-        .await
-        .unwrap();
-    let (_, report) = handle(&moto, &event("secretsmanager-tag-resource.json", &[], &[]), &[]);
+    // An administrator grants it: tagged, and recorded in memory and history.
+    let (out, granted) = run_cli(
+        &moto,
+        &["exempt", &arn, "--until", &future, "--reason", "migration MIG-42"],
+        &memory,
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(granted["results"][0]["outcome"], "exempt", "{granted}");
+    assert_eq!(moto.secret_tags(&arn).await["tag-warden:exempt-until"], future);
+    let (_, story) = run_cli(&moto, &["history", &arn, "--json"], &memory);
+    let step = story["history"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(step["who"], "arn:aws:sts::123456789012:user/moto", "{step}");
+    assert_eq!(step["why"], serde_json::json!(["migration MIG-42"]));
+    assert!(step["action"]
+        .as_str()
+        .unwrap()
+        .contains(&format!("granted through {future}")));
+    // Too far ahead for the policy: refused before any call.
+    let (out, _) = run_cli(&moto, &["exempt", &arn, "--until", &day(91), "--reason", "x"], &memory);
+    assert_eq!(out.status.code(), Some(2));
+
+    set_tag(&moto, &arn, "temp-debug", "1").await;
+    let (_, report, emf) = handle_emf(&moto, &tagged, &memory);
+    assert_eq!(report["results"][0]["outcome"], "exempt", "{report}");
+    assert!(report["results"][0]["reasons"]
+        .to_string()
+        .contains("as memory records"));
+    assert_eq!(moto.secret_tags(&arn).await["temp-debug"], "1");
+    assert_eq!(emf[0]["Exempt"], 1, "{}", emf[0]);
+
+    // Once the day has passed, it is enforced; and the record is revoked, so putting the
+    // granted value back later is no exemption either.
+    set_tag(&moto, &arn, "tag-warden:exempt-until", &expired).await;
+    let (_, report) = handle(&moto, &tagged, &memory);
     assert_eq!(report["results"][0]["outcome"], "remediated", "{report}");
     assert!(!moto.secret_tags(&arn).await.contains_key("temp-debug"));
+    set_tag(&moto, &arn, "tag-warden:exempt-until", &future).await;
+    set_tag(&moto, &arn, "temp-debug", "1").await;
+    let (_, report) = handle(&moto, &tagged, &memory);
+    assert_eq!(report["results"][0]["outcome"], "remediated", "{report}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -85,6 +85,7 @@ async fn a_removed_owner_comes_back_as_payments_not_the_default() {
     assert_eq!(
         moto.recorded(),
         [
+            WHO_AM_I,
             "secretsmanager.DescribeSecret",
             "dynamodb.GetItem",
             "dynamodb.UpdateItem"
@@ -94,7 +95,10 @@ async fn a_removed_owner_comes_back_as_payments_not_the_default() {
     // Seen again unchanged: one memory read more than without memory, no write.
     moto.start_recording();
     handle(&moto, &event(TAG_EVENT, &[], &[]), &env(&[]));
-    assert_eq!(moto.recorded(), ["secretsmanager.DescribeSecret", "dynamodb.GetItem"]);
+    assert_eq!(
+        moto.recorded(),
+        [WHO_AM_I, "secretsmanager.DescribeSecret", "dynamodb.GetItem"]
+    );
 
     untag(&moto, &arn, "Owner").await;
     untag(&moto, &arn, "CostCenter").await;
@@ -104,6 +108,7 @@ async fn a_removed_owner_comes_back_as_payments_not_the_default() {
     assert_eq!(
         moto.recorded(),
         [
+            WHO_AM_I,
             "secretsmanager.DescribeSecret",
             "dynamodb.GetItem",
             "secretsmanager.TagResource",
@@ -324,8 +329,35 @@ async fn a_report_mode_sweep_seeds_memory_and_a_second_sweep_writes_nothing_to_i
     assert_eq!(v["values"]["Owner"], "payments");
 }
 
+/// A TagResource of the secret `arn` by the SSO admin role (the trusted principal below)
+/// that sets `tags`.
+fn trusted_tag(arn: &str, tags: &[(&str, &str)]) -> String {
+    let mut v: serde_json::Value = serde_json::from_str(&event(UNTAG_EVENT, &[], &[])).unwrap();
+    v["detail"]["eventName"] = serde_json::json!("TagResource");
+    v["detail"]["requestParameters"] = serde_json::json!({
+        "secretId": arn,
+        "tags": tags.iter().map(|(k, v)| serde_json::json!({"key": k, "value": v})).collect::<Vec<_>>(),
+    });
+    v.to_string()
+}
+
+/// A TagResource of `arn` by Alice (an IAM user, not trusted) that sets `tags`.
+fn alice_tag(arn: &str, tags: &[(&str, &str)]) -> String {
+    let mut v: serde_json::Value = serde_json::from_str(&event("secretsmanager-tag-resource.json", &[], &[])).unwrap();
+    v["detail"]["requestParameters"] = serde_json::json!({
+        "secretId": arn,
+        "tags": tags.iter().map(|(k, v)| serde_json::json!({"key": k, "value": v})).collect::<Vec<_>>(),
+    });
+    v.to_string()
+}
+
+const TRUSTED: (&str, &str) = (
+    "TAG_WARDEN_IGNORE_PRINCIPALS",
+    "arn:aws:iam::*:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Admin_*",
+);
+
 #[tokio::test(flavor = "multi_thread")]
-async fn a_trusted_principals_change_is_remembered_with_one_read_and_one_write() {
+async fn a_trusted_principals_change_is_remembered_as_it_set_it_with_one_read_of_each() {
     let moto = moto_with_table().await;
     let arn = moto
         .create_secret(
@@ -334,24 +366,138 @@ async fn a_trusted_principals_change_is_remembered_with_one_read_and_one_write()
         )
         .await;
     moto.start_recording();
-    let trusted = env(&[(
-        "TAG_WARDEN_IGNORE_PRINCIPALS",
-        "arn:aws:iam::*:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Admin_*",
-    )]);
-    let (out, report) = handle(&moto, &event(UNTAG_EVENT, &[], &[]), &trusted);
+    let (out, report) = handle(&moto, &trusted_tag(&arn, &[("Owner", "search")]), &env(&[TRUSTED]));
     assert!(out.status.success());
     assert_eq!(
         moto.recorded(),
-        ["secretsmanager.DescribeSecret", "dynamodb.UpdateItem"]
+        [
+            WHO_AM_I,
+            "secretsmanager.DescribeSecret",
+            "dynamodb.GetItem",
+            "dynamodb.TransactWriteItems"
+        ]
     );
     assert_eq!(report["results"][0]["outcome"], "ignored");
     assert_eq!(moto.secret_tags(&arn).await["temp-x"], "1", "not enforced");
     assert_eq!(memory_show(&moto, &arn)["Owner"], "search");
+    assert!(
+        memory_show(&moto, &arn).get("CreatedBy").is_none(),
+        "not set by the call"
+    );
 
     // A later removal by someone else restores what the trusted principal set.
     untag(&moto, &arn, "Owner").await;
     handle(&moto, &event(UNTAG_EVENT, &[], &[]), &env(&[]));
     assert_eq!(moto.secret_tags(&arn).await["Owner"], "search");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn another_callers_change_to_a_locked_key_is_not_laundered_by_a_trusted_call_after_it() {
+    let moto = moto_with_table().await;
+    let arn = moto
+        .create_secret(
+            "prod/payments/db",
+            &[("Owner", "search"), ("CreatedBy", "alice"), ("CostCenter", "4100")],
+        )
+        .await;
+    handle(&moto, &trusted_tag(&arn, &[("CreatedBy", "alice")]), &env(&[TRUSTED]));
+    assert_eq!(memory_show(&moto, &arn)["CreatedBy"], "alice");
+    // Alice's change to the locked key, then a trusted call on another key, then Alice's event.
+    let t = aws_sdk_secretsmanager::types::Tag::builder()
+        .key("CreatedBy")
+        .value("mallory")
+        .build();
+    moto.secrets()
+        .tag_resource()
+        .secret_id(&arn)
+        .tags(t)
+        .send()
+        .await
+        .unwrap();
+    let (_, report) = handle(&moto, &trusted_tag(&arn, &[("CostCenter", "4100")]), &env(&[TRUSTED]));
+    assert_eq!(report["results"][0]["outcome"], "ignored");
+    assert_eq!(memory_show(&moto, &arn)["CreatedBy"], "alice", "not laundered");
+    let (_, report) = handle(&moto, &alice_tag(&arn, &[("CreatedBy", "mallory")]), &env(&[]));
+    assert_eq!(report["results"][0]["outcome"], "remediated", "{report}");
+    assert_eq!(moto.secret_tags(&arn).await["CreatedBy"], "alice");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_exemption_a_trusted_principal_set_is_honoured_and_one_anyone_set_is_not() {
+    let moto = moto_with_table().await;
+    let arn = moto
+        .create_secret(
+            "prod/payments/db",
+            &[("Owner", "search"), ("tag-warden:exempt", "true"), ("temp-x", "1")],
+        )
+        .await;
+    let (_, report) = handle(&moto, &alice_tag(&arn, &[("tag-warden:exempt", "true")]), &env(&[]));
+    assert_eq!(
+        report["results"][0]["outcome"], "violation",
+        "enforced, CreatedBy has no default: {report}"
+    );
+    assert!(report["results"][0]["reasons"]
+        .to_string()
+        .contains("exemption not verified"));
+    assert!(!moto.secret_tags(&arn).await.contains_key("temp-x"));
+    handle(
+        &moto,
+        &trusted_tag(&arn, &[("tag-warden:exempt", "true")]),
+        &env(&[TRUSTED]),
+    );
+    let t = aws_sdk_secretsmanager::types::Tag::builder()
+        .key("temp-x")
+        .value("1")
+        .build();
+    moto.secrets()
+        .tag_resource()
+        .secret_id(&arn)
+        .tags(t)
+        .send()
+        .await
+        .unwrap();
+    let (_, report) = handle(&moto, &alice_tag(&arn, &[("temp-x", "1")]), &env(&[]));
+    assert_eq!(report["results"][0]["outcome"], "exempt", "{report}");
+    assert_eq!(moto.secret_tags(&arn).await["temp-x"], "1");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_sweep_of_the_own_account_leaves_another_accounts_memory_alone() {
+    let moto = moto_with_table().await;
+    // Memory of a member account's secret in the same region, which this sweep does not list.
+    let other = "arn:aws:secretsmanager:us-east-1:222222222222:secret:prod/db-AbCdEf";
+    let (out, _) = run_cli(
+        &moto,
+        &["memory", "set", other, "Owner=payments", "CreatedBy=alice"],
+        &[("TAG_WARDEN_MEMORY_TABLE", TABLE)],
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let gone = moto.create_secret("prod/gone", &[("Owner", "search")]).await;
+    run_cli(&moto, &["reconcile", "--dry-run", "--json"], &env(&[]));
+    moto.secrets()
+        .delete_secret()
+        .secret_id(&gone)
+        .force_delete_without_recovery(true)
+        .send()
+        .await
+        .unwrap();
+    let (_, report) = run_cli(&moto, &["reconcile", "--dry-run", "--json"], &env(&[]));
+    assert_eq!(report["sweep"]["memory"]["expired"], 1, "{report}");
+    let show = |arn: &str| {
+        let (_, v) = run_cli(
+            &moto,
+            &["memory", "show", arn, "--json"],
+            &[("TAG_WARDEN_MEMORY_TABLE", TABLE)],
+        );
+        v
+    };
+    assert_eq!(show(&gone)["expiring"], true);
+    assert_eq!(
+        show(other)["expiring"],
+        false,
+        "another account's memory is not aged out"
+    );
+    assert_eq!(show(other)["values"]["CreatedBy"], "alice");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -37,7 +37,7 @@ async fn secret_untag_of_required_key_by_partial_arn_is_restored_with_one_read_a
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(
         moto.recorded(),
-        ["secretsmanager.DescribeSecret", "secretsmanager.TagResource"]
+        [WHO_AM_I, "secretsmanager.DescribeSecret", "secretsmanager.TagResource"]
     );
     assert_eq!(report["results"][0]["outcome"], "remediated");
     assert_eq!(report["results"][0]["arn"], arn.as_str());
@@ -62,6 +62,7 @@ async fn secret_tagged_by_name_with_a_forbidden_key_and_bad_value_is_fixed_untag
     assert_eq!(
         moto.recorded(),
         [
+            WHO_AM_I,
             "secretsmanager.DescribeSecret",
             "secretsmanager.UntagResource",
             "secretsmanager.TagResource"
@@ -89,7 +90,7 @@ async fn secret_named_by_full_arn_is_found_and_a_compliant_one_costs_one_read() 
         &[],
     );
     assert!(out.status.success());
-    assert_eq!(moto.recorded(), ["secretsmanager.DescribeSecret"]);
+    assert_eq!(moto.recorded(), [WHO_AM_I, "secretsmanager.DescribeSecret"]);
     assert_eq!(report["results"][0]["outcome"], "compliant");
     assert_eq!(report["results"][0]["resource_id"], arn.as_str());
 }
@@ -145,7 +146,7 @@ async fn key_untag_of_required_key_is_restored() {
     // Tags first; the key's state only because a write is due.
     assert_eq!(
         moto.recorded(),
-        ["kms.ListResourceTags", "kms.DescribeKey", "kms.TagResource"]
+        [WHO_AM_I, "kms.ListResourceTags", "kms.DescribeKey", "kms.TagResource"]
     );
     assert_eq!(report["results"][0]["kind"], "kms-key");
     assert_eq!(
@@ -166,7 +167,7 @@ async fn a_compliant_key_costs_one_call() {
     );
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(report["results"][0]["outcome"], "compliant");
-    assert_eq!(moto.recorded(), ["kms.ListResourceTags"]);
+    assert_eq!(moto.recorded(), [WHO_AM_I, "kms.ListResourceTags"]);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -185,6 +186,7 @@ async fn key_tagged_with_forbidden_key_and_bad_value_is_fixed_untag_first() {
     assert_eq!(
         moto.recorded(),
         [
+            WHO_AM_I,
             "kms.ListResourceTags",
             "kms.DescribeKey",
             "kms.UntagResource",
@@ -213,11 +215,7 @@ async fn create_key_event_tags_the_new_key() {
 async fn events_to_ignore_make_no_aws_call_at_all() {
     let moto = Moto::start();
     let arn = moto.create_secret("prod/payments/db", &[("Debug", "on")]).await;
-    for file in [
-        "ignored-own-call.json",
-        "ignored-failed-call.json",
-        "ignored-other-service.json",
-    ] {
+    for file in ["ignored-failed-call.json", "ignored-other-service.json"] {
         moto.start_recording();
         let (out, report) = handle(&moto, &event(file, &[("prod/payments/db", &arn)], &[]), &[]);
         assert!(out.status.success(), "{file}: {}", String::from_utf8_lossy(&out.stderr));
@@ -225,6 +223,41 @@ async fn events_to_ignore_make_no_aws_call_at_all() {
         assert_eq!(moto.recorded(), Vec::<String>::new(), "{file}");
     }
     assert_eq!(moto.secret_tags(&arn).await, tags(&[("Debug", "on")]));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_functions_own_role_is_its_own_call_and_a_session_named_like_it_in_another_role_is_judged() {
+    let moto = Moto::start();
+    let arn = moto.create_secret("prod/payments/db", &[("Debug", "on")]).await;
+    // The process runs as a session of the sample's function role, as Lambda runs it.
+    let me = moto
+        .as_role("arn:aws:iam::123456789012:role/tag-warden-role", "tag-warden")
+        .await;
+    let me: Vec<(&str, &str)> = me.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let own = event("ignored-own-call.json", &[("prod/payments/db", &arn)], &[]);
+    moto.start_recording();
+    let (out, report) = handle(&moto, &own, &me);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(report["results"][0]["outcome"], "ignored", "{report}");
+    assert!(report["results"][0]["reasons"][0]
+        .as_str()
+        .unwrap()
+        .contains("own role"));
+    assert_eq!(
+        moto.recorded(),
+        [WHO_AM_I],
+        "who it is, then nothing: no read, no write"
+    );
+    assert_eq!(moto.secret_tags(&arn).await, tags(&[("Debug", "on")]));
+
+    // A session named like the function, issued by another role: judged.
+    let mut v: serde_json::Value = serde_json::from_str(&own).unwrap();
+    v["detail"]["userIdentity"]["arn"] = serde_json::json!("arn:aws:sts::123456789012:assumed-role/ci/tag-warden");
+    v["detail"]["userIdentity"]["sessionContext"]["sessionIssuer"]["arn"] =
+        serde_json::json!("arn:aws:iam::123456789012:role/ci");
+    let (_, report) = handle(&moto, &v.to_string(), &me);
+    assert_eq!(report["results"][0]["outcome"], "remediated", "{report}");
+    assert!(!moto.secret_tags(&arn).await.contains_key("Debug"));
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -273,19 +306,32 @@ async fn report_mode_reads_and_never_writes() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn exempt_resources_are_untouched() {
+async fn a_self_set_exemption_is_enforced_and_says_why() {
     let moto = Moto::start();
     let arn = moto
-        .create_secret("prod/payments/db", &[("tag-warden:exempt", "true"), ("Debug", "on")])
+        .create_secret(
+            "prod/payments/db",
+            &with(COMPLIANT_SECRET, &[("tag-warden:exempt", "true"), ("Debug", "on")]),
+        )
         .await;
     moto.start_recording();
     let (out, report) = handle(&moto, &event("secretsmanager-tag-resource.json", &[], &[]), &[]);
     assert!(out.status.success());
-    assert_eq!(report["results"][0]["outcome"], "exempt");
-    assert_eq!(moto.recorded(), ["secretsmanager.DescribeSecret"]);
+    assert_eq!(report["results"][0]["outcome"], "remediated", "{report}");
+    assert!(report["results"][0]["reasons"]
+        .to_string()
+        .contains("exemption not verified"));
+    assert_eq!(
+        moto.recorded(),
+        [
+            WHO_AM_I,
+            "secretsmanager.DescribeSecret",
+            "secretsmanager.UntagResource"
+        ]
+    );
     assert_eq!(
         moto.secret_tags(&arn).await,
-        tags(&[("tag-warden:exempt", "true"), ("Debug", "on")])
+        tags(&with(COMPLIANT_SECRET, &[("tag-warden:exempt", "true")]))
     );
 }
 
@@ -319,6 +365,7 @@ async fn forty_eight_tags_two_forbidden_two_required_missing_ends_compliant_unta
     assert_eq!(
         moto.recorded(),
         [
+            WHO_AM_I,
             "secretsmanager.DescribeSecret",
             "secretsmanager.UntagResource",
             "secretsmanager.TagResource"
@@ -335,7 +382,7 @@ async fn forty_eight_tags_two_forbidden_two_required_missing_ends_compliant_unta
     moto.start_recording();
     let (_, report) = handle(&moto, &event("secretsmanager-tag-resource.json", &[], &[]), &[]);
     assert_eq!(report["results"][0]["outcome"], "compliant");
-    assert_eq!(moto.recorded(), ["secretsmanager.DescribeSecret"]);
+    assert_eq!(moto.recorded(), [WHO_AM_I, "secretsmanager.DescribeSecret"]);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -397,10 +444,13 @@ async fn deleted_secrets_and_keys_pending_deletion_are_skipped_without_writes() 
     assert_eq!(
         moto.recorded(),
         [
+            WHO_AM_I,
             "secretsmanager.DescribeSecret",
+            WHO_AM_I,
             "kms.ListResourceTags",
             "kms.DescribeKey"
-        ]
+        ],
+        "one GetCallerIdentity a process"
     );
 }
 
@@ -466,4 +516,120 @@ async fn an_unreachable_endpoint_fails_the_invocation_after_retries() {
     assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(report["results"][0]["outcome"], "error");
     assert_eq!(report["results"][0]["error_type"], "Transient");
+}
+
+/// Whether the rule pattern in `file` (placeholders filled for the function's role) takes the
+/// CloudTrail record `detail`: a rule with that pattern on a bus of its own delivers to a queue
+/// (moto's EventBridge matching), and the event is put on the bus.
+async fn rule_takes(moto: &Moto, file: &str, detail: &serde_json::Value) -> bool {
+    let name = file.replace(['/', '.'], "-");
+    let pattern = std::fs::read_to_string(root().join(file))
+        .unwrap()
+        .replace("ACCOUNT_ID", "123456789012")
+        .replace("ROLE_NAME", "tag-warden-role");
+    let events = moto.events();
+    let url = match events.describe_event_bus().name(&name).send().await {
+        Ok(_) => moto
+            .sqs()
+            .get_queue_url()
+            .queue_name(&name)
+            .send()
+            .await
+            .unwrap()
+            .queue_url
+            .unwrap(),
+        Err(_) => {
+            events.create_event_bus().name(&name).send().await.unwrap();
+            let url = moto
+                .sqs()
+                .create_queue()
+                .queue_name(&name)
+                .send()
+                .await
+                .unwrap()
+                .queue_url
+                .unwrap();
+            events
+                .put_rule()
+                .name(&name)
+                .event_bus_name(&name)
+                .event_pattern(pattern)
+                .send()
+                .await
+                .unwrap();
+            let target = aws_sdk_eventbridge::types::Target::builder()
+                .id("q")
+                .arn(format!("arn:aws:sqs:us-east-1:123456789012:{name}"))
+                .build()
+                .unwrap();
+            events
+                .put_targets()
+                .rule(&name)
+                .event_bus_name(&name)
+                .targets(target)
+                .send()
+                .await
+                .unwrap();
+            url
+        }
+    };
+    let source = match detail["eventSource"].as_str() {
+        Some("kms.amazonaws.com") => "aws.kms",
+        _ => "aws.secretsmanager",
+    };
+    let entry = aws_sdk_eventbridge::types::PutEventsRequestEntry::builder()
+        .event_bus_name(&name)
+        .source(source)
+        .detail_type("AWS API Call via CloudTrail")
+        .detail(detail.to_string())
+        .build();
+    events.put_events().entries(entry).send().await.unwrap();
+    !moto.drain(&url).await.is_empty()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_rules_drop_the_functions_own_role_by_its_arn_and_take_everyone_else_and_every_creation() {
+    let moto = Moto::start();
+    let sample = |file: &str| -> serde_json::Value {
+        serde_json::from_str::<serde_json::Value>(&std::fs::read_to_string(root().join("events").join(file)).unwrap())
+            .unwrap()["detail"]
+            .clone()
+    };
+    let sm = "deploy/secretsmanager-rule.json";
+    let own = sample("ignored-own-call.json");
+    assert!(!rule_takes(&moto, sm, &own).await, "the function's own role: dropped");
+    let mut renamed = own.clone();
+    renamed["userIdentity"]["arn"] = serde_json::json!("arn:aws:sts::123456789012:assumed-role/tag-warden-role/other");
+    assert!(!rule_takes(&moto, sm, &renamed).await, "whatever the session is named");
+    let mut other_role = own.clone();
+    other_role["userIdentity"]["arn"] = serde_json::json!("arn:aws:sts::123456789012:assumed-role/ci/tag-warden");
+    other_role["userIdentity"]["sessionContext"]["sessionIssuer"]["arn"] =
+        serde_json::json!("arn:aws:iam::123456789012:role/ci");
+    assert!(
+        rule_takes(&moto, sm, &other_role).await,
+        "named like the function, another role"
+    );
+    let mut created = own.clone();
+    created["eventName"] = serde_json::json!("CreateSecret");
+    assert!(
+        rule_takes(&moto, sm, &created).await,
+        "a creation, even by the function's role"
+    );
+    // An IAM user, with and without an empty sessionIssuer (console records have `{}`).
+    assert!(rule_takes(&moto, sm, &sample("secretsmanager-tag-resource.json")).await);
+    let mut user = sample("secretsmanager-tag-resource.json");
+    user["userIdentity"].as_object_mut().unwrap().remove("sessionContext");
+    assert!(rule_takes(&moto, sm, &user).await);
+    assert!(
+        rule_takes(&moto, sm, &sample("secretsmanager-untag-resource.json")).await,
+        "an SSO role"
+    );
+    let mut failed = sample("secretsmanager-untag-resource.json");
+    failed["errorCode"] = serde_json::json!("AccessDeniedException");
+    assert!(!rule_takes(&moto, sm, &failed).await, "a failed call");
+    let kms = "deploy/kms-rule.json";
+    assert!(rule_takes(&moto, kms, &sample("kms-create-key.json")).await);
+    let mut own_key = sample("kms-untag-resource.json");
+    own_key["userIdentity"] = own["userIdentity"].clone();
+    assert!(!rule_takes(&moto, kms, &own_key).await);
 }

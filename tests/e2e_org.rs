@@ -102,6 +102,7 @@ async fn an_event_from_account_b_fixes_the_secret_in_b_and_leaves_the_same_name_
     let mut env = org_env();
     let via_proxy = proxy.endpoint();
     env.push(("AWS_ENDPOINT_URL", via_proxy.as_str()));
+    env.push(("TAG_WARDEN_ACCOUNTS", B));
     let event = tag_event(B, "prod/db", &format!("arn:aws:iam::{B}:user/Alice"));
     let (out, report) = handle(&moto, &event, &env);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -139,18 +140,32 @@ async fn an_event_from_account_b_fixes_the_secret_in_b_and_leaves_the_same_name_
     );
 }
 
+/// [`tag_event`] made by a session of the role `issuer` (its ARN), named `session`.
+fn role_event(account: &str, name: &str, issuer: &str, session: &str) -> String {
+    let role = issuer.rsplit('/').next().unwrap();
+    let mut v: Value = serde_json::from_str(&tag_event(
+        account,
+        name,
+        &format!("arn:aws:sts::{account}:assumed-role/{role}/{session}"),
+    ))
+    .unwrap();
+    v["detail"]["userIdentity"]["type"] = json!("AssumedRole");
+    v["detail"]["userIdentity"]["sessionContext"]["sessionIssuer"] =
+        json!({"type": "Role", "arn": issuer, "accountId": account, "userName": role});
+    v.to_string()
+}
+
 #[tokio::test(flavor = "multi_thread")]
-async fn a_member_role_sessions_own_change_is_ignored_with_zero_calls() {
+async fn a_member_role_sessions_own_change_is_ignored_with_zero_calls_and_look_alikes_are_not() {
     let moto = Moto::start();
     let endpoint = moto.endpoint();
     create_secret(&endpoint, B, "us-east-1", "prod/db", &[]).await;
-    let event = tag_event(
-        B,
-        "prod/db",
-        &format!("arn:aws:sts::{B}:assumed-role/{ROLE}/any-session"),
-    );
+    let mut env = org_env();
+    let governed = format!("{B},{C}");
+    env.push(("TAG_WARDEN_ACCOUNTS", governed.as_str()));
+    let event = role_event(B, "prod/db", &format!("arn:aws:iam::{B}:role/{ROLE}"), "any-session");
     moto.start_recording();
-    let (out, report) = handle(&moto, &event, &org_env());
+    let (out, report) = handle(&moto, &event, &env);
     assert!(out.status.success(), "{report}");
     assert_eq!(outcomes(&report), ["ignored"]);
     assert!(
@@ -162,6 +177,24 @@ async fn a_member_role_sessions_own_change_is_ignored_with_zero_calls() {
     );
     assert_eq!(moto.recorded(), Vec::<String>::new(), "not one call");
     assert_eq!(secret_tags(&endpoint, B, "us-east-1", "prod/db").await, tags(&[]));
+
+    // The member role's name at another path is someone else's role: judged.
+    let event = role_event(B, "prod/db", &format!("arn:aws:iam::{B}:role/ci/{ROLE}"), "tag-warden");
+    let (_, report) = handle(&moto, &event, &env);
+    assert_eq!(outcomes(&report), ["remediated"], "{report}");
+
+    // In an account not governed, the member role's name is refused without AssumeRole.
+    let event = role_event(DENIED, "prod/db", &format!("arn:aws:iam::{DENIED}:role/{ROLE}"), "s");
+    moto.start_recording();
+    let (_, report) = handle(&moto, &event, &env);
+    assert_eq!(outcomes(&report), ["ignored"]);
+    let why = report["results"][0]["reasons"][0].as_str().unwrap();
+    assert!(why.contains(&format!("account {DENIED} is not governed")), "{why}");
+    let mut judged = tag_event(DENIED, "prod/db", &format!("arn:aws:iam::{DENIED}:user/Alice"));
+    let (_, report) = handle(&moto, &judged, &env);
+    assert_eq!(outcomes(&report), ["ignored"], "any event of that account");
+    judged.clear();
+    assert!(moto.recorded().iter().all(|c| c == WHO_AM_I), "no AssumeRole, no read");
 }
 
 struct Queues {

@@ -96,7 +96,7 @@ async fn a_report_mode_rule_writes_nothing_and_reports_what_it_would_do() {
         .await;
     moto.start_recording();
     let report = run(&moto, &tag_event("dev/scratch"));
-    assert_eq!(moto.recorded(), ["secretsmanager.DescribeSecret"], "no write");
+    assert_eq!(moto.recorded(), [WHO_AM_I, "secretsmanager.DescribeSecret"], "no write");
     let entry = &report["results"][0];
     assert_eq!(entry["outcome"], "would-remediate");
     assert_eq!(entry["report_only"]["untag"], serde_json::json!(["temp-x"]));

@@ -171,6 +171,7 @@ fn opts() -> IntakeOptions {
         ignore_principals: vec![policy::Glob::new("arn:aws:iam::*:role/*")],
         remember_trusted: true,
         member_role: Some("tag-warden-member".into()),
+        member_accounts: None,
     }
 }
 

@@ -34,6 +34,11 @@ async fn a_competing_actor_flipping_a_tag_meets_one_write_per_flip_and_its_own_e
     let moto = Moto::start();
     let arn = moto.create_secret("prod/payments/db", COMPLIANT).await;
     let sm = moto.secrets();
+    // Each `handle` runs as the function does: a session of its role (the own-call sample's).
+    let me = moto
+        .as_role("arn:aws:iam::123456789012:role/tag-warden-role", "tag-warden")
+        .await;
+    let me: Vec<(&str, &str)> = me.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let mut total_writes = 0;
     for round in 0..15 {
         // The actor removes Owner; CloudTrail records it; the function restores it.
@@ -44,18 +49,19 @@ async fn a_competing_actor_flipping_a_tag_meets_one_write_per_flip_and_its_own_e
             .await
             .unwrap();
         moto.start_recording();
-        let (out, report) = handle(&moto, &actor_untag_event(&arn, &["Owner"]), &[]);
+        let (out, report) = handle(&moto, &actor_untag_event(&arn, &["Owner"]), &me);
         assert!(out.status.success());
         assert_eq!(report["results"][0]["outcome"], "remediated", "round {round}");
         let calls = moto.recorded();
         assert_eq!(writes(&calls), 1, "round {round}: {calls:?}");
         total_writes += writes(&calls);
-        // The function's own TagResource comes back through EventBridge: ignored, no call at all.
+        // The function's own TagResource comes back through EventBridge: ignored, no call but
+        // the new process learning who it is.
         moto.start_recording();
-        let (out, report) = handle(&moto, &own_tag_event(&arn), &[]);
+        let (out, report) = handle(&moto, &own_tag_event(&arn), &me);
         assert!(out.status.success());
         assert_eq!(report["results"][0]["outcome"], "ignored");
-        assert!(moto.recorded().is_empty(), "round {round}");
+        assert_eq!(moto.recorded(), [WHO_AM_I], "round {round}");
     }
     assert_eq!(total_writes, 15, "bounded: one write per flip");
     assert_eq!(
@@ -70,13 +76,13 @@ async fn even_without_the_self_guard_its_own_events_converge_with_one_read_and_n
     let arn = moto.create_secret("prod/payments/db", COMPLIANT).await;
     for _ in 0..5 {
         moto.start_recording();
-        // No AWS_LAMBDA_FUNCTION_NAME: the event is not recognised as the function's own.
-        let (out, report) = handle(&moto, &own_tag_event(&arn), &[("AWS_LAMBDA_FUNCTION_NAME", "")]);
+        // Run as another principal (moto's default user): the event is not its own.
+        let (out, report) = handle(&moto, &own_tag_event(&arn), &[]);
         assert!(out.status.success());
         assert_eq!(report["results"][0]["outcome"], "compliant");
         assert_eq!(
             moto.recorded(),
-            ["secretsmanager.DescribeSecret"],
+            [WHO_AM_I, "secretsmanager.DescribeSecret"],
             "a compliant resource is never written"
         );
     }

@@ -6,6 +6,7 @@ use serde_yaml::Value;
 use std::collections::BTreeSet;
 use tag_warden::adapters::aws::{MEMORY_ACTIONS, MEMORY_KEY, TTL_ATTRIBUTE};
 use tag_warden::engine::intake::{SUPPORTED_EVENTS, SUPPORTED_TAG_CHANGES, TAG_CHANGE_DETAIL_TYPE, TAG_SOURCE};
+use tag_warden::engine::policy::CREATION_EVENTS;
 
 fn root() -> std::path::PathBuf {
     std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -141,10 +142,10 @@ fn rule_patterns_match_exactly_the_events_the_code_handles() {
         );
         let error_code = &pattern["detail"]["errorCode"][0]["exists"];
         assert_eq!(error_code, &Value::Bool(false), "{name}: failed calls are dropped");
-        let own = serde_yaml::to_string(&pattern["detail"]["userIdentity"]["arn"]).unwrap();
+        let own = own_call_filter(&name, pattern);
         assert!(
-            own.contains("anything-but") && own.contains("assumed-role/${FunctionRole}/"),
-            "{name}: {own}"
+            own.trim() == "!GetAtt FunctionRole.Arn" || own.contains("iam::${AWS::AccountId}:role/${FunctionRole}"),
+            "{name}: the function's own role, by its ARN: {own}"
         );
         let target = &r["Properties"]["Targets"][0];
         assert!(
@@ -233,14 +234,43 @@ fn the_standalone_rule_patterns_for_cargo_lambda_users_match_the_template() {
             serde_json::from_str(&std::fs::read_to_string(root().join(file)).unwrap()).unwrap();
         let mut from_template: serde_json::Value =
             serde_json::to_value(&t["Resources"][rule]["Properties"]["EventPattern"]).unwrap();
-        // The template's own-call prefix is a !Sub; the file has placeholders for the same ARN.
-        from_template["detail"]["userIdentity"] = doc["detail"]["userIdentity"].clone();
+        // The template's own role is a !GetAtt; the file has placeholders for the same ARN.
+        let but = &doc["detail"]["$or"][2]["userIdentity"]["sessionContext"]["sessionIssuer"]["arn"][0]["anything-but"];
+        assert_eq!(but, "arn:aws:iam::ACCOUNT_ID:role/ROLE_NAME", "{file}");
+        from_template["detail"]["$or"][2] = doc["detail"]["$or"][2].clone();
         assert_eq!(doc, from_template, "{file} differs from {rule}");
-        let prefix = doc["detail"]["userIdentity"]["arn"][0]["anything-but"]["prefix"]
-            .as_str()
-            .unwrap();
-        assert_eq!(prefix, "arn:aws:sts::ACCOUNT_ID:assumed-role/ROLE_NAME/", "{file}");
     }
+}
+
+/// The own-call filter of a CloudTrail rule, checked: `$or` of the creation call (judged
+/// whoever made it), no issuer role (users, the root, the console), and an issuer role other
+/// than tag-warden's; what that last one excludes, as YAML.
+fn own_call_filter(name: &str, pattern: &Value) -> String {
+    let alternatives = pattern["detail"]["$or"]
+        .as_sequence()
+        .unwrap_or_else(|| panic!("{name}: no $or"));
+    assert_eq!(alternatives.len(), 3, "{name}");
+    let creations = strings(&alternatives[0]["eventName"]);
+    assert_eq!(creations.len(), 1, "{name}");
+    assert!(
+        creations.iter().all(|c| CREATION_EVENTS.contains(&c.as_str())),
+        "{name}: {creations:?}"
+    );
+    let issuer = |a: &Value| a["userIdentity"]["sessionContext"]["sessionIssuer"]["arn"][0].clone();
+    assert_eq!(issuer(&alternatives[1])["exists"], Value::Bool(false), "{name}");
+    let but = issuer(&alternatives[2])["anything-but"].clone();
+    assert!(!but.is_null(), "{name}");
+    serde_yaml::to_string(&but).unwrap()
+}
+
+/// A rule's pattern with the last alternative of its own-call filter (which role is its own)
+/// left out, for comparing rules that differ only there.
+fn but_for_whose(pattern: &Value) -> Value {
+    let mut p = pattern.clone();
+    if let Some(alternatives) = p["detail"]["$or"].as_sequence_mut() {
+        alternatives.pop();
+    }
+    p
 }
 
 #[test]
@@ -440,6 +470,24 @@ fn organization_mode_is_parameters_with_defaults_and_resources_made_only_in_that
         resource.contains(":role/${MemberRoleName}"),
         "only the member role: {resource}"
     );
+    assert_eq!(
+        yaml(&assume["Condition"]["StringEquals"]["aws:ResourceOrgID"]),
+        "!Ref OrganizationId",
+        "only inside the organization"
+    );
+    // Only the function's role may send a cell (which names an account to act in).
+    let queue = &t["Resources"]["SweepQueuePolicy"]["Properties"];
+    assert_eq!(yaml(&queue["Queues"][0]), "!Ref SweepQueue");
+    let deny = &queue["PolicyDocument"]["Statement"][0];
+    assert_eq!(
+        (deny["Effect"].as_str(), deny["Action"].as_str()),
+        (Some("Deny"), Some("sqs:SendMessage"))
+    );
+    assert_eq!(deny["Principal"], "*");
+    assert_eq!(
+        yaml(&deny["Condition"]["ArnNotEquals"]["aws:PrincipalArn"]),
+        "!GetAtt FunctionRole.Arn"
+    );
 }
 
 #[test]
@@ -452,18 +500,21 @@ fn the_central_bus_rules_are_the_default_bus_rules_that_also_drop_member_role_se
     ] {
         let c = &t["Resources"][central]["Properties"];
         assert_eq!(yaml(&c["EventBusName"]), "!Ref CentralEventBus", "{central}");
-        let mut pattern = c["EventPattern"].clone();
-        let mut expected = t["Resources"][own]["Properties"]["EventPattern"].clone();
-        if !pattern["detail"]["userIdentity"].is_null() {
-            let own_calls = serde_yaml::to_string(&pattern["detail"]["userIdentity"]).unwrap();
+        let pattern = &c["EventPattern"];
+        let expected = &t["Resources"][own]["Properties"]["EventPattern"];
+        if !pattern["detail"]["$or"].is_null() {
+            let own_calls = own_call_filter(central, pattern);
             assert!(
-                own_calls.contains("assumed-role/${MemberRoleName}/*") && own_calls.contains("sts::*:"),
-                "{central}: member role sessions in every account: {own_calls}"
+                own_calls.contains("iam::*:role/${MemberRoleName}")
+                    && own_calls.contains("iam::${AWS::AccountId}:role/${FunctionRole}"),
+                "{central}: the member role in every account, and the function's role: {own_calls}"
             );
-            pattern["detail"]["userIdentity"] = Value::Null;
-            expected["detail"]["userIdentity"] = Value::Null;
         }
-        assert_eq!(pattern, expected, "{central} differs from {own}");
+        assert_eq!(
+            but_for_whose(pattern),
+            but_for_whose(expected),
+            "{central} differs from {own}"
+        );
     }
 }
 
@@ -518,18 +569,20 @@ fn the_member_stack_forwards_exactly_the_events_the_central_rules_take_but_not_i
         let target = &f["Targets"][0];
         assert_eq!(yaml(&target["Arn"]), "!Ref CentralEventBusArn", "{forward}");
         assert_eq!(yaml(&target["RoleArn"]), "!GetAtt ForwardingRole.Arn", "{forward}");
-        let mut pattern = f["EventPattern"].clone();
-        let mut expected = t["Resources"][central]["Properties"]["EventPattern"].clone();
-        if !pattern["detail"]["userIdentity"].is_null() {
-            let own = serde_yaml::to_string(&pattern["detail"]["userIdentity"]).unwrap();
+        let pattern = &f["EventPattern"];
+        let expected = &t["Resources"][central]["Properties"]["EventPattern"];
+        if !pattern["detail"]["$or"].is_null() {
+            let own = own_call_filter(forward, pattern);
             assert!(
-                own.contains("anything-but") && own.contains("assumed-role/${MemberRoleName}/"),
-                "{forward}: {own}"
+                own.contains("iam::${AWS::AccountId}:role/${MemberRoleName}"),
+                "{forward}: this account's member role, by its ARN: {own}"
             );
-            pattern["detail"]["userIdentity"] = Value::Null;
-            expected["detail"]["userIdentity"] = Value::Null;
         }
-        assert_eq!(pattern, expected, "{forward} differs from {central}");
+        assert_eq!(
+            but_for_whose(pattern),
+            but_for_whose(expected),
+            "{forward} differs from {central}"
+        );
     }
 }
 

@@ -273,6 +273,11 @@ impl Config {
                 ignore_principals,
                 remember_trusted: memory_table.is_some(),
                 member_role,
+                member_accounts: match &fleet.accounts {
+                    Accounts::Own => Some(Vec::new()),
+                    Accounts::List(ids) => Some(ids.clone()),
+                    Accounts::Organization => None,
+                },
             },
             home_region: env("AWS_REGION")
                 .or_else(|| env("AWS_DEFAULT_REGION"))

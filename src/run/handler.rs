@@ -184,7 +184,18 @@ impl<B: Backend> Handler<B> {
 
     async fn entries(&self, event: &Value, deadline: Deadline, outputs: &Outputs<'_>) -> Result<Report, HandlerError> {
         tracing::debug!(event = %crate::engine::intake::redacted(event), "event received");
-        let items = intake::intake(event, &*self.intake_options().await)?;
+        let mut items = intake::intake(event, &self.config.intake)?;
+        // Who the function is matters only for an event that would be acted on: learnt then
+        // (GetCallerIdentity, once per process), and the event taken in again knowing it.
+        if items
+            .iter()
+            .any(|i| matches!(i, Ok(Intake::Trigger(_) | Intake::Trusted(..))))
+        {
+            let opts = self.intake_options().await;
+            if opts.own.is_some() {
+                items = intake::intake(event, &opts)?;
+            }
+        }
         if items.iter().any(|i| matches!(i, Ok(Intake::Cell(_)))) {
             let works = items
                 .into_iter()

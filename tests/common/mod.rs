@@ -119,7 +119,8 @@ impl Moto {
         self.http("POST", "/moto-api/recorder/start-recording");
     }
 
-    /// The AWS operations recorded since `start_recording`, in order (`secretsmanager.TagResource`).
+    /// The AWS operations recorded since `start_recording`, in order (`secretsmanager.TagResource`;
+    /// [`WHO_AM_I`] is the process learning its own identity, once, before an event it acts on).
     pub fn recorded(&self) -> Vec<String> {
         self.http("POST", "/moto-api/recorder/stop-recording");
         let log = self.http("GET", "/moto-api/recorder/download-recording");
@@ -127,10 +128,24 @@ impl Moto {
             .filter(|l| !l.trim().is_empty())
             .map(|l| {
                 let v: serde_json::Value = serde_json::from_str(l).unwrap();
-                let target = v["headers"]["X-Amz-Target"].as_str().unwrap_or("?");
+                // JSON protocols name the call in a header; query protocols (STS) in the body.
+                let body = v["body"].as_str().unwrap_or_default();
+                let body = if v["body_encoded"] == true {
+                    base64(body)
+                } else {
+                    body.to_owned()
+                };
+                let action = body
+                    .split('&')
+                    .find_map(|p| p.strip_prefix("Action="))
+                    .map(|a| format!("query.{a}"));
+                let target = v["headers"]["X-Amz-Target"].as_str().map(str::to_owned).or(action);
                 target
+                    .unwrap_or_else(|| "?".to_owned())
                     .replace("TrentService.", "kms.")
                     .replace("DynamoDB_20120810.", "dynamodb.")
+                    .replace("query.GetCallerIdentity", "sts.GetCallerIdentity")
+                    .replace("query.AssumeRole", "sts.AssumeRole")
             })
             .collect()
     }
@@ -159,6 +174,25 @@ impl Moto {
                 aws_sdk_secretsmanager::config::Credentials::for_tests(),
             ))
             .build()
+    }
+
+    /// The environment of a process that runs as a session of `role_arn` (moto's AssumeRole:
+    /// GetCallerIdentity then answers with that session), as the Lambda function runs as its
+    /// execution role.
+    pub async fn as_role(&self, role_arn: &str, session: &str) -> Vec<(String, String)> {
+        let out = aws_sdk_sts::Client::new(&self.sdk_config())
+            .assume_role()
+            .role_arn(role_arn)
+            .role_session_name(session)
+            .send()
+            .await
+            .unwrap();
+        let c = out.credentials().unwrap();
+        vec![
+            ("AWS_ACCESS_KEY_ID".to_owned(), c.access_key_id().to_owned()),
+            ("AWS_SECRET_ACCESS_KEY".to_owned(), c.secret_access_key().to_owned()),
+            ("AWS_SESSION_TOKEN".to_owned(), c.session_token().to_owned()),
+        ]
     }
 
     pub fn secrets(&self) -> aws_sdk_secretsmanager::Client {
@@ -413,7 +447,6 @@ fn run_handle(moto: &Moto, args: &[&str], event: &str, extra: &[(&str, &str)]) -
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("TAG_WARDEN_POLICY", example_policy())
-        .env("AWS_LAMBDA_FUNCTION_NAME", "tag-warden")
         .envs(moto.env())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -610,4 +643,28 @@ pub fn outcomes(report: &serde_json::Value) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// The call a process makes once, to learn who it is, before judging an event.
+pub const WHO_AM_I: &str = "sts.GetCallerIdentity";
+
+/// Standard base64 (moto's recorder keeps request bodies so), as text.
+fn base64(text: &str) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut bits = 0u32;
+    let mut n = 0;
+    let mut out = Vec::new();
+    for c in text.bytes().filter(|c| *c != b'=') {
+        let Some(v) = ALPHABET.iter().position(|a| *a == c) else {
+            continue;
+        };
+        bits = (bits << 6) | v as u32;
+        n += 6;
+        if n >= 8 {
+            n -= 8;
+            out.push((bits >> n) as u8);
+            bits &= (1 << n) - 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }

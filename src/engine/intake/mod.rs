@@ -159,6 +159,10 @@ pub struct IntakeOptions {
     /// `arn:PARTITION:iam::ACCOUNT:role/path/name`, in the account the call was made in, is
     /// tag-warden's own call there.
     pub member_role: Option<String>,
+    /// The member accounts governed (`TAG_WARDEN_ACCOUNTS`), when known: the member role is
+    /// tag-warden's own only in those. `None`: not known here (the organization's, listed
+    /// later); the handler refuses an event of any account not governed in any case.
+    pub member_accounts: Option<Vec<String>>,
     /// Whether a trusted principal's change is remembered (memory is configured) rather than
     /// only ignored.
     pub remember_trusted: bool,

@@ -170,7 +170,11 @@ fn own_call(event: &EventInfo, opts: &IntakeOptions) -> Option<Caller> {
     }
     if let (Some(member), Some(issuer)) = (opts.member_role.as_deref(), actor.issuer_role()) {
         let called_in = event.account.as_deref().or(actor.account.as_deref());
-        if issuer.path_and_name() == member.trim_matches('/') && called_in == Some(issuer.account) {
+        let governed = opts
+            .member_accounts
+            .as_ref()
+            .is_none_or(|ids| ids.iter().any(|id| id == issuer.account));
+        if issuer.path_and_name() == member.trim_matches('/') && called_in == Some(issuer.account) && governed {
             return Some(Caller::Function(format!(
                 "made by tag-warden's member role `{}` in account {}: its own change",
                 member_arn(&issuer),

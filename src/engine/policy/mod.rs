@@ -242,14 +242,24 @@ pub struct PolicyErrors(pub Vec<PolicyError>, pub usize);
 /// The problems a [`PolicyErrors`] lists; the rest are only counted.
 pub const MAX_LISTED_PROBLEMS: usize = 100;
 
+/// After this many problems the checks between rules stop: the count is then a lower bound.
+pub const MAX_COUNTED_PROBLEMS: usize = 10_000;
+
 impl fmt::Display for PolicyErrors {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let n = self.0.len() + self.1;
-        write!(f, "invalid policy ({n} problem{}):", if n == 1 { "" } else { "s" })?;
+        let at_least = if n >= MAX_COUNTED_PROBLEMS { "at least " } else { "" };
+        write!(
+            f,
+            "invalid policy ({at_least}{n} problem{}):",
+            if n == 1 { "" } else { "s" }
+        )?;
         for e in &self.0 {
             write!(f, "\n  {e}")?;
         }
-        if self.1 > 0 {
+        if n >= MAX_COUNTED_PROBLEMS {
+            write!(f, "\n  and at least {} more (checking stopped)", self.1)?;
+        } else if self.1 > 0 {
             write!(f, "\n  and {} more", self.1)?;
         }
         Ok(())

@@ -3,6 +3,7 @@
 //! rejects).
 
 use super::{escape, matching, Cx};
+use crate::engine::policy::MAX_COUNTED_PROBLEMS;
 use crate::engine::policy::{Required, Rule, Template};
 use std::collections::BTreeSet;
 
@@ -24,10 +25,10 @@ impl Cx {
     /// fight itself, so they are rejected up front.
     pub(super) fn cross_rule(&mut self, rules: &[(usize, Rule)]) {
         for (i, a) in rules {
-            if self.errors.len() + self.unlisted >= super::MAX_COUNTED_PROBLEMS {
-                return;
-            }
             for (j, b) in rules {
+                if self.errors.len() + self.unlisted >= MAX_COUNTED_PROBLEMS {
+                    return;
+                }
                 let shared: Vec<&str> = a
                     .kinds
                     .iter()

@@ -60,9 +60,6 @@ pub const MAX_POLICY_BYTES: usize = 1 << 20;
 /// bounds that work (and a policy this long is unreviewable anyway).
 pub const MAX_RULES: usize = 500;
 
-/// After this many problems the cross-rule checks stop: the count said is then a lower bound.
-const MAX_COUNTED_PROBLEMS: usize = 10_000;
-
 /// Reads a YAML or JSON document (a policy, a cases file) into a JSON value.
 pub fn read_document(text: &str, format: Format) -> Result<Value, String> {
     let format = match format {
