@@ -239,7 +239,11 @@ async fn open_findings_are_read_across_pages_filtered_to_tag_wardens_failed_acti
         .match_requests(|r| {
             let f = r.filters().unwrap();
             f.generator_id()[0].value() == Some(GENERATOR_ID)
-                && f.compliance_status()[0].value() == Some("FAILED")
+                && f.compliance_status()
+                    .iter()
+                    .map(|c| c.value().unwrap())
+                    .collect::<Vec<_>>()
+                    == ["FAILED", "WARNING"]
                 && f.record_state()[0].value() == Some("ACTIVE")
                 && f.aws_account_id()[0].value() == Some("123456789012")
                 && f.region()[0].value() == Some("us-east-1")

@@ -135,8 +135,15 @@ def main():
         env = {"PATH": os.environ.get("PATH", ""), "AWS_ENDPOINT_URL": url, "AWS_REGION": REGION,
                "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_EC2_METADATA_DISABLED": "true",
                "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
-               "TAG_WARDEN_POLICY_FILE": str(ROOT / "policies/example.json"), "AWS_LAMBDA_FUNCTION_NAME": "tag-warden",
+               "TAG_WARDEN_POLICY_FILE": str(ROOT / "policies/example.json"),
                "TAG_WARDEN_MEMORY_TABLE": MEMORY_TABLE}
+        # tag-warden runs as its execution role, as under Lambda: its own calls are known by
+        # that role (the own-call sample's `tag-warden-role`), whatever the session is named.
+        creds = boto3.client("sts", region_name=REGION, endpoint_url=url, aws_access_key_id="testing",
+                             aws_secret_access_key="testing").assume_role(
+            RoleArn="arn:aws:iam::123456789012:role/tag-warden-role", RoleSessionName="tag-warden")["Credentials"]
+        env.update({"AWS_ACCESS_KEY_ID": creds["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": creds["SecretAccessKey"],
+                    "AWS_SESSION_TOKEN": creds["SessionToken"]})
         print(f"moto server on {url}; policy policies/example.json; memory table {MEMORY_TABLE}\n")
         seed = subprocess.run([str(BIN), "reconcile", "--dry-run", "--json"], env=env, capture_output=True, text=True)
         remembered = json.loads(seed.stdout)["sweep"]["memory"]["remembered"] if seed.stdout.strip() else 0
