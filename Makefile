@@ -13,7 +13,7 @@ TEST_ENV := AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY
 
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: test demo venv lint cfn-lint lambda-build measure bench bench-scale bench-quota fuzz unit build clean
+.PHONY: test demo venv lint cfn-lint guardrails lambda-build measure bench bench-scale bench-quota fuzz unit build clean
 
 ## test: lint (rustfmt, clippy, cfn-lint), the release Lambda build, every test, then the
 ## policy test cases in policies/ (as a user's CI would run them)
@@ -27,7 +27,14 @@ lambda-build: venv
 	cargo lambda build --release --x86-64 --output-format zip
 
 cfn-lint: venv
-	cfn-lint template.yaml deploy/member.yaml
+	cfn-lint template.yaml deploy/member.yaml policies/*.template.json
+
+## guardrails: the committed guardrails of the example policies (a test keeps them current)
+GUARDRAILS := target/debug/tag-warden guardrails --exempt-principal 'arn:aws:iam::*:role/tag-warden-member'
+guardrails: build
+	$(GUARDRAILS) --policy policies/example.json --kind scp > policies/example.guardrails.scp.json
+	$(GUARDRAILS) --policy policies/example-v2.yaml --kind rcp > policies/example-v2.guardrails.rcp.json
+	$(GUARDRAILS) --policy policies/example-v2.yaml --kind scp --format cloudformation > policies/example-v2.guardrails.scp.template.json
 
 ## fuzz: a long fuzzing pass over the event parser and the policy loader (make test runs a short one)
 FUZZ_CASES ?= 100000

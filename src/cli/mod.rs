@@ -5,6 +5,7 @@ mod cases;
 mod commands;
 mod error;
 mod exempt;
+mod guardrails;
 mod memory;
 mod reconcile;
 
@@ -71,6 +72,9 @@ enum Command {
     /// Sweep every secret and customer-managed KMS key in the regions: evaluate the policy and
     /// remediate (or, with --dry-run, only report). Exit 1 when some resource failed.
     Reconcile(reconcile::ReconcileArgs),
+    /// The policy as AWS Organizations guardrails (SCPs or RCPs) that refuse tag changes up
+    /// front, where IAM can express them; what it cannot is named on stderr.
+    Guardrails(guardrails::GuardrailsArgs),
     /// Print the policy's JSON Schema (draft 2020-12), for editors and CI.
     Schema,
     /// The story of a resource (TAG_WARDEN_MEMORY_TABLE): who changed what, and what
@@ -136,6 +140,7 @@ pub fn main(args: Vec<std::ffi::OsString>) -> ExitCode {
         } => commands::plan(&policy, &event, &tags, (account, region, name), &env),
         Command::Handle { event, emf } => commands::handle(&event, emf, &env),
         Command::Reconcile(args) => reconcile::run(&args, &env),
+        Command::Guardrails(args) => guardrails::run(&args, &env),
         Command::Memory(command) => memory::run(&command, &env),
         Command::Exempt { arn, until, reason } => exempt::run(&arn, &until, &reason, &env),
         Command::History { arn, json } => memory::history(&arn, json, &env),

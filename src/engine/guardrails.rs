@@ -1,0 +1,632 @@
+//! Guardrails (pure core): the policy as AWS Organizations service control policies (SCPs) or
+//! resource control policies (RCPs) that refuse a tag change up front, where IAM can say it.
+//! tag-warden repairs after the fact; these close the window before.
+//!
+//! Every statement is a `Deny` with the exempt principals left out (`ArnNotLike
+//! aws:PrincipalArn`), so statements are independent and any split of them into documents
+//! means the same. The statements, for each rule in `enforce` mode and each kind it governs:
+//! 1. (once, for every rule) setting or removing any `tag-warden:*` key;
+//! 2. setting a forbidden key (`forbid` globs), on TagResource and at creation;
+//! 3. removing a required key (UntagResource);
+//! 4. changing a locked key the resource already carries (`Null aws:ResourceTag/KEY` false);
+//! 5. setting a key with a `values` list to another value, when the key is in the request.
+//!
+//! What IAM cannot express (a `pattern`, a derived value, a scope without an equivalent) is
+//! returned as notes, one per rule or key; a rule whose scope cannot be expressed produces
+//! nothing rather than a broader denial.
+
+use crate::domain::{Mode, ResourceKind};
+use crate::engine::policy::{Glob, Policy, Rule, Scope, TagCondition, Template};
+use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
+
+/// The most characters AWS Organizations takes in one SCP or RCP (whitespace counts: the
+/// documents are written minified).
+pub const MAX_POLICY_CHARS: usize = 5120;
+
+/// The prefix of tag-warden's own keys (`tag-warden:exempt`, `tag-warden:exempt-until`).
+pub const OWN_KEYS: &str = "tag-warden:*";
+
+/// Which kind of organization policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GuardrailKind {
+    /// A service control policy: attached to principals' accounts; no `Principal` element.
+    Scp,
+    /// A resource control policy: attached to resources' accounts; `Principal: "*"`, and AWS
+    /// service principals are never denied.
+    Rcp,
+}
+
+impl GuardrailKind {
+    /// `scp` or `rcp`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GuardrailKind::Scp => "scp",
+            GuardrailKind::Rcp => "rcp",
+        }
+    }
+
+    /// AWS Organizations' policy type.
+    pub fn organizations_type(self) -> &'static str {
+        match self {
+            GuardrailKind::Scp => "SERVICE_CONTROL_POLICY",
+            GuardrailKind::Rcp => "RESOURCE_CONTROL_POLICY",
+        }
+    }
+}
+
+/// The documents, and what they could not say.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Guardrails {
+    /// Policy documents, each at most [`MAX_POLICY_CHARS`] minified.
+    pub documents: Vec<Value>,
+    /// What IAM cannot express, one line each, with why.
+    pub notes: Vec<String>,
+}
+
+/// Why no documents could be made.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GuardrailError {
+    /// One statement is too large for a document on its own and cannot be split.
+    #[error("statement {sid} alone takes {chars} characters, more than the {MAX_POLICY_CHARS} a policy may have: shorten its values or the exempt principals")]
+    TooLarge {
+        /// The statement.
+        sid: String,
+        /// Its size in a document of its own.
+        chars: usize,
+    },
+}
+
+/// A condition block: operator → key → values.
+type Conditions = BTreeMap<String, BTreeMap<String, Vec<String>>>;
+
+/// One Deny statement before the exempt principals are added.
+#[derive(Debug, Clone)]
+struct Statement {
+    sid: String,
+    actions: Vec<&'static str>,
+    resources: Vec<String>,
+    conditions: Conditions,
+    /// The (operator, key) whose values are alternatives (`ForAnyValue:`): the statement may be
+    /// split into several on them, each denying part.
+    any_of: Option<(String, String)>,
+}
+
+impl Statement {
+    fn new(sid: String, actions: Vec<&'static str>, resources: Vec<String>) -> Self {
+        Statement {
+            sid,
+            actions,
+            resources,
+            conditions: Conditions::new(),
+            any_of: None,
+        }
+    }
+
+    /// Adds a condition; false when the statement already asks the opposite of the same key
+    /// (it could then never apply).
+    fn with(&mut self, op: &str, key: &str, values: Vec<String>) -> bool {
+        let entry = self.conditions.entry(op.to_owned()).or_default();
+        match entry.get(key) {
+            Some(existing) if *existing != values => false,
+            _ => {
+                entry.insert(key.to_owned(), values);
+                true
+            }
+        }
+    }
+
+    fn any_of(mut self, op: &str, key: &str, values: Vec<String>) -> Self {
+        self.with(op, key, values);
+        self.any_of = Some((op.to_owned(), key.to_owned()));
+        self
+    }
+
+    fn to_json(&self, kind: GuardrailKind, exempt: &[String]) -> Value {
+        let mut st = Map::new();
+        st.insert("Sid".into(), json!(self.sid));
+        st.insert("Effect".into(), json!("Deny"));
+        if kind == GuardrailKind::Rcp {
+            st.insert("Principal".into(), json!("*"));
+        }
+        st.insert(
+            "Action".into(),
+            one_or_many(self.actions.iter().map(|a| (*a).to_owned()).collect()),
+        );
+        st.insert("Resource".into(), one_or_many(self.resources.clone()));
+        let mut conditions = self.conditions.clone();
+        if !exempt.is_empty() {
+            conditions
+                .entry("ArnNotLike".into())
+                .or_default()
+                .insert("aws:PrincipalArn".into(), exempt.to_vec());
+        }
+        if kind == GuardrailKind::Rcp {
+            conditions
+                .entry("BoolIfExists".into())
+                .or_default()
+                .insert("aws:PrincipalIsAWSService".into(), vec!["false".to_owned()]);
+        }
+        let condition: Map<String, Value> = conditions
+            .into_iter()
+            .map(|(op, keys)| {
+                let keys: Map<String, Value> = keys.into_iter().map(|(k, vs)| (k, one_or_many(vs))).collect();
+                (op, Value::Object(keys))
+            })
+            .collect();
+        st.insert("Condition".into(), Value::Object(condition));
+        Value::Object(st)
+    }
+
+    /// The statement in two, each with half of its alternatives; `None` when it has fewer than
+    /// two.
+    fn halves(&self) -> Option<(Statement, Statement)> {
+        let (op, key) = self.any_of.as_ref()?;
+        let values = self.conditions.get(op)?.get(key)?;
+        if values.len() < 2 {
+            return None;
+        }
+        let (a, b) = values.split_at(values.len() / 2);
+        let half = |part: &[String], suffix: &str| {
+            let mut s = self.clone();
+            s.sid = format!("{}{suffix}", self.sid);
+            s.with(op, key, part.to_vec());
+            s
+        };
+        Some((half(a, "A"), half(b, "B")))
+    }
+}
+
+fn one_or_many(values: Vec<String>) -> Value {
+    match values.as_slice() {
+        [one] => json!(one),
+        _ => json!(values),
+    }
+}
+
+/// A literal for IAM string operators: `$` starts a policy variable, so it is written `${$}`.
+fn literal(text: &str) -> String {
+    text.replace('$', "${$}")
+}
+
+/// A glob for `StringLike`/`ArnLike`: the same `*` and `?`; `$` escaped.
+fn like(glob: &Glob) -> String {
+    literal(glob.as_str())
+}
+
+/// Tag changes, by kind: (tag, untag, create). For KMS, tags given at CreateKey are authorized
+/// through `kms:TagResource`, against no particular key: its statements use `Resource: "*"`.
+fn actions(kind: ResourceKind) -> (&'static str, &'static str, &'static str) {
+    match kind {
+        ResourceKind::Secret => (
+            "secretsmanager:TagResource",
+            "secretsmanager:UntagResource",
+            "secretsmanager:CreateSecret",
+        ),
+        ResourceKind::KmsKey => ("kms:TagResource", "kms:UntagResource", "kms:CreateKey"),
+    }
+}
+
+fn every(kind: ResourceKind) -> String {
+    match kind {
+        ResourceKind::Secret => "arn:*:secretsmanager:*:*:secret:*".to_owned(),
+        ResourceKind::KmsKey => "*".to_owned(),
+    }
+}
+
+fn kind_word(kind: ResourceKind) -> &'static str {
+    match kind {
+        ResourceKind::Secret => "Secrets",
+        ResourceKind::KmsKey => "Keys",
+    }
+}
+
+/// Which of a rule's statements apply where, as IAM can say it.
+struct Where {
+    /// Resources of statements on existing resources.
+    resources: Vec<String>,
+    /// Conditions of statements on existing resources.
+    existing: Vec<(String, String, Vec<String>)>,
+    /// Conditions of creation statements; `None`: creation cannot be scoped so.
+    creation: Option<Vec<(String, String, Vec<String>)>>,
+}
+
+/// A rule's `match` for one kind as resources and conditions, or why it cannot be said.
+fn scope_of(scope: &Scope, kind: ResourceKind, notes: &mut Vec<String>, rule: &str) -> Option<Where> {
+    let mut w = Where {
+        resources: vec![every(kind)],
+        existing: Vec::new(),
+        creation: Some(Vec::new()),
+    };
+    let both = |w: &mut Where, op: &str, key: &str, values: Vec<String>| {
+        w.existing.push((op.to_owned(), key.to_owned(), values.clone()));
+        if let Some(c) = w.creation.as_mut() {
+            c.push((op.to_owned(), key.to_owned(), values));
+        }
+    };
+    match (kind, &scope.names, &scope.arns) {
+        (_, Some(_), Some(_)) => {
+            notes.push(format!(
+                "rule `{rule}`: `match` gives both `names` and `arns`, which IAM cannot require together: no guardrail for it ({})",
+                kind.as_str()
+            ));
+            return None;
+        }
+        (ResourceKind::Secret, Some(names), None) => {
+            // A secret's ARN is its name, `-` and six random characters.
+            w.resources = names
+                .iter()
+                .map(|g| format!("arn:*:secretsmanager:*:*:secret:{}-??????", like(g)))
+                .collect();
+        }
+        (ResourceKind::KmsKey, Some(names), None) => {
+            w.existing.push((
+                "ForAnyValue:StringLike".into(),
+                "kms:ResourceAliases".into(),
+                names.iter().map(|g| format!("alias/{}", like(g))).collect(),
+            ));
+            w.creation = None;
+            notes.push(format!(
+                "rule `{rule}`: a new key has no alias yet, so `names` cannot scope tags given at CreateKey: only changes to existing keys are denied"
+            ));
+        }
+        (_, None, Some(arns)) => {
+            w.resources = arns.iter().map(like).collect();
+            if kind == ResourceKind::KmsKey {
+                w.creation = None;
+                notes.push(format!(
+                    "rule `{rule}`: tags given at CreateKey are authorized against no key ARN, so `arns` cannot scope them: only changes to existing keys are denied"
+                ));
+            }
+        }
+        (_, None, None) => {}
+    }
+    if let Some(accounts) = &scope.accounts {
+        both(&mut w, "StringEquals", "aws:ResourceAccount", accounts.clone());
+    }
+    if let Some(regions) = &scope.regions {
+        both(
+            &mut w,
+            "StringLike",
+            "aws:RequestedRegion",
+            regions.iter().map(like).collect(),
+        );
+    }
+    if !scope.tags.is_empty() {
+        notes.push(format!(
+            "rule `{rule}`: `match.tags` is read before the change (aws:ResourceTag; at creation, the request's tags), tag-warden reads the tags after it"
+        ));
+    }
+    for (key, cond) in &scope.tags {
+        let (op, values) = match cond {
+            TagCondition::Present => ("Null", vec!["false".to_owned()]),
+            TagCondition::Absent => ("Null", vec!["true".to_owned()]),
+            TagCondition::Values(globs) => ("StringLike", globs.iter().map(like).collect()),
+        };
+        w.existing.push((
+            op.to_owned(),
+            format!("aws:ResourceTag/{}", literal(key)),
+            values.clone(),
+        ));
+        if let Some(c) = w.creation.as_mut() {
+            c.push((op.to_owned(), format!("aws:RequestTag/{}", literal(key)), values));
+        }
+    }
+    Some(w)
+}
+
+/// Builds statements of one rule and kind, scoped by `w`, dropping any whose conditions
+/// contradict the scope's.
+fn scoped(
+    statement: Statement,
+    conditions: &[(String, String, Vec<String>)],
+    out: &mut Vec<Statement>,
+    notes: &mut Vec<String>,
+) {
+    let mut st = statement;
+    for (op, key, values) in conditions {
+        if !st.with(op, key, values.clone()) {
+            notes.push(format!(
+                "{}: its scope contradicts its own condition on `{key}`, so it could never apply: left out",
+                st.sid
+            ));
+            return;
+        }
+    }
+    out.push(st);
+}
+
+/// The statements of one rule for one kind.
+fn rule_statements(
+    rule: &Rule,
+    index: usize,
+    kind: ResourceKind,
+    gk: GuardrailKind,
+    notes: &mut Vec<String>,
+) -> Vec<Statement> {
+    let mut out = Vec::new();
+    let Some(w) = scope_of(&rule.scope, kind, notes, &rule.name) else {
+        return out;
+    };
+    let (tag, untag, create) = actions(kind);
+    let k = kind_word(kind);
+    // Tags given at creation: CreateSecret on the new secret; for KMS, CreateKey and the
+    // kms:TagResource it is authorized through. An RCP governs calls on existing resources.
+    let creating: Vec<&'static str> = match (kind, gk) {
+        (ResourceKind::KmsKey, GuardrailKind::Rcp) => vec![],
+        _ => vec![create],
+    };
+    let setting = |sid: String, with_creation: bool| {
+        let mut acts = vec![tag];
+        if with_creation {
+            acts.extend(creating.iter().copied());
+        }
+        Statement::new(sid, acts, w.resources.clone())
+    };
+    // Setting happens both on existing resources and at creation; when the creation cannot be
+    // scoped as the rule is, only the existing resources are covered.
+    let creation = w.creation.as_ref();
+    let set_scope: &[(String, String, Vec<String>)] = &w.existing;
+    if !rule.forbid.is_empty() {
+        let globs: Vec<String> = rule.forbid.iter().map(like).collect();
+        // Existing resources (aws:ResourceTag scope) and creation (aws:RequestTag scope) differ
+        // when the rule scopes by tags: then two statements.
+        let same = creation.is_some_and(|c| *c == w.existing);
+        scoped(
+            setting(format!("Forbid{k}{index}"), same).any_of("ForAnyValue:StringLike", "aws:TagKeys", globs.clone()),
+            set_scope,
+            &mut out,
+            notes,
+        );
+        if let (false, Some(c), false) = (same, creation, creating.is_empty()) {
+            scoped(
+                Statement::new(format!("Forbid{k}{index}New"), creating.clone(), w.resources.clone()).any_of(
+                    "ForAnyValue:StringLike",
+                    "aws:TagKeys",
+                    globs,
+                ),
+                c,
+                &mut out,
+                notes,
+            );
+        }
+    }
+    let required: Vec<String> = rule.require.iter().map(|q| literal(&q.key)).collect();
+    if !required.is_empty() {
+        scoped(
+            Statement::new(format!("Required{k}{index}"), vec![untag], w.resources.clone()).any_of(
+                "ForAnyValue:StringEquals",
+                "aws:TagKeys",
+                required,
+            ),
+            &w.existing,
+            &mut out,
+            notes,
+        );
+    }
+    for (j, q) in rule.require.iter().enumerate() {
+        let key = literal(&q.key);
+        if q.lock {
+            let mut st = Statement::new(format!("Lock{k}{index}x{j}"), vec![tag], w.resources.clone());
+            st.with("ForAnyValue:StringEquals", "aws:TagKeys", vec![key.clone()]);
+            st.with("Null", &format!("aws:ResourceTag/{key}"), vec!["false".to_owned()]);
+            scoped(st, &w.existing, &mut out, notes);
+        }
+        if let Some(values) = &q.values {
+            let values: Vec<String> = values.iter().map(|v| literal(v)).collect();
+            let same = creation.is_some_and(|c| *c == w.existing);
+            let value_check = |mut st: Statement| {
+                st.with("StringNotEquals", &format!("aws:RequestTag/{key}"), values.clone());
+                // A negated operator on a key absent from the request is true: the key must be
+                // in the request for the value check to mean anything.
+                st.with("Null", &format!("aws:RequestTag/{key}"), vec!["false".to_owned()]);
+                st
+            };
+            scoped(
+                value_check(setting(format!("Values{k}{index}x{j}"), same)),
+                set_scope,
+                &mut out,
+                notes,
+            );
+            if let (false, Some(c), false) = (same, creation, creating.is_empty()) {
+                let st = Statement::new(
+                    format!("Values{k}{index}x{j}New"),
+                    creating.clone(),
+                    w.resources.clone(),
+                );
+                scoped(value_check(st), c, &mut out, notes);
+            }
+        }
+        if q.pattern.is_some() {
+            notes.push(format!(
+                "rule `{}`, key `{}`: `pattern` is a regular expression, which IAM cannot match: tag-warden repairs it at runtime",
+                rule.name, q.key
+            ));
+        }
+        if q.default.as_ref().is_some_and(|d| d.fixed().is_none()) {
+            notes.push(format!(
+                "rule `{}`, key `{}`: the default `{}` is derived from the resource or its creator, which IAM cannot require: tag-warden sets it",
+                rule.name,
+                q.key,
+                q.default.as_ref().map_or("", Template::as_str)
+            ));
+        }
+    }
+    out
+}
+
+/// The guardrails of `policy` as `kind` documents that never deny the `exempt` principal ARN
+/// globs.
+pub fn guardrails(policy: &Policy, kind: GuardrailKind, exempt: &[String]) -> Result<Guardrails, GuardrailError> {
+    let mut notes = Vec::new();
+    let mut statements = Vec::new();
+    if policy.mode == Mode::Report {
+        notes.push(
+            "the policy's mode is `report`: tag-warden writes nothing, but these guardrails deny; deploy them only when you mean to enforce".to_owned(),
+        );
+    }
+    if !policy.waivers.is_empty() {
+        notes.push("policy `waivers` are not expressed: the guardrails apply to waived resources too".to_owned());
+    }
+    if exempt.is_empty() {
+        notes.push("no exempt principal: the guardrails deny everyone, tag-warden itself included".to_owned());
+    }
+    for k in ResourceKind::ALL {
+        let (tag, untag, create) = actions(k);
+        let mut acts = vec![tag, untag];
+        if !(k == ResourceKind::KmsKey && kind == GuardrailKind::Rcp) {
+            acts.push(create);
+        }
+        statements.push(
+            Statement::new(format!("OwnKeys{}", kind_word(k)), acts, vec![every(k)]).any_of(
+                "ForAnyValue:StringLike",
+                "aws:TagKeys",
+                vec![OWN_KEYS.to_owned()],
+            ),
+        );
+    }
+    if kind == GuardrailKind::Rcp {
+        notes.push(
+            "RCPs govern calls on existing resources: tags given at CreateKey are authorized against no key, so use the SCP for them".to_owned(),
+        );
+    }
+    for (i, rule) in policy.rules.iter().enumerate() {
+        if rule.mode == Some(Mode::Report) {
+            notes.push(format!("rule `{}` is `mode: report`: no guardrail", rule.name));
+            continue;
+        }
+        for k in &rule.kinds {
+            statements.extend(rule_statements(rule, i, *k, kind, &mut notes));
+        }
+    }
+    // A rule over both kinds says the same of each: once.
+    let mut unique: Vec<String> = Vec::new();
+    for n in notes {
+        if !unique.contains(&n) {
+            unique.push(n);
+        }
+    }
+    Ok(Guardrails {
+        documents: pack(statements, kind, exempt)?,
+        notes: unique,
+    })
+}
+
+fn document(statements: &[Value]) -> Value {
+    json!({"Version": "2012-10-17", "Statement": statements})
+}
+
+fn chars(v: &Value) -> usize {
+    v.to_string().chars().count()
+}
+
+/// Packs statements into as few documents of at most [`MAX_POLICY_CHARS`] as the order allows,
+/// splitting a statement too large on its own on its alternatives.
+fn pack(statements: Vec<Statement>, kind: GuardrailKind, exempt: &[String]) -> Result<Vec<Value>, GuardrailError> {
+    let mut pieces = Vec::new();
+    let mut todo: Vec<Statement> = statements.into_iter().rev().collect();
+    while let Some(st) = todo.pop() {
+        let alone = chars(&document(&[st.to_json(kind, exempt)]));
+        if alone <= MAX_POLICY_CHARS {
+            pieces.push(st.to_json(kind, exempt));
+            continue;
+        }
+        match st.halves() {
+            Some((a, b)) => {
+                todo.push(b);
+                todo.push(a);
+            }
+            None => {
+                return Err(GuardrailError::TooLarge {
+                    sid: st.sid,
+                    chars: alone,
+                })
+            }
+        }
+    }
+    let mut docs = Vec::new();
+    let mut current: Vec<Value> = Vec::new();
+    for piece in pieces {
+        current.push(piece);
+        if chars(&document(&current)) > MAX_POLICY_CHARS {
+            if let Some(last) = current.pop() {
+                docs.push(document(&current));
+                current = vec![last];
+            }
+        }
+    }
+    if !current.is_empty() {
+        docs.push(document(&current));
+    }
+    Ok(docs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::policy::parse;
+
+    fn statements_of(g: &Guardrails) -> Vec<Value> {
+        g.documents
+            .iter()
+            .flat_map(|d| d["Statement"].as_array().cloned().unwrap_or_default())
+            .collect()
+    }
+
+    #[test]
+    fn a_value_check_also_requires_the_key_in_the_request_and_dollars_are_escaped() {
+        let p = parse(r#"{"rules":[{"name":"r","require":{"Cost$":{"values":["a$b"]}}}]}"#).unwrap();
+        let g = guardrails(&p, GuardrailKind::Scp, &["arn:aws:iam::*:role/warden".into()]).unwrap();
+        let st = statements_of(&g);
+        let values = st.iter().find(|s| s["Sid"] == "ValuesSecrets0x0").unwrap();
+        assert_eq!(
+            values["Condition"]["StringNotEquals"]["aws:RequestTag/Cost${$}"],
+            "a${$}b"
+        );
+        assert_eq!(values["Condition"]["Null"]["aws:RequestTag/Cost${$}"], "false");
+        assert_eq!(
+            values["Condition"]["ArnNotLike"]["aws:PrincipalArn"],
+            "arn:aws:iam::*:role/warden"
+        );
+        assert!(values.get("Principal").is_none(), "an SCP names no principal");
+    }
+
+    #[test]
+    fn an_rcp_names_every_principal_but_spares_aws_services_and_leaves_create_key_to_the_scp() {
+        let p = parse(r#"{"rules":[{"name":"r","forbid":["Debug"]}]}"#).unwrap();
+        let g = guardrails(&p, GuardrailKind::Rcp, &[]).unwrap();
+        for st in statements_of(&g) {
+            assert_eq!(st["Principal"], "*");
+            assert_eq!(st["Condition"]["BoolIfExists"]["aws:PrincipalIsAWSService"], "false");
+            assert!(!st["Action"].to_string().contains("kms:CreateKey"), "{st}");
+        }
+        assert!(g.notes.iter().any(|n| n.contains("CreateKey")));
+        assert!(g.notes.iter().any(|n| n.contains("deny everyone")));
+    }
+
+    #[test]
+    fn report_rules_make_nothing_and_what_iam_cannot_say_is_named() {
+        let p = parse(
+            r#"{"version":2,"rules":[
+              {"name":"quiet","mode":"report","forbid":["Debug"]},
+              {"name":"cc","require":{"CostCenter":{"pattern":"^[0-9]{4}$"},"CreatedBy":{"default":"{creator}"}}},
+              {"name":"both","match":{"names":["a/*"],"arns":["arn:*"]},"forbid":["x"]}]}"#,
+        )
+        .unwrap();
+        let g = guardrails(&p, GuardrailKind::Scp, &["arn:aws:iam::*:role/w".into()]).unwrap();
+        let sids: Vec<String> = statements_of(&g)
+            .iter()
+            .map(|s| s["Sid"].as_str().unwrap().to_owned())
+            .collect();
+        assert!(
+            !sids.iter().any(|s| s.ends_with('0') && s.starts_with("Forbid")),
+            "{sids:?}"
+        );
+        assert!(!sids.iter().any(|s| s.starts_with("ForbidSecrets2")), "{sids:?}");
+        let notes = g.notes.join("\n");
+        assert!(notes.contains("rule `quiet` is `mode: report`"), "{notes}");
+        assert!(notes.contains("key `CostCenter`: `pattern`"), "{notes}");
+        assert!(notes.contains("key `CreatedBy`: the default `{creator}`"), "{notes}");
+        assert!(notes.contains("rule `both`: `match` gives both"), "{notes}");
+    }
+}

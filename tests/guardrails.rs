@@ -1,0 +1,658 @@
+//! Guardrails (`tag-warden guardrails`) judged by an evaluator of IAM Deny statements written
+//! here: the condition operators the documents use, `ForAnyValue:`/`ForAllValues:`, `IfExists`,
+//! `Null`, and the rules for keys absent from the request. A matrix of requests per kind and
+//! per guardrail kind; the split of a large policy; golden files for `policies/`; cfn-lint on
+//! the CloudFormation output.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::Command;
+use tag_warden::engine::guardrails::{guardrails, GuardrailKind, MAX_POLICY_CHARS};
+use tag_warden::engine::policy::{parse_as, Format};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+// ---- An evaluator of IAM Deny statements ------------------------------------------------
+
+/// One pattern character: a literal, `*` (any run) or `?` (one). `${$}`, `${*}`, `${?}` are
+/// literals.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Tok {
+    Lit(char),
+    Star,
+    One,
+}
+
+fn tokens(pattern: &str, wildcards: bool) -> Vec<Tok> {
+    let chars: Vec<char> = pattern.chars().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        if chars[i] == '$' && chars.get(i + 1) == Some(&'{') && chars.get(i + 3) == Some(&'}') {
+            let c = chars[i + 2];
+            assert!(
+                matches!(c, '$' | '*' | '?'),
+                "an unknown policy variable in `{pattern}`"
+            );
+            out.push(Tok::Lit(c));
+            i += 4;
+            continue;
+        }
+        assert!(
+            chars[i] != '$' || chars.get(i + 1) != Some(&'{'),
+            "a policy variable in `{pattern}`"
+        );
+        out.push(match chars[i] {
+            '*' if wildcards => Tok::Star,
+            '?' if wildcards => Tok::One,
+            c => Tok::Lit(c),
+        });
+        i += 1;
+    }
+    out
+}
+
+fn glob(p: &[Tok], t: &[char]) -> bool {
+    match (p.first(), t.first()) {
+        (None, None) => true,
+        (Some(Tok::Star), _) => glob(&p[1..], t) || (!t.is_empty() && glob(p, &t[1..])),
+        (Some(Tok::One), Some(_)) => glob(&p[1..], &t[1..]),
+        (Some(Tok::Lit(a)), Some(b)) if a == b => glob(&p[1..], &t[1..]),
+        _ => false,
+    }
+}
+
+fn like(pattern: &str, text: &str) -> bool {
+    glob(&tokens(pattern, true), &text.chars().collect::<Vec<_>>())
+}
+
+/// `ArnLike`: each of the six `:`-separated parts matched on its own.
+fn arn_like(pattern: &str, arn: &str) -> bool {
+    let p: Vec<&str> = pattern.splitn(6, ':').collect();
+    let a: Vec<&str> = arn.splitn(6, ':').collect();
+    p.len() == 6 && a.len() == 6 && p.iter().zip(&a).all(|(p, a)| like(p, a))
+}
+
+fn equals(pattern: &str, text: &str) -> bool {
+    tokens(pattern, false) == text.chars().map(Tok::Lit).collect::<Vec<_>>()
+}
+
+/// A request as IAM's authorization context sees it.
+#[derive(Debug, Clone, Default)]
+struct Request {
+    action: &'static str,
+    resource: String,
+    principal: String,
+    service: bool,
+    /// `aws:TagKeys` (absent when the call carries no tag keys).
+    tag_keys: Option<Vec<String>>,
+    request_tags: BTreeMap<String, String>,
+    resource_tags: BTreeMap<String, String>,
+    account: String,
+    region: String,
+    aliases: Vec<String>,
+}
+
+impl Request {
+    fn values(&self, key: &str) -> Option<Vec<String>> {
+        let one = |v: &str| Some(vec![v.to_owned()]);
+        if let Some(k) = key.strip_prefix("aws:RequestTag/") {
+            return self.request_tags.get(&unescape(k)).and_then(|v| one(v));
+        }
+        if let Some(k) = key.strip_prefix("aws:ResourceTag/") {
+            return self.resource_tags.get(&unescape(k)).and_then(|v| one(v));
+        }
+        match key {
+            "aws:TagKeys" => self.tag_keys.clone(),
+            "aws:PrincipalArn" => one(&self.principal),
+            "aws:PrincipalIsAWSService" => one(if self.service { "true" } else { "false" }),
+            "aws:ResourceAccount" => one(&self.account),
+            "aws:RequestedRegion" => one(&self.region),
+            "kms:ResourceAliases" => Some(self.aliases.clone()).filter(|a| !a.is_empty()),
+            other => panic!("the evaluator does not know the condition key {other}"),
+        }
+    }
+}
+
+fn unescape(key: &str) -> String {
+    key.replace("${$}", "$").replace("${*}", "*").replace("${?}", "?")
+}
+
+fn strings(v: &Value) -> Vec<String> {
+    match v {
+        Value::String(s) => vec![s.clone()],
+        Value::Array(a) => a.iter().map(|x| x.as_str().unwrap().to_owned()).collect(),
+        other => panic!("not a string or a list: {other}"),
+    }
+}
+
+/// One condition operator on one key, as IAM evaluates it.
+fn holds(op: &str, key: &str, policy: &[String], req: &Request) -> bool {
+    let (set, op) = match op.split_once(':') {
+        Some((set @ ("ForAnyValue" | "ForAllValues"), rest)) => (Some(set), rest),
+        _ => (None, op),
+    };
+    let (op, if_exists) = match op.strip_suffix("IfExists") {
+        Some(base) => (base, true),
+        None => (op, false),
+    };
+    let context = req.values(key);
+    if op == "Null" {
+        let want_absent = policy == ["true"];
+        return context.is_none() == want_absent;
+    }
+    let negated = op.contains("Not");
+    let one = |value: &str| -> bool {
+        let any = policy.iter().any(|p| match op {
+            "StringEquals" | "StringNotEquals" => equals(p, value),
+            "StringLike" | "StringNotLike" => like(p, value),
+            "ArnLike" | "ArnNotLike" | "ArnEquals" | "ArnNotEquals" => arn_like(p, value),
+            "Bool" => p == value,
+            other => panic!("the evaluator does not know {other}"),
+        });
+        if negated {
+            !any
+        } else {
+            any
+        }
+    };
+    match (set, context) {
+        (Some("ForAnyValue"), None) => false,
+        (Some("ForAnyValue"), Some(vs)) => vs.iter().any(|v| one(v)),
+        (Some(_), None) => true,
+        (Some(_), Some(vs)) => vs.iter().all(|v| one(v)),
+        // A key absent from the request: IfExists and negated operators hold, the rest do not.
+        (None, None) => if_exists || negated,
+        (None, Some(vs)) => vs.iter().all(|v| one(v)),
+    }
+}
+
+fn statement_denies(st: &Value, req: &Request, kind: GuardrailKind) -> bool {
+    assert_eq!(st["Effect"], "Deny", "Deny statements only");
+    match kind {
+        GuardrailKind::Rcp => assert_eq!(st["Principal"], "*", "an RCP statement names every principal"),
+        GuardrailKind::Scp => assert!(st.get("Principal").is_none(), "an SCP has no Principal"),
+    }
+    let action = strings(&st["Action"]).iter().any(|a| like(a, req.action));
+    let resource = strings(&st["Resource"])
+        .iter()
+        .any(|r| r == "*" || arn_like(r, &req.resource));
+    action
+        && resource
+        && st["Condition"].as_object().unwrap().iter().all(|(op, keys)| {
+            keys.as_object()
+                .unwrap()
+                .iter()
+                .all(|(key, values)| holds(op, key, &strings(values), req))
+        })
+}
+
+fn denied(documents: &[Value], req: &Request, kind: GuardrailKind) -> bool {
+    documents.iter().any(|d| {
+        assert_eq!(d["Version"], "2012-10-17");
+        d["Statement"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|st| statement_denies(st, req, kind))
+    })
+}
+
+#[test]
+fn the_evaluator_follows_iams_rules_for_absent_keys_and_sets() {
+    let req = Request {
+        tag_keys: Some(vec!["Owner".into(), "Team".into()]),
+        ..Request::default()
+    };
+    let v = |s: &[&str]| s.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    assert!(holds("ForAnyValue:StringLike", "aws:TagKeys", &v(&["Own*"]), &req));
+    assert!(!holds("ForAllValues:StringEquals", "aws:TagKeys", &v(&["Owner"]), &req));
+    assert!(
+        holds("StringNotEquals", "aws:RequestTag/Owner", &v(&["x"]), &req),
+        "negated on an absent key: true"
+    );
+    assert!(!holds("StringEquals", "aws:RequestTag/Owner", &v(&["x"]), &req));
+    assert!(holds("StringEqualsIfExists", "aws:RequestTag/Owner", &v(&["x"]), &req));
+    assert!(holds("Null", "aws:RequestTag/Owner", &v(&["true"]), &req));
+    let none = Request::default();
+    assert!(
+        !holds("ForAnyValue:StringLike", "aws:TagKeys", &v(&["*"]), &none),
+        "no keys: no value"
+    );
+    assert!(
+        holds("ForAllValues:StringLike", "aws:TagKeys", &v(&["x"]), &none),
+        "vacuously"
+    );
+    assert!(like("a${*}b", "a*b") && !like("a${*}b", "axb") && like("c${$}", "c$"));
+    assert!(arn_like(
+        "arn:*:iam::*:role/*-FunctionRole-*",
+        "arn:aws:iam::1:role/s-FunctionRole-X"
+    ));
+    assert!(!arn_like("arn:*:iam::*:role/x", "arn:aws:iam::1:role/x:y"));
+}
+
+// ---- The matrix ------------------------------------------------------------------------
+
+const POLICY: &str = r#"
+version: 2
+rules:
+  - name: base
+    require:
+      Owner: { values: [platform, payments], default: platform }
+      CostCenter: { pattern: "^[0-9]{4}$", default: "0000" }
+      DataClass: { values: [internal, restricted], lock: true }
+    forbid: ["temp*", Debug]
+"#;
+
+const MEMBER: &str = "arn:aws:iam::*:role/tag-warden-member";
+const BREAK_GLASS: &str = "arn:aws:iam::111122223333:role/break-glass";
+const ALICE: &str = "arn:aws:iam::111122223333:role/developer";
+const SECRET: &str = "arn:aws:secretsmanager:us-east-1:111122223333:secret:prod/db-AbCdEf";
+const KEY: &str = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+
+fn docs(policy: &str, kind: GuardrailKind) -> Vec<Value> {
+    let p = parse_as(policy, Format::Yaml).unwrap();
+    let g = guardrails(&p, kind, &[MEMBER.to_owned(), BREAK_GLASS.to_owned()]).unwrap();
+    for d in &g.documents {
+        assert!(d.to_string().chars().count() <= MAX_POLICY_CHARS);
+    }
+    g.documents
+}
+
+/// The actions of one kind: (tag, untag, create).
+fn acts(secret: bool) -> (&'static str, &'static str, &'static str) {
+    if secret {
+        (
+            "secretsmanager:TagResource",
+            "secretsmanager:UntagResource",
+            "secretsmanager:CreateSecret",
+        )
+    } else {
+        ("kms:TagResource", "kms:UntagResource", "kms:CreateKey")
+    }
+}
+
+fn tagging(action: &'static str, resource: &str, tags: &[(&str, &str)], carried: &[(&str, &str)]) -> Request {
+    Request {
+        action,
+        resource: resource.to_owned(),
+        principal: ALICE.to_owned(),
+        tag_keys: (!tags.is_empty()).then(|| tags.iter().map(|(k, _)| k.to_string()).collect()),
+        request_tags: tags.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        resource_tags: carried.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        account: "111122223333".into(),
+        region: "us-east-1".into(),
+        ..Request::default()
+    }
+}
+
+fn untagging(action: &'static str, resource: &str, keys: &[&str], carried: &[(&str, &str)]) -> Request {
+    let mut r = tagging(action, resource, &[], carried);
+    r.tag_keys = Some(keys.iter().map(|k| k.to_string()).collect());
+    r
+}
+
+#[test]
+fn each_denial_holds_for_a_normal_principal_and_none_for_an_exempt_one_on_secrets_and_keys() {
+    for kind in [GuardrailKind::Scp, GuardrailKind::Rcp] {
+        let d = docs(POLICY, kind);
+        for secret in [true, false] {
+            let (tag, untag, create) = acts(secret);
+            let arn = if secret { SECRET } else { KEY };
+            let carried = [("Owner", "platform"), ("DataClass", "internal")];
+            // A new resource: CreateSecret on its ARN; CreateKey (and the kms:TagResource its
+            // tags are authorized through) against no key. RCPs leave CreateKey to the SCP.
+            let creations: Vec<(&'static str, &str)> = match (secret, kind) {
+                (true, _) => vec![(create, SECRET)],
+                (false, GuardrailKind::Scp) => vec![(create, "*"), (tag, "*")],
+                (false, GuardrailKind::Rcp) => vec![],
+            };
+            let must = |req: &Request, deny: bool, what: &str| {
+                assert_eq!(denied(&d, req, kind), deny, "{kind:?} {what}: {req:?}");
+                if deny {
+                    let mut exempt = req.clone();
+                    exempt.principal = BREAK_GLASS.into();
+                    assert!(!denied(&d, &exempt, kind), "{kind:?} {what}: the exempt principal");
+                    exempt.principal = "arn:aws:iam::444455556666:role/tag-warden-member".into();
+                    assert!(!denied(&d, &exempt, kind), "{kind:?} {what}: the member role");
+                }
+            };
+            // 1. tag-warden's own keys.
+            must(
+                &tagging(tag, arn, &[("tag-warden:exempt", "true")], &carried),
+                true,
+                "set an exemption",
+            );
+            must(
+                &untagging(untag, arn, &["tag-warden:exempt-until"], &carried),
+                true,
+                "remove an exemption",
+            );
+            for (a, r) in &creations {
+                must(
+                    &tagging(a, r, &[("tag-warden:exempt", "true")], &[]),
+                    true,
+                    "create exempt",
+                );
+            }
+            // 2. forbidden keys.
+            must(&tagging(tag, arn, &[("Debug", "1")], &carried), true, "set Debug");
+            must(
+                &tagging(tag, arn, &[("Team", "a"), ("temp-x", "1")], &carried),
+                true,
+                "set temp-x",
+            );
+            for (a, r) in &creations {
+                must(&tagging(a, r, &[("Debug", "1")], &[]), true, "create with Debug");
+            }
+            // 3. required keys removed.
+            must(
+                &untagging(untag, arn, &["Team", "Owner"], &carried),
+                true,
+                "remove Owner",
+            );
+            must(
+                &untagging(untag, arn, &["Team"], &carried),
+                false,
+                "remove an unrelated key",
+            );
+            // 4. a locked key: changed when carried; set the first time.
+            must(
+                &tagging(tag, arn, &[("DataClass", "restricted")], &carried),
+                true,
+                "change DataClass",
+            );
+            must(
+                &tagging(tag, arn, &[("DataClass", "restricted")], &[("Owner", "platform")]),
+                false,
+                "first DataClass",
+            );
+            for (a, r) in &creations {
+                must(
+                    &tagging(a, r, &[("DataClass", "internal"), ("Owner", "payments")], &[]),
+                    false,
+                    "create locked",
+                );
+            }
+            // 5. values lists.
+            must(
+                &tagging(tag, arn, &[("Owner", "orders")], &carried),
+                true,
+                "Owner outside its values",
+            );
+            must(
+                &tagging(tag, arn, &[("Owner", "payments")], &carried),
+                false,
+                "Owner inside its values",
+            );
+            must(
+                &tagging(tag, arn, &[("Team", "search")], &carried),
+                false,
+                "no Owner in the request",
+            );
+            for (a, r) in &creations {
+                must(
+                    &tagging(a, r, &[("Owner", "orders")], &[]),
+                    true,
+                    "create with a bad Owner",
+                );
+                must(&tagging(a, r, &[], &[]), false, "create with no tags");
+            }
+            // Reads, and AWS services under an RCP.
+            let read = if secret {
+                "secretsmanager:GetSecretValue"
+            } else {
+                "kms:Decrypt"
+            };
+            must(&tagging(read, arn, &[], &carried), false, "a read");
+            if kind == GuardrailKind::Rcp {
+                let mut service = tagging(tag, arn, &[("Debug", "1")], &carried);
+                service.service = true;
+                service.principal = String::new();
+                assert!(!denied(&d, &service, kind), "an AWS service principal");
+            }
+        }
+    }
+}
+
+#[test]
+fn scopes_map_to_resources_accounts_regions_and_tags() {
+    let p = r#"
+version: 2
+rules:
+  - name: prod
+    match: { names: ["prod/*"], accounts: ["111122223333"], regions: ["us-*"], tags: { Env: [prod] } }
+    forbid: [Debug]
+"#;
+    let d = docs(p, GuardrailKind::Scp);
+    let carried = [("Env", "prod")];
+    let (tag, _, create) = acts(true);
+    assert!(denied(
+        &d,
+        &tagging(tag, SECRET, &[("Debug", "1")], &carried),
+        GuardrailKind::Scp
+    ));
+    let other_name = "arn:aws:secretsmanager:us-east-1:111122223333:secret:dev/db-AbCdEf";
+    assert!(!denied(
+        &d,
+        &tagging(tag, other_name, &[("Debug", "1")], &carried),
+        GuardrailKind::Scp
+    ));
+    let mut elsewhere = tagging(tag, SECRET, &[("Debug", "1")], &carried);
+    elsewhere.account = "999999999999".into();
+    assert!(!denied(&d, &elsewhere, GuardrailKind::Scp));
+    elsewhere = tagging(tag, SECRET, &[("Debug", "1")], &carried);
+    elsewhere.region = "eu-west-1".into();
+    assert!(!denied(&d, &elsewhere, GuardrailKind::Scp));
+    assert!(!denied(
+        &d,
+        &tagging(tag, SECRET, &[("Debug", "1")], &[("Env", "dev")]),
+        GuardrailKind::Scp
+    ));
+    // At creation, the scope's tags are the request's.
+    assert!(denied(
+        &d,
+        &tagging(create, SECRET, &[("Debug", "1"), ("Env", "prod")], &[]),
+        GuardrailKind::Scp
+    ));
+    assert!(!denied(
+        &d,
+        &tagging(create, SECRET, &[("Debug", "1")], &[]),
+        GuardrailKind::Scp
+    ));
+    // Keys by alias (kms:ResourceAliases) on existing keys.
+    let keys = docs(
+        "version: 2\nrules:\n  - name: team\n    resources: [kms-key]\n    match: { names: [\"team-*\"] }\n    forbid: [Debug]\n",
+        GuardrailKind::Scp,
+    );
+    let mut aliased = tagging("kms:TagResource", KEY, &[("Debug", "1")], &[]);
+    aliased.aliases = vec!["alias/team-search".into()];
+    assert!(denied(&keys, &aliased, GuardrailKind::Scp));
+    aliased.aliases = vec!["alias/other".into()];
+    assert!(!denied(&keys, &aliased, GuardrailKind::Scp));
+}
+
+#[test]
+fn eighty_forbidden_globs_and_forty_value_lists_split_into_documents_that_still_deny_all_of_it() {
+    let globs: Vec<String> = (0..80).map(|i| format!("\"scratch-area-number-{i:02}-*\"")).collect();
+    let values: Vec<String> = (0..40)
+        .map(|i| format!("      Key{i:02}: {{ values: [alpha-{i}, beta-{i}, gamma-{i}] }}"))
+        .collect();
+    let policy = format!(
+        "version: 2\nrules:\n  - name: big\n    forbid: [{}]\n    require:\n{}\n",
+        globs.join(", "),
+        values.join("\n")
+    );
+    for kind in [GuardrailKind::Scp, GuardrailKind::Rcp] {
+        let d = docs(&policy, kind);
+        assert!(d.len() > 2, "{kind:?}: {} documents", d.len());
+        for doc in &d {
+            let n = doc.to_string().chars().count();
+            assert!(n <= MAX_POLICY_CHARS, "{n}");
+        }
+        for secret in [true, false] {
+            let (tag, _, _) = acts(secret);
+            let arn = if secret { SECRET } else { KEY };
+            for i in 0..80 {
+                let key = format!("scratch-area-number-{i:02}-x");
+                assert!(
+                    denied(&d, &tagging(tag, arn, &[(&key, "1")], &[]), kind),
+                    "{kind:?} {key}"
+                );
+            }
+            for i in 0..40 {
+                let key = format!("Key{i:02}");
+                assert!(
+                    denied(&d, &tagging(tag, arn, &[(&key, "delta")], &[]), kind),
+                    "{kind:?} {key}"
+                );
+                let ok = format!("beta-{i}");
+                assert!(
+                    !denied(&d, &tagging(tag, arn, &[(&key, &ok)], &[]), kind),
+                    "{kind:?} {key}"
+                );
+            }
+            assert!(!denied(&d, &tagging(tag, arn, &[("scratch", "1")], &[]), kind));
+        }
+    }
+}
+
+// ---- The command: golden files and cfn-lint -------------------------------------------------
+
+/// `tag-warden guardrails` run from the project's root, with `args`.
+fn command(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_tag-warden"))
+        .arg("guardrails")
+        .args(args)
+        .current_dir(root())
+        .env_clear()
+        .output()
+        .unwrap()
+}
+
+/// The committed outputs for `policies/` and how each is made: `make guardrails` writes them.
+const GOLDEN: &[(&str, &[&str])] = &[
+    (
+        "policies/example.guardrails.scp.json",
+        &[
+            "--policy",
+            "policies/example.json",
+            "--kind",
+            "scp",
+            "--exempt-principal",
+            "arn:aws:iam::*:role/tag-warden-member",
+        ],
+    ),
+    (
+        "policies/example-v2.guardrails.rcp.json",
+        &[
+            "--policy",
+            "policies/example-v2.yaml",
+            "--kind",
+            "rcp",
+            "--exempt-principal",
+            "arn:aws:iam::*:role/tag-warden-member",
+        ],
+    ),
+    (
+        "policies/example-v2.guardrails.scp.template.json",
+        &[
+            "--policy",
+            "policies/example-v2.yaml",
+            "--kind",
+            "scp",
+            "--exempt-principal",
+            "arn:aws:iam::*:role/tag-warden-member",
+            "--format",
+            "cloudformation",
+        ],
+    ),
+];
+
+#[test]
+fn the_committed_guardrails_of_the_example_policies_are_what_the_binary_prints() {
+    for (file, args) in GOLDEN {
+        let out = command(args);
+        assert!(out.status.success(), "{file}: {}", String::from_utf8_lossy(&out.stderr));
+        let committed = std::fs::read_to_string(root().join(file)).unwrap_or_default();
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            committed,
+            "{file} is stale: run `make guardrails`"
+        );
+    }
+}
+
+#[test]
+fn strict_fails_on_what_is_not_expressed_and_out_writes_minified_documents() {
+    let out = command(&["--policy", "policies/example-v2.yaml", "--kind", "scp", "--strict"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("not expressed: rule `baseline`, key `CostCenter`: `pattern`"),
+        "{err}"
+    );
+    assert!(
+        err.contains("exempt: arn:*:iam::*:role/*-FunctionRole-*"),
+        "the template's function role: {err}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let out = command(&[
+        "--policy",
+        "policies/example.json",
+        "--kind",
+        "scp",
+        "--out",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert!(out.status.success());
+    let written = std::fs::read_to_string(dir.path().join("scp-1.json")).unwrap();
+    assert!(!written.contains('\n') && written.chars().count() <= MAX_POLICY_CHARS);
+    let doc: Value = serde_json::from_str(&written).unwrap();
+    assert_eq!(doc["Version"], "2012-10-17");
+    let out = command(&[
+        "--policy",
+        "policies/example.json",
+        "--kind",
+        "scp",
+        "--exempt-principal",
+        "arn:aws:sts::*:assumed-role/ci/*",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "a session glob cannot be exempted");
+}
+
+#[test]
+fn cfn_lint_accepts_the_cloudformation_output() {
+    let lint = root().join(".venv/bin/cfn-lint");
+    assert!(
+        lint.exists(),
+        "{} missing: run `make venv` (make test does)",
+        lint.display()
+    );
+    let out = Command::new(lint)
+        .arg(root().join("policies/example-v2.guardrails.scp.template.json"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let t: Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("policies/example-v2.guardrails.scp.template.json")).unwrap(),
+    )
+    .unwrap();
+    let resources = t["Resources"].as_object().unwrap();
+    assert!(!resources.is_empty());
+    for r in resources.values() {
+        assert_eq!(r["Type"], "AWS::Organizations::Policy");
+        assert_eq!(r["Properties"]["Type"], "SERVICE_CONTROL_POLICY");
+        assert_eq!(r["Properties"]["TargetIds"]["Ref"], "TargetIds");
+        assert!(r["Properties"]["Content"].to_string().chars().count() <= MAX_POLICY_CHARS);
+    }
+}
