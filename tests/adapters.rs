@@ -558,3 +558,103 @@ mod inventory {
         assert_eq!(kms(&[&enabled]).write_guard(KEY_ARN).await.unwrap(), None);
     }
 }
+
+/// Organizations DescribeEffectivePolicy for two accounts with different tag policies (and a
+/// third with none): the import gives one rule set per account, and `--check`'s comparison sees
+/// a change to one of them.
+#[tokio::test]
+async fn effective_tag_policies_of_two_accounts_import_as_two_scoped_rule_sets() {
+    use aws_sdk_organizations::operation::describe_effective_policy::{
+        DescribeEffectivePolicyError, DescribeEffectivePolicyOutput,
+    };
+    use aws_sdk_organizations::types::error::EffectivePolicyNotFoundException;
+    use aws_sdk_organizations::types::{EffectivePolicy, EffectivePolicyType};
+    use tag_warden::adapters::aws::effective_tag_policy;
+    use tag_warden::engine::tag_policy::{diff, organization_yaml};
+
+    let content = |values: &str| {
+        format!(
+            r#"{{"tags":{{"costcenter":{{"tag_key":"CostCenter","tag_value":[{values}],"enforced_for":["secretsmanager:*"],"report_required_tag_for":["secretsmanager:secret"]}}}}}}"#
+        )
+    };
+    let answer = |account: &'static str, content: String| {
+        mock!(aws_sdk_organizations::Client::describe_effective_policy)
+            .match_requests(move |r| {
+                r.target_id() == Some(account) && r.policy_type() == Some(&EffectivePolicyType::TagPolicy)
+            })
+            .then_output(move || {
+                DescribeEffectivePolicyOutput::builder()
+                    .effective_policy(
+                        EffectivePolicy::builder()
+                            .policy_content(content.clone())
+                            .target_id(account)
+                            .policy_type(EffectivePolicyType::TagPolicy)
+                            .build(),
+                    )
+                    .build()
+            })
+    };
+    let none = mock!(aws_sdk_organizations::Client::describe_effective_policy)
+        .match_requests(|r| r.target_id() == Some("333333333333"))
+        .then_error(|| {
+            DescribeEffectivePolicyError::EffectivePolicyNotFoundException(
+                EffectivePolicyNotFoundException::builder().message("no policy").build(),
+            )
+        });
+    let read = |rules: Vec<Rule>| async move {
+        let refs: Vec<&Rule> = rules.iter().collect();
+        let client = mock_client!(aws_sdk_organizations, RuleMode::MatchAny, &refs);
+        let mut per_account = Vec::new();
+        for account in ["111111111111", "222222222222", "333333333333"] {
+            per_account.push((
+                account.to_owned(),
+                effective_tag_policy(&client, account).await.unwrap(),
+            ));
+        }
+        per_account
+    };
+    let per_account = read(vec![
+        answer("111111111111", content(r#""100""#)),
+        answer("222222222222", content(r#""200","300*""#)),
+        none,
+    ])
+    .await;
+    assert_eq!(per_account[2].1, None, "no tag policy there");
+    let (yaml, notes) = organization_yaml(&["x".into()], &per_account).unwrap();
+    assert!(yaml.contains(r#"match: { accounts: ["111111111111"] }"#), "{yaml}");
+    assert!(yaml.contains(r#"match: { accounts: ["222222222222"] }"#), "{yaml}");
+    assert!(yaml.contains(r#""CostCenter": { values: ["100"] }"#), "{yaml}");
+    assert!(
+        yaml.contains(r#""CostCenter": { pattern: "^(?:200|300.*)$" }"#),
+        "{yaml}"
+    );
+    assert!(notes.iter().any(|n| n.contains("333333333333")), "{notes:?}");
+    tag_warden::engine::policy::parse_as(&yaml, tag_warden::engine::policy::Format::Yaml).unwrap();
+
+    // Account 2's policy changes: the committed file no longer matches.
+    let none = mock!(aws_sdk_organizations::Client::describe_effective_policy)
+        .match_requests(|r| r.target_id() == Some("333333333333"))
+        .then_error(|| {
+            DescribeEffectivePolicyError::EffectivePolicyNotFoundException(
+                EffectivePolicyNotFoundException::builder().build(),
+            )
+        });
+    let changed = read(vec![
+        answer("111111111111", content(r#""100""#)),
+        answer("222222222222", content(r#""200""#)),
+        none,
+    ])
+    .await;
+    let (again, _) = organization_yaml(&["y".into()], &changed).unwrap();
+    assert!(!diff(&yaml, &again).is_empty());
+    // The same two accounts with one policy share one rule set.
+    let shared = vec![
+        ("111111111111".to_owned(), Some(content(r#""100""#))),
+        ("222222222222".to_owned(), Some(content(r#""100""#))),
+    ];
+    let (one, _) = organization_yaml(&["z".into()], &shared).unwrap();
+    assert!(
+        one.contains(r#"match: { accounts: ["111111111111", "222222222222"] }"#),
+        "{one}"
+    );
+}

@@ -368,3 +368,102 @@ fn the_shipped_policy_cases_pass() {
         assert!(out.status.success(), "{file}: {}", String::from_utf8_lossy(&out.stdout));
     }
 }
+
+fn import(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tag-warden"))
+        .arg("import-tag-policy")
+        .args(args)
+        .current_dir(root())
+        .env_clear()
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn a_tag_policy_imports_the_same_from_policy_syntax_an_effective_policy_or_its_content() {
+    let syntax = import(&["policies/example.tag-policy.json"]);
+    assert!(syntax.status.success(), "{}", String::from_utf8_lossy(&syntax.stderr));
+    let err = String::from_utf8_lossy(&syntax.stderr);
+    assert!(
+        err.contains("@@operators_allowed_for_child_policies: an inheritance control, ignored"),
+        "{err}"
+    );
+    // The same policy as AWS resolves it: plain values, then inside the API's response.
+    let content = r#"{"tags":{"costcenter":{"tag_key":"CostCenter","tag_value":["100","200","300*"],"enforced_for":["secretsmanager:ALL_SUPPORTED"],"report_required_tag_for":["secretsmanager:secret","kms:key"]},"owner":{"tag_key":"Owner","report_required_tag_for":["secretsmanager:*","kms:ALL_SUPPORTED"]},"team":{"tag_key":"Team","tag_value":["payments","search"],"enforced_for":["ec2:instance"]}}}"#;
+    let response = serde_json::json!({"EffectivePolicy": {"PolicyContent": content, "LastUpdatedTimestamp": "2026-11-30T10:00:00Z", "TargetId": "111122223333", "PolicyType": "TAG_POLICY"}});
+    let dir = tempfile::tempdir().unwrap();
+    let body = |out: &Output| {
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    for (name, text) in [
+        ("content.json", content.to_owned()),
+        ("response.json", response.to_string()),
+    ] {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        let out = import(&[path.to_str().unwrap()]);
+        assert!(out.status.success(), "{name}: {}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(body(&out), body(&syntax), "{name}");
+    }
+}
+
+#[test]
+fn the_committed_import_is_current_and_check_catches_a_changed_tag_policy() {
+    let out = import(&[
+        "policies/example.tag-policy.json",
+        "--check",
+        "policies/example.tag-policy.imported.yaml",
+    ]);
+    assert!(out.status.success(), "stale: {}", String::from_utf8_lossy(&out.stdout));
+    let dir = tempfile::tempdir().unwrap();
+    let changed = dir.path().join("changed.json");
+    let text = std::fs::read_to_string(format!("{}/policies/example.tag-policy.json", root())).unwrap();
+    std::fs::write(&changed, text.replace("\"300*\"", "\"400*\"")).unwrap();
+    let out = import(&[
+        changed.to_str().unwrap(),
+        "--check",
+        "policies/example.tag-policy.imported.yaml",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let diff = String::from_utf8_lossy(&out.stdout);
+    assert!(diff.contains("- ") && diff.contains("400.*"), "{diff}");
+}
+
+#[test]
+fn anything_but_a_tag_policy_exits_2_saying_what_one_needs() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in [
+        (
+            "iam.json",
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#,
+        ),
+        ("empty.json", r#"{"tags": {}}"#),
+        (
+            "bad-values.json",
+            r#"{"tags": {"cc": {"tag_key": "CostCenter", "tag_value": "100"}}}"#,
+        ),
+        ("not-json.json", "tags: {}"),
+        (
+            "too-long.json",
+            &format!(r#"{{"tags": {{"k": {{"tag_key": "{}"}}}}}}"#, "K".repeat(129)),
+        ),
+    ] {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        let out = import(&[path.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(2), "{name}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("tag policy")
+                || err.contains("expected")
+                || err.contains("not JSON")
+                || err.contains("at most"),
+            "{name}: {err}"
+        );
+        assert!(out.stdout.is_empty(), "{name}: nothing printed");
+    }
+}

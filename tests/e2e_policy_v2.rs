@@ -138,3 +138,81 @@ async fn a_kms_key_is_matched_by_its_alias_with_one_list_aliases_call() {
     let now = moto.key_tags(&key).await;
     assert_eq!(now["Team"], "team-search");
 }
+
+/// What an imported tag policy asks: key case fixed, an optional key checked when present.
+const CASE: &str = r#"
+version: 2
+rules:
+  - name: tag-policy
+    fix_key_case: true
+    require:
+      Owner: { values: [payments, search] }
+    optional:
+      Team: { values: [payments, search] }
+"#;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn keys_in_the_wrong_case_are_fixed_with_one_tag_and_one_untag_and_an_optional_key_is_only_checked() {
+    let moto = Moto::start();
+    let arn = moto
+        .create_secret("prod/payments/db", &[("owner", "payments"), ("team", "search")])
+        .await;
+    moto.start_recording();
+    let (out, report) = handle(&moto, &tag_event("prod/payments/db"), &[("TAG_WARDEN_POLICY", CASE)]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(report["results"][0]["outcome"], "remediated", "{report}");
+    assert_eq!(
+        moto.recorded(),
+        [
+            WHO_AM_I,
+            "secretsmanager.DescribeSecret",
+            "secretsmanager.UntagResource",
+            "secretsmanager.TagResource"
+        ]
+    );
+    assert_eq!(
+        moto.secret_tags(&arn).await,
+        tags(&[("Owner", "payments"), ("Team", "search")])
+    );
+
+    // A stray-case duplicate of a key that is there is removed.
+    let t = aws_sdk_secretsmanager::types::Tag::builder()
+        .key("OWNER")
+        .value("search")
+        .build();
+    moto.secrets()
+        .tag_resource()
+        .secret_id(&arn)
+        .tags(t)
+        .send()
+        .await
+        .unwrap();
+    let (_, report) = handle(&moto, &tag_event("prod/payments/db"), &[("TAG_WARDEN_POLICY", CASE)]);
+    assert_eq!(
+        report["results"][0]["keys_removed"],
+        serde_json::json!(["OWNER"]),
+        "{report}"
+    );
+    assert_eq!(
+        moto.secret_tags(&arn).await,
+        tags(&[("Owner", "payments"), ("Team", "search")])
+    );
+
+    // An optional key outside its values, with no default: a violation, left unchanged.
+    let t = aws_sdk_secretsmanager::types::Tag::builder()
+        .key("Team")
+        .value("infra")
+        .build();
+    moto.secrets()
+        .tag_resource()
+        .secret_id(&arn)
+        .tags(t)
+        .send()
+        .await
+        .unwrap();
+    moto.start_recording();
+    let (_, report) = handle(&moto, &tag_event("prod/payments/db"), &[("TAG_WARDEN_POLICY", CASE)]);
+    assert_eq!(report["results"][0]["outcome"], "violation", "{report}");
+    assert_eq!(moto.recorded(), [WHO_AM_I, "secretsmanager.DescribeSecret"], "no write");
+    assert_eq!(moto.secret_tags(&arn).await["Team"], "infra");
+}

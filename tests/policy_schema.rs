@@ -73,9 +73,13 @@ fn every_shipped_policy_validates_and_malformed_ones_do_not() {
     let mut docs: Vec<(String, String)> = std::fs::read_dir(root().join("policies"))
         .unwrap()
         .map(|e| e.unwrap().path())
-        // Cases files (`*.cases.yaml`) are tests of a policy, and `*.guardrails.*` what
-        // `tag-warden guardrails` makes of one: not policies.
-        .filter(|p| !p.to_string_lossy().contains(".cases.") && !p.to_string_lossy().contains(".guardrails."))
+        // Cases files (`*.cases.yaml`) are tests of a policy, `*.guardrails.*` what `tag-warden
+        // guardrails` makes of one, and `*.tag-policy.json` an AWS Organizations tag policy
+        // (what `tag-warden import-tag-policy` reads): not tag-warden policies.
+        .filter(|p| {
+            let name = p.to_string_lossy();
+            !name.contains(".cases.") && !name.contains(".guardrails.") && !name.ends_with(".tag-policy.json")
+        })
         .map(|p| {
             (
                 p.file_name().unwrap().to_string_lossy().into_owned(),

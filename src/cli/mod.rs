@@ -6,6 +6,7 @@ mod commands;
 mod error;
 mod exempt;
 mod guardrails;
+mod import;
 mod memory;
 mod reconcile;
 
@@ -75,6 +76,9 @@ enum Command {
     /// The policy as AWS Organizations guardrails (SCPs or RCPs) that refuse tag changes up
     /// front, where IAM can express them; what it cannot is named on stderr.
     Guardrails(guardrails::GuardrailsArgs),
+    /// An AWS Organizations tag policy (a file, or each account's effective one) as a version 2
+    /// tag-warden policy (YAML); `--check FILE` exits 1 when it no longer gives FILE.
+    ImportTagPolicy(import::ImportArgs),
     /// Print the policy's JSON Schema (draft 2020-12), for editors and CI.
     Schema,
     /// The story of a resource (TAG_WARDEN_MEMORY_TABLE): who changed what, and what
@@ -141,6 +145,7 @@ pub fn main(args: Vec<std::ffi::OsString>) -> ExitCode {
         Command::Handle { event, emf } => commands::handle(&event, emf, &env),
         Command::Reconcile(args) => reconcile::run(&args, &env),
         Command::Guardrails(args) => guardrails::run(&args, &env),
+        Command::ImportTagPolicy(args) => import::run(&args),
         Command::Memory(command) => memory::run(&command, &env),
         Command::Exempt { arn, until, reason } => exempt::run(&arn, &until, &reason, &env),
         Command::History { arn, json } => memory::history(&arn, json, &env),

@@ -4,7 +4,7 @@
 
 use crate::domain::{is_reserved_key, Date, Mode, ResourceContext, ResourceKind, Tags, EXEMPT_TAG, EXEMPT_UNTIL_TAG};
 use crate::engine::intake::{TAG_CHANGE_DETAIL_TYPE, TAG_SOURCE};
-use crate::engine::policy::{ExemptionSetter, Exemptions, Policy, Required, Rule};
+use crate::engine::policy::{same_but_case, ExemptionSetter, Exemptions, Policy, Required, Rule};
 use serde::Serialize;
 use std::collections::BTreeSet;
 
@@ -92,6 +92,18 @@ pub enum Finding {
         /// The rule locking it.
         rule: String,
     },
+    /// A key that is a key the rule names but for case (`fix_key_case`): renamed to the named
+    /// key (the value kept when valid), or removed when the named key is there already.
+    KeyCase {
+        /// The key as found.
+        key: String,
+        /// The key the rule names.
+        named: String,
+        /// The rule.
+        rule: String,
+        /// Whether its value moves to the named key (else it is dropped).
+        renamed: bool,
+    },
     /// `tag-warden:exempt-until` is not a day (`YYYY-MM-DD`), or runs further ahead than the
     /// policy's `exemptions.max_days`: it exempts nothing.
     BadWaiver {
@@ -114,7 +126,7 @@ impl Finding {
     /// Whether the plan fixes this finding.
     pub fn is_fixed(&self) -> bool {
         match self {
-            Finding::Forbidden { .. } | Finding::Locked { .. } => true,
+            Finding::Forbidden { .. } | Finding::Locked { .. } | Finding::KeyCase { .. } => true,
             Finding::Missing { set, .. } | Finding::Invalid { set, .. } => set.is_some(),
             Finding::TagLimit { .. } | Finding::BadWaiver { .. } => false,
         }
@@ -161,6 +173,20 @@ impl Finding {
                 rule,
             } => format!(
                 "`{key}` is locked by rule `{rule}` at `{remembered}` but is `{value}`: fix: set `{remembered}` (the remembered value)"
+            ),
+            Finding::KeyCase {
+                key,
+                named,
+                rule,
+                renamed: true,
+            } => format!("`{key}` is `{named}` in the wrong case (rule `{rule}`): fix: rename it to `{named}`"),
+            Finding::KeyCase {
+                key,
+                named,
+                rule,
+                renamed: false,
+            } => format!(
+                "`{key}` is `{named}` in the wrong case (rule `{rule}`): fix: remove it (`{named}` is set, or its value is not valid)"
             ),
             Finding::BadWaiver { value, max_days: None } => format!(
                 "`{EXEMPT_UNTIL_TAG}` = `{value}` is not a day (YYYY-MM-DD): it exempts nothing, and the resource is enforced"
@@ -270,6 +296,10 @@ pub fn evaluate(policy: &Policy, ctx: &ResourceContext, tags: &Tags) -> Evaluati
             None => rules.push(rule),
         }
     }
+    // Keys in the wrong case are renamed first; every check after reads the tags as they will
+    // be (`view`).
+    let view = fix_key_case(&rules, tags, &mut eval);
+    let tags = &view;
     for key in tags.keys().filter(|k| !is_reserved_key(k)) {
         // An enforcing rule's word wins over a report-only one's.
         let forbidding = rules
@@ -295,6 +325,11 @@ pub fn evaluate(policy: &Policy, ctx: &ResourceContext, tags: &Tags) -> Evaluati
     for req in rules.iter().flat_map(|r| &r.require) {
         if seen.insert(req.key.as_str()) {
             check_required(&rules, &req.key, tags, ctx, &mut eval);
+        }
+    }
+    for req in rules.iter().flat_map(|r| &r.optional) {
+        if seen.insert(req.key.as_str()) {
+            check_optional(&rules, &req.key, tags, ctx, &mut eval);
         }
     }
     enforce_limit(ctx.kind, tags, &mut eval);
@@ -382,9 +417,16 @@ fn report_only(rule: &Rule) -> bool {
 /// and made a valid tag value; one that still fails the rules is no fix); a locked key carrying
 /// any value other than a valid remembered one is put back.
 fn check_required(rules: &[&Rule], key: &str, tags: &Tags, ctx: &ResourceContext, eval: &mut Evaluation) {
+    // A key one rule requires and another makes optional must satisfy both.
     let reqs: Vec<(&Rule, &Required)> = rules
         .iter()
-        .flat_map(|r| r.require.iter().filter(|q| q.key == key).map(move |q| (*r, q)))
+        .flat_map(|r| {
+            r.require
+                .iter()
+                .chain(&r.optional)
+                .filter(|q| q.key == key)
+                .map(move |q| (*r, q))
+        })
         .collect();
     let valid = |v: &str| reqs.iter().all(|(_, q)| q.accepts(v));
     let recalled = ctx.remembered.get(key).filter(|v| valid(v));
@@ -463,6 +505,99 @@ fn check_required(rules: &[&Rule], key: &str, tags: &Tags, ctx: &ResourceContext
         }
         eval.findings.push(finding);
     }
+}
+
+/// Renames keys in the wrong case for the rules that fix key case: a tag whose key is a key the
+/// rule names but for case becomes the named key with its value (when valid for every rule
+/// naming that key), or is removed when the named key is there already (or its value is not
+/// valid: the named key's own check then applies). Returns the tags as they will be.
+fn fix_key_case(rules: &[&Rule], tags: &Tags, eval: &mut Evaluation) -> Tags {
+    let mut view = tags.clone();
+    for rule in rules.iter().filter(|r| r.fix_key_case) {
+        for named in rule.named_keys() {
+            let strays: Vec<String> = view
+                .keys()
+                .filter(|k| !is_reserved_key(k) && same_but_case(k, named))
+                .cloned()
+                .collect();
+            for stray in strays {
+                let Some(value) = view.remove(&stray) else { continue };
+                let valid = rules
+                    .iter()
+                    .flat_map(|r| r.require.iter().chain(&r.optional))
+                    .filter(|q| q.key == named)
+                    .all(|q| q.accepts(&value));
+                let renamed = valid && !view.contains_key(named);
+                let plan = if report_only(rule) {
+                    &mut eval.report_only
+                } else {
+                    &mut eval.plan
+                };
+                plan.untag.push(stray.clone());
+                if renamed {
+                    plan.tag.insert(named.to_owned(), value.clone());
+                    view.insert(named.to_owned(), value);
+                }
+                eval.findings.push(Finding::KeyCase {
+                    key: stray,
+                    named: named.to_owned(),
+                    rule: rule.name.clone(),
+                    renamed,
+                });
+            }
+        }
+    }
+    view
+}
+
+/// Checks an optional key, when present, against every rule naming it: a value one of them
+/// rejects is replaced by the default (made valid as a required key's is), else a violation.
+fn check_optional(rules: &[&Rule], key: &str, tags: &Tags, ctx: &ResourceContext, eval: &mut Evaluation) {
+    let Some(value) = tags.get(key) else { return };
+    let reqs: Vec<(&Rule, &Required)> = rules
+        .iter()
+        .flat_map(|r| r.optional.iter().filter(|q| q.key == key).map(move |q| (*r, q)))
+        .collect();
+    let Some((rule, q)) = reqs.iter().find(|(_, q)| !q.accepts(value)) else {
+        return;
+    };
+    let valid = |v: &str| reqs.iter().all(|(_, q)| q.accepts(v));
+    let (set, note) = match reqs
+        .iter()
+        .find_map(|(_, q)| q.default.as_ref())
+        .map(|t| (t, t.render(ctx)))
+    {
+        Some((_, Ok(v))) if valid(&v) => (Some(v), None),
+        Some((t, Ok(v))) => (
+            None,
+            Some(format!(
+                "the default `{}` gives `{v}`, which is not valid here",
+                t.as_str()
+            )),
+        ),
+        Some((t, Err(why))) => (
+            None,
+            Some(format!("the default `{}` cannot be derived: {why}", t.as_str())),
+        ),
+        None => (None, None),
+    };
+    if let Some(v) = &set {
+        let plan = if reqs.iter().any(|(r, _)| !report_only(r)) {
+            &mut eval.plan
+        } else {
+            &mut eval.report_only
+        };
+        plan.tag.insert(key.to_owned(), v.clone());
+    }
+    eval.findings.push(Finding::Invalid {
+        key: key.to_owned(),
+        value: value.clone(),
+        expected: q.expectation(),
+        rule: rule.name.clone(),
+        from: set.as_ref().map(|_| ValueSource::Default),
+        set,
+        note,
+    });
 }
 
 /// Whether the event that named the resource names no caller (an `aws.tag` tag-change event).

@@ -535,3 +535,78 @@ mod waivers {
         );
     }
 }
+
+mod key_case_and_optional {
+    use super::*;
+
+    const POLICY: &str = r#"{"version":2,"rules":[{"name":"tp","fix_key_case":true,
+        "require":{"Owner":{"values":["payments","platform"]},"CostCenter":{}},
+        "optional":{"Team":{"values":["a","b"]},"Env":{"values":["prod","dev"],"default":"dev"}}}]}"#;
+
+    fn run(current: &[(&str, &str)]) -> Evaluation {
+        eval(POLICY, ResourceKind::Secret, current)
+    }
+
+    #[test]
+    fn a_key_in_the_wrong_case_is_renamed_with_its_value_in_one_tag_and_one_untag() {
+        let e = run(&[("owner", "payments"), ("team", "a"), ("CostCenter", "1")]);
+        assert_eq!(e.plan.untag, ["owner", "team"]);
+        assert_eq!(e.plan.tag, tags(&[("Owner", "payments"), ("Team", "a")]));
+        assert!(!e.has_violations(), "{:?}", e.findings);
+        assert!(e
+            .findings
+            .iter()
+            .all(|f| matches!(f, Finding::KeyCase { renamed: true, .. })));
+    }
+
+    #[test]
+    fn a_stray_case_duplicate_is_removed_and_an_invalid_value_is_not_carried_over() {
+        let e = run(&[("Owner", "platform"), ("OWNER", "payments"), ("CostCenter", "1")]);
+        assert_eq!(e.plan.untag, ["OWNER"]);
+        assert!(e.plan.tag.is_empty());
+        let e = run(&[("owner", "nobody"), ("CostCenter", "1")]);
+        assert_eq!(e.plan.untag, ["owner"]);
+        assert!(!e.plan.tag.contains_key("Owner"), "not valid: not carried over");
+        assert!(e.has_violations(), "Owner is then missing and has no default");
+    }
+
+    #[test]
+    fn an_optional_key_is_checked_only_when_present_and_its_default_replaces_a_bad_value() {
+        assert!(run(&[("Owner", "platform"), ("CostCenter", "1")]).findings.is_empty());
+        let e = run(&[("Owner", "platform"), ("CostCenter", "1"), ("Team", "zzz")]);
+        assert!(e.has_violations(), "no default: a violation");
+        assert!(e.plan.is_empty(), "and left unchanged");
+        let e = run(&[("Owner", "platform"), ("CostCenter", "1"), ("Env", "qa")]);
+        assert_eq!(e.plan.tag, tags(&[("Env", "dev")]));
+        assert!(!e.has_violations());
+    }
+
+    #[test]
+    fn without_fix_key_case_a_wrong_case_key_is_just_another_key() {
+        let p = POLICY.replace("\"fix_key_case\":true,", "");
+        let e = eval(&p, ResourceKind::Secret, &[("owner", "payments"), ("CostCenter", "1")]);
+        assert!(e.plan.untag.is_empty());
+        assert!(matches!(&e.findings[..], [Finding::Missing { key, .. }] if key == "Owner"));
+    }
+
+    #[test]
+    fn the_loader_takes_the_new_fields_in_version_2_only_and_refuses_fights() {
+        use crate::engine::policy::PolicyErrors;
+        let errors = |p: &str| match parse(p) {
+            Err(PolicyErrors(e, _)) => e.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n"),
+            Ok(_) => String::new(),
+        };
+        assert!(errors(r#"{"rules":[{"name":"r","optional":{"A":{}}}]}"#).contains("needs `version: 2`"));
+        assert!(errors(r#"{"rules":[{"name":"r","fix_key_case":true,"forbid":["x"]}]}"#).contains("needs `version: 2`"));
+        let e = errors(r#"{"version":2,"rules":[{"name":"r","optional":{"A":{"lock":true}}}]}"#);
+        assert!(e.contains("cannot be locked"), "{e}");
+        let e = errors(
+            r#"{"version":2,"rules":[{"name":"a","fix_key_case":true,"require":{"Owner":{}}},{"name":"b","require":{"owner":{}}}]}"#,
+        );
+        assert!(e.contains("one would rename the other's key"), "{e}");
+        let e =
+            errors(r#"{"version":2,"rules":[{"name":"a","optional":{"Debug":{}}},{"name":"b","forbid":["Debug"]}]}"#);
+        assert!(e.contains("`Debug` is optional but rule `b` forbids it"), "{e}");
+        assert!(parse(POLICY).is_ok());
+    }
+}

@@ -404,7 +404,7 @@ fn rule_statements(
             notes,
         );
     }
-    for (j, q) in rule.require.iter().enumerate() {
+    for (j, q) in rule.require.iter().chain(&rule.optional).enumerate() {
         let key = literal(&q.key);
         if q.lock {
             let mut st = Statement::new(format!("Lock{k}{index}x{j}"), vec![tag], w.resources.clone());

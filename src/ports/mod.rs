@@ -152,6 +152,12 @@ pub trait Backend: Send + Sync {
     fn organization_accounts(&self) -> impl Future<Output = Result<Vec<String>, ApiError>> + Send {
         std::future::ready(Err(unsupported("organizations:ListAccounts")))
     }
+    /// The effective AWS Organizations tag policy of `account` (its `PolicyContent`), `None`
+    /// when no tag policy applies there.
+    fn effective_tag_policy(&self, account: &str) -> impl Future<Output = Result<Option<String>, ApiError>> + Send {
+        let _ = account;
+        std::future::ready(Err(unsupported("organizations:DescribeEffectivePolicy")))
+    }
     /// Sends `messages` to the SQS queue `queue_url` (a sweep's cells; a dead letter).
     fn enqueue(&self, queue_url: &str, messages: &[String]) -> impl Future<Output = Result<(), ApiError>> + Send {
         let _ = (queue_url, messages);

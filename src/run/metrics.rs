@@ -69,7 +69,8 @@ pub fn rules_of(entry: &ResourceReport) -> BTreeSet<String> {
             Finding::Forbidden { rule, .. }
             | Finding::Missing { rule, .. }
             | Finding::Invalid { rule, .. }
-            | Finding::Locked { rule, .. } => Some(rule.clone()),
+            | Finding::Locked { rule, .. }
+            | Finding::KeyCase { rule, .. } => Some(rule.clone()),
             Finding::BadWaiver { .. } | Finding::TagLimit { .. } => None,
         })
         .collect()

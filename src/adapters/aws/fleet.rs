@@ -35,6 +35,33 @@ pub async fn active_accounts(client: &aws_sdk_organizations::Client) -> Result<V
     Ok(accounts)
 }
 
+/// The effective tag policy of `account` (DescribeEffectivePolicy, `TAG_POLICY`): its
+/// `PolicyContent`, or `None` when no tag policy applies there.
+pub async fn effective_tag_policy(
+    client: &aws_sdk_organizations::Client,
+    account: &str,
+) -> Result<Option<String>, ApiError> {
+    let out = client
+        .describe_effective_policy()
+        .policy_type(aws_sdk_organizations::types::EffectivePolicyType::TagPolicy)
+        .target_id(account)
+        .send()
+        .await;
+    match out {
+        Ok(out) => Ok(out
+            .effective_policy()
+            .and_then(|p| p.policy_content())
+            .map(str::to_owned)),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|e| e.is_effective_policy_not_found_exception()) =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(from_sdk("organizations:DescribeEffectivePolicy", account, e, |_| None)),
+    }
+}
+
 /// Sends `bodies` to `queue`, ten a call; entries SQS refuses are sent once more, then the
 /// first refusal is the error.
 pub async fn send_all(client: &aws_sdk_sqs::Client, queue: &str, bodies: &[String]) -> Result<(), ApiError> {

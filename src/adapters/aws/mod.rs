@@ -18,6 +18,7 @@ pub use dynamodb::{
 };
 pub use error::from_sdk;
 pub use eventbridge::{put_findings as put_finding_events, ATTEMPTS as EVENT_ATTEMPTS};
+pub use fleet::effective_tag_policy;
 pub use kms::KmsStore;
 pub use member::{role_arn, MemberCredentials, RENEW_BEFORE, SESSION_NAME};
 pub use secretsmanager::SecretsStore;
@@ -128,6 +129,12 @@ impl AwsBackend {
             .await
     }
 
+    /// The one Organizations client: the function's own credentials.
+    fn organizations(&self) -> &aws_sdk_organizations::Client {
+        self.organizations
+            .get_or_init(|| aws_sdk_organizations::Client::new(&self.base))
+    }
+
     /// The one STS client: the function's own credentials, in the home region.
     fn sts(&self) -> &aws_sdk_sts::Client {
         self.sts.get_or_init(|| aws_sdk_sts::Client::new(&self.base))
@@ -236,10 +243,11 @@ impl Backend for AwsBackend {
     }
 
     async fn organization_accounts(&self) -> Result<Vec<String>, ApiError> {
-        let client = self
-            .organizations
-            .get_or_init(|| aws_sdk_organizations::Client::new(&self.base));
-        fleet::active_accounts(client).await
+        fleet::active_accounts(self.organizations()).await
+    }
+
+    async fn effective_tag_policy(&self, account: &str) -> Result<Option<String>, ApiError> {
+        fleet::effective_tag_policy(self.organizations(), account).await
     }
 
     async fn enqueue(&self, queue_url: &str, messages: &[String]) -> Result<(), ApiError> {

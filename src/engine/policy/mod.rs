@@ -149,6 +149,12 @@ pub struct Rule {
     pub require: Vec<Required>,
     /// Forbidden key globs.
     pub forbid: Vec<Glob>,
+    /// Optional tags (version 2): checked only when present; an invalid value is replaced by
+    /// the `default` when there is one, else a violation. Never `lock`ed.
+    pub optional: Vec<Required>,
+    /// Version 2: a tag whose key equals a key this rule names (required or optional) but for
+    /// case is renamed to the named key (or removed, when the named key is there already).
+    pub fix_key_case: bool,
     /// The resources it governs beyond their kind (`match`).
     pub scope: Scope,
     /// Enforce or report this rule's writes, over the policy's mode.
@@ -175,6 +181,16 @@ impl Rule {
     pub fn forbidding(&self, key: &str) -> Option<&Glob> {
         self.forbid.iter().find(|g| g.matches(key))
     }
+
+    /// Every key the rule names (required, then optional).
+    pub fn named_keys(&self) -> impl Iterator<Item = &str> {
+        self.require.iter().chain(&self.optional).map(|q| q.key.as_str())
+    }
+}
+
+/// Whether two keys are the same but for case (and not the same).
+pub fn same_but_case(a: &str, b: &str) -> bool {
+    a != b && a.to_lowercase() == b.to_lowercase()
 }
 
 /// A required tag.

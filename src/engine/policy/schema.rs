@@ -57,7 +57,7 @@ pub fn schema() -> Value {
                 "type": "object",
                 "additionalProperties": false,
                 "required": ["name"],
-                "anyOf": [{"required": ["require"]}, {"required": ["forbid"]}],
+                "anyOf": [{"required": ["require"]}, {"required": ["forbid"]}, {"required": ["optional"]}],
                 "properties": {
                     "name": {"type": "string", "minLength": 1},
                     "description": {"type": "string"},
@@ -69,6 +69,13 @@ pub fn schema() -> Value {
                         "propertyNames": {"minLength": 1, "maxLength": 128, "not": {"pattern": "^[aA][wW][sS]:"}},
                         "additionalProperties": {"$ref": "#/$defs/required"}
                     },
+                    "optional": {
+                        "type": "object",
+                        "description": "Version 2: tags checked only when present; an invalid value is replaced by the default when there is one, else a violation.",
+                        "propertyNames": {"minLength": 1, "maxLength": 128, "not": {"pattern": "^[aA][wW][sS]:"}},
+                        "additionalProperties": {"$ref": "#/$defs/required"}
+                    },
+                    "fix_key_case": {"type": "boolean", "description": "Version 2: a tag whose key is a key this rule names but for case is renamed to it (or removed when the named key is there)."},
                     "forbid": {"type": "array", "minItems": 1, "items": {"type": "string", "minLength": 1, "not": {"pattern": "^[aA][wW][sS]:"}}}
                 }
             },

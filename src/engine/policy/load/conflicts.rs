@@ -4,7 +4,7 @@
 
 use super::{escape, matching, Cx};
 use crate::engine::policy::MAX_COUNTED_PROBLEMS;
-use crate::engine::policy::{Required, Rule, Template};
+use crate::engine::policy::{same_but_case, Required, Rule, Template};
 use std::collections::BTreeSet;
 
 impl Cx {
@@ -39,32 +39,55 @@ impl Cx {
                     continue;
                 }
                 let on = shared.join(" and ");
-                for req in &a.require {
-                    let path = format!("/rules/{i}/require/{}", escape(&req.key));
+                let named = a
+                    .require
+                    .iter()
+                    .map(|q| (q, "require", "required"))
+                    .chain(a.optional.iter().map(|q| (q, "optional", "optional")));
+                for (req, section, what) in named {
+                    let path = format!("/rules/{i}/{section}/{}", escape(&req.key));
                     if let Some(g) = b.forbidding(&req.key) {
                         self.err(
                             &path,
                             format!(
-                                "`{}` is required but rule `{}` forbids it (`{}`) for {on}",
+                                "`{}` is {what} but rule `{}` forbids it (`{}`) for {on}",
                                 req.key,
                                 b.name,
                                 g.as_str()
                             ),
                         );
                     }
+                    // A rule that fixes key case renames a key another rule names in another
+                    // case: they would fight.
+                    if a.fix_key_case {
+                        if let Some(other) = b.named_keys().find(|k| same_but_case(k, &req.key)) {
+                            self.err(
+                                &path,
+                                format!(
+                                    "`{}` is fixed for case by this rule but rule `{}` names `{other}` for {on}: one would rename the other's key",
+                                    req.key, b.name
+                                ),
+                            );
+                        }
+                    }
                     if j <= i {
                         continue;
                     }
-                    for other in b.require.iter().filter(|o| o.key == req.key) {
-                        self.defaults_agree(req, other, &a.name, *j, &on);
+                    let others = b
+                        .require
+                        .iter()
+                        .map(|q| (q, "require"))
+                        .chain(b.optional.iter().map(|q| (q, "optional")));
+                    for (other, other_section) in others.filter(|(o, _)| o.key == req.key) {
+                        self.defaults_agree(req, other, &a.name, (*j, other_section), &on);
                     }
                 }
             }
         }
     }
 
-    fn defaults_agree(&mut self, a: &Required, b: &Required, a_rule: &str, j: usize, on: &str) {
-        let path = format!("/rules/{j}/require/{}/default", escape(&b.key));
+    fn defaults_agree(&mut self, a: &Required, b: &Required, a_rule: &str, (j, section): (usize, &str), on: &str) {
+        let path = format!("/rules/{j}/{section}/{}/default", escape(&b.key));
         let (fa, fb) = (
             a.default.as_ref().map(Template::as_str),
             b.default.as_ref().map(Template::as_str),

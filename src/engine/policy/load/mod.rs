@@ -254,7 +254,17 @@ impl Cx {
         let obj = self.object(
             v,
             path,
-            &["name", "description", "resources", "require", "forbid", "match", "mode"],
+            &[
+                "name",
+                "description",
+                "resources",
+                "require",
+                "optional",
+                "forbid",
+                "match",
+                "mode",
+                "fix_key_case",
+            ],
         )?;
         let name = match obj.get("name") {
             Some(n) => self.string(n, &child(path, "name")).unwrap_or_default().to_owned(),
@@ -297,8 +307,43 @@ impl Cx {
             None => Vec::new(),
             Some(f) => self.forbid(f, &child(path, "forbid"), &kinds),
         };
-        if !obj.contains_key("require") && !obj.contains_key("forbid") {
-            self.err(path, "a rule needs `require`, `forbid` or both");
+        let optional = match obj.get("optional") {
+            Some(o) if self.v2(&child(path, "optional"), "`optional`") => {
+                let opath = child(path, "optional");
+                let optional = self.require(o, &opath, &kinds);
+                for q in optional.iter().filter(|q| q.lock) {
+                    self.err(
+                        &child(&child(&opath, &escape(&q.key)), "lock"),
+                        "an optional key cannot be locked: lock a required one",
+                    );
+                }
+                for q in optional.iter().filter(|q| require.iter().any(|r| r.key == q.key)) {
+                    self.err(
+                        &child(&opath, &escape(&q.key)),
+                        format!("`{}` is both required and optional in this rule", q.key),
+                    );
+                }
+                optional
+            }
+            _ => Vec::new(),
+        };
+        let fix_key_case = match obj.get("fix_key_case") {
+            None => false,
+            Some(f) if !self.v2(&child(path, "fix_key_case"), "`fix_key_case`") => {
+                let _ = f;
+                false
+            }
+            Some(Value::Bool(b)) => *b,
+            Some(other) => {
+                self.err(
+                    &child(path, "fix_key_case"),
+                    format!("expected true or false, found {}", type_name(other)),
+                );
+                false
+            }
+        };
+        if !["require", "forbid", "optional"].iter().any(|k| obj.contains_key(*k)) {
+            self.err(path, "a rule needs `require`, `optional` or `forbid`");
         }
         // Kept even when it has errors of its own, so that cross-rule checks still see it.
         Some(Rule {
@@ -306,6 +351,8 @@ impl Cx {
             kinds,
             require,
             forbid,
+            optional,
+            fix_key_case,
             scope,
             mode,
         })

@@ -1,0 +1,130 @@
+//! `tag-warden import-tag-policy`: an AWS Organizations tag policy (a file, or the organization's
+//! effective policies) as a version 2 tag-warden policy, so the two never drift apart;
+//! `--check FILE` says when they have.
+
+use super::{runtime, CliError};
+use crate::adapters::aws::AwsBackend;
+use crate::domain::{utc_time, Date};
+use crate::engine::policy::{parse_as, Format, MAX_POLICY_BYTES};
+use crate::engine::tag_policy::{diff, organization_yaml, read, to_yaml, Scoped};
+use crate::ports::Backend;
+use crate::run::config::Accounts;
+use crate::run::resource::now_ms;
+use clap::Args;
+use std::path::{Path, PathBuf};
+
+/// `tag-warden import-tag-policy …`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// A tag policy (policy syntax), an effective policy (`describe-effective-policy`'s
+    /// response), or its PolicyContent.
+    #[arg(
+        required_unless_present = "from_organizations",
+        conflicts_with = "from_organizations"
+    )]
+    file: Option<PathBuf>,
+    /// Read each account's effective tag policy (DescribeEffectivePolicy, from the management
+    /// account or a delegated administrator) instead of a file.
+    #[arg(long)]
+    from_organizations: bool,
+    /// With --from-organizations: comma-separated account ids, or ORG (default: every active
+    /// account).
+    #[arg(long, requires = "from_organizations", default_value = "ORG")]
+    accounts: String,
+    /// Exit 1 with the differences when the import no longer gives FILE (comments aside).
+    #[arg(long, value_name = "FILE")]
+    check: Option<PathBuf>,
+}
+
+fn read_text(path: &Path) -> Result<String, CliError> {
+    let text = crate::run::config::read_policy_file(path)
+        .map_err(|e| CliError::Invalid(format!("cannot read `{}`: {e}", path.display())))?;
+    if text.len() > MAX_POLICY_BYTES {
+        return Err(CliError::Invalid(format!(
+            "`{}` is more than {MAX_POLICY_BYTES} bytes",
+            path.display()
+        )));
+    }
+    Ok(text)
+}
+
+fn today() -> String {
+    Date::of_epoch_ms(now_ms()).to_string()
+}
+
+/// Runs the import.
+pub fn run(args: &ImportArgs) -> Result<(), CliError> {
+    let (yaml, notes) = match &args.file {
+        Some(file) => {
+            let policy = read(&read_text(file)?).map_err(|e| CliError::Invalid(format!("{}: {e}", file.display())))?;
+            let header = [
+                format!(
+                    "tag-warden policy imported from the AWS Organizations tag policy {} by `tag-warden import-tag-policy` on {} (UTC).",
+                    file.display(),
+                    today()
+                ),
+                "It means, for Secrets Manager secrets and KMS keys, what the tag policy means: review it, commit it, deploy it.".to_owned(),
+            ];
+            let scoped = [Scoped {
+                accounts: None,
+                policy: &policy,
+            }];
+            (to_yaml(&header, &scoped), policy.ignored.clone())
+        }
+        None => runtime()?.block_on(from_organizations(&args.accounts))?,
+    };
+    for note in &notes {
+        eprintln!("ignored: {note}");
+    }
+    // What is printed must load: a tag policy may name keys or values beyond a kind's limits.
+    parse_as(&yaml, Format::Yaml)
+        .map_err(|e| CliError::Invalid(format!("the imported policy does not load as a tag-warden policy: {e}")))?;
+    match &args.check {
+        None => {
+            print!("{yaml}");
+            Ok(())
+        }
+        Some(committed) => {
+            let differences = diff(&read_text(committed)?, &yaml);
+            if differences.is_empty() {
+                eprintln!("{}: up to date with the tag policy", committed.display());
+                return Ok(());
+            }
+            println!("{}", differences.join("\n"));
+            Err(CliError::Failed(format!(
+                "{} no longer matches the tag policy ({} line(s) differ): import it again",
+                committed.display(),
+                differences.len()
+            )))
+        }
+    }
+}
+
+/// Every account's effective tag policy, through the function's own credentials.
+async fn from_organizations(accounts: &str) -> Result<(String, Vec<String>), CliError> {
+    let accounts = Accounts::parse(accounts).map_err(|bad| {
+        CliError::Invalid(format!(
+            "--accounts has `{bad}`, which is not a 12-digit account id: use comma-separated ids, or ORG"
+        ))
+    })?;
+    let backend = AwsBackend::from_env(None).await;
+    let failed = |e: crate::domain::ApiError| CliError::Failed(e.to_string());
+    let ids = match accounts {
+        Accounts::List(ids) => ids,
+        Accounts::Organization | Accounts::Own => backend.organization_accounts().await.map_err(failed)?,
+    };
+    let mut per_account = Vec::with_capacity(ids.len());
+    for id in ids {
+        let content = backend.effective_tag_policy(&id).await.map_err(failed)?;
+        per_account.push((id, content));
+    }
+    let header = [
+        format!(
+            "tag-warden policy imported from the effective AWS Organizations tag policies of {} account(s) by `tag-warden import-tag-policy --from-organizations` at {}.",
+            per_account.len(),
+            utc_time(now_ms())
+        ),
+        "Accounts with the same effective tag policy share rules (match.accounts): review it, commit it, deploy it.".to_owned(),
+    ];
+    organization_yaml(&header, &per_account).map_err(|e| CliError::Invalid(e.to_string()))
+}
