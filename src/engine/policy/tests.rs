@@ -79,7 +79,7 @@ fn a_policy_needs_rules_and_each_rule_needs_an_effect() {
     assert!(has(
         &errors(r#"{"rules":[{"name":"r"}]}"#),
         "/rules/0",
-        "`require`, `forbid` or both"
+        "`require`, `optional` or `forbid`"
     ));
     assert!(has(&errors(r#"[1]"#), "", "expected an object"));
 }
