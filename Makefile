@@ -13,13 +13,14 @@ TEST_ENV := AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY
 
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: test demo venv lint cfn-lint guardrails lambda-build measure bench bench-scale bench-quota fuzz unit build clean
+.PHONY: test demo venv lint cfn-lint guardrails bench-storm lambda-build measure bench bench-scale bench-quota fuzz unit build clean
 
 ## test: lint (rustfmt, clippy, cfn-lint), the release Lambda build, every test, then the
 ## policy test cases in policies/ (as a user's CI would run them)
 test: venv lint cfn-lint lambda-build
 	$(TEST_ENV) cargo test --all-targets
 	for cases in policies/*.cases.yaml; do ./target/debug/tag-warden test "$$cases"; done
+	$(TEST_ENV) $(VENV)/bin/python bench/storm.py --check --n 40 --quota 5 --c 8
 
 ## lambda-build: what users deploy (x86_64 here; users deploy --arm64, which this machine cannot build)
 lambda-build: venv
@@ -79,6 +80,11 @@ bench: $(BENCH_STAMP) lambda-build
 
 bench-quota: $(BENCH_STAMP) lambda-build
 	$(BENCH_VENV)/bin/python bench/quota.py
+
+## bench-storm: N UntagResource events at once through a write quota (200 at 5/s, 1,000 at 50/s),
+## C = 32 invocations at a time; writes its section of bench/RESULTS.md
+bench-storm: venv build
+	$(VENV)/bin/python bench/storm.py
 
 ## bench-scale: peak RSS and time of a report-mode sweep against 1,000-12,000 secrets; fails when
 ## peak RSS grows by more than 3 MiB from 2,000 to 12,000 (SCALE_SIZES, TAG_WARDEN_OLD_BIN to compare)

@@ -322,7 +322,6 @@ impl FakeMemory {
             observed_ms,
             kind: None,
             expiring: false,
-            history_seq: 0,
         };
         self.entries.lock().unwrap().insert(arn.to_owned(), (r, None));
         self
@@ -393,21 +392,22 @@ impl Memory for FakeMemory {
         history: &[HistoryEntry],
     ) -> Result<Stored, ApiError> {
         self.call("remember", arn)?;
+        // Each step happened: appended whatever comes of the values, numbered after the last.
+        {
+            let mut stories = self.stories.lock().unwrap();
+            let story = stories.entry(arn.to_owned()).or_default();
+            let next = story.last().map_or(0, |h| h.seq + 1);
+            story.extend(history.iter().cloned().zip(next..).map(|(mut h, seq)| {
+                h.seq = seq;
+                h
+            }));
+        }
         let mut all = self.entries.lock().unwrap();
         if all.get(arn).is_some_and(|(r, _)| r.observed_ms >= observed_ms) {
             return Ok(Stored::Newer);
         }
         let (r, p) = all.entry(arn.to_owned()).or_default();
         r.values.extend(changes.clone());
-        if let Some(last) = history.iter().map(|h| h.seq).max() {
-            r.history_seq = last + 1;
-        }
-        self.stories
-            .lock()
-            .unwrap()
-            .entry(arn.to_owned())
-            .or_default()
-            .extend(history.iter().cloned());
         r.observed_ms = observed_ms;
         r.kind = Some(place.kind);
         r.expiring = false;

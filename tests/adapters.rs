@@ -32,6 +32,7 @@ async fn enforce<S: TagStore>(store: &S, policy: &Policy, mode: Mode, kind: Reso
         policy,
         mode,
         memory: None,
+        patience: None,
     }
     .check(store, ResourceContext::new(kind), id)
     .await

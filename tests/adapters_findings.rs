@@ -40,6 +40,8 @@ fn finding(i: usize) -> PolicyFinding {
         event: None,
         event_id: None,
         observed_at: "2026-12-01T10:00:00Z".into(),
+        contested_by: None,
+        contested_count: None,
     }
 }
 

@@ -216,51 +216,115 @@ async fn expire_sets_the_ttl_only_on_an_existing_entry() {
 }
 
 #[tokio::test]
-async fn history_goes_with_the_values_in_one_transaction_into_rotating_slots() {
-    use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsOutput;
+async fn history_is_appended_after_the_last_step_into_rotating_slots_and_a_lost_race_reads_again() {
+    use aws_sdk_dynamodb::operation::get_item::GetItemOutput;
+    use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+    use aws_sdk_dynamodb::types::error::ConditionalCheckFailedException;
     use tag_warden::ports::HistoryEntry;
-    let rule = mock!(aws_sdk_dynamodb::Client::transact_write_items)
-        .match_requests(|r| {
-            let items = r.transact_items();
-            let main = items[0].update().unwrap();
-            let story = items[1].update().unwrap();
-            main.key().get("arn") == Some(&s(ARN))
-                && main.condition_expression() == Some("attribute_not_exists(#arn) OR #observed < :observed")
-                && main.expression_attribute_values().unwrap().get(":hseq") == Some(&AttributeValue::N("52".into()))
-                && story.key().get("arn") == Some(&s(&format!("{ARN}#history")))
-                && story.expression_attribute_names().unwrap().values().any(|n| n == "h0")
-                && story.expression_attribute_names().unwrap().values().any(|n| n == "h1")
+    let step = |seq: u64, who: &str| {
+        serde_json::to_string(&HistoryEntry {
+            seq,
+            who: who.into(),
+            ..HistoryEntry::default()
         })
-        .then_output(|| TransactWriteItemsOutput::builder().build());
+        .unwrap()
+    };
+    // The story holds steps 0..=49 (h0…h49 full); another invocation then appends step 50 (h0).
+    let full = move || {
+        let mut item: std::collections::HashMap<String, AttributeValue> =
+            (0..50).map(|i| (format!("h{i}"), s(&step(i, "old")))).collect();
+        item.insert("arn".into(), s(&format!("{ARN}#history")));
+        GetItemOutput::builder().set_item(Some(item)).build()
+    };
+    let after_race = move || {
+        let mut item: std::collections::HashMap<String, AttributeValue> =
+            (0..50).map(|i| (format!("h{i}"), s(&step(i, "old")))).collect();
+        item.insert("h0".into(), s(&step(50, "other invocation")));
+        GetItemOutput::builder().set_item(Some(item)).build()
+    };
+    let reads = mock!(aws_sdk_dynamodb::Client::get_item)
+        .match_requests(|r| {
+            r.key().and_then(|k| k.get("arn")) == Some(&s(&format!("{ARN}#history")))
+                && r.consistent_read() == Some(true)
+        })
+        .sequence()
+        .output(full)
+        .output(after_race)
+        .build();
+    let appends = mock!(aws_sdk_dynamodb::Client::update_item)
+        .match_requests(|r| r.key().and_then(|k| k.get("arn")) == Some(&s(&format!("{ARN}#history"))))
+        .sequence()
+        .error(|| UpdateItemError::ConditionalCheckFailedException(ConditionalCheckFailedException::builder().build()))
+        .output(|| UpdateItemOutput::builder().build())
+        .build();
+    let values = mock!(aws_sdk_dynamodb::Client::update_item)
+        .match_requests(|r| {
+            r.key().and_then(|k| k.get("arn")) == Some(&s(ARN))
+                && r.condition_expression() == Some("attribute_not_exists(#arn) OR #observed < :observed")
+        })
+        .then_output(|| UpdateItemOutput::builder().build());
     let entries = [
         HistoryEntry {
-            seq: 50,
             who: "alice".into(),
             ..HistoryEntry::default()
         },
         HistoryEntry {
-            seq: 51,
             who: "tag-warden".into(),
             ..HistoryEntry::default()
         },
     ];
-    let stored = memory(&[&rule])
+    let stored = memory(&[&reads, &appends, &values])
         .remember(ARN, &place(), &owner("x"), 7, &entries)
         .await
         .unwrap();
+    assert_eq!(stored, Stored::Written);
     assert_eq!(
-        (stored, rule.num_calls()),
-        (Stored::Written, 1),
-        "slots 50 % 50 and 51 % 50"
+        (reads.num_calls(), appends.num_calls(), values.num_calls()),
+        (2, 2, 1),
+        "read again after the lost race"
     );
+}
 
-    let lost = mock!(aws_sdk_dynamodb::Client::transact_write_items).then_http_response(|| {
-        let body = r#"{"__type":"com.amazonaws.dynamodb.v20120810#TransactionCanceledException","message":"Transaction cancelled, please refer cancellation reasons for specific reasons [ConditionalCheckFailed, None]","CancellationReasons":[{"Code":"ConditionalCheckFailed"},{"Code":"None"}]}"#;
-        HttpResponse::new(StatusCode::try_from(400).unwrap(), SdkBody::from(body))
+#[tokio::test]
+async fn the_append_is_conditioned_on_each_slot_holding_what_was_read() {
+    use aws_sdk_dynamodb::operation::get_item::GetItemOutput;
+    use tag_warden::ports::HistoryEntry;
+    let old = serde_json::to_string(&HistoryEntry {
+        seq: 1,
+        who: "old".into(),
+        ..HistoryEntry::default()
+    })
+    .unwrap();
+    let reads = mock!(aws_sdk_dynamodb::Client::get_item).then_output(move || {
+        GetItemOutput::builder()
+            .item("h1", s(&old))
+            .item("arn", s(&format!("{ARN}#history")))
+            .build()
     });
-    let stored = memory(&[&lost])
-        .remember(ARN, &place(), &owner("x"), 7, &entries)
+    let append = mock!(aws_sdk_dynamodb::Client::update_item)
+        .match_requests(move |r| {
+            let names = r.expression_attribute_names().unwrap();
+            let values = r.expression_attribute_values().unwrap();
+            r.key().and_then(|k| k.get("arn")) == Some(&s(&format!("{ARN}#history")))
+                && names.get("#h0").map(String::as_str) == Some("h2")
+                && r.condition_expression() == Some("attribute_not_exists(#h0)")
+                && values
+                    .get(":h0")
+                    .and_then(|v| v.as_s().ok())
+                    .is_some_and(|v| v.contains("\"seq\":2"))
+        })
+        .then_output(|| UpdateItemOutput::builder().build());
+    let values = mock!(aws_sdk_dynamodb::Client::update_item)
+        .match_requests(|r| r.key().and_then(|k| k.get("arn")) == Some(&s(ARN)))
+        .then_error(|| {
+            aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(
+                aws_sdk_dynamodb::types::error::ConditionalCheckFailedException::builder().build(),
+            )
+        });
+    let stored = memory(&[&reads, &append, &values])
+        .remember(ARN, &place(), &owner("x"), 7, &[HistoryEntry::default()])
         .await
         .unwrap();
-    assert_eq!(stored, Stored::Newer, "a newer observation wins; its history too");
+    assert_eq!(stored, Stored::Newer, "a newer observation's values win");
+    assert_eq!(append.num_calls(), 1, "and the step is kept all the same");
 }

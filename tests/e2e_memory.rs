@@ -112,9 +112,13 @@ async fn a_removed_owner_comes_back_as_payments_not_the_default() {
             "secretsmanager.DescribeSecret",
             "dynamodb.GetItem",
             "secretsmanager.TagResource",
-            "dynamodb.TransactWriteItems"
+            "dynamodb.GetItem",
+            "dynamodb.GetItem",
+            "dynamodb.UpdateItem",
+            "dynamodb.UpdateItem"
         ],
-        "a restore writes no value anew, only its history, in one write"
+        "a restore writes no value anew: the history is read (is the change contested?), then \
+         read and appended to (places after the last step), then the observation written"
     );
     let entry = &report["results"][0];
     assert_eq!(entry["outcome"], "remediated");
@@ -195,9 +199,9 @@ fn an_older_read_answered_last_does_not_overwrite_the_newer_memory() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(proxy.calls("secretsmanager.DescribeSecret"), 1);
     assert_eq!(
-        proxy.calls("dynamodb.UpdateItem") + proxy.calls("dynamodb.TransactWriteItems"),
-        1,
-        "the older read tried to write (its values and its history, in one write): {report}"
+        proxy.calls("dynamodb.UpdateItem"),
+        2,
+        "the older read appended its step (each step happened) and tried to write its values: {report}"
     );
     assert!(
         report["results"][0].get("remembered").is_none(),
@@ -374,8 +378,11 @@ async fn a_trusted_principals_change_is_remembered_as_it_set_it_with_one_read_of
             WHO_AM_I,
             "secretsmanager.DescribeSecret",
             "dynamodb.GetItem",
-            "dynamodb.TransactWriteItems"
-        ]
+            "dynamodb.GetItem",
+            "dynamodb.UpdateItem",
+            "dynamodb.UpdateItem"
+        ],
+        "its memory, then the history appended (read, write), then the values"
     );
     assert_eq!(report["results"][0]["outcome"], "ignored");
     assert_eq!(moto.secret_tags(&arn).await["temp-x"], "1", "not enforced");
@@ -534,4 +541,158 @@ async fn tag_change_events_are_handled_like_cloudtrail_events() {
         sample_tags(&moto, &secrets, &keys).await[3].1,
         expected_after("tag-change-kms-key.json")[3].1
     );
+}
+
+/// A role's TagResource of `arn` setting `temp-x`, at `time`.
+fn temp_by(arn: &str, role: &str, time: &str) -> String {
+    let mut v: serde_json::Value = serde_json::from_str(&trusted_tag(arn, &[("temp-x", "1")])).unwrap();
+    v["detail"]["eventTime"] = serde_json::json!(time);
+    v["detail"]["userIdentity"]["arn"] =
+        serde_json::json!(format!("arn:aws:sts::123456789012:assumed-role/{role}/apply"));
+    v["detail"]["userIdentity"]["sessionContext"]["sessionIssuer"]["arn"] =
+        serde_json::json!(format!("arn:aws:iam::123456789012:role/{role}"));
+    v.to_string()
+}
+
+fn now_text() -> String {
+    tag_warden::domain::utc_time(tag_warden::run::resource::now_ms())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn three_undos_of_one_roles_change_are_contested_naming_it_and_three_roles_are_not() {
+    let moto = moto_with_table().await;
+    for (roles, contested) in [(["terraform"; 3], true), (["a", "b", "c"], false)] {
+        let arn = moto
+            .create_secret(
+                &format!("prod/{}", roles[1]),
+                &[("Owner", "search"), ("CostCenter", "4100"), ("CreatedBy", "x")],
+            )
+            .await;
+        let mut last = (serde_json::Value::Null, Vec::new());
+        for role in roles {
+            let t = aws_sdk_secretsmanager::types::Tag::builder()
+                .key("temp-x")
+                .value("1")
+                .build();
+            moto.secrets()
+                .tag_resource()
+                .secret_id(&arn)
+                .tags(t)
+                .send()
+                .await
+                .unwrap();
+            let (out, report, emf) = handle_emf(&moto, &temp_by(&arn, role, &now_text()), &env(&[]));
+            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            assert_eq!(
+                report["results"][0]["outcome"], "remediated",
+                "tag-warden still enforces"
+            );
+            last = (report, emf);
+        }
+        let (report, emf) = last;
+        let entry = &report["results"][0];
+        assert_eq!(entry["contested"] == true, contested, "{roles:?}: {entry}");
+        assert_eq!(
+            emf_spec::value(&emf, "TagWarden", &[], "Contested"),
+            Some(if contested { 1.0 } else { 0.0 })
+        );
+        if contested {
+            assert_eq!(entry["contested_by"], "arn:aws:iam::123456789012:role/terraform");
+            assert_eq!(entry["contested_count"], 3);
+            let (_, story) = run_cli(
+                &moto,
+                &["history", &arn, "--json"],
+                &[("TAG_WARDEN_MEMORY_TABLE", TABLE)],
+            );
+            let last = story["history"].as_array().unwrap().last().unwrap().clone();
+            assert!(
+                last["action"]
+                    .as_str()
+                    .unwrap()
+                    .contains("contested by arn:aws:iam::123456789012:role/terraform"),
+                "{last}"
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_event_seven_seconds_old_reports_a_latency_near_seven_seconds_in_the_entry_and_the_metric() {
+    let moto = moto_with_table().await;
+    let arn = moto.create_secret("prod/payments/db", &[("Owner", "search")]).await;
+    let then = tag_warden::domain::utc_time(tag_warden::run::resource::now_ms() - 7_000);
+    let (out, report, emf) = handle_emf(&moto, &temp_by(&arn, "ci", &then), &env(&[]));
+    assert!(out.status.success());
+    let latency = report["results"][0]["latency_ms"].as_u64().unwrap();
+    assert!((7_000..9_000).contains(&latency), "{latency}");
+    let doc = emf
+        .iter()
+        .find(|d| d.get("EventLatency").is_some())
+        .expect("an EventLatency document");
+    assert_eq!(doc["EventLatency"], serde_json::json!([latency]));
+    assert_eq!(
+        doc["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Unit"],
+        "Milliseconds"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn invocations_side_by_side_on_one_resource_keep_every_history_step() {
+    let moto = moto_with_table().await;
+    let arn = moto
+        .create_secret(
+            "prod/payments/db",
+            &[("Owner", "search"), ("CostCenter", "4100"), ("CreatedBy", "x")],
+        )
+        .await;
+    // Eight callers each add a scratch tag; eight invocations at once each remove theirs.
+    let mut events = Vec::new();
+    for i in 0..8 {
+        let key = format!("temp-{i}");
+        let t = aws_sdk_secretsmanager::types::Tag::builder()
+            .key(&key)
+            .value("1")
+            .build();
+        moto.secrets()
+            .tag_resource()
+            .secret_id(&arn)
+            .tags(t)
+            .send()
+            .await
+            .unwrap();
+        let mut v: serde_json::Value = serde_json::from_str(&temp_by(&arn, &format!("r{i}"), &now_text())).unwrap();
+        v["detail"]["requestParameters"]["tags"] = serde_json::json!([{"key": key, "value": "1"}]);
+        events.push(v.to_string());
+    }
+    std::thread::scope(|s| {
+        for e in &events {
+            let moto = &moto;
+            s.spawn(move || {
+                let (out, _) = handle(moto, e, &env(&[]));
+                assert!(out.status.success());
+            });
+        }
+    });
+    let (_, story) = run_cli(
+        &moto,
+        &["history", &arn, "--json"],
+        &[("TAG_WARDEN_MEMORY_TABLE", TABLE)],
+    );
+    let steps = story["history"].as_array().unwrap();
+    let removed: std::collections::BTreeSet<String> = steps
+        .iter()
+        .filter(|s| s["who"] == "tag-warden")
+        .flat_map(|s| {
+            s["keys"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|k| k.as_str().unwrap().to_owned())
+        })
+        .collect();
+    let expected: std::collections::BTreeSet<String> = (0..8).map(|i| format!("temp-{i}")).collect();
+    assert!(expected.is_subset(&removed), "every step kept: {removed:?}");
+    let seqs: Vec<u64> = steps.iter().map(|s| s["seq"].as_u64().unwrap()).collect();
+    let unique: std::collections::BTreeSet<u64> = seqs.iter().copied().collect();
+    assert_eq!(unique.len(), seqs.len(), "no step overwrote another: {seqs:?}");
 }

@@ -9,6 +9,7 @@ use common::fault_proxy::{Fault, FaultProxy};
 use common::*;
 use std::time::Duration;
 use tag_warden::adapters::aws::RETRY_MAX_ATTEMPTS;
+use tag_warden::run::resource::RETRIES_WITHOUT_DEADLINE;
 
 const DIRTY_SECRET: &[(&str, &str)] = &[
     ("temp-debug", "true"),
@@ -89,9 +90,12 @@ async fn a_fault_that_outlasts_the_retries_fails_the_invocation_and_leaves_no_su
         &event("secretsmanager-untag-resource.json", &[], &[]),
         &[("AWS_ENDPOINT_URL", &through(&proxy))],
     );
+    // The SDK's attempts, then the event path's own rounds (without a deadline, a few), each of
+    // the SDK's attempts again.
+    let attempts = RETRY_MAX_ATTEMPTS * (1 + RETRIES_WITHOUT_DEADLINE);
     assert_eq!(
         emf_spec::value(&emf, "TagWarden", &[], "Throttled"),
-        Some(f64::from(RETRY_MAX_ATTEMPTS))
+        Some(f64::from(attempts))
     );
     assert_eq!(emf_spec::value(&emf, "TagWarden", &[], "Errors"), Some(1.0));
     assert_eq!(
@@ -102,7 +106,8 @@ async fn a_fault_that_outlasts_the_retries_fails_the_invocation_and_leaves_no_su
     assert!(String::from_utf8_lossy(&out.stderr).contains("TagWarden.Incomplete"));
     assert_eq!(report["results"][0]["outcome"], "error");
     assert_eq!(report["results"][0]["error_type"], "Throttled");
-    assert_eq!(proxy.calls("secretsmanager.TagResource"), RETRY_MAX_ATTEMPTS as usize);
+    assert_eq!(proxy.calls("secretsmanager.TagResource"), attempts as usize);
+    assert_eq!(report["results"][0]["throttle_retries"], RETRIES_WITHOUT_DEADLINE);
     assert!(!moto.secret_tags(&arn).await.contains_key("Owner"));
     // The retried invocation, once the throttling stops, fixes it.
     proxy.clear();

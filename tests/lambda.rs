@@ -180,9 +180,14 @@ async fn cold_start_and_peak_rss_per_event_kind() {
         let (secrets, keys) = seed_samples(&moto).await;
         let secret_map: Vec<(&str, &str)> = secrets.iter().map(|(n, a)| (*n, a.as_str())).collect();
         let key_map: Vec<(&str, &str)> = keys.iter().map(|(s, k)| (*s, k.as_str())).collect();
+        // The function runs as its execution role (the own-call sample's).
+        let me = moto
+            .as_role("arn:aws:iam::123456789012:role/tag-warden-role", "tag-warden")
+            .await;
+        let me: Vec<(&str, &str)> = me.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         let api = RuntimeApi::start();
         let spawned = Instant::now();
-        let mut child = spawn_bootstrap(&api, &moto, &[]);
+        let mut child = spawn_bootstrap(&api, &moto, &me);
         let deadline = Instant::now() + Duration::from_secs(10);
         while api.first_next().is_none() && Instant::now() < deadline {
             std::thread::sleep(Duration::from_micros(200));
@@ -243,7 +248,8 @@ impl Drop for Watch {
 }
 
 /// `cargo lambda watch`, the function's output (and cargo-lambda's) written to `stdout`.
-fn watch(moto: &Moto, stdout: Stdio) -> Watch {
+/// `cargo lambda watch` with moto's environment and `extra` (which wins over it).
+fn watch(moto: &Moto, stdout: Stdio, extra: &[(String, String)]) -> Watch {
     use std::os::unix::process::CommandExt;
     let port = free_port();
     let mut cmd = Command::new(cargo_lambda());
@@ -261,7 +267,14 @@ fn watch(moto: &Moto, stdout: Stdio) -> Watch {
     .stdout(stdout)
     .stderr(Stdio::null())
     .process_group(0);
-    for (k, v) in moto.env() {
+    for (k, v) in moto
+        .env()
+        .into_iter()
+        .filter(|(k, _)| !extra.iter().any(|(e, _)| e == k))
+    {
+        cmd.arg("--env-var").arg(format!("{k}={v}"));
+    }
+    for (k, v) in extra {
         cmd.arg("--env-var").arg(format!("{k}={v}"));
     }
     cmd.arg("--env-var").arg("TAG_WARDEN_POLICY_FILE=policies/example.json");
@@ -296,7 +309,12 @@ async fn every_sample_event_under_cargo_lambda_watch() {
     let moto = Moto::start();
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("watch.out");
-    let w = watch(&moto, std::fs::File::create(&log).unwrap().into());
+    // The function runs as its execution role (the own-call sample's), and learns so on its
+    // first event, before the loop below resets moto (and with it the role's session).
+    let me = moto
+        .as_role("arn:aws:iam::123456789012:role/tag-warden-role", "tag-warden")
+        .await;
+    let w = watch(&moto, std::fs::File::create(&log).unwrap().into(), &me);
     let mut files: Vec<String> = std::fs::read_dir(root().join("events"))
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
@@ -307,6 +325,11 @@ async fn every_sample_event_under_cargo_lambda_watch() {
     while std::net::TcpStream::connect(("127.0.0.1", w.port)).is_err() && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(200));
     }
+    let warm = dir.path().join("warm-up.json");
+    std::fs::write(&warm, event("ignored-own-call.json", &[], &[])).unwrap();
+    let out = invoke(&w, &warm);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(outcomes(&report), ["ignored"], "its own call: {report}");
     for file in files {
         reset(&moto);
         let (secrets, keys) = seed_samples(&moto).await;

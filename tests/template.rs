@@ -655,9 +655,34 @@ fn every_metric_the_dashboard_and_alarms_use_is_one_the_code_emits() {
             "{name} under {dims:?} is not emitted"
         );
     }
-    for wanted in ["Violations", "Remediated", "Errors", "Throttled"] {
+    for wanted in [
+        "Violations",
+        "Remediated",
+        "Errors",
+        "Throttled",
+        "EventLatency",
+        "Contested",
+    ] {
         assert!(ours.iter().any(|(_, _, n)| n == wanted), "the dashboard plots {wanted}");
     }
+    let text = serde_json::to_string(&d).unwrap();
+    assert!(
+        text.contains(r#""stat":"p50""#) && text.contains(r#""stat":"p99""#),
+        "EventLatency's p50 and p99"
+    );
+    // The latency alarm: the p99 of an emitted metric, in seconds, against the parameter.
+    let latency = &t["Resources"]["EventLatencyAlarm"]["Properties"];
+    let stat = &latency["Metrics"][0]["MetricStat"];
+    assert_eq!(stat["Stat"], "p99");
+    assert!(emitted(&[]).contains(&stat["Metric"]["MetricName"].as_str().unwrap()));
+    assert_eq!(yaml(&stat["Metric"]["Namespace"]), "!Ref MetricsNamespace");
+    assert_eq!(latency["Metrics"][1]["Expression"], "latency / 1000");
+    assert_eq!(yaml(&latency["Threshold"]), "!Ref EventLatencyAlarmSeconds");
+    assert_eq!(t["Parameters"]["EventLatencyAlarmSeconds"]["Default"], 300);
+    assert!(
+        yaml(&t["Resources"]["TagWardenFunction"]["Properties"]["ReservedConcurrentExecutions"])
+            .contains("ReservedConcurrency")
+    );
     assert!(ours.iter().any(|(_, d, _)| d == &["Kind", "Rule"]), "per rule");
     assert!(ours.iter().any(|(_, d, _)| d == &["Kind"]), "per kind");
     let others: BTreeSet<String> = plotted

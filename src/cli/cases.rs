@@ -107,6 +107,7 @@ async fn judge(policy: &Policy, case: &Ready) -> ResourceReport {
         policy,
         mode: policy.mode,
         memory: None,
+        patience: None,
     };
     let recall = Recall::Known((!case.memory.is_empty()).then(|| Remembered {
         values: case.memory.clone(),

@@ -64,7 +64,15 @@ pub fn plan(
 }
 
 /// `handle EVENT`: one real invocation against AWS.
-pub fn handle(event: &str, emf: bool, env: &dyn Fn(&str) -> Option<String>) -> Result<(), CliError> {
+pub fn handle(
+    event: &str,
+    emf: bool,
+    deadline_seconds: Option<u64>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<(), CliError> {
+    let deadline = deadline_seconds.map_or(Deadline::NONE, |s| {
+        Deadline::for_invocation(std::time::Instant::now(), std::time::Duration::from_secs(s))
+    });
     let config = Config::from_env(env).map_err(|e| CliError::Invalid(e.start_up()))?;
     let bytes = read_event(event)?;
     runtime()?.block_on(async {
@@ -76,7 +84,7 @@ pub fn handle(event: &str, emf: bool, env: &dyn Fn(&str) -> Option<String>) -> R
             .with_page_size(config.list_page_size)
             .with_member_role(config.fleet.member_role.clone());
         let handler = Handler::new(backend, config);
-        let (report, metrics) = handler.measured(&value, Deadline::NONE).await;
+        let (report, metrics) = handler.measured(&value, deadline).await;
         let report = report.map_err(|e| CliError::Failed(format!("{}: {e}", e.error_type())))?;
         print_report(&report)?;
         if emf {

@@ -89,6 +89,7 @@ pub fn run(arn: &str, until: &str, reason: &str, env: &dyn Fn(&str) -> Option<St
             policy: &handler.config().policy,
             mode: handler.config().mode,
             memory: backend.memory(),
+            patience: None,
         };
         let mut ctx = ResourceContext::new(kind);
         ctx.account = account.map(str::to_owned);

@@ -130,7 +130,6 @@ async fn set(table: String, arn: &str, place: &Place, values: &Tags) -> Result<(
         .map_err(|e| CliError::Failed(e.to_string()))?
         .unwrap_or_default();
     let story = [HistoryEntry {
-        seq: before.history_seq,
         at: utc_time(now_ms()),
         who: "administrator (tag-warden memory set)".to_owned(),
         changes: values

@@ -69,6 +69,10 @@ enum Command {
         /// stdout, after the report (as the Lambda function writes them).
         #[arg(long)]
         emf: bool,
+        /// The invocation's time, as Lambda gives it (seconds): throttled writes are waited out
+        /// and retried while it allows. Default: no deadline, and a few retries.
+        #[arg(long, value_name = "SECONDS")]
+        deadline_seconds: Option<u64>,
     },
     /// Sweep every secret and customer-managed KMS key in the regions: evaluate the policy and
     /// remediate (or, with --dry-run, only report). Exit 1 when some resource failed.
@@ -142,7 +146,11 @@ pub fn main(args: Vec<std::ffi::OsString>) -> ExitCode {
             region,
             name,
         } => commands::plan(&policy, &event, &tags, (account, region, name), &env),
-        Command::Handle { event, emf } => commands::handle(&event, emf, &env),
+        Command::Handle {
+            event,
+            emf,
+            deadline_seconds,
+        } => commands::handle(&event, emf, deadline_seconds, &env),
         Command::Reconcile(args) => reconcile::run(&args, &env),
         Command::Guardrails(args) => guardrails::run(&args, &env),
         Command::ImportTagPolicy(args) => import::run(&args),

@@ -106,6 +106,34 @@ fn civil_from_days(days: i64) -> (i64, i64, i64) {
     (yoe + era * 400 + i64::from(month <= 2), month, day)
 }
 
+/// The time of an entry (`YYYY-MM-DDTHH:MM:SSZ`, as CloudTrail and tag-warden write it) in
+/// milliseconds since the epoch.
+pub fn parse_utc_time(text: &str) -> Option<u64> {
+    let date = Date::parse(text.get(..10)?)?;
+    let rest = text.get(10..)?;
+    let rest = rest.strip_prefix('T')?;
+    let (hms, _) = rest
+        .split_once(['Z', '.', '+'])
+        .unwrap_or((rest, ""));
+    let mut parts = hms.split(':').map(|p| p.parse::<u64>().ok());
+    let (h, m, sec) = (parts.next()??, parts.next()??, parts.next()??);
+    if h > 23 || m > 59 || sec > 60 {
+        return None;
+    }
+    let millis = rest
+        .split_once('.')
+        .map(|(_, frac)| {
+            frac.chars()
+                .take_while(char::is_ascii_digit)
+                .take(3)
+                .collect::<String>()
+        })
+        .and_then(|f| format!("{f:0<3}").parse::<u64>().ok())
+        .unwrap_or(0);
+    let days = u64::try_from(date.days).ok()?;
+    Some(days.checked_mul(86_400_000)? + (h * 3600 + m * 60 + sec) * 1000 + millis)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

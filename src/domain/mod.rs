@@ -12,7 +12,7 @@ mod tags;
 
 pub use cell::{is_account_id, is_region, Cell};
 pub use context::{arn_account, arn_region, Actor, EventInfo, ResourceContext};
-pub use date::{utc_time, Date};
+pub use date::{parse_utc_time, utc_time, Date};
 pub use failure::{ApiError, ErrorKind};
 pub use outcome::{ErrorType, Outcome};
 pub use principal::{names_sessions, Identity, RoleArn};

@@ -74,6 +74,12 @@ pub struct PolicyFinding {
     pub event_id: Option<String>,
     /// When tag-warden judged the resource (`YYYY-MM-DDTHH:MM:SSZ`).
     pub observed_at: String,
+    /// The principal that keeps re-making a change tag-warden undoes (a conflict to resolve).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub contested_by: Option<String>,
+    /// How many times within 24 hours.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub contested_count: Option<u32>,
 }
 
 /// The finding id of the resource `arn`: `tw-` and a 128-bit FNV-1a hash of the ARN in hex.

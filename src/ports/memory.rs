@@ -32,6 +32,13 @@ pub struct HistoryEntry {
     /// Why, for people.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub why: Vec<String>,
+    /// For tag-warden's step on the event path: the principal (issuer role or IAM user ARN)
+    /// whose change it undid.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cause: Option<String>,
+    /// For tag-warden's step: the keys it set or removed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub keys: Vec<String>,
 }
 
 /// What memory holds for one resource.
@@ -45,8 +52,6 @@ pub struct Remembered {
     pub kind: Option<ResourceKind>,
     /// The resource was found gone: the entry expires unless the resource is seen again.
     pub expiring: bool,
-    /// The place of the next history entry.
-    pub history_seq: u64,
 }
 
 /// Where a resource lives, stored beside its values (a sweep reads one region's memory).
@@ -76,9 +81,10 @@ pub trait Memory {
     /// Everything remembered in `cell` (its region, and its account when it names one), by ARN
     /// (every page).
     fn recall_cell(&self, cell: &Cell) -> impl Future<Output = Result<BTreeMap<String, Remembered>, ApiError>> + Send;
-    /// Sets `changes` (and clears any expiry) when `observed_ms` is newer than what is stored,
-    /// and in the same write appends `history` (numbered from its entries' `seq`), keeping the
-    /// last [`HISTORY_LEN`].
+    /// Sets `changes` (and clears any expiry) when `observed_ms` is newer than what is stored;
+    /// and appends `history` whatever comes of that (each step happened), numbered after the
+    /// last step stored (their `seq` is set then), keeping the last [`HISTORY_LEN`]. Appends
+    /// made side by side each keep their steps.
     fn remember(
         &self,
         arn: &str,

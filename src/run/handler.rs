@@ -121,6 +121,7 @@ impl<B: Backend> Handler<B> {
             policy: &self.config.policy,
             mode: if self.live { self.config.mode } else { Mode::Report },
             memory: self.backend.memory().filter(|_| self.live),
+            patience: None,
         }
     }
 
@@ -209,8 +210,8 @@ impl<B: Backend> Handler<B> {
         let mut results = Vec::with_capacity(items.len());
         for item in items {
             let entry = match item {
-                Ok(Intake::Trigger(t)) => self.trigger(&t, outputs).await,
-                Ok(Intake::Trusted(t, reason)) => self.trusted(&t, reason, outputs).await,
+                Ok(Intake::Trigger(t)) => latency(self.trigger(&t, deadline, outputs).await),
+                Ok(Intake::Trusted(t, reason)) => latency(self.trusted(&t, reason, outputs).await),
                 Ok(Intake::Ignored(i)) => ignored(i),
                 Ok(Intake::Sweep(_)) if !self.live => {
                     let mut entry = ResourceReport::new(Outcome::Ignored);
@@ -537,11 +538,15 @@ impl<B: Backend> Handler<B> {
         self.backend.enqueue(dlq, &[body.to_string()]).await
     }
 
-    async fn trigger(&self, t: &Trigger, outputs: &Outputs<'_>) -> ResourceReport {
+    async fn trigger(&self, t: &Trigger, deadline: Deadline, outputs: &Outputs<'_>) -> ResourceReport {
         if let Some(refused) = self.ungoverned(t).await {
             return refused;
         }
-        let judge = self.judge();
+        // The event path rides out throttling itself, while the invocation's time allows.
+        let judge = Judge {
+            patience: Some(deadline),
+            ..self.judge()
+        };
         let (ctx, id) = (self.context(t), t.resource_id.as_str());
         if let Err(e) = self.backend.reach(t.account.as_deref()).await {
             return unreached(ctx, id, &e);
@@ -604,6 +609,17 @@ impl<B: Backend> Handler<B> {
         }
         entry
     }
+}
+
+/// The entry with its latency: from the event's time to now, the decision.
+fn latency(mut entry: ResourceReport) -> ResourceReport {
+    entry.latency_ms = entry
+        .event
+        .time
+        .as_deref()
+        .and_then(crate::domain::parse_utc_time)
+        .map(|at| crate::run::resource::now_ms().saturating_sub(at));
+    entry
 }
 
 /// `work` on `store`, its throttled attempts (the SDK's retries included) counted as a sweep's

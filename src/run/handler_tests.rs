@@ -570,3 +570,76 @@ async fn without_the_member_role_a_cell_naming_an_account_is_not_swept_with_the_
         "only the own account's cell was listed"
     );
 }
+
+/// A TagResource of `TRUSTED_ARN` setting `Debug=1`, by a session of the role `role` (its
+/// issuer), at `time`.
+fn debug_by(role: &str, time: &str) -> Value {
+    let mut v = sample("secretsmanager-untag-resource.json");
+    v["detail"]["eventName"] = json!("TagResource");
+    v["detail"]["eventTime"] = json!(time);
+    v["detail"]["requestParameters"] = json!({"secretId": TRUSTED_ARN, "tags": [{"key": "Debug", "value": "1"}]});
+    v["detail"]["userIdentity"]["arn"] = json!(format!("arn:aws:sts::123456789012:assumed-role/{role}/apply"));
+    v["detail"]["userIdentity"]["sessionContext"]["sessionIssuer"]["arn"] =
+        json!(format!("arn:aws:iam::123456789012:role/{role}"));
+    v
+}
+
+fn remembering_handler() -> Handler<FakeBackend> {
+    let env = |k: &str| match k {
+        "TAG_WARDEN_POLICY" => Some(r#"{"rules":[{"name":"r","forbid":["Debug"]}]}"#.to_owned()),
+        "TAG_WARDEN_MEMORY_TABLE" => Some("memory".to_owned()),
+        _ => None,
+    };
+    let backend = FakeBackend::new(FakeStore::with(TRUSTED_ARN, &[]), FakeStore::default())
+        .remembering(crate::testing::FakeMemory::default());
+    Handler::new(backend, Config::from_env(&env).unwrap())
+}
+
+#[tokio::test]
+async fn the_third_undo_of_one_principals_change_is_contested_and_different_principals_do_not_add_up() {
+    let now = crate::domain::utc_time(crate::run::resource::now_ms());
+    for (roles, contested) in [(["terraform"; 3], true), (["a", "b", "c"], false)] {
+        let h = remembering_handler();
+        let mut last = None;
+        for role in roles {
+            let debug: crate::domain::Tags = [("Debug".to_owned(), "1".to_owned())].into();
+            h.backend.secrets.tag(TRUSTED_ARN, &debug).await.unwrap();
+            let (report, metrics) = h.invoke_measured(&debug_by(role, &now), Deadline::NONE).await;
+            let entry = report.unwrap().results.remove(0);
+            assert_eq!(entry.outcome, Outcome::Remediated);
+            last = Some((entry, metrics.total("Contested")));
+        }
+        let (entry, counted) = last.unwrap();
+        assert_eq!(entry.contested.is_some(), contested, "{roles:?}: {:?}", entry.reasons);
+        assert_eq!(counted, u64::from(contested));
+        if let Some(c) = entry.contested {
+            assert_eq!(c.contested_by, "arn:aws:iam::123456789012:role/terraform");
+            assert_eq!((c.contested_count, c.contested_keys), (3, vec!["Debug".to_owned()]));
+            assert!(entry
+                .reasons
+                .iter()
+                .any(|r| r.contains("TAG_WARDEN_IGNORE_PRINCIPALS") && r.contains("ignore_tags")));
+            let story = h.backend.memory.as_ref().unwrap().stories.lock().unwrap()[TRUSTED_ARN].clone();
+            assert!(story
+                .last()
+                .unwrap()
+                .action
+                .contains("contested by arn:aws:iam::123456789012:role/terraform"));
+            assert_eq!(
+                story.iter().map(|s| s.seq).collect::<Vec<_>>(),
+                [0, 1, 2],
+                "every step kept"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_event_seven_seconds_old_reports_its_latency_and_the_metric_carries_it() {
+    let h = remembering_handler();
+    let then = crate::domain::utc_time(crate::run::resource::now_ms() - 7_000);
+    let (report, metrics) = h.invoke_measured(&debug_by("ci", &then), Deadline::NONE).await;
+    let latency = report.unwrap().results[0].latency_ms.unwrap();
+    assert!((7_000..9_000).contains(&latency), "{latency}");
+    assert_eq!(metrics.latencies(), [latency]);
+}

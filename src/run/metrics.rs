@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, BTreeSet};
 pub const DEFAULT_NAMESPACE: &str = "TagWarden";
 
 /// Every metric tag-warden emits, in the order written.
-pub const METRICS: [&str; 11] = [
+pub const METRICS: [&str; 12] = [
     "Evaluated",
     "Compliant",
     "Remediated",
@@ -25,8 +25,16 @@ pub const METRICS: [&str; 11] = [
     "Errors",
     "TagsAdded",
     "TagsRemoved",
+    "Contested",
     "Throttled",
 ];
+
+/// The metric of each event's latency (its time to tag-warden's decision), in milliseconds:
+/// the values of an invocation, in documents of their own (totals only), when it had events.
+pub const EVENT_LATENCY: &str = "EventLatency";
+
+/// The most values one EMF member holds.
+pub const MAX_VALUES_PER_METRIC: usize = 100;
 
 /// The metrics written per rule (`Kind` × `Rule`): the resources that departed from it.
 pub const RULE_METRICS: [&str; 3] = ["Violations", "Remediated", "WouldRemediate"];
@@ -37,8 +45,23 @@ pub const DIMENSION_SETS: [&[&str]; 4] = [&[], &["Kind"], &["Kind", "Rule"], &["
 /// The metrics written under a dimension set (one of [`DIMENSION_SETS`]): the totals carry
 /// every one; `Throttled` is counted per invocation only; per rule, only [`RULE_METRICS`].
 pub fn emitted(dimensions: &[&str]) -> &'static [&'static str] {
+    const TOTALS: [&str; 13] = [
+        METRICS[0],
+        METRICS[1],
+        METRICS[2],
+        METRICS[3],
+        METRICS[4],
+        METRICS[5],
+        METRICS[6],
+        METRICS[7],
+        METRICS[8],
+        METRICS[9],
+        METRICS[10],
+        METRICS[11],
+        EVENT_LATENCY,
+    ];
     match dimensions {
-        [] => &METRICS,
+        [] => &TOTALS,
         ["Kind"] | ["Account"] => METRICS.split_last().map_or(&[], |(_, rest)| rest),
         ["Kind", "Rule"] => &RULE_METRICS,
         _ => &[],
@@ -58,6 +81,8 @@ pub struct Metrics {
     by_kind: BTreeMap<ResourceKind, Counts>,
     by_rule: BTreeMap<(ResourceKind, String), Counts>,
     by_account: BTreeMap<String, Counts>,
+    /// Each event entry's latency, in milliseconds.
+    latencies: Vec<u64>,
 }
 
 /// The rules a resource departs from, as its findings name them.
@@ -98,6 +123,8 @@ impl Metrics {
         }
         counts.push(("TagsAdded", entry.tags_added.len() as u64));
         counts.push(("TagsRemoved", entry.keys_removed.len() as u64));
+        counts.push(("Contested", u64::from(entry.contested.is_some())));
+        self.latencies.extend(entry.latency_ms);
         let mut targets: Vec<&mut Counts> = vec![&mut self.total];
         if let Some(kind) = entry.kind {
             targets.push(self.by_kind.entry(kind).or_default());
@@ -151,7 +178,15 @@ impl Metrics {
         for (account, counts) in &self.by_account {
             docs.push(document(namespace, timestamp_ms, &[("Account", account)], counts));
         }
+        for values in self.latencies.chunks(MAX_VALUES_PER_METRIC) {
+            docs.push(latency_document(namespace, timestamp_ms, values));
+        }
         docs
+    }
+
+    /// The event latencies counted (milliseconds), in order.
+    pub fn latencies(&self) -> &[u64] {
+        &self.latencies
     }
 
     /// The EMF documents as log lines: one compact JSON object a line, for stdout (under
@@ -214,6 +249,18 @@ fn document(namespace: &str, timestamp_ms: u64, dimensions: &[(&str, &str)], cou
         root.insert((*m).to_owned(), json!(n));
     }
     Value::Object(root)
+}
+
+/// A document of event latencies (milliseconds; CloudWatch keeps each value, so its p50 and
+/// p99 are the events', not the invocations').
+fn latency_document(namespace: &str, timestamp_ms: u64, values: &[u64]) -> Value {
+    json!({
+        "_aws": {
+            "Timestamp": timestamp_ms,
+            "CloudWatchMetrics": [{"Namespace": namespace, "Dimensions": [[]], "Metrics": [{"Name": EVENT_LATENCY, "Unit": "Milliseconds"}]}],
+        },
+        EVENT_LATENCY: values,
+    })
 }
 
 #[cfg(test)]

@@ -133,7 +133,7 @@ fn what_each_dimension_set_carries_is_what_is_written() {
             assert!(emitted(&dims).contains(&name), "{name} under {dims:?}");
         }
     }
-    assert_eq!(emitted(&["Kind"]).len(), 10);
+    assert_eq!(emitted(&["Kind"]).len(), 11);
     assert!(!emitted(&["Account"]).contains(&"Throttled"));
     assert!(emitted(&["Rule"]).is_empty());
 }

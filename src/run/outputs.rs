@@ -84,6 +84,10 @@ fn cell_of(entry: &ResourceReport) -> Option<Cell> {
 /// (PASSED).
 pub fn finding_of(entry: &ResourceReport, mode: Mode, resolves: bool, observed_at: &str) -> Option<PolicyFinding> {
     let compliance = match entry.outcome {
+        // Fixed or not, a change someone keeps re-making is a conflict to resolve: open.
+        Outcome::Remediated | Outcome::WouldRemediate | Outcome::Violation if entry.contested.is_some() => {
+            Compliance::Warning
+        }
         Outcome::Violation | Outcome::WouldRemediate => Compliance::Failed,
         Outcome::Remediated => Compliance::Passed,
         Outcome::Exempt => Compliance::Warning,
@@ -121,6 +125,8 @@ pub fn finding_of(entry: &ResourceReport, mode: Mode, resolves: bool, observed_a
         event: entry.event.name.clone(),
         event_id: entry.event.id.clone(),
         observed_at: observed_at.to_owned(),
+        contested_by: entry.contested.as_ref().map(|c| c.contested_by.clone()),
+        contested_count: entry.contested.as_ref().map(|c| c.contested_count),
         arn,
     })
 }
@@ -147,6 +153,8 @@ fn gone_finding(arn: &str, kind: ResourceKind, cell: &Cell, mode: Mode, observed
         event: None,
         event_id: None,
         observed_at: observed_at.to_owned(),
+        contested_by: None,
+        contested_count: None,
     })
 }
 

@@ -58,6 +58,36 @@ pub struct ResourceReport {
     /// Hub), after retries. The outcome stands: publishing never undoes a write.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub unpublished: Option<String>,
+    /// On the event path: milliseconds from the event's time to tag-warden's decision.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub latency_ms: Option<u64>,
+    /// For a resource a sweep fixed: how long it had been wrong, in milliseconds, since memory
+    /// last saw it (when memory knows).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wrong_for_ms: Option<u64>,
+    /// Throttled writes the event path waited out and retried.
+    #[serde(skip_serializing_if = "no_retries")]
+    pub throttle_retries: u32,
+    /// The same principal keeps re-making a change tag-warden undoes.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub contested: Option<Contested>,
+}
+
+/// A change tag-warden keeps undoing, made again by the same principal: a conflict to resolve.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Contested {
+    /// Always true (the entry's `contested` flag).
+    pub contested: bool,
+    /// The principal (issuer role or IAM user ARN).
+    pub contested_by: String,
+    /// How many times within 24 hours, this one included.
+    pub contested_count: u32,
+    /// The keys tag-warden undoes.
+    pub contested_keys: Vec<String>,
+}
+
+fn no_retries(n: &u32) -> bool {
+    *n == 0
 }
 
 /// An event with nothing the report would show.
@@ -86,6 +116,10 @@ impl ResourceReport {
             error_type: None,
             event: EventInfo::default(),
             unpublished: None,
+            latency_ms: None,
+            wrong_for_ms: None,
+            throttle_retries: 0,
+            contested: None,
         }
     }
 
@@ -112,6 +146,10 @@ impl ResourceReport {
             error_type: d.error_type,
             event: ctx.event.unwrap_or_default(),
             unpublished: None,
+            latency_ms: None,
+            wrong_for_ms: None,
+            throttle_retries: 0,
+            contested: None,
         }
     }
 

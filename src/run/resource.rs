@@ -3,18 +3,27 @@
 //! step settle the outcome from what the writes did, and remember the valid values seen. The
 //! event path and the sweep both end here.
 
-use crate::domain::{utc_time, ApiError, Date, ErrorKind, Mode, ResourceContext, ResourceKind, Tags, EXEMPT_UNTIL_TAG};
+use crate::domain::{
+    parse_utc_time, utc_time, ApiError, Date, ErrorKind, Mode, Outcome, ResourceContext, ResourceKind, Tags,
+    EXEMPT_UNTIL_TAG,
+};
 use crate::engine::decide::{decide, writes_due, Applied, Decision};
 use crate::engine::evaluate::{evaluate, Plan};
 use crate::engine::policy::Policy;
 use crate::engine::remember::{changes, trusted_changes, Authority};
 use crate::ports::{HistoryEntry, Memory, Place, Remembered, ResourceState, Stored, TagStore};
-use crate::run::report::ResourceReport;
+use crate::run::report::{Contested, ResourceReport};
+use crate::run::sweep::Deadline;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// How long the memory of a resource found gone is kept before DynamoDB's TTL removes it
 /// (long enough to outlive Secrets Manager's longest recovery window, 30 days).
 pub const MEMORY_TTL: Duration = Duration::from_secs(90 * 24 * 3600);
+
+/// The undo by which a principal's repeated change is `contested` (the third).
+pub const CONTESTED_AT: usize = 3;
+/// The window in which repeated undos count.
+pub const CONTESTED_WITHIN: Duration = Duration::from_secs(24 * 3600);
 
 /// What the policy is applied with.
 #[derive(Debug)]
@@ -25,6 +34,10 @@ pub struct Judge<'a, M> {
     pub mode: Mode,
     /// Remembered values, when configured.
     pub memory: Option<&'a M>,
+    /// On the event path, the invocation's deadline: a throttled write is waited out and
+    /// retried (backoff with jitter) while it allows. `None`: the SDK's own retries only (the
+    /// sweep paces its writes itself).
+    pub patience: Option<Deadline>,
 }
 
 impl<M> Clone for Judge<'_, M> {
@@ -138,26 +151,84 @@ impl<M: Memory + Sync> Judge<'_, M> {
             ctx.remembered = r.values.clone();
         }
         let eval = evaluate(self.policy, &ctx, &state.tags);
+        let mut retries = 0;
         let applied = if self.mode == Mode::Enforce && writes_due(&eval) {
-            write(store, &state.arn, &eval.plan, !state.state_checked).await
+            let patience = self.patience.map(|deadline| (deadline, &mut retries));
+            write(store, &state.arn, &eval.plan, !state.state_checked, patience).await
         } else {
             Applied::Nothing
         };
         let decision = decide(&eval, &applied);
         let mut entry = ResourceReport::judged(ctx.clone(), resource_id, Some(eval), decision);
+        entry.throttle_retries = retries;
         match recall {
             Recall::Off => {}
             Recall::Unavailable(why) => entry
                 .reasons
                 .push(format!("memory unavailable ({why}): values restored from defaults")),
             Recall::Known(r) => {
-                let (expiring, seq) = r.map_or((false, 0), |r| (r.expiring, r.history_seq));
+                let (expiring, last_seen) = r.as_ref().map_or((false, None), |r| (r.expiring, Some(r.observed_ms)));
+                // A sweep that fixes a resource says how long it had been wrong: since memory
+                // last saw it.
+                if ctx.event.is_none() && entry.outcome == Outcome::Remediated {
+                    entry.wrong_for_ms = last_seen.filter(|t| *t > 0).map(|t| now_ms().saturating_sub(t));
+                }
+                self.contest(&ctx, &mut entry).await;
                 let changed = changes(self.policy, &ctx, &state.tags, Authority::Observed);
-                let story = history(&ctx, &state.tags, &entry, seq);
+                let story = history(&ctx, &state.tags, &entry);
                 self.store(&ctx, &changed, expiring, observed, &story, &mut entry).await;
             }
         }
         entry
+    }
+
+    /// Marks the entry `contested` when the principal behind its event has re-made, on this
+    /// resource and one of the keys tag-warden now undoes, a change tag-warden undid before:
+    /// [`CONTESTED_AT`] times or more within [`CONTESTED_WITHIN`] (this one included), as memory's
+    /// history counts them. tag-warden still enforces; the entry, the finding, the metric and the
+    /// history say so. Different principals do not add up.
+    async fn contest(&self, ctx: &ResourceContext, entry: &mut ResourceReport) {
+        let (Some(memory), Some(arn)) = (self.memory, &ctx.arn) else {
+            return;
+        };
+        let Some(principal) = ctx.event.as_ref().and_then(|e| e.actor.principal()) else {
+            return;
+        };
+        let undoing = undone_keys(entry);
+        if undoing.is_empty() || !matches!(entry.outcome, Outcome::Remediated | Outcome::WouldRemediate) {
+            return;
+        }
+        let story = match memory.history(arn).await {
+            Ok(story) => story,
+            Err(e) => {
+                entry.reasons.push(format!("memory: could not read the history ({e})"));
+                return;
+            }
+        };
+        let since = now_ms().saturating_sub(CONTESTED_WITHIN.as_millis() as u64);
+        let before = |key: &str| {
+            story
+                .iter()
+                .filter(|h| h.cause.as_deref() == Some(principal) && h.keys.iter().any(|k| k == key))
+                .filter(|h| parse_utc_time(&h.at).is_some_and(|at| at >= since))
+                .count()
+        };
+        let (key, n) = undoing
+            .iter()
+            .map(|k| (k.clone(), before(k) + 1))
+            .max_by_key(|(_, n)| *n)
+            .unwrap_or_default();
+        if n >= CONTESTED_AT {
+            entry.reasons.push(format!(
+                "contested: `{principal}` has made this change to `{key}` {n} times in 24 hours and tag-warden undid it each time; tag-warden still enforces. Resolve it: trust that principal in TAG_WARDEN_IGNORE_PRINCIPALS, or fix its code (Terraform: `ignore_tags` for `{key}`, or a matching `default_tags`)"
+            ));
+            entry.contested = Some(Contested {
+                contested: true,
+                contested_by: principal.to_owned(),
+                contested_count: u32::try_from(n).unwrap_or(u32::MAX),
+                contested_keys: undoing,
+            });
+        }
     }
 
     /// A trusted principal's change: not enforced, but of what the call set (`requested`), the
@@ -180,13 +251,9 @@ impl<M: Memory + Sync> Judge<'_, M> {
                 let mut ctx = ctx.with_arn(&state.arn);
                 ctx.name = ctx.name.or(state.name);
                 entry.arn = ctx.arn.clone();
-                let seq = match self.recall(&state.arn).await {
-                    Recall::Known(r) => {
-                        let r = r.unwrap_or_default();
-                        ctx.remembered = r.values;
-                        r.history_seq
-                    }
-                    Recall::Off => 0,
+                match self.recall(&state.arn).await {
+                    Recall::Known(r) => ctx.remembered = r.unwrap_or_default().values,
+                    Recall::Off => {}
                     // A trusted value written over a memory not read could drop a lock: no.
                     Recall::Unavailable(why) => {
                         entry
@@ -197,7 +264,7 @@ impl<M: Memory + Sync> Judge<'_, M> {
                 };
                 let changed = trusted_changes(self.policy, &ctx, &state.tags, requested);
                 let who = ctx.event.as_ref().and_then(|e| e.actor.principal().map(str::to_owned));
-                let story = granted(&ctx, &changed, seq, who, Vec::new());
+                let story = granted(&ctx, &changed, who, Vec::new());
                 self.store(&ctx, &changed, false, observed, &story, entry).await;
             }
             Ok(state) => entry.reasons.extend(state.skip),
@@ -226,12 +293,8 @@ impl<M: Memory + Sync> Judge<'_, M> {
         if let Some(why) = state.skip {
             return Err(refused(arn, &why));
         }
-        let seq = match self.recall(&state.arn).await {
-            Recall::Known(r) => {
-                let r = r.unwrap_or_default();
-                ctx.remembered = r.values;
-                r.history_seq
-            }
+        match self.recall(&state.arn).await {
+            Recall::Known(r) => ctx.remembered = r.unwrap_or_default().values,
             Recall::Off => {
                 return Err(refused(
                     arn,
@@ -243,7 +306,7 @@ impl<M: Memory + Sync> Judge<'_, M> {
         let value = until.to_string();
         let set: Tags = [(EXEMPT_UNTIL_TAG.to_owned(), value.clone())].into_iter().collect();
         // Memory first: an exemption tagged but not recorded would not be honoured.
-        let story = granted(&ctx, &set, seq, Some(who.to_owned()), vec![reason.to_owned()]);
+        let story = granted(&ctx, &set, Some(who.to_owned()), vec![reason.to_owned()]);
         let story: Vec<HistoryEntry> = story
             .into_iter()
             .map(|mut h| {
@@ -315,8 +378,24 @@ fn refused(arn: &str, why: &str) -> ApiError {
     }
 }
 
+/// The keys tag-warden sets or removes for an entry: written, or (report mode) planned.
+fn undone_keys(entry: &ResourceReport) -> Vec<String> {
+    let mut keys: Vec<String> = entry
+        .keys_removed
+        .iter()
+        .chain(entry.tags_added.keys())
+        .cloned()
+        .collect();
+    if keys.is_empty() {
+        keys = entry.plan.untag.iter().chain(entry.plan.tag.keys()).cloned().collect();
+    }
+    keys.sort();
+    keys.dedup();
+    keys
+}
+
 /// The history step of values set on a trusted principal's or an administrator's word.
-fn granted(ctx: &ResourceContext, set: &Tags, seq: u64, who: Option<String>, why: Vec<String>) -> Vec<HistoryEntry> {
+fn granted(ctx: &ResourceContext, set: &Tags, who: Option<String>, why: Vec<String>) -> Vec<HistoryEntry> {
     if set.is_empty() {
         return Vec::new();
     }
@@ -326,7 +405,7 @@ fn granted(ctx: &ResourceContext, set: &Tags, seq: u64, who: Option<String>, why
         .and_then(|e| e.time.clone())
         .unwrap_or_else(|| utc_time(now_ms()));
     vec![HistoryEntry {
-        seq,
+        seq: 0,
         at,
         who: who.unwrap_or_else(|| "unknown".to_owned()),
         event: ctx.event.as_ref().and_then(|e| e.name.clone()),
@@ -336,13 +415,16 @@ fn granted(ctx: &ResourceContext, set: &Tags, seq: u64, who: Option<String>, why
             .collect(),
         action: "trusted: remembered".to_owned(),
         why,
+        cause: None,
+        keys: set.keys().cloned().collect(),
     }]
 }
 
 /// The story this evaluation adds: remembered values someone changed (with who, from the
 /// event, or `unknown` when a sweep found it), then what tag-warden wrote. Nothing when nothing
 /// changed and nothing was written.
-fn history(ctx: &ResourceContext, tags: &Tags, entry: &ResourceReport, seq: u64) -> Vec<HistoryEntry> {
+fn history(ctx: &ResourceContext, tags: &Tags, entry: &ResourceReport) -> Vec<HistoryEntry> {
+    let seq = 0;
     let at = ctx
         .event
         .as_ref()
@@ -378,12 +460,24 @@ fn history(ctx: &ResourceContext, tags: &Tags, entry: &ResourceReport, seq: u64)
         did.push(format!("set {}", set.join(", ")));
     }
     if !did.is_empty() {
+        let contested = entry
+            .contested
+            .as_ref()
+            .map(|c| {
+                format!(
+                    " (contested by {}: {} times in 24 hours)",
+                    c.contested_by, c.contested_count
+                )
+            })
+            .unwrap_or_default();
         story.push(HistoryEntry {
             seq: seq + story.len() as u64,
             at: utc_time(now_ms()),
             who: "tag-warden".to_owned(),
-            action: format!("{}: {}", entry.outcome.as_str(), did.join("; ")),
+            action: format!("{}: {}{contested}", entry.outcome.as_str(), did.join("; ")),
             why: entry.reasons.iter().take(5).cloned().collect(),
+            cause: ctx.event.as_ref().and_then(|e| e.actor.principal()).map(str::to_owned),
+            keys: undone_keys(entry),
             ..HistoryEntry::default()
         });
     }
@@ -395,8 +489,16 @@ fn memory_failed(e: &ApiError) -> String {
 }
 
 /// Carries out a plan: the write guard when `guard`, then untag, then tag, stopping at the
-/// first failure. Returns the facts; `decide` turns them into an outcome.
-async fn write<S: TagStore>(store: &S, arn: &str, plan: &Plan, guard: bool) -> Applied {
+/// first failure. With `patience` (the event path), a throttled write is waited out and retried
+/// while the deadline allows, each retry counted. Returns the facts; `decide` turns them into
+/// an outcome.
+async fn write<S: TagStore>(
+    store: &S,
+    arn: &str,
+    plan: &Plan,
+    guard: bool,
+    mut patience: Option<(Deadline, &mut u32)>,
+) -> Applied {
     if guard {
         match store.write_guard(arn).await {
             Ok(None) => {}
@@ -406,16 +508,73 @@ async fn write<S: TagStore>(store: &S, arn: &str, plan: &Plan, guard: bool) -> A
     }
     let untag = match plan.untag.is_empty() {
         true => None,
-        false => Some(store.untag(arn, &plan.untag).await),
+        false => Some(patiently(&mut patience, || store.untag(arn, &plan.untag)).await),
     };
     if matches!(untag, Some(Err(_))) {
         return Applied::Written { untag, tag: None };
     }
     let tag = match plan.tag.is_empty() {
         true => None,
-        false => Some(store.tag(arn, &plan.tag).await),
+        false => Some(patiently(&mut patience, || store.tag(arn, &plan.tag)).await),
     };
     Applied::Written { untag, tag }
+}
+
+/// The first wait before retrying a throttled write, doubled each time up to [`MAX_BACKOFF`],
+/// with full jitter (a random wait up to that), so that many invocations throttled at once do
+/// not come back at once.
+pub const FIRST_BACKOFF: Duration = Duration::from_millis(250);
+/// The longest single wait.
+pub const MAX_BACKOFF: Duration = Duration::from_secs(8);
+/// Retries without a deadline (the CLI's `handle`): bounded, so that throttling that never ends
+/// still ends the command.
+pub const RETRIES_WITHOUT_DEADLINE: u32 = 3;
+
+async fn patiently<T, F, Fut>(patience: &mut Option<(Deadline, &mut u32)>, call: F) -> Result<T, ApiError>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<T, ApiError>>,
+{
+    let mut round: u32 = 0;
+    loop {
+        let result = call().await;
+        let Some((deadline, retries)) = patience.as_mut() else {
+            return result;
+        };
+        match result {
+            Err(e) if e.kind == ErrorKind::Throttled => {
+                if !deadline.is_bounded() && round >= RETRIES_WITHOUT_DEADLINE {
+                    return Err(e);
+                }
+                let cap = FIRST_BACKOFF.saturating_mul(1 << round.min(16)).min(MAX_BACKOFF);
+                let wait = jitter(cap);
+                if !deadline.allows_start(std::time::Instant::now() + wait) {
+                    return Err(e);
+                }
+                tokio::time::sleep(wait).await;
+                round += 1;
+                **retries += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// A random duration up to `cap` (at least a tenth of it): xorshift over the clock and a
+/// counter, which is all jitter needs.
+fn jitter(cap: Duration) -> Duration {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static STATE: AtomicU64 = AtomicU64::new(0);
+    let seed = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos() as u64)
+        ^ STATE.fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed);
+    let mut x = seed | 1;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    let cap_ms = cap.as_millis().max(1) as u64;
+    Duration::from_millis(cap_ms / 10 + x % (cap_ms - cap_ms / 10).max(1))
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ async fn run(store: &FakeStore, mode: Mode) -> ResourceReport {
         policy: &policy,
         mode,
         memory: None,
+        patience: None,
     }
     .check(store, ResourceContext::new(ResourceKind::Secret), "db")
     .await
@@ -162,6 +163,7 @@ mod memory {
             policy: &policy,
             mode,
             memory: Some(memory),
+            patience: None,
         }
         .check(store, ctx, "prod/db")
         .await
@@ -270,6 +272,7 @@ mod memory {
             policy: &policy,
             mode: Mode::Enforce,
             memory: Some(&memory),
+            patience: None,
         };
         let r = judge
             .check(&store, ResourceContext::new(ResourceKind::Secret), ARN)
@@ -277,5 +280,67 @@ mod memory {
         assert_eq!(r.outcome, Outcome::Skipped);
         assert_eq!(memory.count("expire"), 1);
         assert!(memory.entries.lock().unwrap()[ARN].0.expiring);
+    }
+}
+
+async fn run_patiently(store: &FakeStore, deadline: Deadline) -> ResourceReport {
+    let policy = parse(POLICY).unwrap();
+    Judge::<crate::ports::NoMemory> {
+        policy: &policy,
+        mode: Mode::Enforce,
+        memory: None,
+        patience: Some(deadline),
+    }
+    .check(store, ResourceContext::new(ResourceKind::Secret), "db")
+    .await
+}
+
+#[tokio::test(start_paused = true)]
+async fn on_the_event_path_a_throttled_write_is_waited_out_and_retried_while_time_allows() {
+    let store = FakeStore::with("arn:db", &[("Reviewer", "y")])
+        .failing("tag", ErrorKind::Throttled)
+        .failing("tag", ErrorKind::Throttled);
+    let deadline = Deadline::for_invocation(std::time::Instant::now(), Duration::from_secs(300));
+    let r = run_patiently(&store, deadline).await;
+    assert_eq!(r.outcome, Outcome::Remediated, "{:?}", r.reasons);
+    assert_eq!(r.throttle_retries, 2);
+    assert_eq!(store.count("tag"), 3);
+    // Without patience (the sweep paces itself), the first throttled answer is the outcome.
+    let store = FakeStore::with("arn:db", &[("Reviewer", "y")]).failing("tag", ErrorKind::Throttled);
+    let r = run(&store, Mode::Enforce).await;
+    assert_eq!((r.outcome, r.throttle_retries), (Outcome::Error, 0));
+}
+
+#[tokio::test(start_paused = true)]
+async fn patience_ends_with_the_invocations_time_or_after_a_few_retries_without_a_deadline() {
+    let throttled_always = || {
+        let s = FakeStore::with("arn:db", &[("Reviewer", "y")]);
+        for _ in 0..20 {
+            s.fail_next("tag", ErrorKind::Throttled);
+        }
+        s
+    };
+    let past = Deadline::before(std::time::Instant::now(), Duration::ZERO);
+    let store = throttled_always();
+    let r = run_patiently(&store, past).await;
+    assert_eq!(
+        (r.outcome, r.throttle_retries),
+        (Outcome::Error, 0),
+        "no time left: no retry"
+    );
+    let store = throttled_always();
+    let r = run_patiently(&store, Deadline::NONE).await;
+    assert_eq!(r.outcome, Outcome::Error);
+    assert_eq!(r.throttle_retries, RETRIES_WITHOUT_DEADLINE);
+}
+
+#[test]
+fn jitter_stays_between_a_tenth_of_the_cap_and_the_cap() {
+    for _ in 0..200 {
+        let j = jitter(Duration::from_millis(1000));
+        assert!(
+            j >= Duration::from_millis(100) && j <= Duration::from_millis(1000),
+            "{j:?}"
+        );
     }
 }

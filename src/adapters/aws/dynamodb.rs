@@ -12,13 +12,12 @@ use super::error::{from_sdk, local};
 use super::paginate::all_pages;
 use crate::domain::{ApiError, Cell, ErrorKind, ResourceKind, Tags};
 use crate::ports::{HistoryEntry, Memory, Place, Remembered, Stored, HISTORY_LEN};
-use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
 use std::collections::{BTreeMap, HashMap};
 use tracing::instrument;
 
-/// The IAM actions this adapter calls (the template grants exactly these, on the table only;
-/// TransactWriteItems is authorised by the UpdateItem it carries).
+/// The IAM actions this adapter calls (the template grants exactly these, on the table only).
 pub const ACTIONS: &[&str] = &["dynamodb:GetItem", "dynamodb:Scan", "dynamodb:UpdateItem"];
 
 /// The partition key.
@@ -64,11 +63,6 @@ fn remembered(item: &HashMap<String, AttributeValue>) -> Remembered {
             .unwrap_or(0),
         kind: text("kind").and_then(|k| ResourceKind::parse(k)),
         expiring: item.contains_key(TTL_ATTRIBUTE),
-        history_seq: item
-            .get(HISTORY_SEQ)
-            .and_then(|v| v.as_n().ok())
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(0),
     }
 }
 
@@ -80,7 +74,6 @@ fn history_key(arn: &str) -> String {
 }
 
 const HISTORY_SLOT: &str = "h";
-const HISTORY_SEQ: &str = "hseq";
 
 impl DynamoMemory {
     /// The item at `key` (a strongly consistent read), for the resource `arn`.
@@ -101,66 +94,77 @@ impl DynamoMemory {
         Ok(out.item)
     }
 
-    /// The values and the history in one TransactWriteItems: both or neither, and the history
-    /// of an older observation is dropped with its values.
-    async fn remember_with_history(
-        &self,
-        arn: &str,
-        (update, condition, names, values): (String, &str, HashMap<String, String>, HashMap<String, AttributeValue>),
-        history: &[HistoryEntry],
-    ) -> Result<Stored, ApiError> {
-        let bad = |e: aws_smithy_types::error::operation::BuildError| {
-            local("dynamodb:TransactWriteItems", arn, "BuildError", e.to_string())
-        };
-        let main = Update::builder()
-            .table_name(&self.table)
-            .key(KEY, s(arn))
-            .update_expression(update)
-            .condition_expression(condition)
-            .set_expression_attribute_names(Some(names))
-            .set_expression_attribute_values(Some(values))
-            .build()
-            .map_err(bad)?;
-        let mut set = Vec::new();
-        let mut names = HashMap::new();
-        let mut values = HashMap::new();
-        for (i, entry) in history.iter().enumerate() {
-            let json = serde_json::to_string(entry)
-                .map_err(|e| local("dynamodb:TransactWriteItems", arn, "Serialize", e.to_string()))?;
-            set.push(format!("#h{i} = :h{i}"));
-            names.insert(format!("#h{i}"), format!("{HISTORY_SLOT}{}", entry.seq % HISTORY_LEN));
-            values.insert(format!(":h{i}"), s(&json));
-        }
-        let story = Update::builder()
-            .table_name(&self.table)
-            .key(KEY, s(&history_key(arn)))
-            .update_expression(format!("SET {}", set.join(", ")))
-            .set_expression_attribute_names(Some(names))
-            .set_expression_attribute_values(Some(values))
-            .build()
-            .map_err(bad)?;
-        let out = self
-            .client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().update(main).build())
-            .transact_items(TransactWriteItem::builder().update(story).build())
-            .send()
-            .await;
-        match out {
-            Ok(_) => Ok(Stored::Written),
-            Err(e)
-                if e.as_service_error().is_some_and(|e| {
-                    e.is_transaction_canceled_exception() && format!("{e:?}").contains("ConditionalCheckFailed")
-                }) =>
-            {
-                Ok(Stored::Newer)
+    /// Appends `history` to the resource's story: the next places after the last step stored
+    /// (read consistently), written on condition that each slot still holds what was read, so
+    /// that appends made side by side never overwrite each other: the loser reads again and
+    /// takes the places after. Returns the places used.
+    async fn append_history(&self, arn: &str, history: &[HistoryEntry]) -> Result<(), ApiError> {
+        let key = history_key(arn);
+        for _ in 0..APPEND_ATTEMPTS {
+            let item = self.get(&key, arn).await?.unwrap_or_default();
+            let next = item
+                .iter()
+                .filter(|(k, _)| k.starts_with(HISTORY_SLOT))
+                .filter_map(|(_, v)| serde_json::from_str::<HistoryEntry>(v.as_s().ok()?).ok())
+                .map(|h| h.seq + 1)
+                .max()
+                .unwrap_or(0);
+            let mut set = Vec::new();
+            let mut condition = Vec::new();
+            let mut names = HashMap::new();
+            let mut values = HashMap::new();
+            for (i, entry) in history.iter().enumerate() {
+                let seq = next + i as u64;
+                let slot = format!("{HISTORY_SLOT}{}", seq % HISTORY_LEN);
+                let entry = HistoryEntry { seq, ..entry.clone() };
+                let json = serde_json::to_string(&entry)
+                    .map_err(|e| local("dynamodb:UpdateItem", arn, "Serialize", e.to_string()))?;
+                set.push(format!("#h{i} = :h{i}"));
+                match item.get(&slot) {
+                    Some(old) => {
+                        condition.push(format!("#h{i} = :o{i}"));
+                        values.insert(format!(":o{i}"), old.clone());
+                    }
+                    None => condition.push(format!("attribute_not_exists(#h{i})")),
+                }
+                names.insert(format!("#h{i}"), slot);
+                values.insert(format!(":h{i}"), s(&json));
             }
-            Err(e) => Err(from_sdk("dynamodb:TransactWriteItems", arn, e, |e| {
-                e.is_resource_not_found_exception().then_some(TABLE_MISSING)
-            })),
+            let out = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .key(KEY, s(&key))
+                .update_expression(format!("SET {}", set.join(", ")))
+                .condition_expression(condition.join(" AND "))
+                .set_expression_attribute_names(Some(names))
+                .set_expression_attribute_values(Some(values))
+                .send()
+                .await;
+            match out {
+                Ok(_) => return Ok(()),
+                // Another invocation took these places first: read again.
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|e| e.is_conditional_check_failed_exception()) => {}
+                Err(e) => {
+                    return Err(from_sdk("dynamodb:UpdateItem", arn, e, |e| {
+                        e.is_resource_not_found_exception().then_some(TABLE_MISSING)
+                    }))
+                }
+            }
         }
+        Err(local(
+            "dynamodb:UpdateItem",
+            arn,
+            "HistoryContended",
+            format!("the history could not be appended in {APPEND_ATTEMPTS} attempts"),
+        ))
     }
 }
+
+/// Reads and conditional writes an append makes at most, when others append side by side.
+const APPEND_ATTEMPTS: usize = 8;
 
 impl Memory for DynamoMemory {
     #[instrument(skip(self), level = "debug")]
@@ -254,11 +258,6 @@ impl Memory for DynamoMemory {
             names.insert(format!("#t{i}"), format!("{TAG_PREFIX}{key}"));
             values.insert(format!(":t{i}"), s(value));
         }
-        if let Some(last) = history.iter().map(|h| h.seq).max() {
-            set.push("#hseq = :hseq".to_owned());
-            names.insert("#hseq".into(), HISTORY_SEQ.into());
-            values.insert(":hseq".into(), AttributeValue::N((last + 1).to_string()));
-        }
         let update = format!("SET {} REMOVE #expires", set.join(", "));
         let condition = "attribute_not_exists(#arn) OR #observed < :observed";
         let failed = |e| {
@@ -271,31 +270,31 @@ impl Memory for DynamoMemory {
                 },
             )
         };
-        if history.is_empty() {
-            let out = self
-                .client
-                .update_item()
-                .table_name(&self.table)
-                .key(KEY, s(arn))
-                .update_expression(update)
-                .condition_expression(condition)
-                .set_expression_attribute_names(Some(names))
-                .set_expression_attribute_values(Some(values))
-                .send()
-                .await;
-            return match out {
-                Ok(_) => Ok(Stored::Written),
-                Err(e)
-                    if e.as_service_error()
-                        .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-                {
-                    Ok(Stored::Newer)
-                }
-                Err(e) => Err(failed(e)),
-            };
+        // Each step happened, whatever comes of the values: appended first.
+        if !history.is_empty() {
+            self.append_history(arn, history).await?;
         }
-        self.remember_with_history(arn, (update, condition, names, values), history)
-            .await
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(KEY, s(arn))
+            .update_expression(update)
+            .condition_expression(condition)
+            .set_expression_attribute_names(Some(names))
+            .set_expression_attribute_values(Some(values))
+            .send()
+            .await;
+        match out {
+            Ok(_) => Ok(Stored::Written),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(Stored::Newer)
+            }
+            Err(e) => Err(failed(e)),
+        }
     }
 
     #[instrument(skip(self), level = "debug")]

@@ -68,7 +68,11 @@ pub fn asff(f: &PolicyFinding) -> AwsSecurityFinding {
             ComplianceStatus::Warning,
             WorkflowStatus::New,
             RecordState::Active,
-            SeverityLabel::Informational,
+            if f.contested_by.is_some() {
+                SeverityLabel::Medium
+            } else {
+                SeverityLabel::Informational
+            },
         ),
     };
     let rules = if f.rules.is_empty() {
@@ -78,6 +82,12 @@ pub fn asff(f: &PolicyFinding) -> AwsSecurityFinding {
     };
     let title = match (f.compliance, f.outcome) {
         (Compliance::NotAvailable, _) => format!("{} no longer exists: its tag finding is closed", kind.1),
+        (Compliance::Warning, _) if f.contested_by.is_some() => format!(
+            "{} tags contested by {}: the same change undone {} times in 24 hours{rules}",
+            kind.1,
+            f.contested_by.as_deref().unwrap_or_default(),
+            f.contested_count.unwrap_or_default()
+        ),
         (Compliance::Warning, _) => format!("{} is exempt from tag policy", kind.1),
         (_, Outcome::Remediated) => format!("{} tags remediated by tag policy{rules}", kind.1),
         (_, Outcome::Compliant) => format!("{} tags comply with tag policy again", kind.1),
@@ -258,6 +268,8 @@ mod tests {
             event: None,
             event_id: None,
             observed_at: "2026-12-01T10:00:00Z".to_owned(),
+            contested_by: None,
+            contested_count: None,
         }
     }
 

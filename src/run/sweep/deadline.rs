@@ -46,6 +46,11 @@ impl Deadline {
         Deadline::for_invocation(now_instant, left)
     }
 
+    /// Whether there is a deadline at all.
+    pub fn is_bounded(&self) -> bool {
+        self.cutoff.is_some()
+    }
+
     /// Whether a new resource may be started at `now`.
     pub fn allows_start(&self, now: Instant) -> bool {
         self.cutoff.is_none_or(|c| now < c)

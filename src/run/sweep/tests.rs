@@ -19,6 +19,7 @@ async fn sweep(
             policy: &policy,
             mode,
             memory: backend.memory.as_ref(),
+            patience: None,
         },
         settings,
         deadline,
