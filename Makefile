@@ -18,7 +18,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 ## test: lint (rustfmt, clippy, cfn-lint), the release Lambda build, every test, then the
 ## policy test cases in policies/ (as a user's CI would run them)
 test: venv lint cfn-lint lambda-build
-	$(TEST_ENV) cargo test --all-targets
+	$(TEST_ENV) cargo test --all-targets --features e2e
 	for cases in policies/*.cases.yaml; do ./target/debug/tag-warden test "$$cases"; done
 	$(TEST_ENV) $(VENV)/bin/python bench/storm.py --check --n 40 --quota 5 --c 8
 
@@ -44,7 +44,7 @@ fuzz:
 
 ## measure: cold start and peak RSS of the release bootstrap, per kind of event
 measure: venv lambda-build
-	$(TEST_ENV) cargo test --test lambda cold_start -- --nocapture
+	$(TEST_ENV) cargo test --features e2e --test lambda cold_start -- --nocapture
 
 ## demo: run the real handler on every sample in events/ against a local moto server
 demo: venv build
@@ -66,7 +66,7 @@ $(VENV_STAMP): tools/requirements.txt
 
 lint:
 	cargo fmt --check
-	cargo clippy --all-targets -- -D warnings
+	cargo clippy --all-targets --all-features -- -D warnings
 
 ## bench: tag-warden reconcile vs Cloud Custodian on moto, the sweep at scale, then both tools at
 ## AWS's quotas (a quota-enforcing proxy) and an organization's sweep (not part of make test);

@@ -1,29 +1,52 @@
-//! ARCHITECTURE.md's rule, checked: imports only go down the layers. Every `crate::…` path in
-//! a source file (outside its `#[cfg(test)]` part; test-only files are left out) must name
-//! its own layer or one below it, and the pure core must name no SDK, async runtime or
-//! environment.
+//! ARCHITECTURE.md's rules, checked: each layer imports only what ARCHITECTURE.md's table says it
+//! may (read from the table itself, so the document and the check cannot drift). Every
+//! `crate::…` path in a source file (outside its `#[cfg(test)]` part; test-only files are left
+//! out) must name its own layer or one the table allows, and the pure core must name no SDK,
+//! async runtime or environment. And the docs: every `TAG_WARDEN_*` setting the code reads is
+//! documented under `docs/`, and every relative link in the README and `docs/` leads somewhere.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 use std::path::{Path, PathBuf};
 
-/// The layers, ground up; a unit may import units of its own rank or lower.
-const LAYERS: &[(&str, usize)] = &[
-    ("logging", 0),
-    ("domain", 1),
-    ("engine", 2),
-    ("ports", 3),
-    ("adapters", 4),
-    ("run", 5),
-    ("cli", 6),
-    ("main", 7),
-];
+/// The layers, ground up, as ARCHITECTURE.md's diagram stacks them ("everything below").
+const ORDER: &[&str] = &["domain", "engine", "ports", "adapters", "run", "cli", "main"];
 
-fn rank(unit: &str) -> usize {
-    LAYERS
-        .iter()
-        .find(|(name, _)| *name == unit)
-        .map(|(_, r)| *r)
-        .unwrap_or_else(|| panic!("`{unit}` is in no layer: add it to ARCHITECTURE.md and LAYERS"))
+/// What each layer may import, from ARCHITECTURE.md's table (`| \`layer\` | may import | …`):
+/// "nothing of the crate", "everything below", or a list of layers. The `logging` leaf imports
+/// nothing and is for `main` and `cli`.
+fn allowed() -> std::collections::BTreeMap<String, Vec<String>> {
+    let doc = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("ARCHITECTURE.md")).unwrap();
+    let mut out = std::collections::BTreeMap::new();
+    for line in doc.lines().filter(|l| l.starts_with("| `")) {
+        let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+        let (Some(layer), Some(may)) = (cells.get(1), cells.get(2)) else {
+            continue;
+        };
+        let layer = layer.trim_matches('`').to_owned();
+        if !ORDER.contains(&layer.as_str()) {
+            continue;
+        }
+        let may: Vec<String> = if *may == "nothing of the crate" {
+            Vec::new()
+        } else if *may == "everything below" {
+            let at = ORDER.iter().position(|l| *l == layer).unwrap();
+            ORDER[..at]
+                .iter()
+                .map(|l| l.to_string())
+                .chain(["logging".to_owned()])
+                .collect()
+        } else {
+            may.split(',').map(|m| m.trim().trim_matches('`').to_owned()).collect()
+        };
+        out.insert(layer, may);
+    }
+    out.insert("logging".to_owned(), Vec::new());
+    assert_eq!(
+        out.len(),
+        ORDER.len() + 1,
+        "ARCHITECTURE.md's table names every layer: {out:?}"
+    );
+    out
 }
 
 /// The production source files under `dir` (test-only files left out).
@@ -79,16 +102,120 @@ fn imports() -> Vec<(String, String, Vec<String>)> {
 }
 
 #[test]
-fn imports_only_go_down_the_layers() {
+fn each_layer_imports_only_what_architecture_md_allows() {
+    let allowed = allowed();
     let mut wrong = Vec::new();
     for (file, unit, used) in imports() {
-        for u in used {
-            if rank(&u) > rank(&unit) {
-                wrong.push(format!("{file} ({unit}) imports {u}"));
+        let may = allowed
+            .get(&unit)
+            .unwrap_or_else(|| panic!("`{unit}` ({file}) is in no layer: add it to ARCHITECTURE.md"));
+        for u in used.into_iter().filter(|u| *u != unit && !may.contains(u)) {
+            wrong.push(format!(
+                "{file} ({unit}) imports {u}, which ARCHITECTURE.md does not allow it"
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "imports against the layers:\n{}", wrong.join("\n"));
+}
+
+#[test]
+fn the_table_forbids_what_the_diagram_does() {
+    let allowed = allowed();
+    // Sideways and upward imports are not in any list.
+    assert!(
+        !allowed["run"].contains(&"adapters".to_owned()),
+        "run chooses no backend"
+    );
+    assert!(
+        !allowed["adapters"].contains(&"engine".to_owned()),
+        "adapters report facts, never decide"
+    );
+    assert!(allowed["domain"].is_empty());
+    assert_eq!(allowed["engine"], ["domain"]);
+    assert!(allowed["main"].contains(&"cli".to_owned()));
+}
+
+/// Every `"TAG_WARDEN_…"` string in the production code.
+fn settings_read() -> std::collections::BTreeSet<String> {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    sources(&src, &mut files);
+    let mut out = std::collections::BTreeSet::new();
+    for path in files {
+        let text = std::fs::read_to_string(&path).unwrap();
+        for (i, _) in text.match_indices("\"TAG_WARDEN_") {
+            let name: String = text[i + 1..]
+                .chars()
+                .take_while(|c| c.is_ascii_uppercase() || *c == '_')
+                .collect();
+            out.insert(name);
+        }
+    }
+    out
+}
+
+#[test]
+fn every_setting_the_code_reads_is_documented_under_docs() {
+    let docs = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs");
+    let text: String = std::fs::read_dir(&docs)
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect();
+    let settings = settings_read();
+    assert!(settings.len() >= 20, "{settings:?}");
+    let missing: Vec<&String> = settings.iter().filter(|s| !text.contains(s.as_str())).collect();
+    assert!(
+        missing.is_empty(),
+        "settings read but not documented under docs/: {missing:?}"
+    );
+}
+
+#[test]
+fn every_relative_link_in_the_readme_and_docs_leads_somewhere() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut pages = vec![root.join("README.md"), root.join("ARCHITECTURE.md")];
+    pages.extend(std::fs::read_dir(root.join("docs")).unwrap().map(|e| e.unwrap().path()));
+    let mut broken = Vec::new();
+    for page in &pages {
+        let text = std::fs::read_to_string(page).unwrap();
+        for (i, _) in text.match_indices("](") {
+            let target: String = text[i + 2..]
+                .chars()
+                .take_while(|c| *c != ')' && !c.is_whitespace())
+                .collect();
+            if target.starts_with("http") || target.starts_with('#') || target.starts_with("mailto:") {
+                continue;
+            }
+            let (file, anchor) = target.split_once('#').unwrap_or((&target, ""));
+            let path = page.parent().unwrap().join(file);
+            if !path.exists() {
+                broken.push(format!("{}: {target}", page.display()));
+                continue;
+            }
+            if !anchor.is_empty() && path.extension().is_some_and(|e| e == "md") {
+                let heads = std::fs::read_to_string(&path).unwrap();
+                let found = heads
+                    .lines()
+                    .filter(|l| l.starts_with('#'))
+                    .any(|l| slug(l.trim_start_matches('#')) == anchor);
+                if !found {
+                    broken.push(format!("{}: {target} (no such heading)", page.display()));
+                }
             }
         }
     }
-    assert!(wrong.is_empty(), "imports running up a layer:\n{}", wrong.join("\n"));
+    assert!(broken.is_empty(), "broken links:\n{}", broken.join("\n"));
+}
+
+/// GitHub's anchor of a heading.
+fn slug(heading: &str) -> String {
+    heading
+        .trim()
+        .to_lowercase()
+        .chars()
+        .filter(|c| c.is_alphanumeric() || *c == ' ' || *c == '-' || *c == '_')
+        .map(|c| if c == ' ' { '-' } else { c })
+        .collect()
 }
 
 #[test]
@@ -121,6 +248,7 @@ fn the_check_sees_the_imports_it_judges() {
     let run_imports_engine = all
         .iter()
         .any(|(f, unit, used)| unit == "run" && f.ends_with("resource.rs") && used.iter().any(|u| u == "engine"));
+    assert!(!allowed().is_empty());
     assert!(run_imports_engine);
     assert!(all
         .iter()

@@ -626,6 +626,10 @@ fn strict_fails_on_what_is_not_expressed_and_out_writes_minified_documents() {
 }
 
 #[test]
+#[cfg_attr(
+    not(feature = "e2e"),
+    ignore = "needs cfn-lint from `make venv`: `make test` runs it"
+)]
 fn cfn_lint_accepts_the_cloudformation_output() {
     let lint = root().join(".venv/bin/cfn-lint");
     assert!(

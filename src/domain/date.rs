@@ -112,9 +112,7 @@ pub fn parse_utc_time(text: &str) -> Option<u64> {
     let date = Date::parse(text.get(..10)?)?;
     let rest = text.get(10..)?;
     let rest = rest.strip_prefix('T')?;
-    let (hms, _) = rest
-        .split_once(['Z', '.', '+'])
-        .unwrap_or((rest, ""));
+    let (hms, _) = rest.split_once(['Z', '.', '+']).unwrap_or((rest, ""));
     let mut parts = hms.split(':').map(|p| p.parse::<u64>().ok());
     let (h, m, sec) = (parts.next()??, parts.next()??, parts.next()??);
     if h > 23 || m > 59 || sec > 60 {
