@@ -267,6 +267,95 @@ async fn the_html_page_shows_the_numbers_of_the_json_report() {
     }
 }
 
+/// Headless Chromium (Debian's `chromium`; `.ci/run` installs it when missing), started as the
+/// machine's closed network wants it.
+fn chromium(args: &[&str]) -> std::process::Output {
+    let profile = tempfile::tempdir().unwrap();
+    std::process::Command::new("chromium")
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--hide-scrollbars",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .args(args)
+        .output()
+        .expect("chromium: `.ci/run` installs it (apt-get install chromium)")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_page_of_a_sweep_reads_right_in_a_real_browser() {
+    let moto = Moto::start();
+    for (i, owner) in ["payments", "payments", "search", ""].iter().enumerate() {
+        let mut tags = vec![("Team", "x")];
+        if !owner.is_empty() {
+            tags.push(("Owner", *owner));
+        }
+        moto.create_secret(&format!("app/s{i}"), &tags).await;
+    }
+    moto.create_secret("app/ok", &[("Owner", "a"), ("CostCenter", "1234")])
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let html = dir.path().join("compliance.html");
+    let (out, report) = run_cli(
+        &moto,
+        &[
+            "reconcile",
+            "--json",
+            "--dry-run",
+            "--region",
+            REGION,
+            "--html",
+            html.to_str().unwrap(),
+        ],
+        &env(&[]),
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let url = format!("file://{}", html.display());
+    let dom = chromium(&["--dump-dom", &url]);
+    assert!(dom.status.success(), "{}", String::from_utf8_lossy(&dom.stderr));
+    let dom = String::from_utf8_lossy(&dom.stdout).into_owned();
+    // The DOM the browser built: counts per outcome as the report says them.
+    for (outcome, n) in report["summary"].as_object().unwrap() {
+        assert_eq!(
+            page_number(&dom, &format!(r#"data-scope="total" data-outcome="{outcome}""#)),
+            n.as_u64().unwrap(),
+            "{outcome}"
+        );
+    }
+    // No raw backticks: reasons show code as <code>.
+    let visible = dom.split("<body>").nth(1).unwrap();
+    assert!(!visible.contains('`'), "raw backticks in the page");
+    assert!(visible.contains("<code>CostCenter</code>"), "code in the reasons");
+    // Grouped by Owner: each team finds its own, and the resources without one.
+    assert!(visible.contains("By Owner"));
+    assert_eq!(page_number(&dom, r#"data-scope="group" data-key="payments""#), 2);
+    assert_eq!(page_number(&dom, r#"data-scope="group" data-key="search""#), 1);
+    assert_eq!(page_number(&dom, r#"data-scope="group" data-key="""#), 1);
+    assert!(visible.contains("% compliant"), "the headline");
+    assert!(!visible.contains("<th>kind</th><th>kind</th>"));
+    // A picture of it, for people.
+    let shot = root().join("target/compliance-page.png");
+    let png = chromium(&[
+        "--window-size=1280,1600",
+        &format!("--screenshot={}", shot.display()),
+        &url,
+    ]);
+    assert!(png.status.success(), "{}", String::from_utf8_lossy(&png.stderr));
+    let bytes = std::fs::read(&shot).unwrap();
+    assert!(
+        bytes.starts_with(b"\x89PNG") && bytes.len() > 10_000,
+        "{} bytes",
+        bytes.len()
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn emf_lines_follow_the_report_only_when_asked_and_meet_the_specification() {
     let moto = Moto::start();

@@ -54,6 +54,9 @@ pub struct ReconcileArgs {
     /// Write a self-contained HTML compliance page to FILE.
     #[arg(long, value_name = "FILE")]
     html: Option<PathBuf>,
+    /// The tag the page groups the resources left not compliant by (each team finds its own).
+    #[arg(long, value_name = "KEY", default_value = crate::run::page::DEFAULT_GROUP_BY)]
+    group_by: String,
 }
 
 /// Runs the sweep and prints the result.
@@ -105,8 +108,11 @@ pub fn run(args: &ReconcileArgs, env: &dyn Fn(&str) -> Option<String>) -> Result
         print_emf(&metrics, &namespace)?;
     }
     if let Some(path) = &args.html {
-        std::fs::write(path, crate::run::page::render(&report, crate::run::resource::now_ms()))
-            .map_err(|e| CliError::Failed(format!("cannot write `{}`: {e}", path.display())))?;
+        std::fs::write(
+            path,
+            crate::run::page::render(&report, crate::run::resource::now_ms(), &args.group_by),
+        )
+        .map_err(|e| CliError::Failed(format!("cannot write `{}`: {e}", path.display())))?;
     }
     match failure(&report) {
         Some(e) => Err(CliError::Failed(format!("{}: {e}", e.error_type()))),

@@ -1,8 +1,10 @@
 //! The compliance page (`tag-warden reconcile --html FILE`): one self-contained HTML file
 //! (inline style, no script, nothing fetched) drawn from the same [`Report`] the JSON output
-//! prints: counts per kind, region and account, the rules most violated as a bar chart, and
-//! every resource left not compliant with its reasons. Every count cell carries `data-`
-//! attributes naming what it counts, so that tests (and scrapers) can read the numbers back.
+//! prints: a headline compliance percentage, counts per kind, region and account, the rules
+//! most violated as a bar chart, the resources left not compliant grouped by the value of a
+//! tag (`--group-by`, default `Owner`: each team finds its own), and every one of them with its
+//! reasons (code in them as `<code>`). Every count cell carries `data-` attributes naming what
+//! it counts, so that tests (and scrapers) can read the numbers back.
 
 use crate::domain::{utc_time, Outcome, ResourceKind};
 use crate::run::metrics::rules_of;
@@ -47,7 +49,9 @@ th,td{padding:.3rem .6rem;border-bottom:1px solid #e3e7eb;text-align:left;vertic
 td.n{text-align:right;font-variant-numeric:tabular-nums}\
 .tiles{display:flex;gap:1rem;flex-wrap:wrap}.tile{border:1px solid #e3e7eb;border-radius:6px;padding:.6rem 1rem}\
 .tile b{display:block;font-size:1.4rem}.bar{background:#c0392b;height:.9rem;border-radius:2px}\
-.warn{color:#a04000}.arn{font-family:ui-monospace,monospace;font-size:12px;word-break:break-all}";
+.warn{color:#a04000}.arn{font-family:ui-monospace,monospace;font-size:12px;word-break:break-all}\
+code{font-family:ui-monospace,monospace;font-size:12px;background:#f2f4f6;padding:0 .2rem;border-radius:3px}\
+.headline{font-size:2.4rem;font-weight:600;margin:.5rem 0}.headline small{font-size:.9rem;font-weight:400;color:#5b6570}";
 
 /// Counts per outcome under one kind.
 pub type Counts = BTreeMap<Outcome, usize>;
@@ -56,13 +60,21 @@ pub type Counts = BTreeMap<Outcome, usize>;
 pub type Row<'a> = (String, ResourceKind, Option<&'a Counts>);
 
 fn table(out: &mut String, first: &str, rows: &[Row<'_>], scope: &str) {
-    let _ = write!(out, "<table><tr><th>{}</th><th>kind</th>", escape(first));
+    // A table by kind names the kind once.
+    let by_kind = scope == "kind";
+    let _ = write!(out, "<table><tr><th>{}</th>", escape(first));
+    if !by_kind {
+        out.push_str("<th>kind</th>");
+    }
     for c in COLUMNS {
         let _ = write!(out, "<th>{}</th>", c.as_str());
     }
     out.push_str("</tr>");
     for (name, kind, counts) in rows {
-        let _ = write!(out, "<tr><td>{}</td><td>{}</td>", escape(name), kind.as_str());
+        let _ = write!(out, "<tr><td>{}</td>", escape(name));
+        if !by_kind {
+            let _ = write!(out, "<td>{}</td>", kind.as_str());
+        }
         for c in COLUMNS {
             let n = counts.and_then(|o| o.get(&c)).copied().unwrap_or(0);
             let _ = write!(
@@ -85,8 +97,49 @@ pub fn rows_of(by: &BTreeMap<String, BTreeMap<ResourceKind, Counts>>) -> Vec<Row
         .collect()
 }
 
-/// Renders the page of `report`, stamped `now_ms`.
-pub fn render(report: &Report, now_ms: u64) -> String {
+/// Escaped text with its `code` spans (between backticks) as `<code>`; an unpaired backtick
+/// stays as it is.
+pub fn with_code(text: &str) -> String {
+    let parts: Vec<&str> = text.split('`').collect();
+    if parts.len() < 3 {
+        return escape(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    let last = parts.len() - 1;
+    for (i, part) in parts.iter().enumerate() {
+        match (i % 2 == 1, i == last) {
+            (true, false) => {
+                let _ = write!(out, "<code>{}</code>", escape(part));
+            }
+            // An odd count of backticks: the last one has no pair.
+            (true, true) => {
+                let _ = write!(out, "`{}", escape(part));
+            }
+            (false, _) => out.push_str(&escape(part)),
+        }
+    }
+    out
+}
+
+/// The share of judged resources compliant now (compliant, or fixed), skipped ones left out;
+/// `None` when none was judged.
+pub fn compliance_percent(report: &Report) -> Option<f64> {
+    let n = |o: Outcome| report.summary.get(&o).copied().unwrap_or(0);
+    let judged: usize = report
+        .summary
+        .iter()
+        .filter(|(o, _)| !matches!(o, Outcome::Skipped | Outcome::Ignored))
+        .map(|(_, n)| n)
+        .sum();
+    (judged > 0).then(|| (n(Outcome::Compliant) + n(Outcome::Remediated)) as f64 * 100.0 / judged as f64)
+}
+
+/// The tag the not-compliant resources are grouped by, unless `--group-by` says another.
+pub const DEFAULT_GROUP_BY: &str = "Owner";
+
+/// Renders the page of `report`, stamped `now_ms`, its resources grouped by the tag
+/// `group_by`.
+pub fn render(report: &Report, now_ms: u64, group_by: &str) -> String {
     let mut out = String::with_capacity(16 * 1024);
     let _ = write!(
         out,
@@ -109,6 +162,13 @@ pub fn render(report: &Report, now_ms: u64) -> String {
             _ => "",
         }
     );
+    if let Some(pct) = compliance_percent(report) {
+        let _ = write!(
+            out,
+            "<p class=\"headline\"><span data-scope=\"headline\">{pct:.1}</span>% compliant \
+<small>compliant or fixed, of the resources judged (skipped ones left out)</small></p>"
+        );
+    }
     out.push_str("<div class=\"tiles\">");
     let total: usize = report.summary.values().sum();
     let _ = write!(
@@ -147,6 +207,7 @@ pub fn render(report: &Report, now_ms: u64) -> String {
         }
     }
     rules_chart(&mut out, report);
+    groups(&mut out, report, group_by);
     resources(&mut out, report);
     out.push_str("</body></html>\n");
     out
@@ -177,6 +238,37 @@ fn rules_chart(out: &mut String, report: &Report) {
 <td style=\"width:24rem\"><div class=\"bar\" style=\"width:{width}%\"></div></td></tr>",
             escape(rule),
             escape(rule)
+        );
+    }
+    out.push_str("</table>");
+}
+
+/// The resources left not compliant, grouped by the value of the tag `key` (a team finds its
+/// own), each group with its count and its resources.
+fn groups(out: &mut String, report: &Report, key: &str) {
+    let mut by: BTreeMap<Option<&str>, Vec<&str>> = BTreeMap::new();
+    for e in report.results.iter().filter(|e| e.outcome.needs_attention()) {
+        let name = e.arn.as_deref().or(e.resource_id.as_deref()).unwrap_or("-");
+        by.entry(e.tags.get(key).map(String::as_str)).or_default().push(name);
+    }
+    let _ = write!(out, "<h2 id=\"by-group\">By {}</h2>", escape(key));
+    if by.is_empty() {
+        out.push_str("<p>Nothing is left not compliant.</p>");
+        return;
+    }
+    out.push_str("<table>");
+    // Groups with a value first, by value; then the resources without the tag.
+    let mut ordered: Vec<_> = by.iter().filter(|(v, _)| v.is_some()).collect();
+    ordered.extend(by.iter().filter(|(v, _)| v.is_none()));
+    for (value, names) in ordered {
+        let label = value.map_or_else(|| format!("(no {})", escape(key)), |v| escape(v));
+        let _ = write!(
+            out,
+            "<tr data-group=\"{}\"><th>{label}</th><td class=\"n\" data-scope=\"group\" data-key=\"{}\">{}</td><td class=\"arn\">{}</td></tr>",
+            escape(value.unwrap_or("")),
+            escape(value.unwrap_or("")),
+            names.len(),
+            names.iter().map(|n| escape(n)).collect::<Vec<_>>().join("<br>")
         );
     }
     out.push_str("</table>");
@@ -214,7 +306,7 @@ fn resources(out: &mut String, report: &Report) {
             escape(e.region.as_deref().unwrap_or("-")),
             escape(name),
             escape(&rules.join(", ")),
-            e.reasons.iter().map(|r| escape(r)).collect::<Vec<_>>().join("<br>")
+            e.reasons.iter().map(|r| with_code(r)).collect::<Vec<_>>().join("<br>")
         );
     }
     out.push_str("</table>");
@@ -263,7 +355,10 @@ mod tests {
                 from: None,
                 note: None,
             });
-            e.reasons.push("CostCenter is missing & has no default".into());
+            e.reasons.push("`CostCenter` is missing & has no default".into());
+            if i == 0 {
+                e.tags.insert("Owner".into(), "payments".into());
+            }
             kept.push(e);
         }
         Report::of_sweep(Mode::Enforce, kept, s)
@@ -280,7 +375,7 @@ mod tests {
     #[test]
     fn the_page_shows_the_reports_numbers() {
         let r = report();
-        let page = render(&r, 1_764_000_000_000);
+        let page = render(&r, 1_764_000_000_000, DEFAULT_GROUP_BY);
         assert_eq!(cell(&page, "data-scope=\"total\" data-outcome=\"all\""), Some(12));
         assert_eq!(cell(&page, "data-scope=\"total\" data-outcome=\"violation\""), Some(2));
         assert_eq!(
@@ -302,8 +397,41 @@ mod tests {
     }
 
     #[test]
+    fn no_column_repeats_reasons_show_code_and_resources_are_grouped_by_owner() {
+        let page = render(&report(), 0, DEFAULT_GROUP_BY);
+        assert!(
+            !page.contains("<th>kind</th><th>kind</th>"),
+            "the by-kind table names the kind once"
+        );
+        assert!(
+            page.contains("<code>CostCenter</code> is missing &amp; has no default"),
+            "{page}"
+        );
+        assert!(!page.contains('`'));
+        assert!(page.contains("<h2 id=\"by-group\">By Owner</h2>"));
+        assert_eq!(cell(&page, "data-scope=\"group\" data-key=\"payments\""), Some(1));
+        assert_eq!(cell(&page, "data-scope=\"group\" data-key=\"\""), Some(1), "(no Owner)");
+        // 7 compliant + 3 remediated of 12 judged.
+        let pct: f64 = page
+            .split("data-scope=\"headline\">")
+            .nth(1)
+            .and_then(|r| r.split('<').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap();
+        assert!((pct - 83.3).abs() < 0.1, "{pct}");
+        assert!(render(&report(), 0, "Team").contains("By Team"));
+    }
+
+    #[test]
+    fn code_spans_pair_backticks_and_leave_an_odd_one() {
+        assert_eq!(with_code("`a` & `b<`"), "<code>a</code> &amp; <code>b&lt;</code>");
+        assert_eq!(with_code("no code"), "no code");
+        assert_eq!(with_code("`a` and `b"), "<code>a</code> and `b");
+    }
+
+    #[test]
     fn the_page_is_self_contained_and_escapes_what_it_shows() {
-        let page = render(&report(), 0);
+        let page = render(&report(), 0, DEFAULT_GROUP_BY);
         assert!(page.contains("secret:&lt;b&gt;0"));
         assert!(page.contains("missing &amp; has no default"));
         assert!(!page.contains("<script"));

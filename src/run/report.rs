@@ -68,6 +68,10 @@ pub struct ResourceReport {
     /// Throttled writes the event path waited out and retried.
     #[serde(skip_serializing_if = "no_retries")]
     pub throttle_retries: u32,
+    /// The resource's tags after tag-warden (what was read, less the keys removed, plus the
+    /// tags written): tag keys and values only.
+    #[serde(skip_serializing_if = "Tags::is_empty")]
+    pub tags: Tags,
     /// The same principal keeps re-making a change tag-warden undoes.
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
     pub contested: Option<Contested>,
@@ -119,6 +123,7 @@ impl ResourceReport {
             latency_ms: None,
             wrong_for_ms: None,
             throttle_retries: 0,
+            tags: Tags::new(),
             contested: None,
         }
     }
@@ -149,6 +154,7 @@ impl ResourceReport {
             latency_ms: None,
             wrong_for_ms: None,
             throttle_retries: 0,
+            tags: Tags::new(),
             contested: None,
         }
     }

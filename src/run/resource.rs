@@ -161,6 +161,13 @@ impl<M: Memory + Sync> Judge<'_, M> {
         let decision = decide(&eval, &applied);
         let mut entry = ResourceReport::judged(ctx.clone(), resource_id, Some(eval), decision);
         entry.throttle_retries = retries;
+        entry.tags = state
+            .tags
+            .iter()
+            .filter(|(k, _)| !entry.keys_removed.contains(k))
+            .chain(&entry.tags_added)
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
         match recall {
             Recall::Off => {}
             Recall::Unavailable(why) => entry
