@@ -261,7 +261,7 @@ fn groups(out: &mut String, report: &Report, key: &str) {
     let mut ordered: Vec<_> = by.iter().filter(|(v, _)| v.is_some()).collect();
     ordered.extend(by.iter().filter(|(v, _)| v.is_none()));
     for (value, names) in ordered {
-        let label = value.map_or_else(|| format!("(no {})", escape(key)), |v| escape(v));
+        let label = value.map_or_else(|| format!("(no {})", escape(key)), escape);
         let _ = write!(
             out,
             "<tr data-group=\"{}\"><th>{label}</th><td class=\"n\" data-scope=\"group\" data-key=\"{}\">{}</td><td class=\"arn\">{}</td></tr>",
