@@ -3,14 +3,14 @@
 // The lambda_runtime service stack nests deeply enough to pass the default query depth.
 #![recursion_limit = "256"]
 
-use lambda_runtime::{service_fn, LambdaEvent};
+use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
 use serde_json::Value;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 use tag_warden::adapters::aws::AwsBackend;
 use tag_warden::run::config::{Config, EXIT_INVALID};
-use tag_warden::run::handler::Handler;
+use tag_warden::run::handler::{Handler, HandlerError};
 use tag_warden::run::metrics::Metrics;
 use tag_warden::run::report::Report;
 use tag_warden::run::sweep::Deadline;
@@ -52,10 +52,12 @@ fn lambda() -> ExitCode {
                 let deadline = lambda_deadline(event.context.deadline);
                 let (result, metrics) = handler.invoke_measured(&event.payload, deadline).await;
                 write_emf(&metrics, &handler.config().outputs.namespace);
-                result.map(|mut r: Report| {
-                    r.fit(MAX_RESPONSE_BYTES);
-                    r
-                })
+                result
+                    .map(|mut r: Report| {
+                        r.fit(MAX_RESPONSE_BYTES);
+                        r
+                    })
+                    .map_err(diagnostic)
             }
         }))
         .await
@@ -66,6 +68,15 @@ fn lambda() -> ExitCode {
             tracing::error!(error = %e, "the Lambda runtime loop ended");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// The failed invocation as Lambda reports it: the error's fixed type (`TagWarden.…`, searchable
+/// in CloudWatch) and its message.
+fn diagnostic(e: HandlerError) -> Diagnostic {
+    Diagnostic {
+        error_type: e.error_type().as_str().to_owned(),
+        error_message: e.to_string(),
     }
 }
 

@@ -33,26 +33,6 @@ impl ErrorKind {
             ErrorKind::Other => "Other",
         }
     }
-
-    /// Classifies an AWS error code (and HTTP status) from any service.
-    pub fn of(code: &str, status: Option<u16>) -> Self {
-        match code {
-            "ResourceNotFoundException" | "NotFoundException" => ErrorKind::NotFound,
-            "InvalidRequestException" | "KMSInvalidStateException" => ErrorKind::InvalidState,
-            "AccessDeniedException" | "AccessDenied" => ErrorKind::AccessDenied,
-            "ThrottlingException"
-            | "Throttling"
-            | "TooManyRequestsException"
-            | "RequestLimitExceeded"
-            | "ProvisionedThroughputExceededException" => ErrorKind::Throttled,
-            "InternalServiceError" | "KMSInternalException" | "ServiceUnavailable" | "InternalFailure" => {
-                ErrorKind::Transient
-            }
-            _ if status.is_some_and(|s| s >= 500) => ErrorKind::Transient,
-            _ if status == Some(429) => ErrorKind::Throttled,
-            _ => ErrorKind::Other,
-        }
-    }
 }
 
 /// A failed AWS call.

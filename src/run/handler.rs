@@ -3,16 +3,15 @@
 
 use crate::domain::{ApiError, Cell, ErrorType, Mode, Outcome, ResourceContext, ResourceKind};
 use crate::engine::decide::Decision;
-use crate::engine::intake::{self, CellWork, Ignored, Intake, IntakeError, IntakeOptions, Trigger};
+use crate::engine::intake::{self, Ignored, Intake, IntakeError, IntakeOptions, Trigger};
 use crate::ports::{Backend, TagStore};
 use crate::run::config::{Accounts, Config};
 use crate::run::metrics::Metrics;
 use crate::run::outputs::{OutputSettings, Outputs};
-use crate::run::report::{BatchItemFailure, CellResult, FanOut, FindingsSummary, Report, ResourceReport, SweepSummary};
+use crate::run::report::{FindingsSummary, Report, ResourceReport};
 use crate::run::resource::Judge;
 use crate::run::sweep::{Deadline, Progress, Sweep};
 use serde_json::Value;
-use std::time::Instant;
 
 /// Why an invocation failed (so that Lambda retries it or parks it in the failure queue).
 #[derive(Debug, thiserror::Error)]
@@ -42,29 +41,20 @@ impl HandlerError {
     }
 }
 
-impl From<HandlerError> for lambda_runtime::Diagnostic {
-    fn from(e: HandlerError) -> Self {
-        lambda_runtime::Diagnostic {
-            error_type: e.error_type().as_str().to_owned(),
-            error_message: e.to_string(),
-        }
-    }
-}
-
 /// Handles events against a backend with a fixed configuration.
 #[derive(Debug)]
 pub struct Handler<B> {
-    backend: B,
-    config: Config,
+    pub(super) backend: B,
+    pub(super) config: Config,
     /// False for an offline plan: nothing is written and no sweep runs, whatever the mode.
-    live: bool,
+    pub(super) live: bool,
     /// An offline plan's stand-ins for the event's account and region.
     account: Option<String>,
     region: Option<String>,
     /// The intake options with the function's own identity learnt (once, from the backend).
-    intake: tokio::sync::OnceCell<IntakeOptions>,
+    pub(super) intake: tokio::sync::OnceCell<IntakeOptions>,
     /// The organization's active accounts (`TAG_WARDEN_ACCOUNTS=ORG`), listed once.
-    organization: tokio::sync::OnceCell<Vec<String>>,
+    pub(super) organization: tokio::sync::OnceCell<Vec<String>>,
 }
 
 /// What `tag-warden plan` says of a scheduled event, which it cannot sweep offline.
@@ -107,7 +97,7 @@ impl<B: Backend> Handler<B> {
     }
 
     /// What a trigger tells of its resource before it is read.
-    fn context(&self, t: &Trigger) -> ResourceContext {
+    pub(super) fn context(&self, t: &Trigger) -> ResourceContext {
         ResourceContext {
             account: self.account.clone().or_else(|| t.account.clone()),
             region: Some(self.region.clone().unwrap_or_else(|| t.region.clone())),
@@ -258,80 +248,6 @@ impl<B: Backend> Handler<B> {
         Ok(Report::new(self.config.mode, results))
     }
 
-    /// The intake options, with who the function is (its role and account, from the
-    /// backend's credentials, asked once). When that cannot be learnt, nothing is taken for
-    /// the function's own call this time: everything is judged, and it is asked again.
-    async fn intake_options(&self) -> std::borrow::Cow<'_, IntakeOptions> {
-        let learnt = self
-            .intake
-            .get_or_try_init(|| async {
-                let own = self.backend.identity().await?;
-                Ok::<_, ApiError>(IntakeOptions {
-                    own,
-                    ..self.config.intake.clone()
-                })
-            })
-            .await;
-        match learnt {
-            Ok(opts) => std::borrow::Cow::Borrowed(opts),
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot learn the function's own identity: no event is taken for its own");
-                std::borrow::Cow::Borrowed(&self.config.intake)
-            }
-        }
-    }
-
-    /// Why tag-warden does not act in `account`, if it does not: it governs its own account
-    /// and those of `TAG_WARDEN_ACCOUNTS` (the organization's active accounts with `ORG`, listed
-    /// once). Offline, the own account is unknown: only a list can refuse.
-    pub async fn refusal(&self, account: Option<&str>) -> Result<Option<String>, ApiError> {
-        let Some(account) = account else {
-            return Ok(None);
-        };
-        let own = self.backend.identity().await?.map(|me| me.account);
-        if own.as_deref() == Some(account) {
-            return Ok(None);
-        }
-        let governed = match &self.config.fleet.accounts {
-            Accounts::Own => own.is_none(),
-            Accounts::List(ids) => ids.iter().any(|id| id == account),
-            Accounts::Organization if !self.live => true,
-            Accounts::Organization => self
-                .organization
-                .get_or_try_init(|| self.backend.organization_accounts())
-                .await?
-                .iter()
-                .any(|id| id == account),
-        };
-        Ok((!governed).then(|| {
-            let listed = match &self.config.fleet.accounts {
-                Accounts::Own => format!("{} is not set", crate::run::config::ENV_ACCOUNTS),
-                Accounts::List(ids) => format!("{}={}", crate::run::config::ENV_ACCOUNTS, ids.join(",")),
-                Accounts::Organization => "not an active account of the organization".to_owned(),
-            };
-            format!(
-                "account {account} is not governed by this tag-warden (its own account is {}; {listed}): nothing is done there",
-                own.as_deref().unwrap_or("not known offline")
-            )
-        }))
-    }
-
-    /// The entry of a trigger refused for its account, or of a failure to tell.
-    async fn ungoverned(&self, t: &Trigger) -> Option<ResourceReport> {
-        let reason = match self.refusal(t.account.as_deref()).await {
-            Ok(None) => return None,
-            Ok(Some(reason)) => reason,
-            Err(e) => return Some(unreached(self.context(t), &t.resource_id, &e)),
-        };
-        Some(ignored(Ignored {
-            reason,
-            kind: Some(t.kind),
-            resource_id: Some(t.resource_id.clone()),
-            region: Some(t.region.clone()),
-            event: t.event.clone(),
-        }))
-    }
-
     /// Every account in every region: `None` for the function's own account; an
     /// organization's accounts listed now.
     pub async fn cells_of(&self, accounts: &Accounts, regions: &[String]) -> Result<Vec<Cell>, ApiError> {
@@ -381,7 +297,7 @@ impl<B: Backend> Handler<B> {
         Report::of_sweep(self.config.mode, entries, summary)
     }
 
-    fn sweeper<'s>(&'s self, deadline: Deadline, outputs: &'s Outputs<'s>) -> Sweep<'s, B> {
+    pub(super) fn sweeper<'s>(&'s self, deadline: Deadline, outputs: &'s Outputs<'s>) -> Sweep<'s, B> {
         Sweep {
             backend: &self.backend,
             judge: self.judge(),
@@ -389,153 +305,6 @@ impl<B: Backend> Handler<B> {
             deadline,
             outputs: Some(outputs),
         }
-    }
-
-    /// A scheduled sweep fanned out: one message per cell on the sweep queue, for the SQS
-    /// event source mapping to sweep one batch an invocation.
-    async fn fan_out(&self, queue: &str, accounts: &Accounts, regions: &[String], outputs: &Outputs<'_>) -> Report {
-        let sent = async {
-            let cells = self.cells_of(accounts, regions).await?;
-            let bodies: Vec<String> = cells.iter().filter_map(|c| serde_json::to_string(c).ok()).collect();
-            self.backend.enqueue(queue, &bodies).await?;
-            Ok::<_, ApiError>(cells)
-        };
-        match sent.await {
-            Ok(cells) => {
-                let mut accounts: Vec<String> = Vec::new();
-                for a in cells.iter().filter_map(|c| c.account.clone()) {
-                    if !accounts.contains(&a) {
-                        accounts.push(a);
-                    }
-                }
-                tracing::info!(
-                    cells = cells.len(),
-                    accounts = accounts.len(),
-                    ?regions,
-                    "sweep fanned out"
-                );
-                let mut report = Report::new(self.config.mode, Vec::new());
-                report.fanout = Some(FanOut {
-                    cells: cells.len(),
-                    accounts,
-                    regions: regions.to_vec(),
-                });
-                report
-            }
-            Err(e) => {
-                let entry = accounts_failed(&e);
-                entry.log(false);
-                outputs.observe(&entry);
-                Report::new(self.config.mode, vec![entry])
-            }
-        }
-    }
-
-    /// An SQS batch of cells: each swept in turn; a failed one returned to the queue, or, on
-    /// its last receive, sent to the dead-letter queue with the reason.
-    async fn cells(&self, works: Vec<CellWork>, deadline: Deadline, outputs: &Outputs<'_>) -> Report {
-        let mut entries = Vec::new();
-        let mut summary: Option<SweepSummary> = None;
-        let mut results = Vec::with_capacity(works.len());
-        let mut failures = Vec::new();
-        for work in works {
-            // A message names an account: act there only when it is governed.
-            let refused = match &work.cell {
-                Ok(cell) => match self.refusal(cell.account.as_deref()).await {
-                    Ok(refused) => refused.map(|why| (why, true)),
-                    Err(e) => Some((format!("cannot tell whether the account is governed: {e}"), false)),
-                },
-                Err(_) => None,
-            };
-            let failed = match &work.cell {
-                _ if refused.is_some() => refused,
-                Err(why) => Some((why.clone(), true)),
-                Ok(cell) if cell.account.is_some() && self.config.fleet.member_role.is_none() => Some((
-                    format!(
-                        "{} is not set: the cell's account cannot be reached (the function's own credentials would act in its own account)",
-                        crate::run::config::ENV_MEMBER_ROLE
-                    ),
-                    true,
-                )),
-                Ok(_) if !deadline.allows_start(Instant::now()) => Some((
-                    "the invocation's deadline came before this cell started".to_owned(),
-                    false,
-                )),
-                Ok(cell) => {
-                    let (cell_entries, cell_summary) = self.sweeper(deadline, outputs).cell(cell, &|_| {}).await;
-                    let why = cell_summary.failed_cells.values().next().cloned().or_else(|| {
-                        cell_entries
-                            .iter()
-                            .find(|e| e.outcome == Outcome::Error)
-                            .map(|e| format!("a resource failed: {}", e.reasons.join("; ")))
-                    });
-                    entries.extend(cell_entries);
-                    match summary.as_mut() {
-                        Some(s) => s.merge(cell_summary),
-                        None => summary = Some(cell_summary),
-                    }
-                    why.map(|w| (w, false))
-                }
-            };
-            let cell = work.cell.as_ref().ok().map(Cell::to_string);
-            let (outcome, reason) = match failed {
-                None => ("swept", None),
-                Some((why, hopeless)) => {
-                    let last = hopeless || work.receive_count >= self.config.fleet.max_receives;
-                    match (&self.config.fleet.dead_letter_url, last) {
-                        (Some(dlq), true) => match self.dead_letter(dlq, &work, &why).await {
-                            Ok(()) => ("dead-lettered", Some(why)),
-                            Err(e) => {
-                                failures.push(work.message_id.clone());
-                                (
-                                    "retry",
-                                    Some(format!("{why}; and the dead-letter queue refused it: {e}")),
-                                )
-                            }
-                        },
-                        _ => {
-                            failures.push(work.message_id.clone());
-                            ("retry", Some(why))
-                        }
-                    }
-                }
-            };
-            tracing::info!(message_id = %work.message_id, cell = cell.as_deref().unwrap_or("-"), outcome, reason = reason.as_deref().unwrap_or(""), attempt = work.receive_count, "sweep cell");
-            results.push(CellResult {
-                message_id: work.message_id,
-                cell,
-                outcome,
-                reason,
-                attempt: work.receive_count,
-            });
-        }
-        let mut report = match summary {
-            Some(s) => Report::of_sweep(self.config.mode, entries, s),
-            None => Report::new(self.config.mode, Vec::new()),
-        };
-        report.cells = results;
-        report.batch_item_failures = Some(
-            failures
-                .into_iter()
-                .map(|item_identifier| BatchItemFailure { item_identifier })
-                .collect(),
-        );
-        report
-    }
-
-    /// Sends a cell that failed its last attempt to the dead-letter queue: the cell (so the
-    /// message can be sent back to the sweep queue as it is) and why it failed.
-    async fn dead_letter(&self, dlq: &str, work: &CellWork, why: &str) -> Result<(), ApiError> {
-        let mut body = serde_json::json!({
-            "failure": {"reason": why, "attempts": work.receive_count, "message_id": work.message_id},
-        });
-        if let (Ok(cell), Some(obj)) = (&work.cell, body.as_object_mut()) {
-            obj.insert("region".to_owned(), Value::String(cell.region.clone()));
-            if let Some(a) = &cell.account {
-                obj.insert("account".to_owned(), Value::String(a.clone()));
-            }
-        }
-        self.backend.enqueue(dlq, &[body.to_string()]).await
     }
 
     async fn trigger(&self, t: &Trigger, deadline: Deadline, outputs: &Outputs<'_>) -> ResourceReport {
@@ -634,7 +403,7 @@ async fn counting<S: TagStore, T>(store: S, outputs: &Outputs<'_>, work: impl As
 /// The entry of a resource in an account that cannot be reached (its member role not assumed).
 /// It is an error whatever AWS said (access denied included): the member stack is missing or
 /// wrong, which someone must fix, so the event goes to the failure queue.
-fn unreached(ctx: ResourceContext, id: &str, e: &ApiError) -> ResourceReport {
+pub(super) fn unreached(ctx: ResourceContext, id: &str, e: &ApiError) -> ResourceReport {
     let mut entry = ResourceReport::judged(ctx, Some(id), None, Decision::failed(e));
     entry.outcome = Outcome::Error;
     entry.error_type = Some(ErrorType::from(e.kind));
@@ -643,7 +412,7 @@ fn unreached(ctx: ResourceContext, id: &str, e: &ApiError) -> ResourceReport {
 }
 
 /// The entry of a sweep whose accounts could not be listed or whose cells could not be sent.
-fn accounts_failed(e: &ApiError) -> ResourceReport {
+pub(super) fn accounts_failed(e: &ApiError) -> ResourceReport {
     error_entry(ErrorType::from(e.kind), format!("the sweep did not start: {e}"))
 }
 
@@ -661,7 +430,7 @@ fn error_entry(error_type: ErrorType, why: String) -> ResourceReport {
 }
 
 /// The entry for an event that needs no action.
-fn ignored(i: Ignored) -> ResourceReport {
+pub(super) fn ignored(i: Ignored) -> ResourceReport {
     let mut r = ResourceReport::new(Outcome::Ignored);
     r.kind = i.kind;
     r.resource_id = i.resource_id;

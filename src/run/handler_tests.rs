@@ -113,8 +113,7 @@ async fn a_transient_failure_fails_the_invocation_so_it_is_retried() {
         ),
         "{err}"
     );
-    let diagnostic = lambda_runtime::Diagnostic::from(err);
-    assert_eq!(diagnostic.error_type, "TagWarden.Incomplete");
+    assert_eq!(err.error_type().as_str(), "TagWarden.Incomplete");
 }
 
 #[tokio::test]

@@ -7,6 +7,27 @@ use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
+/// Classifies an AWS error code (and HTTP status) from any service: AWS's codes are the
+/// adapters' business; the domain keeps only the kind.
+pub fn kind_of(code: &str, status: Option<u16>) -> ErrorKind {
+    match code {
+        "ResourceNotFoundException" | "NotFoundException" => ErrorKind::NotFound,
+        "InvalidRequestException" | "KMSInvalidStateException" => ErrorKind::InvalidState,
+        "AccessDeniedException" | "AccessDenied" => ErrorKind::AccessDenied,
+        "ThrottlingException"
+        | "Throttling"
+        | "TooManyRequestsException"
+        | "RequestLimitExceeded"
+        | "ProvisionedThroughputExceededException" => ErrorKind::Throttled,
+        "InternalServiceError" | "KMSInternalException" | "ServiceUnavailable" | "InternalFailure" => {
+            ErrorKind::Transient
+        }
+        _ if status.is_some_and(|s| s >= 500) => ErrorKind::Transient,
+        _ if status == Some(429) => ErrorKind::Throttled,
+        _ => ErrorKind::Other,
+    }
+}
+
 /// Builds an error from an SDK failure, keeping its kind: `typed` classifies the operation's
 /// modeled error variants; unmodeled ones fall back to the error code.
 pub fn from_sdk<E>(
@@ -27,7 +48,7 @@ where
                 (Some((kind, name)), code) => (kind, code.unwrap_or(name).to_owned(), message),
                 (None, code) => {
                     let code = code.unwrap_or("Unknown").to_owned();
-                    (ErrorKind::of(&code, Some(status)), code, message)
+                    (kind_of(&code, Some(status)), code, message)
                 }
             }
         }

@@ -56,7 +56,7 @@ fn is_throttling(header: Option<&str>, body: Option<&[u8]>) -> bool {
         let t = value.get("__type").or_else(|| value.get("code"))?.as_str()?;
         Some(t.rsplit('#').next().unwrap_or(t).to_owned())
     });
-    code.is_some_and(|c| ErrorKind::of(&c, Some(400)) == ErrorKind::Throttled)
+    code.is_some_and(|c| super::error::kind_of(&c, Some(400)) == ErrorKind::Throttled)
 }
 
 #[cfg(test)]

@@ -126,7 +126,7 @@ impl<B: Backend> Sweep<'_, B> {
     ) -> (Vec<ResourceReport>, SweepSummary) {
         let started = Instant::now();
         let done: Vec<_> = stream::iter(cells)
-            .map(|cell| self.cell(cell, progress))
+            .map(|cell| self.sweep_cell(cell, progress))
             .buffered(self.settings.cells_at_once.max(1))
             .collect()
             .await;
@@ -151,7 +151,7 @@ impl<B: Backend> Sweep<'_, B> {
     /// Sweeps one cell: its account reached (the member role assumed), its memory read once,
     /// both kinds at once (two services, two sets of quotas), writes paced per service at the
     /// cell's quotas and slowed down when AWS throttles.
-    pub async fn cell(
+    pub async fn sweep_cell(
         &self,
         cell: &Cell,
         progress: &(dyn Fn(Progress<'_>) + Sync),
@@ -192,8 +192,8 @@ impl<B: Backend> Sweep<'_, B> {
         let keys = RateLimited::new(self.backend.keys(cell), kms_rate(), kms_rate());
         let throttled_before = secrets.throttled() + keys.throttled();
         let (secrets_tally, keys_tally) = tokio::join!(
-            self.kind(&secrets, (ResourceKind::Secret, cell), (&memory, observed), progress),
-            self.kind(&keys, (ResourceKind::KmsKey, cell), (&memory, observed), progress),
+            self.sweep_kind(&secrets, (ResourceKind::Secret, cell), (&memory, observed), progress),
+            self.sweep_kind(&keys, (ResourceKind::KmsKey, cell), (&memory, observed), progress),
         );
         summary.throttled = (secrets.throttled() + keys.throttled()).saturating_sub(throttled_before);
         if let Some(o) = self.outputs {
@@ -275,7 +275,7 @@ impl<B: Backend> Sweep<'_, B> {
     /// Sweeps one kind: a producer fetches listing pages (one ahead of the workers) and stops
     /// at the deadline; the workers take resources as they come, at most `concurrency` at
     /// once. Then the memory of this kind's resources no longer listed is let expire.
-    async fn kind<S: TagStore + Inventory + Sync>(
+    async fn sweep_kind<S: TagStore + Inventory + Sync>(
         &self,
         store: &S,
         (kind, cell): (ResourceKind, &Cell),
