@@ -2,9 +2,9 @@
 //! [`Plan`]. Pure and total: it does no I/O and never fails; it returns a decision plus the
 //! reasons for it.
 
-use crate::domain::{is_reserved_key, Date, Mode, ResourceContext, ResourceKind, Tags, EXEMPT_TAG, EXEMPT_UNTIL_TAG};
+use crate::domain::{is_reserved_key, Date, Mode, ResourceContext, ResourceKind, Tags, EXEMPT_UNTIL_TAG};
 use crate::engine::intake::{TAG_CHANGE_DETAIL_TYPE, TAG_SOURCE};
-use crate::engine::policy::{same_but_case, ExemptionSetter, Exemptions, Policy, Required, Rule};
+use crate::engine::policy::{Policy, Required, Rule};
 use serde::Serialize;
 use std::collections::BTreeSet;
 
@@ -336,76 +336,6 @@ pub fn evaluate(policy: &Policy, ctx: &ResourceContext, tags: &Tags) -> Evaluati
     eval
 }
 
-/// What an exemption tag the resource carries comes to.
-enum Claim {
-    /// It exempts the resource (through `until`, when it is `exempt-until`'s); `how` says who
-    /// established it.
-    Honoured {
-        /// The last day, for `exempt-until`.
-        until: Option<Date>,
-        /// How it was established.
-        how: String,
-    },
-    /// It does not, and the resource is enforced: why.
-    Refused(String),
-    /// It is malformed or runs too far ahead: a finding, and the resource is enforced.
-    Bad(Finding),
-}
-
-/// The start of the note of an exemption that memory does not vouch for.
-pub const NOT_VERIFIED: &str = "exemption not verified";
-const NOT_HONOURED: &str = "exemption not honoured";
-
-/// The exemption tags the resource carries, each judged by the policy's `exemptions`: who may
-/// set them (with `trusted`, memory must hold the tag's current value, which only a trusted
-/// principal's change or `tag-warden exempt` records) and how far ahead `exempt-until` may
-/// run. An `exempt-until` day already past claims nothing.
-fn claims(rules: Exemptions, ctx: &ResourceContext, tags: &Tags) -> Vec<Claim> {
-    let mut out = Vec::new();
-    let claim = |key: &str, value: &str, until: Option<Date>| {
-        match rules.set_by {
-        ExemptionSetter::Anyone => Claim::Honoured {
-            until,
-            how: format!("`{key}` = `{value}` honoured: the policy lets anyone set exemptions"),
-        },
-        ExemptionSetter::Nobody => Claim::Refused(format!(
-            "{NOT_HONOURED}: `{key}` = `{value}`, but the policy's exemptions.set_by is `nobody`; the resource is enforced"
-        )),
-        ExemptionSetter::Trusted if ctx.remembered.get(key).is_some_and(|v| v == value) => Claim::Honoured {
-            until,
-            how: format!("`{key}` = `{value}` was set by a trusted principal or `tag-warden exempt`, as memory records"),
-        },
-        ExemptionSetter::Trusted => Claim::Refused(format!(
-            "{NOT_VERIFIED}: `{key}` = `{value}` was not set by a trusted principal or `tag-warden exempt` as far as memory records; the resource is enforced"
-        )),
-    }
-    };
-    if let Some(value) = tags.get(EXEMPT_TAG).filter(|v| *v == "true") {
-        out.push(claim(EXEMPT_TAG, value, None));
-    }
-    if let Some(value) = tags.get(EXEMPT_UNTIL_TAG) {
-        match (Date::parse(value), ctx.today) {
-            (None, _) => out.push(Claim::Bad(Finding::BadWaiver {
-                value: value.clone(),
-                max_days: None,
-            })),
-            (Some(until), Some(today)) if today <= until => {
-                if until > today.plus_days(i64::from(rules.max_days)) {
-                    out.push(Claim::Bad(Finding::BadWaiver {
-                        value: value.clone(),
-                        max_days: Some(rules.max_days),
-                    }));
-                } else {
-                    out.push(claim(EXEMPT_UNTIL_TAG, value, Some(until)));
-                }
-            }
-            // Past, or today unknown: it exempts nothing.
-            _ => {}
-        }
-    }
-    out
-}
-
 /// Whether a rule's writes are only reported (`mode: report`).
 fn report_only(rule: &Rule) -> bool {
     rule.mode == Some(Mode::Report)
@@ -507,99 +437,6 @@ fn check_required(rules: &[&Rule], key: &str, tags: &Tags, ctx: &ResourceContext
     }
 }
 
-/// Renames keys in the wrong case for the rules that fix key case: a tag whose key is a key the
-/// rule names but for case becomes the named key with its value (when valid for every rule
-/// naming that key), or is removed when the named key is there already (or its value is not
-/// valid: the named key's own check then applies). Returns the tags as they will be.
-fn fix_key_case(rules: &[&Rule], tags: &Tags, eval: &mut Evaluation) -> Tags {
-    let mut view = tags.clone();
-    for rule in rules.iter().filter(|r| r.fix_key_case) {
-        for named in rule.named_keys() {
-            let strays: Vec<String> = view
-                .keys()
-                .filter(|k| !is_reserved_key(k) && same_but_case(k, named))
-                .cloned()
-                .collect();
-            for stray in strays {
-                let Some(value) = view.remove(&stray) else { continue };
-                let valid = rules
-                    .iter()
-                    .flat_map(|r| r.require.iter().chain(&r.optional))
-                    .filter(|q| q.key == named)
-                    .all(|q| q.accepts(&value));
-                let renamed = valid && !view.contains_key(named);
-                let plan = if report_only(rule) {
-                    &mut eval.report_only
-                } else {
-                    &mut eval.plan
-                };
-                plan.untag.push(stray.clone());
-                if renamed {
-                    plan.tag.insert(named.to_owned(), value.clone());
-                    view.insert(named.to_owned(), value);
-                }
-                eval.findings.push(Finding::KeyCase {
-                    key: stray,
-                    named: named.to_owned(),
-                    rule: rule.name.clone(),
-                    renamed,
-                });
-            }
-        }
-    }
-    view
-}
-
-/// Checks an optional key, when present, against every rule naming it: a value one of them
-/// rejects is replaced by the default (made valid as a required key's is), else a violation.
-fn check_optional(rules: &[&Rule], key: &str, tags: &Tags, ctx: &ResourceContext, eval: &mut Evaluation) {
-    let Some(value) = tags.get(key) else { return };
-    let reqs: Vec<(&Rule, &Required)> = rules
-        .iter()
-        .flat_map(|r| r.optional.iter().filter(|q| q.key == key).map(move |q| (*r, q)))
-        .collect();
-    let Some((rule, q)) = reqs.iter().find(|(_, q)| !q.accepts(value)) else {
-        return;
-    };
-    let valid = |v: &str| reqs.iter().all(|(_, q)| q.accepts(v));
-    let (set, note) = match reqs
-        .iter()
-        .find_map(|(_, q)| q.default.as_ref())
-        .map(|t| (t, t.render(ctx)))
-    {
-        Some((_, Ok(v))) if valid(&v) => (Some(v), None),
-        Some((t, Ok(v))) => (
-            None,
-            Some(format!(
-                "the default `{}` gives `{v}`, which is not valid here",
-                t.as_str()
-            )),
-        ),
-        Some((t, Err(why))) => (
-            None,
-            Some(format!("the default `{}` cannot be derived: {why}", t.as_str())),
-        ),
-        None => (None, None),
-    };
-    if let Some(v) = &set {
-        let plan = if reqs.iter().any(|(r, _)| !report_only(r)) {
-            &mut eval.plan
-        } else {
-            &mut eval.report_only
-        };
-        plan.tag.insert(key.to_owned(), v.clone());
-    }
-    eval.findings.push(Finding::Invalid {
-        key: key.to_owned(),
-        value: value.clone(),
-        expected: q.expectation(),
-        rule: rule.name.clone(),
-        from: set.as_ref().map(|_| ValueSource::Default),
-        set,
-        note,
-    });
-}
-
 /// Whether the event that named the resource names no caller (an `aws.tag` tag-change event).
 fn caller_unknown(ctx: &ResourceContext) -> bool {
     ctx.event
@@ -637,6 +474,15 @@ fn enforce_limit(kind: ResourceKind, tags: &Tags, eval: &mut Evaluation) {
         limit,
     });
 }
+
+#[path = "evaluate_exemptions.rs"]
+mod exemptions;
+#[path = "evaluate_keys.rs"]
+mod keys;
+
+pub use exemptions::NOT_VERIFIED;
+use exemptions::{claims, Claim, NOT_HONOURED};
+use keys::{check_optional, fix_key_case};
 
 #[cfg(test)]
 #[path = "evaluate_tests.rs"]

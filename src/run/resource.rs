@@ -4,11 +4,10 @@
 //! event path and the sweep both end here.
 
 use crate::domain::{
-    parse_utc_time, utc_time, ApiError, Date, ErrorKind, Mode, Outcome, ResourceContext, ResourceKind, Tags,
-    EXEMPT_UNTIL_TAG,
+    parse_utc_time, ApiError, Date, ErrorKind, Mode, Outcome, ResourceContext, ResourceKind, Tags, EXEMPT_UNTIL_TAG,
 };
 use crate::engine::decide::{decide, writes_due, Applied, Decision};
-use crate::engine::evaluate::{evaluate, Plan};
+use crate::engine::evaluate::evaluate;
 use crate::engine::policy::Policy;
 use crate::engine::remember::{changes, trusted_changes, Authority};
 use crate::ports::{HistoryEntry, Memory, Place, Remembered, ResourceState, Stored, TagStore};
@@ -385,204 +384,21 @@ fn refused(arn: &str, why: &str) -> ApiError {
     }
 }
 
-/// The keys tag-warden sets or removes for an entry: written, or (report mode) planned.
-fn undone_keys(entry: &ResourceReport) -> Vec<String> {
-    let mut keys: Vec<String> = entry
-        .keys_removed
-        .iter()
-        .chain(entry.tags_added.keys())
-        .cloned()
-        .collect();
-    if keys.is_empty() {
-        keys = entry.plan.untag.iter().chain(entry.plan.tag.keys()).cloned().collect();
-    }
-    keys.sort();
-    keys.dedup();
-    keys
-}
-
-/// The history step of values set on a trusted principal's or an administrator's word.
-fn granted(ctx: &ResourceContext, set: &Tags, who: Option<String>, why: Vec<String>) -> Vec<HistoryEntry> {
-    if set.is_empty() {
-        return Vec::new();
-    }
-    let at = ctx
-        .event
-        .as_ref()
-        .and_then(|e| e.time.clone())
-        .unwrap_or_else(|| utc_time(now_ms()));
-    vec![HistoryEntry {
-        seq: 0,
-        at,
-        who: who.unwrap_or_else(|| "unknown".to_owned()),
-        event: ctx.event.as_ref().and_then(|e| e.name.clone()),
-        changes: set
-            .iter()
-            .map(|(k, v)| (k.clone(), ctx.remembered.get(k).cloned(), Some(v.clone())))
-            .collect(),
-        action: "trusted: remembered".to_owned(),
-        why,
-        cause: None,
-        keys: set.keys().cloned().collect(),
-    }]
-}
-
-/// The story this evaluation adds: remembered values someone changed (with who, from the
-/// event, or `unknown` when a sweep found it), then what tag-warden wrote. Nothing when nothing
-/// changed and nothing was written.
-fn history(ctx: &ResourceContext, tags: &Tags, entry: &ResourceReport) -> Vec<HistoryEntry> {
-    let seq = 0;
-    let at = ctx
-        .event
-        .as_ref()
-        .and_then(|e| e.time.clone())
-        .unwrap_or_else(|| utc_time(now_ms()));
-    let mut story = Vec::new();
-    let changes: Vec<_> = ctx
-        .remembered
-        .iter()
-        .filter(|(k, v)| tags.get(*k) != Some(*v))
-        .map(|(k, v)| (k.clone(), Some(v.clone()), tags.get(k).cloned()))
-        .collect();
-    if !changes.is_empty() {
-        story.push(HistoryEntry {
-            seq,
-            at: at.clone(),
-            who: ctx
-                .event
-                .as_ref()
-                .and_then(|e| e.actor.arn.clone())
-                .unwrap_or_else(|| "unknown".to_owned()),
-            event: ctx.event.as_ref().and_then(|e| e.name.clone()),
-            changes,
-            ..HistoryEntry::default()
-        });
-    }
-    let mut did = Vec::new();
-    if !entry.keys_removed.is_empty() {
-        did.push(format!("removed {}", entry.keys_removed.join(", ")));
-    }
-    if !entry.tags_added.is_empty() {
-        let set: Vec<String> = entry.tags_added.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        did.push(format!("set {}", set.join(", ")));
-    }
-    if !did.is_empty() {
-        let contested = entry
-            .contested
-            .as_ref()
-            .map(|c| {
-                format!(
-                    " (contested by {}: {} times in 24 hours)",
-                    c.contested_by, c.contested_count
-                )
-            })
-            .unwrap_or_default();
-        story.push(HistoryEntry {
-            seq: seq + story.len() as u64,
-            at: utc_time(now_ms()),
-            who: "tag-warden".to_owned(),
-            action: format!("{}: {}{contested}", entry.outcome.as_str(), did.join("; ")),
-            why: entry.reasons.iter().take(5).cloned().collect(),
-            cause: ctx.event.as_ref().and_then(|e| e.actor.principal()).map(str::to_owned),
-            keys: undone_keys(entry),
-            ..HistoryEntry::default()
-        });
-    }
-    story
-}
-
 fn memory_failed(e: &ApiError) -> String {
     format!("memory: could not remember ({e})")
 }
 
-/// Carries out a plan: the write guard when `guard`, then untag, then tag, stopping at the
-/// first failure. With `patience` (the event path), a throttled write is waited out and retried
-/// while the deadline allows, each retry counted. Returns the facts; `decide` turns them into
-/// an outcome.
-async fn write<S: TagStore>(
-    store: &S,
-    arn: &str,
-    plan: &Plan,
-    guard: bool,
-    mut patience: Option<(Deadline, &mut u32)>,
-) -> Applied {
-    if guard {
-        match store.write_guard(arn).await {
-            Ok(None) => {}
-            Ok(Some(why)) => return Applied::Refused(why),
-            Err(e) => return Applied::CheckFailed(e),
-        }
-    }
-    let untag = match plan.untag.is_empty() {
-        true => None,
-        false => Some(patiently(&mut patience, || store.untag(arn, &plan.untag)).await),
-    };
-    if matches!(untag, Some(Err(_))) {
-        return Applied::Written { untag, tag: None };
-    }
-    let tag = match plan.tag.is_empty() {
-        true => None,
-        false => Some(patiently(&mut patience, || store.tag(arn, &plan.tag)).await),
-    };
-    Applied::Written { untag, tag }
-}
+#[path = "resource_history.rs"]
+mod story;
+#[path = "resource_write.rs"]
+mod write;
 
-/// The first wait before retrying a throttled write, doubled each time up to [`MAX_BACKOFF`],
-/// with full jitter (a random wait up to that), so that many invocations throttled at once do
-/// not come back at once.
-pub const FIRST_BACKOFF: Duration = Duration::from_millis(250);
-/// The longest single wait.
-pub const MAX_BACKOFF: Duration = Duration::from_secs(8);
-/// Retries without a deadline (the CLI's `handle`): bounded, so that throttling that never ends
-/// still ends the command.
-pub const RETRIES_WITHOUT_DEADLINE: u32 = 3;
+use story::{granted, history, undone_keys};
 
-async fn patiently<T, F, Fut>(patience: &mut Option<(Deadline, &mut u32)>, call: F) -> Result<T, ApiError>
-where
-    F: Fn() -> Fut,
-    Fut: std::future::Future<Output = Result<T, ApiError>>,
-{
-    let mut round: u32 = 0;
-    loop {
-        let result = call().await;
-        let Some((deadline, retries)) = patience.as_mut() else {
-            return result;
-        };
-        match result {
-            Err(e) if e.kind == ErrorKind::Throttled => {
-                if !deadline.is_bounded() && round >= RETRIES_WITHOUT_DEADLINE {
-                    return Err(e);
-                }
-                let cap = FIRST_BACKOFF.saturating_mul(1 << round.min(16)).min(MAX_BACKOFF);
-                let wait = jitter(cap);
-                if !deadline.allows_start(std::time::Instant::now() + wait) {
-                    return Err(e);
-                }
-                tokio::time::sleep(wait).await;
-                round += 1;
-                **retries += 1;
-            }
-            other => return other,
-        }
-    }
-}
-
-/// A random duration up to `cap` (at least a tenth of it): xorshift over the clock and a
-/// counter, which is all jitter needs.
-fn jitter(cap: Duration) -> Duration {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static STATE: AtomicU64 = AtomicU64::new(0);
-    let seed = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos() as u64)
-        ^ STATE.fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed);
-    let mut x = seed | 1;
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    let cap_ms = cap.as_millis().max(1) as u64;
-    Duration::from_millis(cap_ms / 10 + x % (cap_ms - cap_ms / 10).max(1))
-}
+#[cfg(test)]
+use write::jitter;
+use write::write;
+pub use write::{FIRST_BACKOFF, MAX_BACKOFF, RETRIES_WITHOUT_DEADLINE};
 
 #[cfg(test)]
 #[path = "resource_tests.rs"]

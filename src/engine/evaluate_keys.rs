@@ -1,0 +1,98 @@
+//! Keys the rules name in another case (`fix_key_case`), and optional keys.
+
+use super::{report_only, Evaluation, Finding, ValueSource};
+use crate::domain::{is_reserved_key, ResourceContext, Tags};
+use crate::engine::policy::{same_but_case, Required, Rule};
+
+/// Renames keys in the wrong case for the rules that fix key case: a tag whose key is a key the
+/// rule names but for case becomes the named key with its value (when valid for every rule
+/// naming that key), or is removed when the named key is there already (or its value is not
+/// valid: the named key's own check then applies). Returns the tags as they will be.
+pub(super) fn fix_key_case(rules: &[&Rule], tags: &Tags, eval: &mut Evaluation) -> Tags {
+    let mut view = tags.clone();
+    for rule in rules.iter().filter(|r| r.fix_key_case) {
+        for named in rule.named_keys() {
+            let strays: Vec<String> = view
+                .keys()
+                .filter(|k| !is_reserved_key(k) && same_but_case(k, named))
+                .cloned()
+                .collect();
+            for stray in strays {
+                let Some(value) = view.remove(&stray) else { continue };
+                let valid = rules
+                    .iter()
+                    .flat_map(|r| r.require.iter().chain(&r.optional))
+                    .filter(|q| q.key == named)
+                    .all(|q| q.accepts(&value));
+                let renamed = valid && !view.contains_key(named);
+                let plan = if report_only(rule) {
+                    &mut eval.report_only
+                } else {
+                    &mut eval.plan
+                };
+                plan.untag.push(stray.clone());
+                if renamed {
+                    plan.tag.insert(named.to_owned(), value.clone());
+                    view.insert(named.to_owned(), value);
+                }
+                eval.findings.push(Finding::KeyCase {
+                    key: stray,
+                    named: named.to_owned(),
+                    rule: rule.name.clone(),
+                    renamed,
+                });
+            }
+        }
+    }
+    view
+}
+
+/// Checks an optional key, when present, against every rule naming it: a value one of them
+/// rejects is replaced by the default (made valid as a required key's is), else a violation.
+pub(super) fn check_optional(rules: &[&Rule], key: &str, tags: &Tags, ctx: &ResourceContext, eval: &mut Evaluation) {
+    let Some(value) = tags.get(key) else { return };
+    let reqs: Vec<(&Rule, &Required)> = rules
+        .iter()
+        .flat_map(|r| r.optional.iter().filter(|q| q.key == key).map(move |q| (*r, q)))
+        .collect();
+    let Some((rule, q)) = reqs.iter().find(|(_, q)| !q.accepts(value)) else {
+        return;
+    };
+    let valid = |v: &str| reqs.iter().all(|(_, q)| q.accepts(v));
+    let (set, note) = match reqs
+        .iter()
+        .find_map(|(_, q)| q.default.as_ref())
+        .map(|t| (t, t.render(ctx)))
+    {
+        Some((_, Ok(v))) if valid(&v) => (Some(v), None),
+        Some((t, Ok(v))) => (
+            None,
+            Some(format!(
+                "the default `{}` gives `{v}`, which is not valid here",
+                t.as_str()
+            )),
+        ),
+        Some((t, Err(why))) => (
+            None,
+            Some(format!("the default `{}` cannot be derived: {why}", t.as_str())),
+        ),
+        None => (None, None),
+    };
+    if let Some(v) = &set {
+        let plan = if reqs.iter().any(|(r, _)| !report_only(r)) {
+            &mut eval.plan
+        } else {
+            &mut eval.report_only
+        };
+        plan.tag.insert(key.to_owned(), v.clone());
+    }
+    eval.findings.push(Finding::Invalid {
+        key: key.to_owned(),
+        value: value.clone(),
+        expected: q.expectation(),
+        rule: rule.name.clone(),
+        from: set.as_ref().map(|_| ValueSource::Default),
+        set,
+        note,
+    });
+}
