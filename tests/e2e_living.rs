@@ -19,20 +19,6 @@ fn day(offset_days: i64) -> String {
         .to_string()
 }
 
-async fn set_tag(moto: &Moto, arn: &str, key: &str, value: &str) {
-    let t = aws_sdk_secretsmanager::types::Tag::builder()
-        .key(key)
-        .value(value)
-        .build();
-    moto.secrets()
-        .tag_resource()
-        .secret_id(arn)
-        .tags(t)
-        .send()
-        .await
-        .unwrap();
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn an_exemption_holds_only_when_granted_with_tag_warden_exempt_and_only_through_its_day() {
     let moto = Moto::start();
@@ -75,7 +61,7 @@ async fn an_exemption_holds_only_when_granted_with_tag_warden_exempt_and_only_th
     let (out, _) = run_cli(&moto, &["exempt", &arn, "--until", &day(91), "--reason", "x"], &memory);
     assert_eq!(out.status.code(), Some(2));
 
-    set_tag(&moto, &arn, "temp-debug", "1").await;
+    moto.tag_secret(&arn, "temp-debug", "1").await;
     let (_, report, emf) = handle_emf(&moto, &tagged, &memory);
     assert_eq!(report["results"][0]["outcome"], "exempt", "{report}");
     assert!(report["results"][0]["reasons"]
@@ -86,12 +72,12 @@ async fn an_exemption_holds_only_when_granted_with_tag_warden_exempt_and_only_th
 
     // Once the day has passed, it is enforced; and the record is revoked, so putting the
     // granted value back later is no exemption either.
-    set_tag(&moto, &arn, "tag-warden:exempt-until", &expired).await;
+    moto.tag_secret(&arn, "tag-warden:exempt-until", &expired).await;
     let (_, report) = handle(&moto, &tagged, &memory);
     assert_eq!(report["results"][0]["outcome"], "remediated", "{report}");
     assert!(!moto.secret_tags(&arn).await.contains_key("temp-debug"));
-    set_tag(&moto, &arn, "tag-warden:exempt-until", &future).await;
-    set_tag(&moto, &arn, "temp-debug", "1").await;
+    moto.tag_secret(&arn, "tag-warden:exempt-until", &future).await;
+    moto.tag_secret(&arn, "temp-debug", "1").await;
     let (_, report) = handle(&moto, &tagged, &memory);
     assert_eq!(report["results"][0]["outcome"], "remediated", "{report}");
 }

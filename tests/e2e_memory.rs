@@ -41,20 +41,6 @@ async fn untag(moto: &Moto, arn: &str, key: &str) {
         .unwrap();
 }
 
-async fn tag(moto: &Moto, arn: &str, key: &str, value: &str) {
-    let t = aws_sdk_secretsmanager::types::Tag::builder()
-        .key(key)
-        .value(value)
-        .build();
-    moto.secrets()
-        .tag_resource()
-        .secret_id(arn)
-        .tags(t)
-        .send()
-        .await
-        .unwrap();
-}
-
 fn memory_show(moto: &Moto, arn: &str) -> serde_json::Value {
     let (out, v) = run_cli(
         moto,
@@ -148,7 +134,7 @@ async fn a_locked_created_by_changed_is_put_back_and_removed_is_restored() {
     handle(&moto, &event(TAG_EVENT, &[], &[]), &env(&[]));
     assert_eq!(memory_show(&moto, &arn)["CreatedBy"], "alice");
 
-    tag(&moto, &arn, "CreatedBy", "mallory").await;
+    moto.tag_secret(&arn, "CreatedBy", "mallory").await;
     let (_, report) = handle(&moto, &event(TAG_EVENT, &[], &[]), &env(&[]));
     assert_eq!(report["results"][0]["outcome"], "remediated");
     assert_eq!(moto.secret_tags(&arn).await["CreatedBy"], "alice");
@@ -191,7 +177,7 @@ fn an_older_read_answered_last_does_not_overwrite_the_newer_memory() {
         // The older invocation's read has reached moto (Owner=payments) and waits in the
         // proxy; Owner changes, and a newer invocation reads and remembers it.
         std::thread::sleep(Duration::from_millis(1000));
-        rt.block_on(tag(&moto, &arn, "Owner", "search"));
+        rt.block_on(moto.tag_secret(&arn, "Owner", "search"));
         let (_, newer) = handle(&moto, &event(TAG_EVENT, &[], &[]), &env(&[]));
         assert_eq!(newer["results"][0]["remembered"]["Owner"], "search", "{newer}");
         older.join().unwrap()
@@ -333,10 +319,9 @@ async fn a_report_mode_sweep_seeds_memory_and_a_second_sweep_writes_nothing_to_i
     assert_eq!(v["values"]["Owner"], "payments");
 }
 
-/// A TagResource of the secret `arn` by the SSO admin role (the trusted principal below)
-/// that sets `tags`.
-fn trusted_tag(arn: &str, tags: &[(&str, &str)]) -> String {
-    let mut v: serde_json::Value = serde_json::from_str(&event(UNTAG_EVENT, &[], &[])).unwrap();
+/// `sample`'s record turned into a TagResource of the secret `arn` that sets `tags`.
+fn tagging(sample: &str, arn: &str, tags: &[(&str, &str)]) -> String {
+    let mut v: serde_json::Value = serde_json::from_str(&event(sample, &[], &[])).unwrap();
     v["detail"]["eventName"] = serde_json::json!("TagResource");
     v["detail"]["requestParameters"] = serde_json::json!({
         "secretId": arn,
@@ -345,14 +330,14 @@ fn trusted_tag(arn: &str, tags: &[(&str, &str)]) -> String {
     v.to_string()
 }
 
-/// A TagResource of `arn` by Alice (an IAM user, not trusted) that sets `tags`.
+/// A TagResource by the SSO admin role (the trusted principal below).
+fn trusted_tag(arn: &str, tags: &[(&str, &str)]) -> String {
+    tagging(UNTAG_EVENT, arn, tags)
+}
+
+/// A TagResource by Alice (an IAM user, not trusted).
 fn alice_tag(arn: &str, tags: &[(&str, &str)]) -> String {
-    let mut v: serde_json::Value = serde_json::from_str(&event("secretsmanager-tag-resource.json", &[], &[])).unwrap();
-    v["detail"]["requestParameters"] = serde_json::json!({
-        "secretId": arn,
-        "tags": tags.iter().map(|(k, v)| serde_json::json!({"key": k, "value": v})).collect::<Vec<_>>(),
-    });
-    v.to_string()
+    tagging("secretsmanager-tag-resource.json", arn, tags)
 }
 
 const TRUSTED: (&str, &str) = (
@@ -410,17 +395,7 @@ async fn another_callers_change_to_a_locked_key_is_not_laundered_by_a_trusted_ca
     handle(&moto, &trusted_tag(&arn, &[("CreatedBy", "alice")]), &env(&[TRUSTED]));
     assert_eq!(memory_show(&moto, &arn)["CreatedBy"], "alice");
     // Alice's change to the locked key, then a trusted call on another key, then Alice's event.
-    let t = aws_sdk_secretsmanager::types::Tag::builder()
-        .key("CreatedBy")
-        .value("mallory")
-        .build();
-    moto.secrets()
-        .tag_resource()
-        .secret_id(&arn)
-        .tags(t)
-        .send()
-        .await
-        .unwrap();
+    moto.tag_secret(&arn, "CreatedBy", "mallory").await;
     let (_, report) = handle(&moto, &trusted_tag(&arn, &[("CostCenter", "4100")]), &env(&[TRUSTED]));
     assert_eq!(report["results"][0]["outcome"], "ignored");
     assert_eq!(memory_show(&moto, &arn)["CreatedBy"], "alice", "not laundered");
@@ -452,17 +427,7 @@ async fn an_exemption_a_trusted_principal_set_is_honoured_and_one_anyone_set_is_
         &trusted_tag(&arn, &[("tag-warden:exempt", "true")]),
         &env(&[TRUSTED]),
     );
-    let t = aws_sdk_secretsmanager::types::Tag::builder()
-        .key("temp-x")
-        .value("1")
-        .build();
-    moto.secrets()
-        .tag_resource()
-        .secret_id(&arn)
-        .tags(t)
-        .send()
-        .await
-        .unwrap();
+    moto.tag_secret(&arn, "temp-x", "1").await;
     let (_, report) = handle(&moto, &alice_tag(&arn, &[("temp-x", "1")]), &env(&[]));
     assert_eq!(report["results"][0]["outcome"], "exempt", "{report}");
     assert_eq!(moto.secret_tags(&arn).await["temp-x"], "1");
@@ -570,17 +535,7 @@ async fn three_undos_of_one_roles_change_are_contested_naming_it_and_three_roles
             .await;
         let mut last = (serde_json::Value::Null, Vec::new());
         for role in roles {
-            let t = aws_sdk_secretsmanager::types::Tag::builder()
-                .key("temp-x")
-                .value("1")
-                .build();
-            moto.secrets()
-                .tag_resource()
-                .secret_id(&arn)
-                .tags(t)
-                .send()
-                .await
-                .unwrap();
+            moto.tag_secret(&arn, "temp-x", "1").await;
             let (out, report, emf) = handle_emf(&moto, &temp_by(&arn, role, &now_text()), &env(&[]));
             assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
             assert_eq!(
@@ -649,17 +604,7 @@ async fn invocations_side_by_side_on_one_resource_keep_every_history_step() {
     let mut events = Vec::new();
     for i in 0..8 {
         let key = format!("temp-{i}");
-        let t = aws_sdk_secretsmanager::types::Tag::builder()
-            .key(&key)
-            .value("1")
-            .build();
-        moto.secrets()
-            .tag_resource()
-            .secret_id(&arn)
-            .tags(t)
-            .send()
-            .await
-            .unwrap();
+        moto.tag_secret(&arn, &key, "1").await;
         let mut v: serde_json::Value = serde_json::from_str(&temp_by(&arn, &format!("r{i}"), &now_text())).unwrap();
         v["detail"]["requestParameters"]["tags"] = serde_json::json!([{"key": key, "value": "1"}]);
         events.push(v.to_string());

@@ -176,17 +176,7 @@ async fn keys_in_the_wrong_case_are_fixed_with_one_tag_and_one_untag_and_an_opti
     );
 
     // A stray-case duplicate of a key that is there is removed.
-    let t = aws_sdk_secretsmanager::types::Tag::builder()
-        .key("OWNER")
-        .value("search")
-        .build();
-    moto.secrets()
-        .tag_resource()
-        .secret_id(&arn)
-        .tags(t)
-        .send()
-        .await
-        .unwrap();
+    moto.tag_secret(&arn, "OWNER", "search").await;
     let (_, report) = handle(&moto, &tag_event("prod/payments/db"), &[("TAG_WARDEN_POLICY", CASE)]);
     assert_eq!(
         report["results"][0]["keys_removed"],
@@ -199,17 +189,7 @@ async fn keys_in_the_wrong_case_are_fixed_with_one_tag_and_one_untag_and_an_opti
     );
 
     // An optional key outside its values, with no default: a violation, left unchanged.
-    let t = aws_sdk_secretsmanager::types::Tag::builder()
-        .key("Team")
-        .value("infra")
-        .build();
-    moto.secrets()
-        .tag_resource()
-        .secret_id(&arn)
-        .tags(t)
-        .send()
-        .await
-        .unwrap();
+    moto.tag_secret(&arn, "Team", "infra").await;
     moto.start_recording();
     let (_, report) = handle(&moto, &tag_event("prod/payments/db"), &[("TAG_WARDEN_POLICY", CASE)]);
     assert_eq!(report["results"][0]["outcome"], "violation", "{report}");

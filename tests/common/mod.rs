@@ -195,6 +195,21 @@ impl Moto {
         ]
     }
 
+    /// Tags the secret `arn` `key=value`, as a caller would (straight to moto).
+    pub async fn tag_secret(&self, arn: &str, key: &str, value: &str) {
+        let t = aws_sdk_secretsmanager::types::Tag::builder()
+            .key(key)
+            .value(value)
+            .build();
+        self.secrets()
+            .tag_resource()
+            .secret_id(arn)
+            .tags(t)
+            .send()
+            .await
+            .unwrap();
+    }
+
     pub fn secrets(&self) -> aws_sdk_secretsmanager::Client {
         aws_sdk_secretsmanager::Client::new(&self.sdk_config())
     }
