@@ -200,6 +200,27 @@ fn page_number(page: &str, attrs: &str) -> u64 {
     rest[start..end].trim().parse().unwrap()
 }
 
+/// A report-mode sweep of moto that also writes the page into `dir`: the JSON report, and the
+/// page's path.
+fn sweep_with_page(moto: &Moto, dir: &std::path::Path) -> (serde_json::Value, std::path::PathBuf) {
+    let html = dir.join("compliance.html");
+    let (out, report) = run_cli(
+        moto,
+        &[
+            "reconcile",
+            "--json",
+            "--dry-run",
+            "--region",
+            REGION,
+            "--html",
+            html.to_str().unwrap(),
+        ],
+        &env(&[]),
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    (report, html)
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn the_html_page_shows_the_numbers_of_the_json_report() {
     let moto = Moto::start();
@@ -213,21 +234,7 @@ async fn the_html_page_shows_the_numbers_of_the_json_report() {
     }
     moto.create_key(&[]).await;
     let dir = tempfile::tempdir().unwrap();
-    let html = dir.path().join("compliance.html");
-    let (out, report) = run_cli(
-        &moto,
-        &[
-            "reconcile",
-            "--json",
-            "--dry-run",
-            "--region",
-            REGION,
-            "--html",
-            html.to_str().unwrap(),
-        ],
-        &env(&[]),
-    );
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let (report, html) = sweep_with_page(&moto, dir.path());
     let page = std::fs::read_to_string(&html).unwrap();
     assert!(page.starts_with("<!DOCTYPE html>"));
     let total: u64 = report["summary"]
@@ -302,21 +309,7 @@ async fn the_page_of_a_sweep_reads_right_in_a_real_browser() {
     moto.create_secret("app/ok", &[("Owner", "a"), ("CostCenter", "1234")])
         .await;
     let dir = tempfile::tempdir().unwrap();
-    let html = dir.path().join("compliance.html");
-    let (out, report) = run_cli(
-        &moto,
-        &[
-            "reconcile",
-            "--json",
-            "--dry-run",
-            "--region",
-            REGION,
-            "--html",
-            html.to_str().unwrap(),
-        ],
-        &env(&[]),
-    );
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let (report, html) = sweep_with_page(&moto, dir.path());
     let url = format!("file://{}", html.display());
     let dom = chromium(&["--dump-dom", &url]);
     assert!(dom.status.success(), "{}", String::from_utf8_lossy(&dom.stderr));
