@@ -369,11 +369,16 @@ async fn every_sample_event_under_cargo_lambda_watch() {
     // log records: every one meets the specification, and the totals add up to the samples'.
     let out = std::fs::read_to_string(&log).unwrap();
     let docs = emf_spec::documents(&out);
-    let invocations = std::fs::read_dir(root().join("events")).unwrap().count() + 1;
+    // Every sample, the bad payload, and the warm-up (the function's own call).
+    let invocations = std::fs::read_dir(root().join("events")).unwrap().count() + 2;
+    // The totals documents (the EventLatency ones have no dimension either, but no count).
     let totals = docs
         .iter()
         .filter(|d| d["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == serde_json::json!([[]]))
+        .filter(|d| d.get("Evaluated").is_some())
         .count();
+    let latencies = docs.iter().filter(|d| d.get("EventLatency").is_some()).count();
+    assert!(latencies > 0, "event invocations write their latencies");
     assert_eq!(totals, invocations, "one totals document per invocation:\n{out}");
     assert_eq!(
         emf_spec::value(&docs, "TagWarden", &[], "Errors"),
