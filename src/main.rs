@@ -8,7 +8,6 @@ use serde_json::Value;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
-use tag_warden::adapters::aws::AwsBackend;
 use tag_warden::run::config::{Config, EXIT_INVALID};
 use tag_warden::run::handler::{Handler, HandlerError};
 use tag_warden::run::metrics::Metrics;
@@ -41,10 +40,7 @@ fn lambda() -> ExitCode {
         }
     };
     let result = runtime.block_on(async {
-        let backend = AwsBackend::from_env(config.memory_table.clone()).await;
-        let backend = backend
-            .with_page_size(config.list_page_size)
-            .with_member_role(config.fleet.member_role.clone());
+        let backend = tag_warden::cli::aws_backend(&config).await;
         let handler = Arc::new(Handler::new(backend, config));
         lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
             let handler = Arc::clone(&handler);

@@ -1,7 +1,6 @@
 //! `validate`, `plan` and `handle`.
 
 use super::{load_policy, print_emf, print_report, read_tags, runtime, CliError};
-use crate::adapters::aws::AwsBackend;
 use crate::adapters::offline::OfflineBackend;
 use crate::engine::intake::{self, IntakeError};
 use crate::run::config::{Config, ENV_MEMORY_TABLE};
@@ -79,10 +78,7 @@ pub fn handle(
         let value = serde_json::from_slice(&bytes).map_err(|e| {
             CliError::Failed(IntakeError::NotJson(format!("line {} column {}", e.line(), e.column())).to_string())
         })?;
-        let backend = AwsBackend::from_env(config.memory_table.clone()).await;
-        let backend = backend
-            .with_page_size(config.list_page_size)
-            .with_member_role(config.fleet.member_role.clone());
+        let backend = super::aws_backend(&config).await;
         let handler = Handler::new(backend, config);
         let (report, metrics) = handler.measured(&value, deadline).await;
         let report = report.map_err(|e| CliError::Failed(format!("{}: {e}", e.error_type())))?;

@@ -4,7 +4,6 @@
 //! `tag-warden:exempt-until = DAY`. Anyone else setting that tag is not vouched for.
 
 use super::{print_report, runtime, CliError};
-use crate::adapters::aws::AwsBackend;
 use crate::domain::{arn_account, arn_region, Cell, Date, ResourceContext, ResourceKind};
 use crate::engine::policy::ExemptionSetter;
 use crate::ports::Backend;
@@ -69,9 +68,7 @@ pub fn run(arn: &str, until: &str, reason: &str, env: &dyn Fn(&str) -> Option<St
     let (kind, until) = check(&config, arn, until, reason, Date::of_epoch_ms(now_ms()))?;
     let (account, region) = (arn_account(arn), arn_region(arn).unwrap_or_default().to_owned());
     runtime()?.block_on(async {
-        let backend = AwsBackend::from_env(config.memory_table.clone())
-            .await
-            .with_member_role(config.fleet.member_role.clone());
+        let backend = super::aws_backend(&config).await;
         let handler = Handler::new(backend, config);
         let failed = |e: &dyn std::fmt::Display| CliError::Failed(e.to_string());
         if let Some(why) = handler.refusal(account).await.map_err(|e| failed(&e))? {

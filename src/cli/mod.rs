@@ -168,6 +168,15 @@ pub fn main(args: Vec<std::ffi::OsString>) -> ExitCode {
     }
 }
 
+/// The AWS backend for `config`: the one way it is built (the Lambda function and every command
+/// that acts): the SDK's configuration from the environment, memory, page size, member role.
+pub async fn aws_backend(config: &crate::run::config::Config) -> crate::adapters::aws::AwsBackend {
+    crate::adapters::aws::AwsBackend::from_env(config.memory_table.clone())
+        .await
+        .with_page_size(config.list_page_size)
+        .with_member_role(config.fleet.member_role.clone())
+}
+
 /// The single-threaded async runtime the CLI's commands run on.
 fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
     tokio::runtime::Builder::new_current_thread()

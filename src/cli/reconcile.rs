@@ -2,7 +2,6 @@
 //! a summary table (or `--json`, the report the Lambda function returns) and an exit code.
 
 use super::{load_policy, print_emf, print_report, runtime, CliError};
-use crate::adapters::aws::AwsBackend;
 use crate::domain::{Mode, ResourceKind};
 use crate::run::config::{role_name, Accounts, Config};
 use crate::run::handler::{failure, Handler};
@@ -76,10 +75,7 @@ pub fn run(args: &ReconcileArgs, env: &dyn Fn(&str) -> Option<String>) -> Result
     let interactive = std::io::stderr().is_terminal();
     let namespace = config.outputs.namespace.clone();
     let (report, metrics) = runtime.block_on(async {
-        let backend = AwsBackend::from_env(config.memory_table.clone())
-            .await
-            .with_page_size(config.list_page_size)
-            .with_member_role(config.fleet.member_role.clone());
+        let backend = super::aws_backend(&config).await;
         let accounts = config.fleet.accounts.clone();
         let handler = Handler::new(backend, config);
         let cells = handler

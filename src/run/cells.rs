@@ -8,7 +8,7 @@ use crate::engine::intake::CellWork;
 use crate::ports::Backend;
 use crate::run::config::Accounts;
 use crate::run::outputs::Outputs;
-use crate::run::report::{BatchItemFailure, CellResult, FanOut, Report, SweepSummary};
+use crate::run::report::{BatchItemFailure, CellOutcome, CellResult, FanOut, Report, SweepSummary};
 use crate::run::sweep::Deadline;
 use serde_json::Value;
 use std::time::Instant;
@@ -108,28 +108,28 @@ impl<B: Backend> Handler<B> {
             };
             let cell = work.cell.as_ref().ok().map(Cell::to_string);
             let (outcome, reason) = match failed {
-                None => ("swept", None),
+                None => (CellOutcome::Swept, None),
                 Some((why, hopeless)) => {
                     let last = hopeless || work.receive_count >= self.config.fleet.max_receives;
                     match (&self.config.fleet.dead_letter_url, last) {
                         (Some(dlq), true) => match self.dead_letter(dlq, &work, &why).await {
-                            Ok(()) => ("dead-lettered", Some(why)),
+                            Ok(()) => (CellOutcome::DeadLettered, Some(why)),
                             Err(e) => {
                                 failures.push(work.message_id.clone());
                                 (
-                                    "retry",
+                                    CellOutcome::Retry,
                                     Some(format!("{why}; and the dead-letter queue refused it: {e}")),
                                 )
                             }
                         },
                         _ => {
                             failures.push(work.message_id.clone());
-                            ("retry", Some(why))
+                            (CellOutcome::Retry, Some(why))
                         }
                     }
                 }
             };
-            tracing::info!(message_id = %work.message_id, cell = cell.as_deref().unwrap_or("-"), outcome, reason = reason.as_deref().unwrap_or(""), attempt = work.receive_count, "sweep cell");
+            tracing::info!(message_id = %work.message_id, cell = cell.as_deref().unwrap_or("-"), outcome = outcome.as_str(), reason = reason.as_deref().unwrap_or(""), attempt = work.receive_count, "sweep cell");
             results.push(CellResult {
                 message_id: work.message_id,
                 cell,

@@ -469,8 +469,8 @@ async fn an_sqs_batch_sweeps_each_cell_and_returns_only_the_failed_ones() {
         ["m2"],
         "AssumeRole denied in one account fails that cell only"
     );
-    assert_eq!(report.cells[0].outcome, "swept");
-    assert_eq!(report.cells[1].outcome, "retry");
+    assert_eq!(report.cells[0].outcome.as_str(), "swept");
+    assert_eq!(report.cells[1].outcome.as_str(), "retry");
     assert!(
         report.cells[1].reason.as_deref().unwrap().contains("AssumeRole"),
         "{:?}",
@@ -512,7 +512,7 @@ async fn a_cell_failing_its_last_attempt_goes_to_the_dead_letter_queue_with_the_
         ("junk", r#"{"hello":1}"#, 1),
     ]);
     let report = h.invoke(&event, Deadline::NONE).await.unwrap();
-    let outcomes: Vec<&str> = report.cells.iter().map(|c| c.outcome).collect();
+    let outcomes: Vec<&str> = report.cells.iter().map(|c| c.outcome.as_str()).collect();
     assert_eq!(outcomes, ["retry", "dead-lettered", "dead-lettered"]);
     assert_eq!(report.batch_item_failures.as_ref().unwrap().len(), 1);
     let sent = h.backend.sent.lock().unwrap().clone();
@@ -559,10 +559,10 @@ async fn without_the_member_role_a_cell_naming_an_account_is_not_swept_with_the_
         ("own", r#"{"region":"us-east-1"}"#, 1),
     ]);
     let report = h.invoke(&event, Deadline::NONE).await.unwrap();
-    assert_eq!(report.cells[0].outcome, "retry");
+    assert_eq!(report.cells[0].outcome.as_str(), "retry");
     let why = report.cells[0].reason.as_deref().unwrap();
     assert!(why.contains("account 222222222222 is not governed"), "{why}");
-    assert_eq!(report.cells[1].outcome, "swept");
+    assert_eq!(report.cells[1].outcome.as_str(), "swept");
     assert_eq!(
         h.backend.secrets.count("list"),
         1,

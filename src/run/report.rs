@@ -391,14 +391,36 @@ pub struct CellResult {
     /// The cell (`account/region`), when the message is one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cell: Option<String>,
-    /// `swept`, `retry` (back to the queue), or `dead-lettered` (its last attempt failed:
-    /// sent to the dead-letter queue with the reason).
-    pub outcome: &'static str,
+    /// What became of the message.
+    pub outcome: CellOutcome,
     /// Why it is not `swept`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     /// Which receive of the message this was.
     pub attempt: u32,
+}
+
+/// What became of a sweep cell's message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CellOutcome {
+    /// Swept to the end.
+    Swept,
+    /// Back to the queue (a `batchItemFailures` entry), for another attempt.
+    Retry,
+    /// Its last attempt failed: sent to the dead-letter queue with the reason.
+    DeadLettered,
+}
+
+impl CellOutcome {
+    /// As the report and the log say it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CellOutcome::Swept => "swept",
+            CellOutcome::Retry => "retry",
+            CellOutcome::DeadLettered => "dead-lettered",
+        }
+    }
 }
 
 /// A message Lambda returns to the queue.

@@ -44,7 +44,7 @@ impl DynamoMemory {
     }
 }
 
-fn s(v: &str) -> AttributeValue {
+fn string_attr(v: &str) -> AttributeValue {
     AttributeValue::S(v.to_owned())
 }
 
@@ -82,7 +82,7 @@ impl DynamoMemory {
             .client
             .get_item()
             .table_name(&self.table)
-            .key(KEY, s(key))
+            .key(KEY, string_attr(key))
             .consistent_read(true)
             .send()
             .await
@@ -128,13 +128,13 @@ impl DynamoMemory {
                     None => condition.push(format!("attribute_not_exists(#h{i})")),
                 }
                 names.insert(format!("#h{i}"), slot);
-                values.insert(format!(":h{i}"), s(&json));
+                values.insert(format!(":h{i}"), string_attr(&json));
             }
             let out = self
                 .client
                 .update_item()
                 .table_name(&self.table)
-                .key(KEY, s(&key))
+                .key(KEY, string_attr(&key))
                 .update_expression(format!("SET {}", set.join(", ")))
                 .condition_expression(condition.join(" AND "))
                 .set_expression_attribute_names(Some(names))
@@ -175,7 +175,7 @@ impl Memory for DynamoMemory {
     #[instrument(skip(self), level = "debug")]
     async fn recall_cell(&self, cell: &Cell) -> Result<BTreeMap<String, Remembered>, ApiError> {
         let (filter, account) = match &cell.account {
-            Some(a) => ("#region = :region AND #account = :account", Some(s(a))),
+            Some(a) => ("#region = :region AND #account = :account", Some(string_attr(a))),
             None => ("#region = :region", None),
         };
         let items = all_pages(|start| {
@@ -187,14 +187,14 @@ impl Memory for DynamoMemory {
                     .table_name(&self.table)
                     .filter_expression(filter)
                     .expression_attribute_names("#region", "region")
-                    .expression_attribute_values(":region", s(&cell.region));
+                    .expression_attribute_values(":region", string_attr(&cell.region));
                 if let Some(account) = account {
                     scan = scan
                         .expression_attribute_names("#account", "account")
                         .expression_attribute_values(":account", account);
                 }
                 let out = scan
-                    .set_exclusive_start_key(start.map(|arn| HashMap::from([(KEY.to_owned(), s(&arn))])))
+                    .set_exclusive_start_key(start.map(|arn| HashMap::from([(KEY.to_owned(), string_attr(&arn))])))
                     .send()
                     .await
                     .map_err(|e| {
@@ -244,19 +244,19 @@ impl Memory for DynamoMemory {
         .collect();
         let mut values: HashMap<String, AttributeValue> = [
             (":observed".to_owned(), AttributeValue::N(observed_ms.to_string())),
-            (":kind".to_owned(), s(place.kind.as_str())),
-            (":region".to_owned(), s(&place.region)),
+            (":kind".to_owned(), string_attr(place.kind.as_str())),
+            (":region".to_owned(), string_attr(&place.region)),
         ]
         .into();
         if let Some(account) = &place.account {
             set.push("#account = :account".to_owned());
             names.insert("#account".into(), "account".into());
-            values.insert(":account".into(), s(account));
+            values.insert(":account".into(), string_attr(account));
         }
         for (i, (key, value)) in changes.iter().enumerate() {
             set.push(format!("#t{i} = :t{i}"));
             names.insert(format!("#t{i}"), format!("{TAG_PREFIX}{key}"));
-            values.insert(format!(":t{i}"), s(value));
+            values.insert(format!(":t{i}"), string_attr(value));
         }
         let update = format!("SET {} REMOVE #expires", set.join(", "));
         let condition = "attribute_not_exists(#arn) OR #observed < :observed";
@@ -278,7 +278,7 @@ impl Memory for DynamoMemory {
             .client
             .update_item()
             .table_name(&self.table)
-            .key(KEY, s(arn))
+            .key(KEY, string_attr(arn))
             .update_expression(update)
             .condition_expression(condition)
             .set_expression_attribute_names(Some(names))
@@ -316,7 +316,7 @@ impl Memory for DynamoMemory {
             .client
             .update_item()
             .table_name(&self.table)
-            .key(KEY, s(arn))
+            .key(KEY, string_attr(arn))
             .update_expression("SET #expires = :at")
             .condition_expression("attribute_exists(#arn)")
             .expression_attribute_names("#arn", KEY)

@@ -2,12 +2,12 @@
 //! over (required by one and forbidden by another, different defaults, a default another
 //! rejects).
 
-use super::{escape, matching, Cx};
+use super::{escape, matching, Loader};
 use crate::engine::policy::MAX_COUNTED_PROBLEMS;
 use crate::engine::policy::{same_but_case, Required, Rule, Template};
 use std::collections::BTreeSet;
 
-impl Cx {
+impl Loader {
     pub(super) fn names_unique(&mut self, rules: &[(usize, Rule)]) {
         let mut seen = BTreeSet::new();
         for (i, rule) in rules {

@@ -1,13 +1,13 @@
 //! A rule's kinds, required and optional keys, values and forbidden globs, each checked against
 //! AWS's limits for the kinds the rule governs.
 
-use super::{child, type_name, Cx, REGEX_SIZE_LIMIT};
+use super::{child, type_name, Loader, REGEX_SIZE_LIMIT};
 use crate::domain::{is_reserved_key, ResourceKind, RESERVED_PREFIX};
 use crate::engine::policy::{Glob, Required, Template};
 use regex::RegexBuilder;
 use serde_json::Value;
 
-impl Cx {
+impl Loader {
     pub(super) fn kinds(&mut self, v: &Value, path: &str) -> Vec<ResourceKind> {
         let mut kinds = Vec::new();
         for (i, s) in self.strings(v, path).unwrap_or_default().into_iter().enumerate() {

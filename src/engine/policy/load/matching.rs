@@ -2,17 +2,17 @@
 //! whether two rules' scopes can overlap (only then must their defaults agree and their
 //! requirements not clash).
 
-use super::{child, type_name, Cx};
+use super::{child, type_name, Loader};
 use crate::domain::Date;
 use crate::engine::policy::{Glob, Scope, TagCondition, Waiver};
 use serde_json::Value;
 
-impl Cx {
+impl Loader {
     pub(super) fn scope(&mut self, v: &Value, path: &str) -> Scope {
         let Some(obj) = self.object(v, path, &["names", "arns", "accounts", "regions", "tags"]) else {
             return Scope::default();
         };
-        let globs = |cx: &mut Cx, key: &str| {
+        let globs = |cx: &mut Loader, key: &str| {
             obj.get(key).map(|g| {
                 let gpath = child(path, key);
                 let list = cx.strings(g, &gpath).unwrap_or_default();
@@ -121,7 +121,7 @@ pub(super) fn can_overlap(a: &Scope, b: &Scope) -> bool {
         && globs_meet(&a.regions, &b.regions)
 }
 
-impl Cx {
+impl Loader {
     /// Version 2's `waivers`: `{match, rules, until, reason}` each; `rules` must name rules of
     /// the policy, `until` is a `YYYY-MM-DD` day (UTC), `reason` is required.
     pub(super) fn waivers(&mut self, v: &Value, rule_names: &[&str]) -> Vec<Waiver> {

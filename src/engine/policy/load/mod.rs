@@ -42,7 +42,7 @@ impl Format {
     }
 }
 
-fn one(message: String) -> PolicyErrors {
+fn single_problem(message: String) -> PolicyErrors {
     PolicyErrors(
         vec![PolicyError {
             path: String::new(),
@@ -81,13 +81,13 @@ pub fn parse(text: &str) -> Result<Policy, PolicyErrors> {
 /// Parses and validates a policy document in `format`, returning every problem found.
 pub fn parse_as(text: &str, format: Format) -> Result<Policy, PolicyErrors> {
     if text.len() > MAX_POLICY_BYTES {
-        return Err(one(format!(
+        return Err(single_problem(format!(
             "a policy of {} bytes is more than the {MAX_POLICY_BYTES} accepted",
             text.len()
         )));
     }
-    let value = read_document(text, format).map_err(one)?;
-    let mut cx = Cx::default();
+    let value = read_document(text, format).map_err(single_problem)?;
+    let mut cx = Loader::default();
     let policy = cx.policy(&value);
     if cx.errors.is_empty() {
         Ok(policy)
@@ -97,7 +97,7 @@ pub fn parse_as(text: &str, format: Format) -> Result<Policy, PolicyErrors> {
 }
 
 #[derive(Default)]
-struct Cx {
+struct Loader {
     /// The first [`MAX_LISTED_PROBLEMS`] problems.
     errors: Vec<PolicyError>,
     /// Problems found beyond those.
@@ -107,7 +107,7 @@ struct Cx {
     version: u8,
 }
 
-impl Cx {
+impl Loader {
     fn err(&mut self, path: &str, message: impl Into<String>) {
         if self.errors.len() >= MAX_LISTED_PROBLEMS {
             self.unlisted += 1;
