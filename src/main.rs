@@ -46,7 +46,7 @@ fn lambda() -> ExitCode {
             let handler = Arc::clone(&handler);
             async move {
                 let deadline = lambda_deadline(event.context.deadline);
-                let (result, metrics) = handler.invoke_measured(&event.payload, deadline).await;
+                let (result, metrics) = handler.invoke(&event.payload, deadline).await;
                 write_emf(&metrics, &handler.config().outputs.namespace);
                 result
                     .map(|mut r: Report| {

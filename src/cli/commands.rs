@@ -57,7 +57,8 @@ pub fn plan(
         read_event(event).and_then(|bytes| intake::parse_json(&bytes).map_err(|e| CliError::Failed(e.to_string())))?;
     let handler = Handler::offline(OfflineBackend::new(tags, name), config).as_if_in(account, region);
     let report = runtime()?
-        .block_on(handler.report(&value, Deadline::NONE))
+        .block_on(handler.handle(&value, Deadline::NONE))
+        .0
         .map_err(|e| CliError::Failed(e.to_string()))?;
     print_report(&report)
 }
@@ -80,7 +81,7 @@ pub fn handle(
         })?;
         let backend = super::aws_backend(&config).await;
         let handler = Handler::new(backend, config);
-        let (report, metrics) = handler.measured(&value, deadline).await;
+        let (report, metrics) = handler.handle(&value, deadline).await;
         let report = report.map_err(|e| CliError::Failed(format!("{}: {e}", e.error_type())))?;
         print_report(&report)?;
         if emf {

@@ -125,15 +125,11 @@ impl<B: Backend> Handler<B> {
         &self.backend
     }
 
-    /// Handles one event as the Lambda function does: the report, or the error that fails
-    /// the invocation (so that it is retried or reaches the failure queue).
-    pub async fn invoke(&self, event: &Value, deadline: Deadline) -> Result<Report, HandlerError> {
-        self.invoke_measured(event, deadline).await.0
-    }
-
-    /// [`Handler::invoke`], and the invocation's metrics (failed invocations count too).
-    pub async fn invoke_measured(&self, event: &Value, deadline: Deadline) -> (Result<Report, HandlerError>, Metrics) {
-        let (result, metrics) = self.measured(event, deadline).await;
+    /// Handles one event as the Lambda function does: the report, or the error that fails the
+    /// invocation (so that it is retried or reaches the failure queue); and the invocation's
+    /// metrics (failed invocations count too).
+    pub async fn invoke(&self, event: &Value, deadline: Deadline) -> (Result<Report, HandlerError>, Metrics) {
+        let (result, metrics) = self.handle(event, deadline).await;
         let result = result.and_then(|report| match failure(&report) {
             Some(e) => Err(e),
             None => Ok(report),
@@ -141,14 +137,10 @@ impl<B: Backend> Handler<B> {
         (result, metrics)
     }
 
-    /// Takes in the event and produces one entry per item, in order, logging each. Fails only
-    /// when the payload as a whole is not an event; see [`failure`] for failed entries.
-    pub async fn report(&self, event: &Value, deadline: Deadline) -> Result<Report, HandlerError> {
-        self.measured(event, deadline).await.0
-    }
-
-    /// The report (its findings published) and the invocation's metrics.
-    pub async fn measured(&self, event: &Value, deadline: Deadline) -> (Result<Report, HandlerError>, Metrics) {
+    /// Takes in the event and produces one entry per item, in order, logging each: the report
+    /// (its findings published) and the invocation's metrics. Fails only when the payload as a
+    /// whole is not an event; [`failure`] tells of failed entries (as [`Handler::invoke`] does).
+    pub async fn handle(&self, event: &Value, deadline: Deadline) -> (Result<Report, HandlerError>, Metrics) {
         // An offline plan publishes nothing.
         let offline = (!self.live).then(|| OutputSettings {
             namespace: self.config.outputs.namespace.clone(),

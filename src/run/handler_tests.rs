@@ -28,7 +28,7 @@ async fn ignored_events_make_no_aws_call() {
         "ignored-failed-call.json",
         "ignored-other-service.json",
     ] {
-        let report = h.invoke(&sample(name), Deadline::NONE).await.unwrap();
+        let report = h.invoke(&sample(name), Deadline::NONE).await.0.unwrap();
         assert_eq!(report.results[0].outcome, Outcome::Ignored, "{name}");
     }
     assert!(h.backend.secrets.calls().is_empty());
@@ -44,6 +44,7 @@ async fn a_trigger_reads_and_remediates_in_the_event_region() {
     let report = h
         .invoke(&sample("secretsmanager-tag-resource.json"), Deadline::NONE)
         .await
+        .0
         .unwrap();
     let entry = &report.results[0];
     assert_eq!(entry.outcome, Outcome::Remediated);
@@ -65,6 +66,7 @@ async fn a_log_file_is_handled_record_by_record() {
     let report = h
         .invoke(&sample("cloudtrail-log-file.json"), Deadline::NONE)
         .await
+        .0
         .unwrap();
     let outcomes: Vec<Outcome> = report.results.iter().map(|r| r.outcome).collect();
     assert_eq!(outcomes, [Outcome::Compliant, Outcome::Remediated, Outcome::Ignored]);
@@ -79,14 +81,14 @@ async fn one_bad_record_fails_the_invocation_but_not_the_others() {
     bad["resources"] = json!([]);
     let good = sample("secretsmanager-tag-resource.json")["detail"].clone();
     let event = json!({"Records": [bad, good]});
-    let report = h.report(&event, Deadline::NONE).await.unwrap();
+    let report = h.handle(&event, Deadline::NONE).await.0.unwrap();
     assert_eq!(report.results[0].outcome, Outcome::Error);
     assert_eq!(
         report.results[0].error_type.map(ErrorType::as_str),
         Some("TagWarden.MissingField")
     );
     assert_eq!(report.results[1].outcome, Outcome::Remediated);
-    let err = h.invoke(&event, Deadline::NONE).await.unwrap_err();
+    let err = h.invoke(&event, Deadline::NONE).await.0.unwrap_err();
     assert_eq!(err.error_type().as_str(), "TagWarden.Incomplete");
     assert!(err.to_string().contains("1 of 2"), "{err}");
     assert!(err.to_string().contains("requestParameters.keyId"), "{err}");
@@ -101,6 +103,7 @@ async fn a_transient_failure_fails_the_invocation_so_it_is_retried() {
     let err = h
         .invoke(&sample("secretsmanager-tag-resource.json"), Deadline::NONE)
         .await
+        .0
         .unwrap_err();
     assert!(
         matches!(
@@ -119,7 +122,11 @@ async fn a_transient_failure_fails_the_invocation_so_it_is_retried() {
 #[tokio::test]
 async fn payloads_that_are_not_events_fail_with_a_typed_error() {
     let h = handler(FakeStore::default(), FakeStore::default());
-    let err = h.invoke(&json!({"hello": "world"}), Deadline::NONE).await.unwrap_err();
+    let err = h
+        .invoke(&json!({"hello": "world"}), Deadline::NONE)
+        .await
+        .0
+        .unwrap_err();
     assert_eq!(err.error_type().as_str(), "TagWarden.NotAnEvent");
     assert!(err.to_string().contains("hello"), "names what it found: {err}");
 }
@@ -133,6 +140,7 @@ async fn a_scheduled_event_sweeps_the_envelope_region_and_reports_only_what_need
     let report = h
         .invoke(&sample("scheduled-reconcile.json"), Deadline::NONE)
         .await
+        .0
         .unwrap();
     let sweep = report.sweep.as_ref().unwrap();
     assert_eq!(sweep.regions, ["us-east-1"]);
@@ -149,6 +157,7 @@ async fn the_report_serialises_with_kebab_case_outcomes_and_a_summary() {
     let report = h
         .invoke(&sample("secretsmanager-tag-resource.json"), Deadline::NONE)
         .await
+        .0
         .unwrap();
     let v = serde_json::to_value(&report).unwrap();
     assert_eq!(v["mode"], "enforce");
@@ -196,6 +205,7 @@ async fn a_trusted_principals_change_is_not_enforced_and_only_what_it_set_is_rem
     let report = h
         .invoke(&trusted_tag_event(&[("CreatedBy", "terraform")]), Deadline::NONE)
         .await
+        .0
         .unwrap();
     let entry = &report.results[0];
     assert_eq!(entry.outcome, Outcome::Ignored);
@@ -233,6 +243,7 @@ async fn another_callers_change_is_not_laundered_through_a_trusted_call() {
     let h = Handler::new(backend, Config::from_env(&trusting(LOCKING)).unwrap());
     h.invoke(&trusted_tag_event(&[("Owner", "payments")]), Deadline::NONE)
         .await
+        .0
         .unwrap();
     std::thread::sleep(std::time::Duration::from_millis(2));
     assert_eq!(
@@ -248,7 +259,7 @@ async fn another_callers_change_is_not_laundered_through_a_trusted_call() {
     let mut mallory = sample("secretsmanager-tag-resource.json");
     mallory["detail"]["requestParameters"] =
         json!({"secretId": TRUSTED_ARN, "tags": [{"key": "CreatedBy", "value": "mallory"}]});
-    let report = h.invoke(&mallory, Deadline::NONE).await.unwrap();
+    let report = h.invoke(&mallory, Deadline::NONE).await.0.unwrap();
     assert_eq!(
         report.results[0].outcome,
         Outcome::Remediated,
@@ -282,7 +293,7 @@ async fn a_trusted_change_to_a_locked_key_stands_whichever_event_comes_first() {
         .remembering(memory);
         let h = Handler::new(backend, Config::from_env(&trusting(LOCKING)).unwrap());
         for event in order {
-            h.invoke(event, Deadline::NONE).await.unwrap();
+            h.invoke(event, Deadline::NONE).await.0.unwrap();
             // Memory keeps the newer observation: two reads in one millisecond are a tie.
             std::thread::sleep(std::time::Duration::from_millis(2));
         }
@@ -316,7 +327,7 @@ async fn an_event_of_an_account_not_governed_is_refused_without_reaching_it() {
     v["detail"]["recipientAccountId"] = json!("999999999999");
     v["detail"]["requestParameters"]["secretId"] =
         json!("arn:aws:secretsmanager:us-east-1:999999999999:secret:x-AbCdEf");
-    let report = h.invoke(&v, Deadline::NONE).await.unwrap();
+    let report = h.invoke(&v, Deadline::NONE).await.0.unwrap();
     let entry = &report.results[0];
     assert_eq!(entry.outcome, Outcome::Ignored);
     assert!(
@@ -341,6 +352,7 @@ async fn a_key_is_read_with_its_aliases_only_when_a_rule_scopes_keys_by_name() {
     let report = h
         .invoke(&sample("kms-tag-resource.json"), Deadline::NONE)
         .await
+        .0
         .unwrap();
     assert_eq!(
         report.results[0].tags_added.get("Team").map(String::as_str),
@@ -354,6 +366,7 @@ async fn a_key_is_read_with_its_aliases_only_when_a_rule_scopes_keys_by_name() {
     );
     h.invoke(&sample("kms-tag-resource.json"), Deadline::NONE)
         .await
+        .0
         .unwrap();
     assert_eq!(h.backend.keys.count("aliases"), 0);
 }
@@ -390,6 +403,7 @@ async fn a_schedule_with_a_sweep_queue_sends_one_cell_per_account_and_region_and
     let report = h
         .invoke(&sample("scheduled-reconcile.json"), Deadline::NONE)
         .await
+        .0
         .unwrap();
     let fanout = report.fanout.clone().unwrap();
     assert_eq!((fanout.cells, fanout.accounts.len()), (4, 2));
@@ -429,6 +443,7 @@ async fn a_schedule_whose_accounts_cannot_be_listed_fails_so_that_it_is_retried(
     let err = h
         .invoke(&sample("scheduled-reconcile.json"), Deadline::NONE)
         .await
+        .0
         .unwrap_err();
     assert!(err.to_string().contains("organizations:ListAccounts"), "{err}");
     assert!(h.backend.sent.lock().unwrap().is_empty());
@@ -456,7 +471,7 @@ async fn an_sqs_batch_sweeps_each_cell_and_returns_only_the_failed_ones() {
         ("m1", r#"{"account":"222222222222","region":"us-east-1"}"#, 1),
         ("m2", r#"{"account":"333333333333","region":"us-east-1"}"#, 1),
     ]);
-    let report = h.invoke(&event, Deadline::NONE).await.unwrap();
+    let report = h.invoke(&event, Deadline::NONE).await.0.unwrap();
     let failures: Vec<&str> = report
         .batch_item_failures
         .as_ref()
@@ -511,7 +526,7 @@ async fn a_cell_failing_its_last_attempt_goes_to_the_dead_letter_queue_with_the_
         ("last", r#"{"account":"222222222222","region":"eu-west-1"}"#, 2),
         ("junk", r#"{"hello":1}"#, 1),
     ]);
-    let report = h.invoke(&event, Deadline::NONE).await.unwrap();
+    let report = h.invoke(&event, Deadline::NONE).await.0.unwrap();
     let outcomes: Vec<&str> = report.cells.iter().map(|c| c.outcome.as_str()).collect();
     assert_eq!(outcomes, ["retry", "dead-lettered", "dead-lettered"]);
     assert_eq!(report.batch_item_failures.as_ref().unwrap().len(), 1);
@@ -543,7 +558,7 @@ async fn an_event_in_another_account_reaches_that_account_and_a_denied_role_is_a
     let mut event = sample("secretsmanager-tag-resource.json");
     event["detail"]["recipientAccountId"] = json!("999999999999");
     event["detail"]["userIdentity"]["accountId"] = json!("999999999999");
-    let report = h.report(&event, Deadline::NONE).await.unwrap();
+    let report = h.handle(&event, Deadline::NONE).await.0.unwrap();
     let entry = &report.results[0];
     assert_eq!(entry.outcome, Outcome::Error, "{entry:?}");
     assert_eq!(entry.account.as_deref(), Some("999999999999"));
@@ -558,7 +573,7 @@ async fn without_the_member_role_a_cell_naming_an_account_is_not_swept_with_the_
         ("other", r#"{"account":"222222222222","region":"us-east-1"}"#, 1),
         ("own", r#"{"region":"us-east-1"}"#, 1),
     ]);
-    let report = h.invoke(&event, Deadline::NONE).await.unwrap();
+    let report = h.invoke(&event, Deadline::NONE).await.0.unwrap();
     assert_eq!(report.cells[0].outcome.as_str(), "retry");
     let why = report.cells[0].reason.as_deref().unwrap();
     assert!(why.contains("account 222222222222 is not governed"), "{why}");
@@ -603,7 +618,7 @@ async fn the_third_undo_of_one_principals_change_is_contested_and_different_prin
         for role in roles {
             let debug: crate::domain::Tags = [("Debug".to_owned(), "1".to_owned())].into();
             h.backend.secrets.tag(TRUSTED_ARN, &debug).await.unwrap();
-            let (report, metrics) = h.invoke_measured(&debug_by(role, &now), Deadline::NONE).await;
+            let (report, metrics) = h.invoke(&debug_by(role, &now), Deadline::NONE).await;
             let entry = report.unwrap().results.remove(0);
             assert_eq!(entry.outcome, Outcome::Remediated);
             last = Some((entry, metrics.total("Contested")));
@@ -637,7 +652,7 @@ async fn the_third_undo_of_one_principals_change_is_contested_and_different_prin
 async fn an_event_seven_seconds_old_reports_its_latency_and_the_metric_carries_it() {
     let h = remembering_handler();
     let then = crate::domain::utc_time(crate::run::resource::now_ms() - 7_000);
-    let (report, metrics) = h.invoke_measured(&debug_by("ci", &then), Deadline::NONE).await;
+    let (report, metrics) = h.invoke(&debug_by("ci", &then), Deadline::NONE).await;
     let latency = report.unwrap().results[0].latency_ms.unwrap();
     assert!((7_000..9_000).contains(&latency), "{latency}");
     assert_eq!(metrics.latencies(), [latency]);

@@ -126,7 +126,7 @@ async fn an_event_path_violation_is_put_on_the_bus_and_imported_failed_then_reso
     let store = FakeStore::with(ARN, &[]);
     let h = handler(FakeBackend::new(store, FakeStore::default()), true, "enforce");
     let event = sample("secretsmanager-tag-resource.json");
-    let report = h.invoke(&event, Deadline::NONE).await.unwrap();
+    let report = h.invoke(&event, Deadline::NONE).await.0.unwrap();
     assert_eq!(report.results[0].outcome, Outcome::Violation);
     let events = h.backend().events.lock().unwrap().clone();
     assert_eq!(events.len(), 1);
@@ -151,7 +151,7 @@ async fn an_event_path_violation_is_put_on_the_bus_and_imported_failed_then_reso
         .tag(ARN, &[("CostCenter".to_owned(), "4100".to_owned())].into())
         .await
         .unwrap();
-    let report = h.invoke(&event, Deadline::NONE).await.unwrap();
+    let report = h.invoke(&event, Deadline::NONE).await.0.unwrap();
     assert_eq!(report.results[0].outcome, Outcome::Compliant);
     assert_eq!(
         h.backend().events.lock().unwrap().len(),
@@ -164,7 +164,7 @@ async fn an_event_path_violation_is_put_on_the_bus_and_imported_failed_then_reso
 
     // Compliant again: no open finding, nothing imported.
     let before = hub(&h);
-    let report = h.invoke(&event, Deadline::NONE).await.unwrap();
+    let report = h.invoke(&event, Deadline::NONE).await.0.unwrap();
     assert_eq!(report.findings.unwrap().security_hub.unwrap().resolved, 0);
     assert_eq!(hub(&h), before);
 }
@@ -203,7 +203,7 @@ async fn a_refused_finding_is_reported_in_the_entry_and_the_remediation_stands()
     backend.refuse_events = Some("ThrottlingException: Rate exceeded".into());
     let h = handler(backend, false, "enforce");
     let (result, metrics) = h
-        .invoke_measured(&sample("secretsmanager-tag-resource.json"), Deadline::NONE)
+        .invoke(&sample("secretsmanager-tag-resource.json"), Deadline::NONE)
         .await;
     let report = result.expect("a refused finding does not fail the invocation");
     let entry = &report.results[0];
@@ -234,8 +234,9 @@ async fn an_offline_plan_publishes_nothing() {
         .clone(),
     );
     let report = h
-        .report(&sample("secretsmanager-tag-resource.json"), Deadline::NONE)
+        .handle(&sample("secretsmanager-tag-resource.json"), Deadline::NONE)
         .await
+        .0
         .unwrap();
     assert_eq!(report.results[0].outcome, Outcome::WouldRemediate);
     assert!(h.backend().events.lock().unwrap().is_empty());
