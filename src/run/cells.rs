@@ -78,7 +78,7 @@ impl<B: Backend> Handler<B> {
             };
             let failed = match &work.cell {
                 _ if refused.is_some() => refused,
-                Err(why) => Some((why.clone(), true)),
+                Err(why) => Some((why.to_string(), true)),
                 Ok(cell) if cell.account.is_some() && self.config.fleet.member_role.is_none() => Some((
                     format!(
                         "{} is not set: the cell's account cannot be reached (the function's own credentials would act in its own account)",

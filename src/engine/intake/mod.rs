@@ -17,7 +17,7 @@ use serde_json::Value;
 
 pub use record::SUPPORTED_EVENTS;
 pub use redact::{redacted, REDACTED};
-pub use sqs::{CellWork, SQS_EVENT_SOURCE};
+pub use sqs::{BadCell, CellWork, SQS_EVENT_SOURCE};
 pub use tag_change::{SUPPORTED_TAG_CHANGES, TAG_CHANGE_DETAIL_TYPE, TAG_SOURCE};
 
 /// A supported event that names one resource to check now.

@@ -15,10 +15,37 @@ pub const SQS_EVENT_SOURCE: &str = "aws:sqs";
 pub struct CellWork {
     /// The message id, which a partial batch response names to return a message to the queue.
     pub message_id: String,
-    /// The cell, or what is wrong with the body (never quoted: it names fields only).
-    pub cell: Result<Cell, String>,
+    /// The cell, or what is wrong with the body.
+    pub cell: Result<Cell, BadCell>,
     /// How many times the message has been received, this time included.
     pub receive_count: u32,
+}
+
+/// Why a message's body is not a sweep cell. Messages name fields only, never the body.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BadCell {
+    /// The record has no `body` string.
+    #[error("the message has no `body` string")]
+    NoBody,
+    /// The body is not JSON.
+    #[error("the message body is not JSON (line {line} column {column})")]
+    NotJson {
+        /// Where.
+        line: usize,
+        /// Where.
+        column: usize,
+    },
+    /// JSON, but not `{"account", "region"}`.
+    #[error(
+        "the message body is not a sweep cell: expected {{\"account\": \"123456789012\", \"region\": \"us-east-1\"}}"
+    )]
+    NotACell,
+    /// The region is not a region code.
+    #[error("the sweep cell's `region` is not a region code (like `us-east-1`)")]
+    BadRegion,
+    /// The account is not an account id.
+    #[error("the sweep cell's `account` is not a 12-digit account id")]
+    BadAccount,
 }
 
 /// Whether `records` are Lambda's SQS records (the first one says so).
@@ -43,22 +70,18 @@ pub(super) fn take(record: &Value, index: usize) -> Intake {
     })
 }
 
-fn cell(record: &Value) -> Result<Cell, String> {
-    let body = record
-        .get("body")
-        .and_then(Value::as_str)
-        .ok_or("the message has no `body` string")?;
-    let value: Value = serde_json::from_str(body)
-        .map_err(|e| format!("the message body is not JSON (line {} column {})", e.line(), e.column()))?;
-    let cell: Cell = serde_json::from_value(value).map_err(|_| {
-        "the message body is not a sweep cell: expected {\"account\": \"123456789012\", \"region\": \"us-east-1\"}"
-            .to_owned()
+fn cell(record: &Value) -> Result<Cell, BadCell> {
+    let body = record.get("body").and_then(Value::as_str).ok_or(BadCell::NoBody)?;
+    let value: Value = serde_json::from_str(body).map_err(|e| BadCell::NotJson {
+        line: e.line(),
+        column: e.column(),
     })?;
+    let cell: Cell = serde_json::from_value(value).map_err(|_| BadCell::NotACell)?;
     if !crate::domain::is_region(&cell.region) {
-        return Err("the sweep cell's `region` is not a region code (like `us-east-1`)".to_owned());
+        return Err(BadCell::BadRegion);
     }
     if cell.account.as_deref().is_some_and(|a| !is_account_id(a)) {
-        return Err("the sweep cell's `account` is not a 12-digit account id".to_owned());
+        return Err(BadCell::BadAccount);
     }
     Ok(cell)
 }

@@ -501,7 +501,8 @@ fn an_sqs_batch_is_one_cell_per_message_and_a_bad_body_is_named_not_quoted() {
     );
     assert_eq!(works[1].cell, Ok(Cell::new(Some("333333333333"), "eu-west-1")));
     assert_eq!(works[1].receive_count, 3);
-    let why = works[2].cell.clone().unwrap_err();
+    assert_eq!(works[2].cell, Err(BadCell::BadAccount));
+    let why = works[2].cell.clone().unwrap_err().to_string();
     assert!(
         why.contains("not a 12-digit account id") && !why.contains("12345"),
         "{why}"
