@@ -264,27 +264,27 @@ impl Evaluation {
 /// Evaluates a resource's current tags against the rules that govern it in its context.
 pub fn evaluate(policy: &Policy, ctx: &ResourceContext, tags: &Tags) -> Evaluation {
     let mut eval = Evaluation::default();
-    let mut honoured = None;
+    let (mut honoured, mut how, mut refused) = (None, Vec::new(), Vec::new());
     for claim in claims(policy.exemptions, ctx, tags) {
         match claim {
-            Claim::Honoured { until, how } => {
+            Claim::Honoured { until, how: h } => {
                 honoured = honoured.or(Some(until));
-                eval.notes.push(how);
+                how.push(h);
             }
-            Claim::Refused(why) => eval.notes.push(why),
+            Claim::Refused(why) => refused.push(why),
             Claim::Bad(finding) => eval.findings.push(finding),
         }
     }
+    // One honoured exemption exempts: the refused ones are then not the resource's story.
     if let Some(until) = honoured {
-        eval.notes
-            .retain(|n| !n.starts_with(NOT_VERIFIED) && !n.starts_with(NOT_HONOURED));
         return Evaluation {
             exempt: true,
             exempt_until: until,
-            notes: eval.notes,
+            notes: how,
             ..Evaluation::default()
         };
     }
+    eval.notes = refused;
     let mut rules: Vec<&Rule> = Vec::new();
     for rule in policy.rules.iter().filter(|r| r.applies_to(ctx, tags)) {
         match policy.waivers.iter().find(|w| w.waives(&rule.name, ctx, tags)) {
@@ -481,7 +481,7 @@ mod exemptions;
 mod keys;
 
 pub use exemptions::NOT_VERIFIED;
-use exemptions::{claims, Claim, NOT_HONOURED};
+use exemptions::{claims, Claim};
 use keys::{check_optional, fix_key_case};
 
 #[cfg(test)]

@@ -23,7 +23,7 @@ pub(super) enum Claim {
 
 /// The start of the note of an exemption that memory does not vouch for.
 pub const NOT_VERIFIED: &str = "exemption not verified";
-pub(super) const NOT_HONOURED: &str = "exemption not honoured";
+const NOT_HONOURED: &str = "exemption not honoured";
 
 /// The exemption tags the resource carries, each judged by the policy's `exemptions`: who may
 /// set them (with `trusted`, memory must hold the tag's current value, which only a trusted
