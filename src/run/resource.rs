@@ -270,7 +270,7 @@ impl<M: Memory + Sync> Judge<'_, M> {
                 };
                 let changed = trusted_changes(self.policy, &ctx, &state.tags, requested);
                 let who = ctx.event.as_ref().and_then(|e| e.actor.principal().map(str::to_owned));
-                let story = granted(&ctx, &changed, who, Vec::new());
+                let story = granted(&ctx, &changed, who, "trusted: remembered".to_owned(), Vec::new());
                 self.store(&ctx, &changed, false, observed, &story, entry).await;
             }
             Ok(state) => entry.reasons.extend(state.skip),
@@ -312,14 +312,8 @@ impl<M: Memory + Sync> Judge<'_, M> {
         let value = until.to_string();
         let set: Tags = [(EXEMPT_UNTIL_TAG.to_owned(), value.clone())].into_iter().collect();
         // Memory first: an exemption tagged but not recorded would not be honoured.
-        let story = granted(&ctx, &set, Some(who.to_owned()), vec![reason.to_owned()]);
-        let story: Vec<HistoryEntry> = story
-            .into_iter()
-            .map(|mut h| {
-                h.action = format!("exempt: granted through {value} (UTC)");
-                h
-            })
-            .collect();
+        let action = format!("exempt: granted through {value} (UTC)");
+        let story = granted(&ctx, &set, Some(who.to_owned()), action, vec![reason.to_owned()]);
         self.store(&ctx, &set, false, observed, &story, &mut entry).await;
         if entry.remembered.is_empty() {
             let why = entry.reasons.join("; ");

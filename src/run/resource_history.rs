@@ -22,42 +22,45 @@ pub(super) fn undone_keys(entry: &ResourceReport) -> Vec<String> {
     keys
 }
 
-/// The history step of values set on a trusted principal's or an administrator's word.
-pub(super) fn granted(ctx: &ResourceContext, set: &Tags, who: Option<String>, why: Vec<String>) -> Vec<HistoryEntry> {
+/// When the change a step records happened: the event's time, or now when a sweep found it.
+fn happened_at(ctx: &ResourceContext) -> String {
+    ctx.event
+        .as_ref()
+        .and_then(|e| e.time.clone())
+        .unwrap_or_else(|| utc_time(now_ms()))
+}
+
+/// The history step of values set on a trusted principal's or an administrator's word, under
+/// `action`. The memory adapter numbers the steps (`seq`) as it appends them.
+pub(super) fn granted(
+    ctx: &ResourceContext,
+    set: &Tags,
+    who: Option<String>,
+    action: String,
+    why: Vec<String>,
+) -> Vec<HistoryEntry> {
     if set.is_empty() {
         return Vec::new();
     }
-    let at = ctx
-        .event
-        .as_ref()
-        .and_then(|e| e.time.clone())
-        .unwrap_or_else(|| utc_time(now_ms()));
     vec![HistoryEntry {
-        seq: 0,
-        at,
+        at: happened_at(ctx),
         who: who.unwrap_or_else(|| "unknown".to_owned()),
         event: ctx.event.as_ref().and_then(|e| e.name.clone()),
         changes: set
             .iter()
             .map(|(k, v)| (k.clone(), ctx.remembered.get(k).cloned(), Some(v.clone())))
             .collect(),
-        action: "trusted: remembered".to_owned(),
+        action,
         why,
-        cause: None,
         keys: set.keys().cloned().collect(),
+        ..HistoryEntry::default()
     }]
 }
 
 /// The story this evaluation adds: remembered values someone changed (with who, from the
 /// event, or `unknown` when a sweep found it), then what tag-warden wrote. Nothing when nothing
-/// changed and nothing was written.
+/// changed and nothing was written. The memory adapter numbers the steps (`seq`).
 pub(super) fn history(ctx: &ResourceContext, tags: &Tags, entry: &ResourceReport) -> Vec<HistoryEntry> {
-    let seq = 0;
-    let at = ctx
-        .event
-        .as_ref()
-        .and_then(|e| e.time.clone())
-        .unwrap_or_else(|| utc_time(now_ms()));
     let mut story = Vec::new();
     let changes: Vec<_> = ctx
         .remembered
@@ -67,8 +70,7 @@ pub(super) fn history(ctx: &ResourceContext, tags: &Tags, entry: &ResourceReport
         .collect();
     if !changes.is_empty() {
         story.push(HistoryEntry {
-            seq,
-            at: at.clone(),
+            at: happened_at(ctx),
             who: ctx
                 .event
                 .as_ref()
@@ -99,7 +101,6 @@ pub(super) fn history(ctx: &ResourceContext, tags: &Tags, entry: &ResourceReport
             })
             .unwrap_or_default();
         story.push(HistoryEntry {
-            seq: seq + story.len() as u64,
             at: utc_time(now_ms()),
             who: "tag-warden".to_owned(),
             action: format!("{}: {}{contested}", entry.outcome.as_str(), did.join("; ")),
