@@ -56,6 +56,11 @@ impl Decision {
         Decision::of(Outcome::Skipped, vec![why.to_owned()])
     }
 
+    /// A resource an administrator exempted (`tag-warden exempt`); the caller gives the why.
+    pub fn exempted() -> Self {
+        Decision::of(Outcome::Exempt, Vec::new())
+    }
+
     /// A resource whose state could not be read.
     pub fn failed(e: &ApiError) -> Self {
         let mut d = Decision::of(Outcome::Compliant, Vec::new());

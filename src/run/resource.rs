@@ -294,8 +294,7 @@ impl<M: Memory + Sync> Judge<'_, M> {
         let state = store.read(arn).await?;
         let mut ctx = ctx.with_arn(&state.arn);
         ctx.name = ctx.name.or(state.name);
-        let mut entry = ResourceReport::judged(ctx.clone(), Some(arn), None, Decision::skipped(""));
-        entry.reasons.clear();
+        let mut entry = ResourceReport::judged(ctx.clone(), Some(arn), None, Decision::exempted());
         if let Some(why) = state.skip {
             return Err(refused(arn, &why));
         }
@@ -320,7 +319,6 @@ impl<M: Memory + Sync> Judge<'_, M> {
             return Err(refused(arn, &format!("the exemption could not be recorded: {why}")));
         }
         store.tag(&state.arn, &set).await?;
-        entry.outcome = crate::domain::Outcome::Exempt;
         entry.tags_added = set;
         entry
             .reasons
