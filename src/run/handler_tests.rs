@@ -178,6 +178,16 @@ fn trusted_tag_event(tags: &[(&str, &str)]) -> Value {
     v
 }
 
+/// The value memory holds for the trusted secret's `key`.
+fn remembered(h: &Handler<FakeBackend>, key: &str) -> Option<String> {
+    h.backend.memory.as_ref()?.values(TRUSTED_ARN).get(key).cloned()
+}
+
+/// The value the trusted secret carries for `key`.
+fn carried(h: &Handler<FakeBackend>, key: &str) -> Option<String> {
+    h.backend.secrets.tags_of(TRUSTED_ARN).get(key).cloned()
+}
+
 fn trusting(policy: &'static str) -> impl Fn(&str) -> Option<String> {
     move |k: &str| match k {
         "TAG_WARDEN_POLICY" => Some(policy.to_owned()),
@@ -246,16 +256,7 @@ async fn another_callers_change_is_not_laundered_through_a_trusted_call() {
         .0
         .unwrap();
     std::thread::sleep(std::time::Duration::from_millis(2));
-    assert_eq!(
-        h.backend
-            .memory
-            .as_ref()
-            .unwrap()
-            .values(TRUSTED_ARN)
-            .get("CreatedBy")
-            .map(String::as_str),
-        Some("alice")
-    );
+    assert_eq!(remembered(&h, "CreatedBy").as_deref(), Some("alice"));
     let mut mallory = sample("secretsmanager-tag-resource.json");
     mallory["detail"]["requestParameters"] =
         json!({"secretId": TRUSTED_ARN, "tags": [{"key": "CreatedBy", "value": "mallory"}]});
@@ -266,14 +267,7 @@ async fn another_callers_change_is_not_laundered_through_a_trusted_call() {
         "{:?}",
         report.results[0].reasons
     );
-    assert_eq!(
-        h.backend
-            .secrets
-            .tags_of(TRUSTED_ARN)
-            .get("CreatedBy")
-            .map(String::as_str),
-        Some("alice")
-    );
+    assert_eq!(carried(&h, "CreatedBy").as_deref(), Some("alice"));
 }
 
 #[tokio::test]
@@ -298,25 +292,12 @@ async fn a_trusted_change_to_a_locked_key_stands_whichever_event_comes_first() {
             std::thread::sleep(std::time::Duration::from_millis(2));
         }
         assert_eq!(
-            h.backend
-                .secrets
-                .tags_of(TRUSTED_ARN)
-                .get("CreatedBy")
-                .map(String::as_str),
+            carried(&h, "CreatedBy").as_deref(),
             Some("terraform"),
             "{:?}",
             order.map(|e| e["detail-type"].as_str().unwrap_or("record"))
         );
-        assert_eq!(
-            h.backend
-                .memory
-                .as_ref()
-                .unwrap()
-                .values(TRUSTED_ARN)
-                .get("CreatedBy")
-                .map(String::as_str),
-            Some("terraform")
-        );
+        assert_eq!(remembered(&h, "CreatedBy").as_deref(), Some("terraform"));
     }
 }
 
