@@ -26,11 +26,7 @@ impl Loader {
     }
 
     pub(super) fn require(&mut self, v: &Value, path: &str, kinds: &[ResourceKind]) -> Vec<Required> {
-        let Some(obj) = v.as_object() else {
-            self.err(
-                path,
-                format!("expected an object of tag key → requirement, found {}", type_name(v)),
-            );
+        let Some(obj) = self.keyed(v, path, "requirement") else {
             return Vec::new();
         };
         let mut out = Vec::new();

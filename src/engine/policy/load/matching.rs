@@ -55,11 +55,7 @@ impl Loader {
     }
 
     fn tag_conditions(&mut self, v: &Value, path: &str) -> Vec<(String, TagCondition)> {
-        let Some(obj) = v.as_object() else {
-            self.err(
-                path,
-                format!("expected an object of tag key → condition, found {}", type_name(v)),
-            );
+        let Some(obj) = self.keyed(v, path, "condition") else {
             return Vec::new();
         };
         let mut out = Vec::new();

@@ -134,6 +134,18 @@ impl Loader {
         Some(obj)
     }
 
+    /// The object at `path` mapping tag keys to `what` (any key: they are checked by the caller).
+    fn keyed<'v>(&mut self, v: &'v Value, path: &str, what: &str) -> Option<&'v Map<String, Value>> {
+        let obj = v.as_object();
+        if obj.is_none() {
+            self.err(
+                path,
+                format!("expected an object of tag key → {what}, found {}", type_name(v)),
+            );
+        }
+        obj
+    }
+
     fn string<'v>(&mut self, v: &'v Value, path: &str) -> Option<&'v str> {
         let s = v.as_str();
         if s.is_none() {
