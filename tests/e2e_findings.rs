@@ -408,13 +408,7 @@ async fn a_complete_sweep_closes_the_finding_of_a_secret_deleted_since() {
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(report["findings"]["security_hub"]["imported"], 2, "{report:#}");
 
-    moto.secrets()
-        .delete_secret()
-        .secret_id(&gone)
-        .force_delete_without_recovery(true)
-        .send()
-        .await
-        .unwrap();
+    moto.delete_secret_now(&gone).await;
     let (out, report) = run_cli(&moto, &["reconcile", "--json", "--region", REGION], &extra);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     let summary = &report["findings"]["security_hub"];

@@ -300,13 +300,7 @@ async fn a_report_mode_sweep_seeds_memory_and_a_second_sweep_writes_nothing_to_i
     assert_eq!(report["sweep"]["memory"]["remembered"], 0);
 
     // A secret deleted since: its memory is set to expire, not deleted.
-    moto.secrets()
-        .delete_secret()
-        .secret_id(&arns[5])
-        .force_delete_without_recovery(true)
-        .send()
-        .await
-        .unwrap();
+    moto.delete_secret_now(&arns[5]).await;
     let (_, report) = run_cli(&moto, &["reconcile", "--dry-run", "--json"], &env(&[]));
     assert_eq!(report["sweep"]["memory"]["expired"], 1);
     let (out, v) = run_cli(
@@ -446,13 +440,7 @@ async fn a_sweep_of_the_own_account_leaves_another_accounts_memory_alone() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let gone = moto.create_secret("prod/gone", &[("Owner", "search")]).await;
     run_cli(&moto, &["reconcile", "--dry-run", "--json"], &env(&[]));
-    moto.secrets()
-        .delete_secret()
-        .secret_id(&gone)
-        .force_delete_without_recovery(true)
-        .send()
-        .await
-        .unwrap();
+    moto.delete_secret_now(&gone).await;
     let (_, report) = run_cli(&moto, &["reconcile", "--dry-run", "--json"], &env(&[]));
     assert_eq!(report["sweep"]["memory"]["expired"], 1, "{report}");
     let show = |arn: &str| {

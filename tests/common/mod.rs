@@ -341,6 +341,17 @@ impl Moto {
         create_secret_with(&self.secrets(), name, tags).await
     }
 
+    /// Deletes a secret at once (no recovery window): it is gone, as a sweep will find it.
+    pub async fn delete_secret_now(&self, id: &str) {
+        self.secrets()
+            .delete_secret()
+            .secret_id(id)
+            .force_delete_without_recovery(true)
+            .send()
+            .await
+            .unwrap();
+    }
+
     pub async fn secret_tags(&self, id: &str) -> BTreeMap<String, String> {
         secret_tags_with(&self.secrets(), id).await
     }
