@@ -11,20 +11,11 @@ use crate::run::config::{Config, ENV_MEMORY_TABLE};
 use crate::run::handler::Handler;
 use crate::run::resource::{now_ms, Judge};
 
-/// The resource's kind, by its ARN's service.
-fn kind_of(arn: &str) -> Option<ResourceKind> {
-    match arn.split(':').nth(2)? {
-        "secretsmanager" => Some(ResourceKind::Secret),
-        "kms" if arn.contains(":key/") => Some(ResourceKind::KmsKey),
-        _ => None,
-    }
-}
-
 /// Checks the request against the policy before anything is called: a full ARN of a secret or
 /// key, a day from today to `exemptions.max_days` ahead, a reason, and a policy under which
 /// the exemption would be honoured.
 fn check(config: &Config, arn: &str, until: &str, reason: &str, today: Date) -> Result<(ResourceKind, Date), CliError> {
-    let kind = kind_of(arn).ok_or_else(|| {
+    let kind = ResourceKind::of_arn(arn).ok_or_else(|| {
         CliError::Invalid(format!(
             "`{arn}` is not the ARN of a secret or a KMS key (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME, arn:aws:kms:REGION:ACCOUNT:key/ID)"
         ))
