@@ -37,8 +37,7 @@ pub struct ImportArgs {
 }
 
 fn read_text(path: &Path) -> Result<String, CliError> {
-    let text = crate::run::config::read_policy_file(path)
-        .map_err(|e| CliError::Invalid(format!("cannot read `{}`: {e}", path.display())))?;
+    let text = super::read_policy_text(path)?;
     if text.len() > MAX_POLICY_BYTES {
         return Err(CliError::Invalid(format!(
             "`{}` is more than {MAX_POLICY_BYTES} bytes",

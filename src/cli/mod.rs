@@ -204,11 +204,16 @@ fn read_file(path: &Path) -> Result<String, CliError> {
     std::fs::read_to_string(path).map_err(|e| CliError::Invalid(format!("cannot read `{}`: {e}", path.display())))
 }
 
+/// The text of a policy file, read no further than the largest policy accepted.
+fn read_policy_text(path: &Path) -> Result<String, CliError> {
+    crate::run::config::read_policy_file(path)
+        .map_err(|e| CliError::Invalid(format!("cannot read `{}`: {e}", path.display())))
+}
+
 /// A policy file (YAML or JSON by its extension), validated; every problem listed.
 fn load_policy(path: &Path) -> Result<crate::engine::policy::Policy, CliError> {
     use crate::engine::policy::{parse_as, Format};
-    let text = crate::run::config::read_policy_file(path)
-        .map_err(|e| CliError::Invalid(format!("cannot read `{}`: {e}", path.display())))?;
+    let text = read_policy_text(path)?;
     parse_as(&text, Format::of_path(&path.to_string_lossy()))
         .map_err(|e| CliError::Invalid(format!("{}: {e}", path.display())))
 }
