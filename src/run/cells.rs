@@ -8,7 +8,7 @@ use crate::engine::intake::CellWork;
 use crate::ports::Backend;
 use crate::run::config::Accounts;
 use crate::run::outputs::Outputs;
-use crate::run::report::{BatchItemFailure, CellOutcome, CellResult, FanOut, Report, SweepSummary};
+use crate::run::report::{BatchItemFailure, CellOutcome, CellResult, FanOut, Report, ResourceReport, SweepSummary};
 use crate::run::sweep::Deadline;
 use serde_json::Value;
 use std::time::Instant;
@@ -68,66 +68,13 @@ impl<B: Backend> Handler<B> {
         let mut results = Vec::with_capacity(works.len());
         let mut failures = Vec::new();
         for work in works {
-            // A message names an account: act there only when it is governed.
-            let refused = match &work.cell {
-                Ok(cell) => match self.refusal(cell.account.as_deref()).await {
-                    Ok(refused) => refused.map(|why| (why, true)),
-                    Err(e) => Some((format!("cannot tell whether the account is governed: {e}"), false)),
-                },
-                Err(_) => None,
-            };
-            let failed = match &work.cell {
-                _ if refused.is_some() => refused,
-                Err(why) => Some((why.to_string(), true)),
-                Ok(cell) if cell.account.is_some() && self.config.fleet.member_role.is_none() => Some((
-                    format!(
-                        "{} is not set: the cell's account cannot be reached (the function's own credentials would act in its own account)",
-                        crate::run::config::ENV_MEMBER_ROLE
-                    ),
-                    true,
-                )),
-                Ok(_) if !deadline.allows_start(Instant::now()) => Some((
-                    "the invocation's deadline came before this cell started".to_owned(),
-                    false,
-                )),
-                Ok(cell) => {
-                    let (cell_entries, cell_summary) = self.sweeper(deadline, outputs).sweep_cell(cell, &|_| {}).await;
-                    let why = cell_summary.failed_cells.values().next().cloned().or_else(|| {
-                        cell_entries
-                            .iter()
-                            .find(|e| e.outcome == Outcome::Error)
-                            .map(|e| format!("a resource failed: {}", e.reasons.join("; ")))
-                    });
-                    entries.extend(cell_entries);
-                    match summary.as_mut() {
-                        Some(s) => s.merge(cell_summary),
-                        None => summary = Some(cell_summary),
-                    }
-                    why.map(|w| (w, false))
-                }
-            };
+            let failed = self
+                .sweep_one(&work, deadline, outputs, &mut entries, &mut summary)
+                .await;
             let cell = work.cell.as_ref().ok().map(Cell::to_string);
             let (outcome, reason) = match failed {
                 None => (CellOutcome::Swept, None),
-                Some((why, hopeless)) => {
-                    let last = hopeless || work.receive_count >= self.config.fleet.max_receives;
-                    match (&self.config.fleet.dead_letter_url, last) {
-                        (Some(dlq), true) => match self.dead_letter(dlq, &work, &why).await {
-                            Ok(()) => (CellOutcome::DeadLettered, Some(why)),
-                            Err(e) => {
-                                failures.push(work.message_id.clone());
-                                (
-                                    CellOutcome::Retry,
-                                    Some(format!("{why}; and the dead-letter queue refused it: {e}")),
-                                )
-                            }
-                        },
-                        _ => {
-                            failures.push(work.message_id.clone());
-                            (CellOutcome::Retry, Some(why))
-                        }
-                    }
-                }
+                Some((why, hopeless)) => self.settle(&work, why, hopeless, &mut failures).await,
             };
             tracing::info!(message_id = %work.message_id, cell = cell.as_deref().unwrap_or("-"), outcome = outcome.as_str(), reason = reason.as_deref().unwrap_or(""), attempt = work.receive_count, "sweep cell");
             results.push(CellResult {
@@ -150,6 +97,85 @@ impl<B: Backend> Handler<B> {
                 .collect(),
         );
         report
+    }
+
+    /// Sweeps one cell of the batch, its entries and summary added to the batch's. Returns why
+    /// it failed, if it did, and whether retrying is hopeless.
+    async fn sweep_one(
+        &self,
+        work: &CellWork,
+        deadline: Deadline,
+        outputs: &Outputs<'_>,
+        entries: &mut Vec<ResourceReport>,
+        summary: &mut Option<SweepSummary>,
+    ) -> Option<(String, bool)> {
+        let cell = match &work.cell {
+            Ok(cell) => cell,
+            Err(why) => return Some((why.to_string(), true)),
+        };
+        // A message names an account: act there only when it is governed.
+        match self.refusal(cell.account.as_deref()).await {
+            Ok(None) => {}
+            Ok(Some(why)) => return Some((why, true)),
+            Err(e) => return Some((format!("cannot tell whether the account is governed: {e}"), false)),
+        }
+        if cell.account.is_some() && self.config.fleet.member_role.is_none() {
+            return Some((
+                format!(
+                    "{} is not set: the cell's account cannot be reached (the function's own credentials would act in its own account)",
+                    crate::run::config::ENV_MEMBER_ROLE
+                ),
+                true,
+            ));
+        }
+        if !deadline.allows_start(Instant::now()) {
+            return Some((
+                "the invocation's deadline came before this cell started".to_owned(),
+                false,
+            ));
+        }
+        let (cell_entries, cell_summary) = self.sweeper(deadline, outputs).sweep_cell(cell, &|_| {}).await;
+        let why = cell_summary.failed_cells.values().next().cloned().or_else(|| {
+            cell_entries
+                .iter()
+                .find(|e| e.outcome == Outcome::Error)
+                .map(|e| format!("a resource failed: {}", e.reasons.join("; ")))
+        });
+        entries.extend(cell_entries);
+        match summary.as_mut() {
+            Some(s) => s.merge(cell_summary),
+            None => *summary = Some(cell_summary),
+        }
+        why.map(|w| (w, false))
+    }
+
+    /// What becomes of a failed cell: on its last receive (or when retrying is hopeless) sent
+    /// to the dead-letter queue, if there is one; otherwise returned to the queue (its message
+    /// id added to `failures`).
+    async fn settle(
+        &self,
+        work: &CellWork,
+        why: String,
+        hopeless: bool,
+        failures: &mut Vec<String>,
+    ) -> (CellOutcome, Option<String>) {
+        let last = hopeless || work.receive_count >= self.config.fleet.max_receives;
+        match (&self.config.fleet.dead_letter_url, last) {
+            (Some(dlq), true) => match self.dead_letter(dlq, work, &why).await {
+                Ok(()) => (CellOutcome::DeadLettered, Some(why)),
+                Err(e) => {
+                    failures.push(work.message_id.clone());
+                    (
+                        CellOutcome::Retry,
+                        Some(format!("{why}; and the dead-letter queue refused it: {e}")),
+                    )
+                }
+            },
+            _ => {
+                failures.push(work.message_id.clone());
+                (CellOutcome::Retry, Some(why))
+            }
+        }
     }
 
     /// Sends a cell that failed its last attempt to the dead-letter queue: the cell (so the
