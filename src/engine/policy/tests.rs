@@ -85,6 +85,24 @@ fn a_policy_needs_rules_and_each_rule_needs_an_effect() {
 }
 
 #[test]
+fn a_flag_that_is_not_true_or_false_is_rejected_where_it_stands() {
+    let errs = errors(r#"{"rules":[{"name":"r","require":{"Owner":{"default":"x","lock":"yes"}}}]}"#);
+    assert!(
+        has(
+            &errs,
+            "/rules/0/require/Owner/lock",
+            "expected true or false, found a string"
+        ),
+        "{errs:?}"
+    );
+    let errs = errors(r#"{"version":2,"rules":[{"name":"r","fix_key_case":1,"forbid":["x"]}]}"#);
+    assert!(
+        has(&errs, "/rules/0/fix_key_case", "expected true or false, found a number"),
+        "{errs:?}"
+    );
+}
+
+#[test]
 fn a_key_both_required_and_forbidden_for_one_kind_is_rejected() {
     let errs = errors(r#"{"rules":[{"name":"r","require":{"tempOwner":{"default":"x"}},"forbid":["temp*"]}]}"#);
     assert!(

@@ -1,7 +1,7 @@
 //! A rule's kinds, required and optional keys, values and forbidden globs, each checked against
 //! AWS's limits for the kinds the rule governs.
 
-use super::{child, type_name, Loader, REGEX_SIZE_LIMIT};
+use super::{child, Loader, REGEX_SIZE_LIMIT};
 use crate::domain::{is_reserved_key, ResourceKind, RESERVED_PREFIX};
 use crate::engine::policy::{Glob, Required, Template};
 use regex::RegexBuilder;
@@ -42,17 +42,7 @@ impl Loader {
 
     fn required(&mut self, key: &str, v: &Value, path: &str, kinds: &[ResourceKind]) -> Option<Required> {
         let obj = self.object(v, path, &["default", "values", "pattern", "lock"])?;
-        let lock = match obj.get("lock") {
-            None => false,
-            Some(Value::Bool(b)) => *b,
-            Some(other) => {
-                self.err(
-                    &child(path, "lock"),
-                    format!("expected true or false, found {}", type_name(other)),
-                );
-                false
-            }
-        };
+        let lock = self.flag(obj, "lock", path);
         let default_text = obj.get("default").and_then(|d| self.string(d, &child(path, "default")));
         let default = default_text.and_then(|d| self.template(d, &child(path, "default")));
         let values = obj

@@ -146,6 +146,21 @@ impl Loader {
         obj
     }
 
+    /// The true/false `field` of the object at `path`: false when absent or not a boolean.
+    fn flag(&mut self, obj: &Map<String, Value>, field: &str, path: &str) -> bool {
+        match obj.get(field) {
+            None => false,
+            Some(Value::Bool(b)) => *b,
+            Some(other) => {
+                self.err(
+                    &child(path, field),
+                    format!("expected true or false, found {}", type_name(other)),
+                );
+                false
+            }
+        }
+    }
+
     fn string<'v>(&mut self, v: &'v Value, path: &str) -> Option<&'v str> {
         let s = v.as_str();
         if s.is_none() {
@@ -339,21 +354,9 @@ impl Loader {
             }
             _ => Vec::new(),
         };
-        let fix_key_case = match obj.get("fix_key_case") {
-            None => false,
-            Some(f) if !self.v2(&child(path, "fix_key_case"), "`fix_key_case`") => {
-                let _ = f;
-                false
-            }
-            Some(Value::Bool(b)) => *b,
-            Some(other) => {
-                self.err(
-                    &child(path, "fix_key_case"),
-                    format!("expected true or false, found {}", type_name(other)),
-                );
-                false
-            }
-        };
+        let fix_key_case = obj.contains_key("fix_key_case")
+            && self.v2(&child(path, "fix_key_case"), "`fix_key_case`")
+            && self.flag(obj, "fix_key_case", path);
         if !["require", "forbid", "optional"].iter().any(|k| obj.contains_key(*k)) {
             self.err(path, "a rule needs `require`, `optional` or `forbid`");
         }
