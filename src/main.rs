@@ -8,11 +8,11 @@ use serde_json::Value;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
-use tag_warden::run::config::{Config, EXIT_INVALID};
+use tag_warden::config::{Config, EXIT_INVALID};
 use tag_warden::run::handler::{Handler, HandlerError};
-use tag_warden::run::metrics::Metrics;
-use tag_warden::run::report::Report;
 use tag_warden::run::sweep::Deadline;
+use tag_warden::view::metrics::Metrics;
+use tag_warden::view::report::Report;
 
 fn main() -> ExitCode {
     let args: Vec<_> = std::env::args_os().collect();
@@ -79,7 +79,11 @@ fn diagnostic(e: HandlerError) -> Diagnostic {
 /// Writes the invocation's metrics on stdout as EMF lines, beside (never inside) the log
 /// records: CloudWatch Logs extracts the metrics.
 fn write_emf(metrics: &Metrics, namespace: &str) {
-    if let Err(e) = metrics.write_emf(&mut std::io::stdout().lock(), namespace) {
+    if let Err(e) = metrics.write_emf(
+        &mut std::io::stdout().lock(),
+        namespace,
+        tag_warden::run::resource::now_ms(),
+    ) {
         tracing::warn!(error = %e, "cannot write the metrics");
     }
 }

@@ -23,8 +23,8 @@ use tag_warden::domain::{Mode, ResourceKind, Tags};
 use tag_warden::engine::policy::parse;
 use tag_warden::engine::policy::Policy;
 use tag_warden::ports::TagStore;
-use tag_warden::run::report::ResourceReport;
 use tag_warden::run::resource::Judge;
+use tag_warden::view::report::ResourceReport;
 
 /// The event path for one resource through a real adapter.
 async fn enforce<S: TagStore>(store: &S, policy: &Policy, mode: Mode, kind: ResourceKind, id: &str) -> ResourceReport {

@@ -614,7 +614,8 @@ fn dashboard(t: &Value) -> serde_json::Value {
 
 #[test]
 fn every_metric_the_dashboard_and_alarms_use_is_one_the_code_emits() {
-    use tag_warden::run::metrics::{emitted, DEFAULT_NAMESPACE, DIMENSION_SETS};
+    use tag_warden::config::DEFAULT_NAMESPACE;
+    use tag_warden::view::metrics::{emitted, DIMENSION_SETS};
     let t = template();
     assert_eq!(t["Parameters"]["MetricsNamespace"]["Default"], DEFAULT_NAMESPACE);
     let d = dashboard(&t);

@@ -2,8 +2,8 @@
 
 use super::{load_policy, print_emf, print_report, read_tags, runtime, CliError};
 use crate::adapters::offline::OfflineBackend;
+use crate::config::{Config, ENV_MEMORY_TABLE};
 use crate::engine::intake::{self, IntakeError};
-use crate::run::config::{Config, ENV_MEMORY_TABLE};
 use crate::run::handler::{failure, Handler};
 use crate::run::sweep::Deadline;
 use std::io::Read;

@@ -1,6 +1,6 @@
 //! The CLI's error: what went wrong and, by its variant, the exit code.
 
-use crate::run::config::EXIT_INVALID;
+use crate::config::EXIT_INVALID;
 use std::process::ExitCode;
 
 /// Exit code for a handler that returned an error (the invocation would fail) or a command

@@ -4,10 +4,10 @@
 //! `tag-warden:exempt-until = DAY`. Anyone else setting that tag is not vouched for.
 
 use super::{print_report, runtime, CliError};
+use crate::config::{Config, ENV_MEMORY_TABLE};
 use crate::domain::{arn_account, arn_region, Cell, Date, ResourceContext, ResourceKind};
 use crate::engine::policy::ExemptionSetter;
 use crate::ports::Backend;
-use crate::run::config::{Config, ENV_MEMORY_TABLE};
 use crate::run::handler::Handler;
 use crate::run::resource::{now_ms, Judge};
 
@@ -92,7 +92,7 @@ pub fn run(arn: &str, until: &str, reason: &str, env: &dyn Fn(&str) -> Option<St
             ResourceKind::KmsKey => judge.exempt(&backend.keys(&cell), ctx, arn, until, &who, reason).await,
         }
         .map_err(|e| failed(&e))?;
-        let report = crate::run::report::Report::new(handler.config().mode, vec![entry]);
+        let report = crate::view::report::Report::new(handler.config().mode, vec![entry]);
         report.results.iter().for_each(|e| e.log(false));
         print_report(&report)
     })

@@ -3,9 +3,9 @@
 //! `AWS::Organizations::Policy` resources, or written one file per document.
 
 use super::{load_policy, CliError};
+use crate::config::{role_name, ENV_IGNORE_PRINCIPALS, ENV_MEMBER_ROLE};
 use crate::domain::names_sessions;
 use crate::engine::guardrails::{guardrails, GuardrailKind, Guardrails};
-use crate::run::config::{role_name, ENV_IGNORE_PRINCIPALS, ENV_MEMBER_ROLE};
 use clap::{Args, ValueEnum};
 use serde_json::{json, Map, Value};
 use std::path::{Path, PathBuf};

@@ -4,11 +4,11 @@
 
 use super::{runtime, CliError};
 use crate::adapters::aws::AwsBackend;
+use crate::config::Accounts;
 use crate::domain::{utc_time, Date};
 use crate::engine::policy::{parse_as, Format, MAX_POLICY_BYTES};
 use crate::engine::tag_policy::{diff, organization_yaml, read, to_yaml, Scoped};
 use crate::ports::Backend;
-use crate::run::config::Accounts;
 use crate::run::resource::now_ms;
 use clap::Args;
 use std::path::{Path, PathBuf};

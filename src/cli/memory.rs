@@ -3,9 +3,9 @@
 
 use super::{runtime, CliError};
 use crate::adapters::aws::AwsBackend;
+use crate::config::ENV_MEMORY_TABLE;
 use crate::domain::{arn_account, arn_region, is_reserved_key, utc_time, ResourceKind, Tags};
 use crate::ports::{Backend, HistoryEntry, Memory, Place, Stored};
-use crate::run::config::ENV_MEMORY_TABLE;
 use crate::run::resource::now_ms;
 use clap::Subcommand;
 use serde_json::json;

@@ -13,12 +13,12 @@ mod reconcile;
 pub use error::{CliError, EXIT_FAILED};
 
 use crate::domain::Tags;
-use crate::run::report::Report;
+use crate::view::report::Report;
 use clap::{Parser, Subcommand};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-pub use crate::run::config::EXIT_INVALID;
+pub use crate::config::EXIT_INVALID;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -170,7 +170,7 @@ pub fn main(args: Vec<std::ffi::OsString>) -> ExitCode {
 
 /// The AWS backend for `config`: the one way it is built (the Lambda function and every command
 /// that acts): the SDK's configuration from the environment, memory, page size, member role.
-pub async fn aws_backend(config: &crate::run::config::Config) -> crate::adapters::aws::AwsBackend {
+pub async fn aws_backend(config: &crate::config::Config) -> crate::adapters::aws::AwsBackend {
     crate::adapters::aws::AwsBackend::from_env(config.memory_table.clone())
         .await
         .with_page_size(config.list_page_size)
@@ -194,9 +194,9 @@ fn print_report(report: &Report) -> Result<(), CliError> {
 }
 
 /// Prints metrics as EMF lines on stdout (`--emf`), namespace as configured.
-fn print_emf(metrics: &crate::run::metrics::Metrics, namespace: &str) -> Result<(), CliError> {
+fn print_emf(metrics: &crate::view::metrics::Metrics, namespace: &str) -> Result<(), CliError> {
     metrics
-        .write_emf(&mut std::io::stdout().lock(), namespace)
+        .write_emf(&mut std::io::stdout().lock(), namespace, crate::run::resource::now_ms())
         .map_err(|e| CliError::Failed(format!("cannot write the metrics: {e}")))
 }
 
@@ -206,7 +206,7 @@ fn read_file(path: &Path) -> Result<String, CliError> {
 
 /// The text of a policy file, read no further than the largest policy accepted.
 fn read_policy_text(path: &Path) -> Result<String, CliError> {
-    crate::run::config::read_policy_file(path)
+    crate::config::read_policy_file(path)
         .map_err(|e| CliError::Invalid(format!("cannot read `{}`: {e}", path.display())))
 }
 

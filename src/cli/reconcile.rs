@@ -2,12 +2,13 @@
 //! a summary table (or `--json`, the report the Lambda function returns) and an exit code.
 
 use super::{load_policy, print_emf, print_report, runtime, CliError};
-use crate::domain::{Mode, ResourceKind};
-use crate::run::config::{role_name, Accounts, Config};
+use crate::config::Rate;
+use crate::config::{role_name, Accounts, Config};
+use crate::domain::Mode;
 use crate::run::handler::{failure, Handler};
-use crate::run::page::{rows_of, Row, COLUMNS};
-use crate::run::report::Report;
-use crate::run::sweep::{Deadline, Progress, Rate};
+use crate::run::sweep::{Deadline, Progress};
+use crate::view::report::Report;
+use crate::view::table;
 use clap::Args;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -54,7 +55,7 @@ pub struct ReconcileArgs {
     #[arg(long, value_name = "FILE")]
     html: Option<PathBuf>,
     /// The tag the page groups the resources left not compliant by (each team finds its own).
-    #[arg(long, value_name = "KEY", default_value = crate::run::page::DEFAULT_GROUP_BY)]
+    #[arg(long, value_name = "KEY", default_value = crate::view::page::DEFAULT_GROUP_BY)]
     group_by: String,
 }
 
@@ -106,7 +107,7 @@ pub fn run(args: &ReconcileArgs, env: &dyn Fn(&str) -> Option<String>) -> Result
     if let Some(path) = &args.html {
         std::fs::write(
             path,
-            crate::run::page::render(&report, crate::run::resource::now_ms(), &args.group_by),
+            crate::view::page::render(&report, crate::run::resource::now_ms(), &args.group_by),
         )
         .map_err(|e| CliError::Failed(format!("cannot write `{}`: {e}", path.display())))?;
     }
@@ -179,96 +180,13 @@ fn show_progress(p: &Progress<'_>) {
     let _ = err.flush();
 }
 
-/// A table of counts per outcome: a header, then a line per row.
-fn text_table(out: &mut String, first: &str, rows: &[Row<'_>]) {
-    out.push_str(&format!("{first:<16} {:<8}", "kind"));
-    for c in COLUMNS {
-        out.push_str(&format!(" {:>15}", c.as_str()));
-    }
-    out.push('\n');
-    for (name, kind, counts) in rows {
-        out.push_str(&format!("{name:<16} {:<8}", kind.as_str()));
-        for c in COLUMNS {
-            let n = counts.and_then(|o| o.get(&c)).copied().unwrap_or(0);
-            out.push_str(&format!(" {n:>15}"));
-        }
-        out.push('\n');
-    }
-}
-
-/// The human summary: a row per region and kind, then every resource left not compliant.
+/// The human summary of a sweep ([`table::render`]), or the JSON report when there was none.
 fn print_table(report: &Report) -> Result<(), CliError> {
-    let Some(sweep) = &report.sweep else {
-        return print_report(report);
-    };
-    let mut out = String::new();
-    // Every region swept, those with nothing in them too.
-    let regions: Vec<Row<'_>> = sweep
-        .regions
-        .iter()
-        .flat_map(|r| {
-            let kinds = sweep.by_region.get(r);
-            ResourceKind::ALL.map(|k| (r.clone(), k, kinds.and_then(|m| m.get(&k))))
-        })
-        .collect();
-    text_table(&mut out, "region", &regions);
-    if !sweep.by_account.is_empty() {
-        out.push('\n');
-        text_table(&mut out, "account", &rows_of(&sweep.by_account));
-    }
-    if !sweep.failed_cells.is_empty() {
-        out.push_str(&format!(
-            "\ncells not swept to the end ({}):\n",
-            sweep.failed_cells.len()
-        ));
-        for (cell, why) in &sweep.failed_cells {
-            out.push_str(&format!("  {cell}: {why}\n"));
+    match table::render(report) {
+        Some(text) => {
+            print!("{text}");
+            Ok(())
         }
-    }
-    if !report.results.is_empty() {
-        out.push_str(&format!("\nnot compliant ({}):\n", report.results.len()));
-        for r in &report.results {
-            let name = r.arn.as_deref().or(r.resource_id.as_deref()).unwrap_or("-");
-            let why = r.reasons.first().map(String::as_str).unwrap_or("");
-            out.push_str(&format!("  {:<15} {name}: {why}\n", r.outcome.as_str()));
-        }
-    }
-    out.push_str(&format!(
-        "\nmode {}; {} in {:.2}s; {} throttled attempts{}\n",
-        report.mode,
-        if sweep.complete { "complete" } else { "INCOMPLETE" },
-        sweep.seconds,
-        sweep.throttled,
-        if sweep.not_started > 0 {
-            format!(" ({} resources not started)", sweep.not_started)
-        } else {
-            String::new()
-        }
-    ));
-    print!("{out}");
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::domain::Outcome;
-    use crate::run::page::Counts;
-
-    #[test]
-    fn a_text_table_has_a_header_and_a_line_per_row_zeros_included() {
-        let counts: Counts = [(Outcome::Compliant, 7), (Outcome::Violation, 2)].into();
-        let rows: Vec<Row<'_>> = vec![
-            ("123456789012".to_owned(), ResourceKind::Secret, Some(&counts)),
-            ("123456789012".to_owned(), ResourceKind::KmsKey, None),
-        ];
-        let mut out = String::new();
-        text_table(&mut out, "account", &rows);
-        let lines: Vec<Vec<&str>> = out.lines().map(|l| l.split_whitespace().collect()).collect();
-        assert_eq!(lines.len(), 3, "{out}");
-        assert_eq!(lines[0][..2], ["account", "kind"]);
-        assert_eq!(lines[0][2..], COLUMNS.map(|c| c.as_str()));
-        assert_eq!(lines[1], ["123456789012", "secret", "7", "0", "0", "2", "0", "0", "0"]);
-        assert_eq!(lines[2], ["123456789012", "kms-key", "0", "0", "0", "0", "0", "0", "0"]);
+        None => print_report(report),
     }
 }

@@ -3,13 +3,13 @@
 //! `batchItemFailures`, a cell's last failure sent to the dead-letter queue with the reason.
 
 use super::handler::{accounts_failed, Handler};
+use crate::config::Accounts;
 use crate::domain::{ApiError, Cell, Outcome};
 use crate::engine::intake::CellWork;
 use crate::ports::Backend;
-use crate::run::config::Accounts;
 use crate::run::outputs::Outputs;
-use crate::run::report::{BatchItemFailure, CellOutcome, CellResult, FanOut, Report, ResourceReport, SweepSummary};
 use crate::run::sweep::Deadline;
+use crate::view::report::{BatchItemFailure, CellOutcome, CellResult, FanOut, Report, ResourceReport, SweepSummary};
 use serde_json::Value;
 use std::time::Instant;
 
@@ -123,7 +123,7 @@ impl<B: Backend> Handler<B> {
             return Some((
                 format!(
                     "{} is not set: the cell's account cannot be reached (the function's own credentials would act in its own account)",
-                    crate::run::config::ENV_MEMBER_ROLE
+                    crate::config::ENV_MEMBER_ROLE
                 ),
                 true,
             ));

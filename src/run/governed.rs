@@ -3,11 +3,11 @@
 //! governs (its own, `TAG_WARDEN_ACCOUNTS`, or the organization's, listed once).
 
 use super::handler::{ignored, unreached, Handler};
+use crate::config::Accounts;
 use crate::domain::ApiError;
 use crate::engine::intake::{Ignored, IntakeOptions, Trigger};
 use crate::ports::Backend;
-use crate::run::config::Accounts;
-use crate::run::report::ResourceReport;
+use crate::view::report::ResourceReport;
 
 impl<B: Backend> Handler<B> {
     /// The intake options, with who the function is (its role and account, from the
@@ -57,8 +57,8 @@ impl<B: Backend> Handler<B> {
         };
         Ok((!governed).then(|| {
             let listed = match &self.config.fleet.accounts {
-                Accounts::Own => format!("{} is not set", crate::run::config::ENV_ACCOUNTS),
-                Accounts::List(ids) => format!("{}={}", crate::run::config::ENV_ACCOUNTS, ids.join(",")),
+                Accounts::Own => format!("{} is not set", crate::config::ENV_ACCOUNTS),
+                Accounts::List(ids) => format!("{}={}", crate::config::ENV_ACCOUNTS, ids.join(",")),
                 Accounts::Organization => "not an active account of the organization".to_owned(),
             };
             format!(

@@ -1,16 +1,17 @@
 //! The handler: one event → intake → per resource: read, evaluate, apply → one report.
 //! The same code serves the Lambda runtime and the CLI's `handle`.
 
+use crate::config::OutputSettings;
+use crate::config::{Accounts, Config};
 use crate::domain::{ApiError, Cell, ErrorType, Mode, Outcome, ResourceContext, ResourceKind};
 use crate::engine::decide::Decision;
 use crate::engine::intake::{self, Ignored, Intake, IntakeError, IntakeOptions, Trigger};
 use crate::ports::{Backend, TagStore};
-use crate::run::config::{Accounts, Config};
-use crate::run::metrics::Metrics;
-use crate::run::outputs::{OutputSettings, Outputs};
-use crate::run::report::{FindingsSummary, Report, ResourceReport};
+use crate::run::outputs::Outputs;
 use crate::run::resource::Judge;
 use crate::run::sweep::{Deadline, Progress, Sweep};
+use crate::view::metrics::Metrics;
+use crate::view::report::{FindingsSummary, Report, ResourceReport};
 use serde_json::Value;
 
 /// Why an invocation failed (so that Lambda retries it or parks it in the failure queue).

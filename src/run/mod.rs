@@ -1,15 +1,12 @@
-//! Layer 5, runners: configuration read once ([`config`]), one resource from state to report
-//! entry ([`resource`]), the event handler ([`handler`]; its SQS fan-out and cell path in
-//! `cells`) and the reconcile sweep ([`sweep`]), and the report they produce ([`report`]). Generic over the ports; the CLI and `main` pick
-//! the adapters.
+//! Layer 5, runners (orchestration, generic over the ports): one resource from state to report
+//! entry ([`resource`]), the event handler ([`handler`]; who the function is and which accounts
+//! it governs in `governed`; the SQS fan-out and cell path in `cells`), the reconcile sweep
+//! ([`sweep`]) and what leaves an invocation besides its response ([`outputs`]). Configuration
+//! comes from `config`, the shapes of results from `view`; the CLI and `main` pick the adapters.
 
 mod cells;
-pub mod config;
 mod governed;
 pub mod handler;
-pub mod metrics;
 pub mod outputs;
-pub mod page;
-pub mod report;
 pub mod resource;
 pub mod sweep;

@@ -7,43 +7,17 @@
 //! Publishing comes after the resource's writes and never changes its outcome: a finding AWS
 //! refuses is retried by the adapter, then counted and named in the report.
 
-use crate::domain::{arn_account, utc_time, Cell, Mode, Outcome, ResourceKind};
+use crate::config::OutputSettings;
+use crate::domain::{utc_time, Cell, Mode, Outcome, ResourceKind};
 use crate::ports::{
     finding_id, Backend, Compliance, PolicyFinding, Published, IMPORT_MAX_FINDINGS, PUT_EVENTS_MAX_ENTRIES,
 };
-use crate::run::metrics::{rules_of, Metrics, DEFAULT_NAMESPACE};
-use crate::run::report::{FindingsSummary, HubSummary, ResourceReport};
 use crate::run::resource::now_ms;
+use crate::view::findings::{finding_of, gone_finding};
+use crate::view::metrics::Metrics;
+use crate::view::report::{FindingsSummary, HubSummary, ResourceReport};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
-
-/// Where metrics and findings go.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OutputSettings {
-    /// The CloudWatch namespace of the EMF metrics (`TAG_WARDEN_METRICS_NAMESPACE`).
-    pub namespace: String,
-    /// The EventBridge bus findings are put on, by name or ARN (`TAG_WARDEN_FINDINGS_BUS`).
-    pub findings_bus: Option<String>,
-    /// Whether findings are imported into Security Hub (`TAG_WARDEN_SECURITY_HUB`).
-    pub security_hub: bool,
-}
-
-impl Default for OutputSettings {
-    fn default() -> Self {
-        OutputSettings {
-            namespace: DEFAULT_NAMESPACE.to_owned(),
-            findings_bus: None,
-            security_hub: false,
-        }
-    }
-}
-
-impl OutputSettings {
-    /// Whether any finding leaves the function.
-    pub fn publishes(&self) -> bool {
-        self.findings_bus.is_some() || self.security_hub
-    }
-}
 
 /// Failures the report names one by one; past these, they are counted.
 const MAX_NAMED_FAILURES: usize = 100;
@@ -76,86 +50,6 @@ pub struct Outputs<'a> {
 fn cell_of(entry: &ResourceReport) -> Option<Cell> {
     let region = entry.region.as_deref()?;
     Some(Cell::new(entry.account.as_deref(), region))
-}
-
-/// The finding of an entry, when it has one: a violation or a write report mode did not make
-/// (FAILED), a remediation (PASSED: fixed now), an exempt resource (WARNING: not enforced,
-/// and seen), or, when `resolves`, a compliant resource whose earlier finding is still open
-/// (PASSED).
-pub fn finding_of(entry: &ResourceReport, mode: Mode, resolves: bool, observed_at: &str) -> Option<PolicyFinding> {
-    let compliance = match entry.outcome {
-        // Fixed or not, a change someone keeps re-making is a conflict to resolve: open.
-        Outcome::Remediated | Outcome::WouldRemediate | Outcome::Violation if entry.contested.is_some() => {
-            Compliance::Warning
-        }
-        Outcome::Violation | Outcome::WouldRemediate => Compliance::Failed,
-        Outcome::Remediated => Compliance::Passed,
-        Outcome::Exempt => Compliance::Warning,
-        Outcome::Compliant if resolves => Compliance::Passed,
-        _ => return None,
-    };
-    let (kind, arn) = (entry.kind?, entry.arn.clone()?);
-    let account = entry.account.clone().or_else(|| arn_account(&arn).map(str::to_owned))?;
-    let region = entry.region.clone()?;
-    let (keys_to_add, keys_to_remove) = match entry.outcome {
-        Outcome::WouldRemediate | Outcome::Violation => {
-            let mut add: Vec<String> = entry.plan.tag.keys().cloned().collect();
-            add.extend(entry.report_only.tag.keys().cloned());
-            let mut remove = entry.plan.untag.clone();
-            remove.extend(entry.report_only.untag.iter().cloned());
-            (add, remove)
-        }
-        _ => (Vec::new(), Vec::new()),
-    };
-    Some(PolicyFinding {
-        finding_id: finding_id(&arn),
-        compliance,
-        outcome: entry.outcome,
-        mode,
-        kind,
-        account,
-        region,
-        rules: rules_of(entry).into_iter().collect(),
-        keys_added: entry.tags_added.keys().cloned().collect(),
-        keys_removed: entry.keys_removed.clone(),
-        keys_to_add,
-        keys_to_remove,
-        reasons: entry.reasons.clone(),
-        actor: entry.event.actor.arn.clone(),
-        event: entry.event.name.clone(),
-        event_id: entry.event.id.clone(),
-        observed_at: observed_at.to_owned(),
-        contested_by: entry.contested.as_ref().map(|c| c.contested_by.clone()),
-        contested_count: entry.contested.as_ref().map(|c| c.contested_count),
-        arn,
-    })
-}
-
-/// The closing finding of a resource gone, about `arn` in `cell`.
-fn gone_finding(arn: &str, kind: ResourceKind, cell: &Cell, mode: Mode, observed_at: &str) -> Option<PolicyFinding> {
-    let account = cell.account.as_deref().or_else(|| arn_account(arn))?;
-    Some(PolicyFinding {
-        finding_id: finding_id(arn),
-        compliance: Compliance::NotAvailable,
-        outcome: Outcome::Skipped,
-        mode,
-        kind,
-        arn: arn.to_owned(),
-        account: account.to_owned(),
-        region: cell.region.clone(),
-        rules: Vec::new(),
-        keys_added: Vec::new(),
-        keys_removed: Vec::new(),
-        keys_to_add: Vec::new(),
-        keys_to_remove: Vec::new(),
-        reasons: vec!["the resource no longer exists: a sweep of its account and region did not list it".to_owned()],
-        actor: None,
-        event: None,
-        event_id: None,
-        observed_at: observed_at.to_owned(),
-        contested_by: None,
-        contested_count: None,
-    })
 }
 
 impl<'a> Outputs<'a> {

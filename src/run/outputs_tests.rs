@@ -1,8 +1,8 @@
 use super::*;
+use crate::config::Config;
 use crate::domain::{Cell, ResourceKind};
 use crate::engine::evaluate::Finding;
 use crate::ports::TagStore;
-use crate::run::config::Config;
 use crate::run::handler::Handler;
 use crate::run::sweep::Deadline;
 use crate::testing::{FakeBackend, FakeStore};

@@ -11,8 +11,8 @@ use crate::engine::evaluate::evaluate;
 use crate::engine::policy::Policy;
 use crate::engine::remember::{changes, trusted_changes, Authority};
 use crate::ports::{HistoryEntry, Memory, Place, Remembered, ResourceState, Stored, TagStore};
-use crate::run::report::{Contested, ResourceReport};
 use crate::run::sweep::Deadline;
+use crate::view::report::{Contested, ResourceReport};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// How long the memory of a resource found gone is kept before DynamoDB's TTL removes it

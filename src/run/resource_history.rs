@@ -4,7 +4,7 @@
 use super::now_ms;
 use crate::domain::{utc_time, ResourceContext, Tags};
 use crate::ports::HistoryEntry;
-use crate::run::report::ResourceReport;
+use crate::view::report::ResourceReport;
 
 /// The keys tag-warden sets or removes for an entry: written, or (report mode) planned.
 pub(super) fn undone_keys(entry: &ResourceReport) -> Vec<String> {

@@ -1,5 +1,5 @@
 //! A checker of the CloudWatch Embedded Metric Format specification, for tests: the unit tests
-//! (`src/run/metrics_tests.rs`, through `#[path]`) and the end-to-end ones read what the code
+//! (`src/view/metrics_tests.rs`, through `#[path]`) and the end-to-end ones read what the code
 //! writes with it. It knows only the specification, nothing of tag-warden.
 //!
 //! <https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html>

@@ -1,5 +1,5 @@
-//! Client-side write pacing at the services' quotas, per cell: a [`Rate`] (validated here and
-//! only here), a [`RateLimiter`] that spaces calls evenly at a rate that halves when AWS
+//! Client-side write pacing at the services' quotas, per cell: a [`Rate`] (validated in
+//! `config`), a [`RateLimiter`] that spaces calls evenly at a rate that halves when AWS
 //! throttles and climbs back as calls succeed (other tools share the account's quota), and
 //! [`RateLimited`], which applies limiters to a store's writes (reads are not limited).
 //!
@@ -10,48 +10,14 @@
 //! others' calls, and it hears of every throttled attempt (the SDK's retries included) through
 //! [`TagStore::throttled`].
 
+use crate::config::Rate;
 use crate::domain::{ApiError, ErrorKind, Tags};
 use crate::ports::{Inventory, ListedPage, ResourceState, TagStore};
 use futures_util::Stream;
-use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Mutex;
 use tokio::time::Instant;
-
-/// Calls a second: positive and finite, by construction.
-#[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
-pub struct Rate(f64);
-
-impl Rate {
-    /// The default pace of Secrets Manager TagResource + UntagResource together, per account
-    /// and region: the quota, 50 TPS shared.
-    pub const SECRETS_WRITE_DEFAULT: Rate = Rate(50.0);
-    /// The default pace of KMS TagResource, and separately of UntagResource, per account and
-    /// region: the quota, 5 a second each.
-    pub const KMS_WRITE_DEFAULT: Rate = Rate(5.0);
-
-    /// `per_second` when it is a positive, finite number.
-    pub fn new(per_second: f64) -> Option<Rate> {
-        (per_second.is_finite() && per_second > 0.0).then_some(Rate(per_second))
-    }
-
-    /// Parses a setting's text (`40`, `0.5`).
-    pub fn parse(text: &str) -> Option<Rate> {
-        text.trim().parse().ok().and_then(Rate::new)
-    }
-
-    /// Calls a second.
-    pub fn per_second(self) -> f64 {
-        self.0
-    }
-}
-
-impl fmt::Display for Rate {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/s", self.0)
-    }
-}
 
 /// The lowest the rate goes, as a fraction of the ceiling.
 const FLOOR: f64 = 1.0 / 32.0;

@@ -13,52 +13,23 @@ mod deadline;
 mod limit;
 
 pub use deadline::{Deadline, MAX_MARGIN};
-pub use limit::{Rate, RateLimited, RateLimiter};
+pub use limit::{RateLimited, RateLimiter};
 
 mod tally;
 
+use crate::config::SweepSettings;
 use crate::domain::{ApiError, Cell, Date, ErrorType, Outcome, ResourceContext, ResourceKind};
 use crate::engine::decide::Decision;
 use crate::ports::{Backend, Inventory, Listed, ListedPage, Memory, Remembered, ResourceState, TagStore};
 use crate::run::outputs::Outputs;
-use crate::run::report::{MemorySummary, ResourceReport, SweepSummary};
 use crate::run::resource::{now_ms, Judge, Observed, Recall};
+use crate::view::report::{MemorySummary, ResourceReport, SweepSummary};
 use futures_util::stream::{self, StreamExt};
 use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 use tally::{Listing, Tally};
-
-/// How hard a sweep may push, and how much of it the report keeps.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SweepSettings {
-    /// Resources handled at once, per kind and cell.
-    pub concurrency: usize,
-    /// Cells (account and region) swept at once.
-    pub cells_at_once: usize,
-    /// Secrets Manager TagResource + UntagResource calls a second, per cell (they share a
-    /// 50 TPS quota): the most the pacer allows; it slows down when AWS throttles.
-    pub secrets_write_rps: Rate,
-    /// KMS TagResource calls a second, and UntagResource calls a second, per cell (about 5
-    /// each is the quota): the most the pacer allows.
-    pub kms_write_rps: Rate,
-    /// The most entries (resources left not compliant) the report lists; the counts always
-    /// cover every resource, and every entry is logged.
-    pub max_entries: usize,
-}
-
-impl Default for SweepSettings {
-    fn default() -> Self {
-        SweepSettings {
-            concurrency: 16,
-            cells_at_once: 4,
-            secrets_write_rps: Rate::SECRETS_WRITE_DEFAULT,
-            kms_write_rps: Rate::KMS_WRITE_DEFAULT,
-            max_entries: 1000,
-        }
-    }
-}
 
 /// Progress of one kind in one region, for a progress line.
 #[derive(Debug, Clone, PartialEq, Eq)]

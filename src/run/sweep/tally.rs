@@ -2,8 +2,8 @@
 //! entries the report lists (those left not compliant, up to a bound).
 
 use crate::domain::{Date, Outcome};
-use crate::run::report::ResourceReport;
-use crate::run::report::WaiverCounts;
+use crate::view::report::ResourceReport;
+use crate::view::report::WaiverCounts;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 

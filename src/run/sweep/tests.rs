@@ -1,4 +1,5 @@
 use super::*;
+use crate::config::Rate;
 use crate::domain::{ErrorKind, Mode, Outcome};
 use crate::engine::policy::parse;
 use crate::testing::{FakeBackend, FakeStore};
@@ -84,7 +85,7 @@ async fn report_mode_writes_nothing_and_checks_no_key_state() {
         backend.secrets.count("untag") + backend.secrets.count("tag") + backend.keys.count("guard"),
         0
     );
-    let report = crate::run::report::Report::of_sweep(Mode::Report, entries, SweepSummary::default());
+    let report = crate::view::report::Report::of_sweep(Mode::Report, entries, SweepSummary::default());
     assert_eq!(report.results.len(), 13, "the report lists what is left not compliant");
 }
 
@@ -321,7 +322,7 @@ mod streaming {
         assert!(entries.iter().all(|e| e.outcome == Outcome::WouldRemediate));
         assert_eq!((count(&summary, Outcome::WouldRemediate), summary.truncated), (20, 15));
         assert_eq!(count(&summary, Outcome::Compliant), 20);
-        let report = crate::run::report::Report::of_sweep(Mode::Report, entries, summary);
+        let report = crate::view::report::Report::of_sweep(Mode::Report, entries, summary);
         assert_eq!(
             report.summary[&Outcome::WouldRemediate],
             20,

@@ -6,12 +6,9 @@
 
 use crate::domain::{Outcome, ResourceKind};
 use crate::engine::evaluate::Finding;
-use crate::run::report::ResourceReport;
+use crate::view::report::ResourceReport;
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
-
-/// The namespace metrics go to unless `TAG_WARDEN_METRICS_NAMESPACE` says otherwise.
-pub const DEFAULT_NAMESPACE: &str = "TagWarden";
 
 /// Every metric tag-warden emits, in the order written.
 pub const METRICS: [&str; 12] = [
@@ -195,10 +192,10 @@ impl Metrics {
         self.emf(namespace, timestamp_ms).iter().map(line).collect()
     }
 
-    /// Writes the EMF lines, stamped now, to `out` (stdout: under Lambda, after each
-    /// invocation; the CLI's `--emf`), each line in one write so that it stays whole.
-    pub fn write_emf(&self, out: &mut impl std::io::Write, namespace: &str) -> std::io::Result<()> {
-        for line in self.emf_lines(namespace, crate::run::resource::now_ms()) {
+    /// Writes the EMF lines, stamped `timestamp_ms`, to `out` (stdout: under Lambda, after
+    /// each invocation; the CLI's `--emf`), each line in one write so that it stays whole.
+    pub fn write_emf(&self, out: &mut impl std::io::Write, namespace: &str, timestamp_ms: u64) -> std::io::Result<()> {
+        for line in self.emf_lines(namespace, timestamp_ms) {
             out.write_all(format!("{line}\n").as_bytes())?;
         }
         out.flush()

@@ -4,8 +4,9 @@
 use crate::domain::Mode;
 use crate::engine::intake::IntakeOptions;
 use crate::engine::policy::{self, Format, Glob, Policy, PolicyErrors};
-use crate::run::outputs::OutputSettings;
-use crate::run::sweep::{Rate, SweepSettings};
+
+mod settings;
+pub use settings::{OutputSettings, Rate, SweepSettings, DEFAULT_NAMESPACE};
 
 /// Inline policy JSON; wins over the file when set and not blank.
 pub const ENV_POLICY: &str = "TAG_WARDEN_POLICY";
@@ -426,5 +427,4 @@ pub fn read_policy_file(path: &std::path::Path) -> std::io::Result<String> {
 }
 
 #[cfg(test)]
-#[path = "config_tests.rs"]
 mod tests;

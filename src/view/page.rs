@@ -7,8 +7,8 @@
 //! it counts, so that tests (and scrapers) can read the numbers back.
 
 use crate::domain::{utc_time, Outcome, ResourceKind};
-use crate::run::metrics::rules_of;
-use crate::run::report::Report;
+use crate::view::metrics::rules_of;
+use crate::view::report::Report;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
@@ -317,7 +317,7 @@ mod tests {
     use super::*;
     use crate::domain::Mode;
     use crate::engine::evaluate::Finding;
-    use crate::run::report::{ResourceReport, SweepSummary};
+    use crate::view::report::{ResourceReport, SweepSummary};
 
     fn report() -> Report {
         let mut s = SweepSummary {

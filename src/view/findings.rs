@@ -1,0 +1,94 @@
+//! The finding a report entry makes ([`finding_of`]), and the closing finding of a resource a
+//! sweep no longer lists ([`gone_finding`]): `ports::PolicyFinding`s, which `run::outputs`
+//! publishes.
+
+use crate::domain::{arn_account, Cell, Mode, Outcome, ResourceKind};
+use crate::ports::{finding_id, Compliance, PolicyFinding};
+use crate::view::metrics::rules_of;
+use crate::view::report::ResourceReport;
+
+/// The finding of an entry, when it has one: a violation or a write report mode did not make
+/// (FAILED), a remediation (PASSED: fixed now), an exempt resource (WARNING: not enforced,
+/// and seen), or, when `resolves`, a compliant resource whose earlier finding is still open
+/// (PASSED).
+pub fn finding_of(entry: &ResourceReport, mode: Mode, resolves: bool, observed_at: &str) -> Option<PolicyFinding> {
+    let compliance = match entry.outcome {
+        // Fixed or not, a change someone keeps re-making is a conflict to resolve: open.
+        Outcome::Remediated | Outcome::WouldRemediate | Outcome::Violation if entry.contested.is_some() => {
+            Compliance::Warning
+        }
+        Outcome::Violation | Outcome::WouldRemediate => Compliance::Failed,
+        Outcome::Remediated => Compliance::Passed,
+        Outcome::Exempt => Compliance::Warning,
+        Outcome::Compliant if resolves => Compliance::Passed,
+        _ => return None,
+    };
+    let (kind, arn) = (entry.kind?, entry.arn.clone()?);
+    let account = entry.account.clone().or_else(|| arn_account(&arn).map(str::to_owned))?;
+    let region = entry.region.clone()?;
+    let (keys_to_add, keys_to_remove) = match entry.outcome {
+        Outcome::WouldRemediate | Outcome::Violation => {
+            let mut add: Vec<String> = entry.plan.tag.keys().cloned().collect();
+            add.extend(entry.report_only.tag.keys().cloned());
+            let mut remove = entry.plan.untag.clone();
+            remove.extend(entry.report_only.untag.iter().cloned());
+            (add, remove)
+        }
+        _ => (Vec::new(), Vec::new()),
+    };
+    Some(PolicyFinding {
+        finding_id: finding_id(&arn),
+        compliance,
+        outcome: entry.outcome,
+        mode,
+        kind,
+        account,
+        region,
+        rules: rules_of(entry).into_iter().collect(),
+        keys_added: entry.tags_added.keys().cloned().collect(),
+        keys_removed: entry.keys_removed.clone(),
+        keys_to_add,
+        keys_to_remove,
+        reasons: entry.reasons.clone(),
+        actor: entry.event.actor.arn.clone(),
+        event: entry.event.name.clone(),
+        event_id: entry.event.id.clone(),
+        observed_at: observed_at.to_owned(),
+        contested_by: entry.contested.as_ref().map(|c| c.contested_by.clone()),
+        contested_count: entry.contested.as_ref().map(|c| c.contested_count),
+        arn,
+    })
+}
+
+/// The closing finding of a resource gone, about `arn` in `cell`.
+pub fn gone_finding(
+    arn: &str,
+    kind: ResourceKind,
+    cell: &Cell,
+    mode: Mode,
+    observed_at: &str,
+) -> Option<PolicyFinding> {
+    let account = cell.account.as_deref().or_else(|| arn_account(arn))?;
+    Some(PolicyFinding {
+        finding_id: finding_id(arn),
+        compliance: Compliance::NotAvailable,
+        outcome: Outcome::Skipped,
+        mode,
+        kind,
+        arn: arn.to_owned(),
+        account: account.to_owned(),
+        region: cell.region.clone(),
+        rules: Vec::new(),
+        keys_added: Vec::new(),
+        keys_removed: Vec::new(),
+        keys_to_add: Vec::new(),
+        keys_to_remove: Vec::new(),
+        reasons: vec!["the resource no longer exists: a sweep of its account and region did not list it".to_owned()],
+        actor: None,
+        event: None,
+        event_id: None,
+        observed_at: observed_at.to_owned(),
+        contested_by: None,
+        contested_count: None,
+    })
+}
