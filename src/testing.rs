@@ -3,7 +3,7 @@
 //! fail chosen operations, refuse writes to chosen resources, and answer tag reads slowly.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
-use crate::domain::{ApiError, Cell, ErrorKind, Tags};
+use crate::domain::{ApiError, Cell, ErrorKind, PendingKeyState, Refusal, Tags};
 use crate::ports::{
     Backend, Compliance, HistoryEntry, Inventory, Listed, ListedPage, Memory, Place, PolicyFinding, Published,
     Remembered, ResourceState, Stored, TagStore,
@@ -138,9 +138,9 @@ impl FakeStore {
     }
 
     /// Marks the single resource as not to be written to.
-    pub fn skipping(self, why: &str) -> Self {
+    pub fn skipping(self, why: Refusal) -> Self {
         for state in self.resources.lock().unwrap().values_mut() {
-            state.skip = Some(why.to_owned());
+            state.skip = Some(why.clone());
         }
         self
     }
@@ -237,9 +237,12 @@ impl TagStore for FakeStore {
         self.call("read", id, String::new())?;
         self.update(id, |s| s.clone()).ok_or_else(|| not_found("read", id))
     }
-    async fn write_guard(&self, arn: &str) -> Result<Option<String>, ApiError> {
+    async fn write_guard(&self, arn: &str) -> Result<Option<Refusal>, ApiError> {
         self.call("guard", arn, String::new())?;
-        Ok(self.refuse_writes.contains(arn).then(|| "pending deletion".to_owned()))
+        Ok(self
+            .refuse_writes
+            .contains(arn)
+            .then_some(Refusal::KeyState(PendingKeyState::PendingDeletion)))
     }
     async fn aliases(&self, arn: &str) -> Result<Vec<String>, ApiError> {
         self.call("aliases", arn, String::new())?;

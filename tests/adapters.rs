@@ -19,7 +19,7 @@ use aws_smithy_types::body::SdkBody;
 use tag_warden::adapters::aws::{retry_config, KmsStore, SecretsStore, RETRY_MAX_ATTEMPTS};
 use tag_warden::domain::Outcome;
 use tag_warden::domain::{ErrorKind, ResourceContext};
-use tag_warden::domain::{Mode, ResourceKind, Tags};
+use tag_warden::domain::{Mode, PendingKeyState, Refusal, ResourceKind, Tags};
 use tag_warden::engine::policy::parse;
 use tag_warden::engine::policy::Policy;
 use tag_warden::ports::TagStore;
@@ -89,7 +89,7 @@ async fn a_secret_scheduled_for_deletion_or_owned_by_a_service_is_skipped() {
             .build()
     });
     let state = secrets(&[&deleted]).read("prod/db").await.unwrap();
-    assert!(state.skip.unwrap().contains("scheduled for deletion"));
+    assert_eq!(state.skip, Some(Refusal::SecretScheduledForDeletion));
 
     let owned = mock!(aws_sdk_secretsmanager::Client::describe_secret).then_output(|| {
         DescribeSecretOutput::builder()
@@ -99,7 +99,7 @@ async fn a_secret_scheduled_for_deletion_or_owned_by_a_service_is_skipped() {
     });
     let store = secrets(&[&owned]);
     let state = store.read("prod/db").await.unwrap();
-    assert!(state.skip.as_deref().unwrap().contains("managed by `rds`"));
+    assert_eq!(state.skip, Some(Refusal::SecretManagedBy("rds".into())));
     let report = enforce(
         &store,
         &parse(POLICY).unwrap(),
@@ -540,7 +540,7 @@ mod inventory {
             listed[0].tags.as_ref().unwrap().get("Owner").map(String::as_str),
             Some("p")
         );
-        assert!(listed[1].skip.as_deref().unwrap().contains("managed by `rds`"));
+        assert_eq!(listed[1].skip, Some(Refusal::SecretManagedBy("rds".into())));
         assert!(listed[2].skip.is_none());
     }
 
@@ -548,12 +548,10 @@ mod inventory {
     async fn the_key_write_guard_reads_the_key_state() {
         let pending = mock!(aws_sdk_kms::Client::describe_key)
             .then_output(|| key_metadata(KeyManagerType::Customer, KeyState::PendingDeletion));
-        assert!(kms(&[&pending])
-            .write_guard(KEY_ARN)
-            .await
-            .unwrap()
-            .unwrap()
-            .contains("PendingDeletion"));
+        assert_eq!(
+            kms(&[&pending]).write_guard(KEY_ARN).await.unwrap(),
+            Some(Refusal::KeyState(PendingKeyState::PendingDeletion))
+        );
         let enabled = mock!(aws_sdk_kms::Client::describe_key)
             .then_output(|| key_metadata(KeyManagerType::Customer, KeyState::Enabled));
         assert_eq!(kms(&[&enabled]).write_guard(KEY_ARN).await.unwrap(), None);

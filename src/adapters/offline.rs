@@ -2,7 +2,7 @@
 //! tags it was given, so the handler's own path can run with no AWS call. It lists nothing
 //! (it knows no resource by ARN) and keeps any write in memory.
 
-use crate::domain::{ApiError, Cell, Tags};
+use crate::domain::{ApiError, Cell, Refusal, Tags};
 use crate::ports::{Backend, Inventory, ListedPage, NoMemory, ResourceState, TagStore};
 use futures_util::{stream, Stream};
 use std::sync::{Arc, Mutex};
@@ -69,7 +69,7 @@ impl TagStore for OfflineStore {
             state_checked: true,
         })
     }
-    async fn write_guard(&self, _arn: &str) -> Result<Option<String>, ApiError> {
+    async fn write_guard(&self, _arn: &str) -> Result<Option<Refusal>, ApiError> {
         Ok(None)
     }
     /// Offline a key's aliases are what `plan --name` says.

@@ -3,7 +3,7 @@
 //! the outcome, the reasons and what was actually written.
 
 use super::evaluate::Evaluation;
-use crate::domain::{ApiError, ErrorKind, ErrorType, Outcome, Tags, EXEMPT_TAG, EXEMPT_UNTIL_TAG};
+use crate::domain::{ApiError, ErrorKind, ErrorType, Outcome, Refusal, Tags, EXEMPT_TAG, EXEMPT_UNTIL_TAG};
 
 /// What carrying out a plan did, as the apply layer saw it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -11,7 +11,7 @@ pub enum Applied {
     /// Nothing was written: report mode, an offline plan, or nothing to write.
     Nothing,
     /// A check just before writing found the resource must not be written to (why).
-    Refused(String),
+    Refused(Refusal),
     /// The check before writing failed.
     CheckFailed(ApiError),
     /// The writes attempted, in order (untag, then tag); `None` where not attempted. After a
@@ -52,8 +52,8 @@ impl Decision {
 
     /// A resource that must not be written to, for the reason given (deleted, service- or
     /// AWS-managed, pending deletion).
-    pub fn skipped(why: &str) -> Self {
-        Decision::of(Outcome::Skipped, vec![why.to_owned()])
+    pub fn skipped(why: &Refusal) -> Self {
+        Decision::of(Outcome::Skipped, vec![why.to_string()])
     }
 
     /// A resource an administrator exempted (`tag-warden exempt`); the caller gives the why.
@@ -122,7 +122,7 @@ pub fn decide(eval: &Evaluation, applied: &Applied) -> Decision {
         Applied::Nothing => {}
         Applied::Refused(why) => {
             d.outcome = Outcome::Skipped;
-            d.reasons.push(why.clone());
+            d.reasons.push(why.to_string());
         }
         Applied::CheckFailed(e)
         | Applied::Written {
@@ -304,9 +304,11 @@ mod tests {
     #[test]
     fn a_refusal_before_writing_skips_and_a_failed_check_maps_by_kind() {
         let e = eval(&["Debug"], &[], false);
-        let d = decide(&e, &Applied::Refused("pending deletion".into()));
+        use crate::domain::PendingKeyState;
+        let why = Refusal::KeyState(PendingKeyState::PendingDeletion);
+        let d = decide(&e, &Applied::Refused(why.clone()));
         assert_eq!(d.outcome, Outcome::Skipped);
-        assert_eq!(d.reasons.last().map(String::as_str), Some("pending deletion"));
+        assert_eq!(d.reasons.last(), Some(&why.to_string()));
         let d = decide(&e, &Applied::CheckFailed(err(ErrorKind::Transient)));
         assert_eq!((d.outcome, d.error_type), (Outcome::Error, Some(ErrorType::Transient)));
     }

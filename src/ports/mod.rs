@@ -20,7 +20,7 @@ pub use findings::{
 };
 pub use memory::{HistoryEntry, Memory, NoMemory, Place, Remembered, Stored, HISTORY_LEN};
 
-use crate::domain::{ApiError, Cell, ErrorKind, Identity, Tags};
+use crate::domain::{ApiError, Cell, ErrorKind, Identity, Refusal, Tags};
 use futures_util::Stream;
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -36,7 +36,7 @@ pub struct ResourceState {
     pub tags: Tags,
     /// Why the resource must not be written to, if so (deleted, service- or AWS-managed,
     /// pending deletion).
-    pub skip: Option<String>,
+    pub skip: Option<Refusal>,
     /// Whether the read looked at the resource's state, so `skip` is the whole answer; when
     /// not (a KMS key read by its tags alone, a listed resource), the write guard is asked
     /// before the first write.
@@ -49,7 +49,7 @@ pub trait TagStore {
     fn read(&self, id: &str) -> impl Future<Output = Result<ResourceState, ApiError>> + Send;
     /// Checked just before writing to a resource whose state was not read with its tags
     /// (`state_checked` false): why it must not be written to now, if so.
-    fn write_guard(&self, arn: &str) -> impl Future<Output = Result<Option<String>, ApiError>> + Send;
+    fn write_guard(&self, arn: &str) -> impl Future<Output = Result<Option<Refusal>, ApiError>> + Send;
     /// The resource's other names: a KMS key's aliases (without `alias/`), read only when a
     /// rule scopes keys by name; nothing (and no call) for a secret, whose name is read with it.
     fn aliases(&self, arn: &str) -> impl Future<Output = Result<Vec<String>, ApiError>> + Send;
@@ -68,7 +68,7 @@ impl<T: TagStore + Sync + Send> TagStore for std::sync::Arc<T> {
     fn read(&self, id: &str) -> impl Future<Output = Result<ResourceState, ApiError>> + Send {
         T::read(self, id)
     }
-    fn write_guard(&self, arn: &str) -> impl Future<Output = Result<Option<String>, ApiError>> + Send {
+    fn write_guard(&self, arn: &str) -> impl Future<Output = Result<Option<Refusal>, ApiError>> + Send {
         T::write_guard(self, arn)
     }
     fn aliases(&self, arn: &str) -> impl Future<Output = Result<Vec<String>, ApiError>> + Send {
@@ -97,7 +97,7 @@ pub struct Listed {
     /// Its tags when the listing carries them (ListSecrets does; ListKeys does not).
     pub tags: Option<Tags>,
     /// Why it must not be written to, when the listing already tells.
-    pub skip: Option<String>,
+    pub skip: Option<Refusal>,
 }
 
 /// One page of a listing, or why the listing failed (which ends it).

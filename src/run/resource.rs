@@ -273,7 +273,7 @@ impl<M: Memory + Sync> Judge<'_, M> {
                 let story = granted(&ctx, &changed, who, "trusted: remembered".to_owned(), Vec::new());
                 self.store(&ctx, &changed, false, observed, &story, entry).await;
             }
-            Ok(state) => entry.reasons.extend(state.skip),
+            Ok(state) => entry.reasons.extend(state.skip.map(|why| why.to_string())),
             Err(e) => entry.reasons.push(format!("could not read what it set: {e}")),
         }
     }
@@ -296,7 +296,7 @@ impl<M: Memory + Sync> Judge<'_, M> {
         ctx.name = ctx.name.or(state.name);
         let mut entry = ResourceReport::judged(ctx.clone(), Some(arn), None, Decision::exempted());
         if let Some(why) = state.skip {
-            return Err(refused(arn, &why));
+            return Err(refused(arn, &why.to_string()));
         }
         match self.recall(&state.arn).await {
             Recall::Known(r) => ctx.remembered = r.unwrap_or_default().values,

@@ -1,5 +1,5 @@
 use super::*;
-use crate::domain::{ErrorKind, Outcome, ResourceKind};
+use crate::domain::{ErrorKind, Outcome, Refusal, ResourceKind};
 use crate::engine::policy::parse;
 use crate::testing::FakeStore;
 
@@ -65,10 +65,10 @@ async fn fixable_and_unfixable_findings_together_end_as_a_violation_after_writin
 
 #[tokio::test]
 async fn skipped_state_is_reported_without_writes() {
-    let store = FakeStore::with("arn:db", &[("Debug", "1")]).skipping("scheduled for deletion");
+    let store = FakeStore::with("arn:db", &[("Debug", "1")]).skipping(Refusal::SecretScheduledForDeletion);
     let r = run(&store, Mode::Enforce).await;
     assert_eq!((r.outcome, store.calls().len()), (Outcome::Skipped, 1));
-    assert_eq!(r.reasons, ["scheduled for deletion"]);
+    assert_eq!(r.reasons, [Refusal::SecretScheduledForDeletion.to_string()]);
 }
 
 #[tokio::test]

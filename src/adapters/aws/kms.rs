@@ -4,7 +4,7 @@
 use super::error::{from_sdk, local};
 use super::paginate::{all_pages, kms_marker, pages};
 use super::throttle::Throttles;
-use crate::domain::{ApiError, ErrorKind, Tags};
+use crate::domain::{ApiError, ErrorKind, PendingKeyState, Refusal, Tags};
 use crate::ports::{Inventory, Listed, ListedPage, ResourceState, TagStore};
 use aws_sdk_kms::operation::describe_key::DescribeKeyOutput;
 use aws_sdk_kms::types::{KeyManagerType, KeyState, Tag};
@@ -141,19 +141,18 @@ fn listed(id: &str, arn: &str, aliases: &BTreeMap<String, Vec<String>>) -> Liste
             .map(|a| a.strip_prefix("alias/").unwrap_or(a).to_owned())
             .collect(),
         tags: None,
-        skip: managed.then(|| "AWS-managed key (alias/aws/*): only customer-managed keys can be tagged".to_owned()),
+        skip: managed.then_some(Refusal::AwsManagedAlias),
     }
 }
 
 /// Why a key's state or manager forbids tag changes, if it does.
-fn refusal(manager: Option<&KeyManagerType>, state: Option<&KeyState>) -> Option<String> {
+fn refusal(manager: Option<&KeyManagerType>, state: Option<&KeyState>) -> Option<Refusal> {
     if manager == Some(&KeyManagerType::Aws) {
-        return Some("AWS-managed key: only customer-managed keys can be tagged".to_owned());
+        return Some(Refusal::AwsManagedKey);
     }
     match state {
-        Some(s @ (KeyState::PendingDeletion | KeyState::PendingReplicaDeletion)) => {
-            Some(format!("key state {}: KMS refuses tag changes", s.as_str()))
-        }
+        Some(KeyState::PendingDeletion) => Some(Refusal::KeyState(PendingKeyState::PendingDeletion)),
+        Some(KeyState::PendingReplicaDeletion) => Some(Refusal::KeyState(PendingKeyState::PendingReplicaDeletion)),
         _ => None,
     }
 }
@@ -233,7 +232,7 @@ impl TagStore for KmsStore {
     }
 
     /// DescribeKey, only when a write is due: a key pending deletion refuses tag changes.
-    async fn write_guard(&self, arn: &str) -> Result<Option<String>, ApiError> {
+    async fn write_guard(&self, arn: &str) -> Result<Option<Refusal>, ApiError> {
         let out = self.describe(arn).await?;
         Ok(out.key_metadata().and_then(|m| refusal(m.key_manager(), m.key_state())))
     }

@@ -3,7 +3,7 @@
 use super::error::from_sdk;
 use super::paginate::pages;
 use super::throttle::Throttles;
-use crate::domain::{ApiError, ErrorKind, Tags};
+use crate::domain::{ApiError, ErrorKind, Refusal, Tags};
 use crate::ports::{Inventory, Listed, ListedPage, ResourceState, TagStore};
 use aws_sdk_secretsmanager::types::Tag;
 use aws_sdk_secretsmanager::Client;
@@ -80,7 +80,7 @@ impl TagStore for SecretsStore {
             })
         })?;
         let skip = if out.deleted_date().is_some() {
-            Some("the secret is scheduled for deletion: Secrets Manager refuses tag changes".to_owned())
+            Some(Refusal::SecretScheduledForDeletion)
         } else {
             owned_by(out.owning_service())
         };
@@ -95,7 +95,7 @@ impl TagStore for SecretsStore {
 
     /// The read (DescribeSecret) and the listing (ListSecrets) already tell deleted and
     /// service-owned secrets apart: nothing more to check, and no call.
-    async fn write_guard(&self, _arn: &str) -> Result<Option<String>, ApiError> {
+    async fn write_guard(&self, _arn: &str) -> Result<Option<Refusal>, ApiError> {
         Ok(None)
     }
 
@@ -167,6 +167,6 @@ impl Inventory for SecretsStore {
     }
 }
 
-fn owned_by(service: Option<&str>) -> Option<String> {
-    service.map(|svc| format!("the secret is managed by `{svc}`: Secrets Manager refuses tag changes"))
+fn owned_by(service: Option<&str>) -> Option<Refusal> {
+    service.map(|svc| Refusal::SecretManagedBy(svc.to_owned()))
 }

@@ -11,7 +11,7 @@
 //! [`TagStore::throttled`].
 
 use crate::config::Rate;
-use crate::domain::{ApiError, ErrorKind, Tags};
+use crate::domain::{ApiError, ErrorKind, Refusal, Tags};
 use crate::ports::{Inventory, ListedPage, ResourceState, TagStore};
 use futures_util::Stream;
 use std::sync::Arc;
@@ -132,7 +132,7 @@ impl<S: TagStore + Sync> TagStore for RateLimited<S> {
     async fn read(&self, id: &str) -> Result<ResourceState, ApiError> {
         self.inner.read(id).await
     }
-    async fn write_guard(&self, arn: &str) -> Result<Option<String>, ApiError> {
+    async fn write_guard(&self, arn: &str) -> Result<Option<Refusal>, ApiError> {
         self.inner.write_guard(arn).await
     }
     async fn aliases(&self, arn: &str) -> Result<Vec<String>, ApiError> {
