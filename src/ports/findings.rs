@@ -97,8 +97,15 @@ pub const PUT_EVENTS_MAX_ENTRIES: usize = 10;
 /// The most findings one BatchImportFindings call takes (Security Hub's limit).
 pub const IMPORT_MAX_FINDINGS: usize = 100;
 
-/// What became of publishing one finding: `None` when accepted, else why not.
-pub type Published = Option<String>;
+/// What became of publishing one finding.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Published {
+    /// The service took it.
+    Accepted,
+    /// It was not published: why (the service's error code and message, or why it was never
+    /// sent).
+    Refused(String),
+}
 
 #[cfg(test)]
 mod tests {

@@ -167,15 +167,15 @@ pub trait Backend: Send + Sync {
     /// events, in batches AWS takes, entries refused retried: what became of each, in order.
     fn put_findings(&self, bus: &str, findings: &[PolicyFinding]) -> impl Future<Output = Vec<Published>> + Send {
         let _ = bus;
-        let refused = unsupported("events:PutEvents").to_string();
-        std::future::ready(findings.iter().map(|_| Some(refused.clone())).collect())
+        let refused = Published::Refused(unsupported("events:PutEvents").to_string());
+        std::future::ready(vec![refused; findings.len()])
     }
     /// Imports `findings` into Security Hub in `cell` (the resource's account and region), as
     /// ASFF: what became of each, in order.
     fn import_findings(&self, cell: &Cell, findings: &[PolicyFinding]) -> impl Future<Output = Vec<Published>> + Send {
         let _ = cell;
-        let refused = unsupported("securityhub:BatchImportFindings").to_string();
-        std::future::ready(findings.iter().map(|_| Some(refused.clone())).collect())
+        let refused = Published::Refused(unsupported("securityhub:BatchImportFindings").to_string());
+        std::future::ready(vec![refused; findings.len()])
     }
     /// tag-warden's findings in Security Hub that are active and failed, about resources of
     /// `cell` (its account and region; an aggregating hub shows others, which are left out):

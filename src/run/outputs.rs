@@ -205,9 +205,11 @@ impl<'a> Outputs<'a> {
     fn record(&self, findings: &[PolicyFinding], results: &[Published], hub: bool) {
         let mut st = self.state();
         let summary = &mut st.summary;
-        for (f, result) in findings.iter().zip(results.iter().chain(std::iter::repeat(&None))) {
+        // A result missing from an adapter's answer is a finding not known to be published.
+        let missing = Published::Refused("no result for the finding".to_owned());
+        for (f, result) in findings.iter().zip(results.iter().chain(std::iter::repeat(&missing))) {
             match result {
-                None if hub => {
+                Published::Accepted if hub => {
                     let h = summary.security_hub.get_or_insert_with(HubSummary::default);
                     match (f.compliance, f.outcome) {
                         (Compliance::NotAvailable, _) => h.archived += 1,
@@ -215,8 +217,8 @@ impl<'a> Outputs<'a> {
                         _ => h.imported += 1,
                     }
                 }
-                None => summary.events_put += 1,
-                Some(why) => {
+                Published::Accepted => summary.events_put += 1,
+                Published::Refused(why) => {
                     let target = if hub { "Security Hub" } else { "findings bus" };
                     tracing::warn!(arn = %f.arn, finding_id = %f.finding_id, error = %why, "finding not published to the {target}");
                     if hub {

@@ -49,7 +49,7 @@ pub async fn put_findings(
     bus: &str,
     findings: &[PolicyFinding],
 ) -> Vec<Published> {
-    let mut results: Vec<Published> = vec![None; findings.len()];
+    let mut results = vec![Published::Accepted; findings.len()];
     let details: Vec<(String, Vec<String>)> = findings
         .iter()
         .map(|f| (serde_json::to_string(f).unwrap_or_default(), vec![f.arn.clone()]))
@@ -58,7 +58,7 @@ pub async fn put_findings(
     let (chunks, too_big) = batches(&sizes);
     for i in too_big {
         if let Some(r) = results.get_mut(i) {
-            *r = Some(format!("the event is larger than PutEvents takes ({MAX_BYTES} bytes)"));
+            *r = Published::Refused(format!("the event is larger than PutEvents takes ({MAX_BYTES} bytes)"));
         }
     }
     for chunk in chunks {
@@ -96,7 +96,10 @@ pub async fn put_findings(
             };
             for &i in &pending {
                 if let Some(r) = results.get_mut(i) {
-                    *r = refused.iter().find(|(j, _)| *j == i).map(|(_, why)| why.clone());
+                    *r = refused
+                        .iter()
+                        .find(|(j, _)| *j == i)
+                        .map_or(Published::Accepted, |(_, why)| Published::Refused(why.clone()));
                 }
             }
             if refused.is_empty() || attempt == ATTEMPTS {

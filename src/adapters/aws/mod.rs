@@ -274,7 +274,7 @@ impl Backend for AwsBackend {
         // The cell's account is the resource's (from its ARN): reaching it tells the home
         // account from a member one, whose role then imports there.
         if let Err(e) = self.reach(cell.account.as_deref()).await {
-            return findings.iter().map(|_| Some(e.to_string())).collect();
+            return vec![Published::Refused(e.to_string()); findings.len()];
         }
         securityhub::import(&self.clients(cell).securityhub, findings).await
     }

@@ -144,18 +144,21 @@ pub async fn import(client: &aws_sdk_securityhub::Client, findings: &[PolicyFind
             Ok(out) => {
                 let failed = out.failed_findings();
                 results.extend(chunk.iter().map(|f| {
-                    failed.iter().find(|e| e.id() == Some(f.finding_id.as_str())).map(|e| {
-                        format!(
-                            "{}: {}",
-                            e.error_code().unwrap_or("Failed"),
-                            e.error_message().unwrap_or("")
-                        )
-                    })
+                    failed
+                        .iter()
+                        .find(|e| e.id() == Some(f.finding_id.as_str()))
+                        .map_or(Published::Accepted, |e| {
+                            Published::Refused(format!(
+                                "{}: {}",
+                                e.error_code().unwrap_or("Failed"),
+                                e.error_message().unwrap_or("")
+                            ))
+                        })
                 }));
             }
             Err(e) => {
                 let e = from_sdk("securityhub:BatchImportFindings", "*", e, |_| None);
-                results.extend(chunk.iter().map(|_| Some(e.to_string())));
+                results.extend(chunk.iter().map(|_| Published::Refused(e.to_string())));
             }
         }
     }
