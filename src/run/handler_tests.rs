@@ -2,6 +2,7 @@ use super::*;
 use crate::domain::ErrorKind;
 use crate::run::sweep::Deadline;
 use crate::testing::{FakeBackend, FakeStore};
+use crate::view::metrics::Metric;
 use serde_json::json;
 
 fn handler(secrets: FakeStore, keys: FakeStore) -> Handler<FakeBackend> {
@@ -602,7 +603,7 @@ async fn the_third_undo_of_one_principals_change_is_contested_and_different_prin
             let (report, metrics) = h.invoke(&debug_by(role, &now), Deadline::NONE).await;
             let entry = report.unwrap().results.remove(0);
             assert_eq!(entry.outcome, Outcome::Remediated);
-            last = Some((entry, metrics.total("Contested")));
+            last = Some((entry, metrics.total(Metric::Contested)));
         }
         let (entry, counted) = last.unwrap();
         assert_eq!(entry.contested.is_some(), contested, "{roles:?}: {:?}", entry.reasons);

@@ -6,6 +6,7 @@ use crate::ports::TagStore;
 use crate::run::handler::Handler;
 use crate::run::sweep::Deadline;
 use crate::testing::{FakeBackend, FakeStore};
+use crate::view::metrics::Metric;
 use serde_json::Value;
 
 const ARN: &str = "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/payments/db-AbCdEf";
@@ -116,7 +117,7 @@ async fn findings_are_published_as_batches_fill_and_the_rest_at_the_end() {
     outputs.flush(&backend, true).await;
     assert_eq!(backend.events.lock().unwrap().len(), 25);
     let (metrics, summary) = outputs.finish();
-    assert_eq!(metrics.total("Violations"), 25);
+    assert_eq!(metrics.total(Metric::Violations), 25);
     let summary = summary.unwrap();
     assert_eq!((summary.events_put, summary.events_failed), (25, 0));
 }
@@ -176,7 +177,7 @@ async fn a_sweep_resolves_the_findings_of_resources_compliant_now() {
     let cells = [Cell::new(None, "us-east-1")];
     let (report, metrics) = h.sweep(&cells, Deadline::NONE, &|_| {}).await;
     assert_eq!(report.summary[&Outcome::Violation], 1);
-    assert_eq!(metrics.total("Violations"), 1);
+    assert_eq!(metrics.total(Metric::Violations), 1);
     assert_eq!(
         h.backend().hub.lock().unwrap()["us-east-1"][&finding_id(ARN)].compliance,
         Compliance::Failed
@@ -188,7 +189,7 @@ async fn a_sweep_resolves_the_findings_of_resources_compliant_now() {
         .unwrap();
     let (report, metrics) = h.sweep(&cells, Deadline::NONE, &|_| {}).await;
     assert_eq!(report.summary[&Outcome::Compliant], 1);
-    assert_eq!(metrics.total("Compliant"), 1);
+    assert_eq!(metrics.total(Metric::Compliant), 1);
     assert_eq!(report.findings.unwrap().security_hub.unwrap().resolved, 1);
     assert_eq!(
         h.backend().hub.lock().unwrap()["us-east-1"][&finding_id(ARN)].compliance,
@@ -213,9 +214,9 @@ async fn a_refused_finding_is_reported_in_the_entry_and_the_remediation_stands()
     assert_eq!(report.findings.unwrap().events_failed, 1);
     assert_eq!(
         (
-            metrics.total("Remediated"),
-            metrics.total("TagsAdded"),
-            metrics.total("TagsRemoved")
+            metrics.total(Metric::Remediated),
+            metrics.total(Metric::TagsAdded),
+            metrics.total(Metric::TagsRemoved)
         ),
         (1, 1, 1)
     );
@@ -300,7 +301,7 @@ async fn a_complete_sweep_archives_the_findings_of_resources_gone_and_an_incompl
     assert!(closed.reasons[0].contains("no longer exists"), "{:?}", closed.reasons);
     assert_eq!(report.findings.unwrap().security_hub.unwrap().archived, 1);
     assert_eq!(
-        metrics.total("Evaluated"),
+        metrics.total(Metric::Evaluated),
         1,
         "the key; a gone resource is not evaluated"
     );

@@ -10,66 +10,191 @@ use crate::view::report::ResourceReport;
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
 
-/// Every metric tag-warden emits, in the order written.
-pub const METRICS: [&str; 12] = [
-    "Evaluated",
-    "Compliant",
-    "Remediated",
-    "WouldRemediate",
-    "Violations",
-    "Exempt",
-    "Skipped",
-    "Errors",
-    "TagsAdded",
-    "TagsRemoved",
-    "Contested",
-    "Throttled",
-];
+/// A metric tag-warden emits: its name in CloudWatch is [`Metric::name`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Metric {
+    /// Resources judged.
+    Evaluated,
+    /// Resources compliant as found.
+    Compliant,
+    /// Resources tag-warden fixed.
+    Remediated,
+    /// Resources report mode (or a report-only rule) would have fixed.
+    WouldRemediate,
+    /// Resources left departing from the policy.
+    Violations,
+    /// Resources exempt (a verified exemption).
+    Exempt,
+    /// Resources AWS would refuse tag changes on.
+    Skipped,
+    /// Resources whose handling failed.
+    Errors,
+    /// Tags tag-warden added or set.
+    TagsAdded,
+    /// Tags tag-warden removed.
+    TagsRemoved,
+    /// Resources whose undoing was contested (the same change undone again and again).
+    Contested,
+    /// Throttled attempts AWS answered (the SDK retried them); per invocation only.
+    Throttled,
+    /// Each event's latency (its time to tag-warden's decision), in milliseconds: the values
+    /// of an invocation, in documents of their own (totals only), when it had events.
+    EventLatency,
+}
 
-/// The metric of each event's latency (its time to tag-warden's decision), in milliseconds:
-/// the values of an invocation, in documents of their own (totals only), when it had events.
-pub const EVENT_LATENCY: &str = "EventLatency";
+impl Metric {
+    /// The counted metrics, in the order written (the totals carry every one, zeros included).
+    pub const COUNTED: [Metric; 12] = [
+        Metric::Evaluated,
+        Metric::Compliant,
+        Metric::Remediated,
+        Metric::WouldRemediate,
+        Metric::Violations,
+        Metric::Exempt,
+        Metric::Skipped,
+        Metric::Errors,
+        Metric::TagsAdded,
+        Metric::TagsRemoved,
+        Metric::Contested,
+        Metric::Throttled,
+    ];
+
+    /// The metrics written per rule (`Kind` × `Rule`): the resources that departed from it.
+    pub const PER_RULE: [Metric; 3] = [Metric::Violations, Metric::Remediated, Metric::WouldRemediate];
+
+    /// The metric's name in CloudWatch.
+    pub fn name(self) -> &'static str {
+        match self {
+            Metric::Evaluated => "Evaluated",
+            Metric::Compliant => "Compliant",
+            Metric::Remediated => "Remediated",
+            Metric::WouldRemediate => "WouldRemediate",
+            Metric::Violations => "Violations",
+            Metric::Exempt => "Exempt",
+            Metric::Skipped => "Skipped",
+            Metric::Errors => "Errors",
+            Metric::TagsAdded => "TagsAdded",
+            Metric::TagsRemoved => "TagsRemoved",
+            Metric::Contested => "Contested",
+            Metric::Throttled => "Throttled",
+            Metric::EventLatency => "EventLatency",
+        }
+    }
+
+    /// The metric named `name` in CloudWatch, if tag-warden emits one.
+    pub fn named(name: &str) -> Option<Metric> {
+        Metric::COUNTED
+            .into_iter()
+            .chain([Metric::EventLatency])
+            .find(|m| m.name() == name)
+    }
+
+    /// The metric that counts resources of `outcome`; none for an ignored event.
+    fn of_outcome(outcome: Outcome) -> Option<Metric> {
+        match outcome {
+            Outcome::Ignored => None,
+            Outcome::Compliant => Some(Metric::Compliant),
+            Outcome::Remediated => Some(Metric::Remediated),
+            Outcome::WouldRemediate => Some(Metric::WouldRemediate),
+            Outcome::Violation => Some(Metric::Violations),
+            Outcome::Skipped => Some(Metric::Skipped),
+            Outcome::Error => Some(Metric::Errors),
+            Outcome::Exempt => Some(Metric::Exempt),
+        }
+    }
+}
+
+/// Metrics are kept (and written) in the order of their names, as CloudWatch lists them.
+impl Ord for Metric {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.name().cmp(other.name())
+    }
+}
+
+impl PartialOrd for Metric {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl std::fmt::Display for Metric {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
 
 /// The most values one EMF member holds.
 pub const MAX_VALUES_PER_METRIC: usize = 100;
 
-/// The metrics written per rule (`Kind` × `Rule`): the resources that departed from it.
-pub const RULE_METRICS: [&str; 3] = ["Violations", "Remediated", "WouldRemediate"];
+/// A dimension set tag-warden writes metrics under. Dimensions stay few and low in
+/// cardinality: never an ARN, a name or a tag value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dimensions {
+    /// None: the invocation's totals.
+    Totals,
+    /// `Kind`.
+    Kind,
+    /// `Kind` × `Rule`.
+    KindRule,
+    /// `Account` (when entries name accounts).
+    Account,
+}
 
-/// The dimension sets written: the totals (none), then per kind, per kind and rule, per account.
-pub const DIMENSION_SETS: [&[&str]; 4] = [&[], &["Kind"], &["Kind", "Rule"], &["Account"]];
-
-/// The metrics written under a dimension set (one of [`DIMENSION_SETS`]): the totals carry
-/// every one; `Throttled` is counted per invocation only; per rule, only [`RULE_METRICS`].
-pub fn emitted(dimensions: &[&str]) -> &'static [&'static str] {
-    const TOTALS: [&str; 13] = [
-        METRICS[0],
-        METRICS[1],
-        METRICS[2],
-        METRICS[3],
-        METRICS[4],
-        METRICS[5],
-        METRICS[6],
-        METRICS[7],
-        METRICS[8],
-        METRICS[9],
-        METRICS[10],
-        METRICS[11],
-        EVENT_LATENCY,
+impl Dimensions {
+    /// Every dimension set written, in order.
+    pub const ALL: [Dimensions; 4] = [
+        Dimensions::Totals,
+        Dimensions::Kind,
+        Dimensions::KindRule,
+        Dimensions::Account,
     ];
-    match dimensions {
-        [] => &TOTALS,
-        ["Kind"] | ["Account"] => METRICS.split_last().map_or(&[], |(_, rest)| rest),
-        ["Kind", "Rule"] => &RULE_METRICS,
-        _ => &[],
+
+    /// The dimensions' names, as an EMF directive lists them.
+    pub fn names(self) -> &'static [&'static str] {
+        match self {
+            Dimensions::Totals => &[],
+            Dimensions::Kind => &["Kind"],
+            Dimensions::KindRule => &["Kind", "Rule"],
+            Dimensions::Account => &["Account"],
+        }
+    }
+
+    /// The dimension set of these names, if tag-warden writes one.
+    pub fn named(names: &[&str]) -> Option<Dimensions> {
+        Dimensions::ALL.into_iter().find(|d| d.names() == names)
+    }
+
+    /// The metrics written under this set: the totals carry every one; `Throttled` is counted
+    /// per invocation only; per rule, only [`Metric::PER_RULE`].
+    pub fn emitted(self) -> &'static [Metric] {
+        const TOTALS: [Metric; 13] = [
+            Metric::COUNTED[0],
+            Metric::COUNTED[1],
+            Metric::COUNTED[2],
+            Metric::COUNTED[3],
+            Metric::COUNTED[4],
+            Metric::COUNTED[5],
+            Metric::COUNTED[6],
+            Metric::COUNTED[7],
+            Metric::COUNTED[8],
+            Metric::COUNTED[9],
+            Metric::COUNTED[10],
+            Metric::COUNTED[11],
+            Metric::EventLatency,
+        ];
+        match self {
+            Dimensions::Totals => &TOTALS,
+            Dimensions::Kind | Dimensions::Account => Metric::COUNTED.split_last().map_or(&[], |(_, rest)| rest),
+            Dimensions::KindRule => &Metric::PER_RULE,
+        }
     }
 }
 
 /// The most metrics a metric directive may hold (EMF specification).
 pub const MAX_METRICS_PER_DIRECTIVE: usize = 100;
 
-/// Counts by metric name.
-type Counts = BTreeMap<&'static str, u64>;
+/// Counts by metric.
+type Counts = BTreeMap<Metric, u64>;
 
 /// One invocation's counts.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -101,26 +226,17 @@ pub fn rules_of(entry: &ResourceReport) -> BTreeSet<String> {
 impl Metrics {
     /// Counts one report entry. Ignored events count nothing.
     pub fn observe(&mut self, entry: &ResourceReport) {
-        let name = match entry.outcome {
-            Outcome::Ignored => return,
-            Outcome::Compliant => "Compliant",
-            Outcome::Remediated => "Remediated",
-            Outcome::WouldRemediate => "WouldRemediate",
-            Outcome::Violation => "Violations",
-            Outcome::Skipped => "Skipped",
-            Outcome::Error => "Errors",
-            Outcome::Exempt => "Exempt",
+        let Some(outcome) = Metric::of_outcome(entry.outcome) else {
+            return;
         };
-        let mut counts: Vec<(&'static str, u64)> = Vec::with_capacity(4);
+        let mut counts: Vec<(Metric, u64)> = Vec::with_capacity(5);
         if entry.kind.is_some() {
-            counts.push(("Evaluated", 1));
+            counts.push((Metric::Evaluated, 1));
         }
-        if !name.is_empty() {
-            counts.push((name, 1));
-        }
-        counts.push(("TagsAdded", entry.tags_added.len() as u64));
-        counts.push(("TagsRemoved", entry.keys_removed.len() as u64));
-        counts.push(("Contested", u64::from(entry.contested.is_some())));
+        counts.push((outcome, 1));
+        counts.push((Metric::TagsAdded, entry.tags_added.len() as u64));
+        counts.push((Metric::TagsRemoved, entry.keys_removed.len() as u64));
+        counts.push((Metric::Contested, u64::from(entry.contested.is_some())));
         self.latencies.extend(entry.latency_ms);
         let mut targets: Vec<&mut Counts> = vec![&mut self.total];
         if let Some(kind) = entry.kind {
@@ -131,24 +247,29 @@ impl Metrics {
         }
         for target in targets {
             for (metric, n) in &counts {
-                *target.entry(metric).or_insert(0) += n;
+                *target.entry(*metric).or_insert(0) += n;
             }
         }
-        if let (Some(kind), true) = (entry.kind, RULE_METRICS.contains(&name)) {
+        if let (Some(kind), true) = (entry.kind, Metric::PER_RULE.contains(&outcome)) {
             for rule in rules_of(entry) {
-                *self.by_rule.entry((kind, rule)).or_default().entry(name).or_insert(0) += 1;
+                *self
+                    .by_rule
+                    .entry((kind, rule))
+                    .or_default()
+                    .entry(outcome)
+                    .or_insert(0) += 1;
             }
         }
     }
 
     /// Counts throttled attempts AWS answered (the SDK retried them).
     pub fn throttled(&mut self, n: u64) {
-        *self.total.entry("Throttled").or_insert(0) += n;
+        *self.total.entry(Metric::Throttled).or_insert(0) += n;
     }
 
     /// The total of `metric` (for reports and tests).
-    pub fn total(&self, metric: &str) -> u64 {
-        self.total.get(metric).copied().unwrap_or(0)
+    pub fn total(&self, metric: Metric) -> u64 {
+        self.total.get(&metric).copied().unwrap_or(0)
     }
 
     /// The EMF documents of these counts, stamped `timestamp_ms`: the totals (every metric,
@@ -156,10 +277,7 @@ impl Metrics {
     /// and rule, and per account.
     pub fn emf(&self, namespace: &str, timestamp_ms: u64) -> Vec<Value> {
         let mut docs = Vec::new();
-        let all: Counts = METRICS
-            .iter()
-            .map(|m| (*m, self.total.get(m).copied().unwrap_or(0)))
-            .collect();
+        let all: Counts = Metric::COUNTED.iter().map(|m| (*m, self.total(*m))).collect();
         docs.push(document(namespace, timestamp_ms, &[], &all));
         for (kind, counts) in &self.by_kind {
             docs.push(document(namespace, timestamp_ms, &[("Kind", kind.as_str())], counts));
@@ -230,7 +348,7 @@ fn document(namespace: &str, timestamp_ms: u64, dimensions: &[(&str, &str)], cou
     let metrics: Vec<Value> = counts
         .keys()
         .take(MAX_METRICS_PER_DIRECTIVE)
-        .map(|m| json!({"Name": m, "Unit": "Count"}))
+        .map(|m| json!({"Name": m.name(), "Unit": "Count"}))
         .collect();
     root.insert(
         "_aws".to_owned(),
@@ -243,7 +361,7 @@ fn document(namespace: &str, timestamp_ms: u64, dimensions: &[(&str, &str)], cou
         root.insert((*k).to_owned(), Value::String((*v).to_owned()));
     }
     for (m, n) in counts.iter().take(MAX_METRICS_PER_DIRECTIVE) {
-        root.insert((*m).to_owned(), json!(n));
+        root.insert(m.name().to_owned(), json!(n));
     }
     Value::Object(root)
 }
@@ -254,9 +372,9 @@ fn latency_document(namespace: &str, timestamp_ms: u64, values: &[u64]) -> Value
     json!({
         "_aws": {
             "Timestamp": timestamp_ms,
-            "CloudWatchMetrics": [{"Namespace": namespace, "Dimensions": [[]], "Metrics": [{"Name": EVENT_LATENCY, "Unit": "Milliseconds"}]}],
+            "CloudWatchMetrics": [{"Namespace": namespace, "Dimensions": [[]], "Metrics": [{"Name": Metric::EventLatency.name(), "Unit": "Milliseconds"}]}],
         },
-        EVENT_LATENCY: values,
+        Metric::EventLatency.name(): values,
     })
 }
 

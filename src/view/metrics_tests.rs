@@ -95,8 +95,8 @@ fn counts_land_in_the_right_dimension_sets() {
 fn totals_carry_every_metric_even_at_zero_and_nothing_is_an_arn_or_a_tag_value() {
     let docs = Metrics::default().emf("Custom/NS", 1);
     assert_eq!(docs.len(), 1);
-    for m in METRICS {
-        assert_eq!(emf_spec::value(&docs, "Custom/NS", &[], m), Some(0.0), "{m}");
+    for m in Metric::COUNTED {
+        assert_eq!(emf_spec::value(&docs, "Custom/NS", &[], m.name()), Some(0.0), "{m}");
     }
     let text = serde_json::to_string(&sample().emf("TagWarden", 1)).unwrap();
     assert!(!text.contains("arn:"));
@@ -127,15 +127,19 @@ fn what_each_dimension_set_carries_is_what_is_written() {
             .iter()
             .map(|d| d.as_str().unwrap())
             .collect();
-        assert!(DIMENSION_SETS.contains(&dims.as_slice()), "{dims:?}");
+        let set = Dimensions::named(&dims).unwrap_or_else(|| panic!("{dims:?} is not a set written"));
         for m in doc["_aws"]["CloudWatchMetrics"][0]["Metrics"].as_array().unwrap() {
             let name = m["Name"].as_str().unwrap();
-            assert!(emitted(&dims).contains(&name), "{name} under {dims:?}");
+            let metric = Metric::named(name).unwrap_or_else(|| panic!("{name} is no metric"));
+            assert!(set.emitted().contains(&metric), "{name} under {dims:?}");
         }
     }
-    assert_eq!(emitted(&["Kind"]).len(), 11);
-    assert!(!emitted(&["Account"]).contains(&"Throttled"));
-    assert!(emitted(&["Rule"]).is_empty());
+    assert_eq!(Dimensions::Kind.emitted().len(), 11);
+    assert!(!Dimensions::Account.emitted().contains(&Metric::Throttled));
+    assert_eq!(Dimensions::named(&["Rule"]), None);
+    for m in Metric::COUNTED.into_iter().chain([Metric::EventLatency]) {
+        assert_eq!(Metric::named(m.name()), Some(m));
+    }
 }
 
 #[test]
