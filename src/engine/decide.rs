@@ -168,7 +168,7 @@ fn settled(eval: &Evaluation) -> Outcome {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::evaluate::{Finding, Plan, ValueSource};
+    use crate::engine::evaluate::{Finding, Fix, Plan, ValueSource};
 
     fn eval(untag: &[&str], tag: &[(&str, &str)], unfixable: bool) -> Evaluation {
         let mut findings: Vec<Finding> = untag
@@ -182,17 +182,16 @@ mod tests {
         findings.extend(tag.iter().map(|(k, v)| Finding::Missing {
             key: k.to_string(),
             rule: "r".into(),
-            set: Some(v.to_string()),
-            from: Some(ValueSource::Default),
-            note: None,
+            fix: Fix::Set {
+                value: v.to_string(),
+                from: ValueSource::Default,
+            },
         }));
         if unfixable {
             findings.push(Finding::Missing {
                 key: "Reviewer".into(),
                 rule: "r".into(),
-                set: None,
-                from: None,
-                note: None,
+                fix: Fix::Manual(None),
             });
         }
         Evaluation {

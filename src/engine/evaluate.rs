@@ -4,7 +4,7 @@
 
 use crate::domain::{is_reserved_key, Date, Mode, ResourceContext, ResourceKind, Tags, EXEMPT_UNTIL_TAG};
 use crate::engine::intake::{TAG_CHANGE_DETAIL_TYPE, TAG_SOURCE};
-use crate::engine::policy::{Policy, Required, Rule};
+use crate::engine::policy::{Policy, Required, Rule, Template};
 use serde::Serialize;
 use std::collections::BTreeSet;
 
@@ -34,6 +34,88 @@ pub enum ValueSource {
     Default,
 }
 
+/// How the plan fixes a required or optional key's missing or invalid value. Serialized as a
+/// finding's `set` (the value, or null), `from` and `note` fields.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fix {
+    /// The plan sets `value`, taken from `from`.
+    Set {
+        /// The value set.
+        value: String,
+        /// Where it comes from.
+        from: ValueSource,
+    },
+    /// Nothing to set, so it cannot be fixed automatically: why, when the rule's default gives
+    /// no valid value here (`None`: the rule has no default).
+    Manual(Option<String>),
+}
+
+impl Fix {
+    /// The fix a rule's default gives: its value when it renders to one `valid` accepts, else
+    /// why not.
+    pub(super) fn by_default(default: Option<&Template>, ctx: &ResourceContext, valid: impl Fn(&str) -> bool) -> Fix {
+        let Some(template) = default else {
+            return Fix::Manual(None);
+        };
+        match template.render(ctx) {
+            Ok(value) if valid(&value) => Fix::Set {
+                value,
+                from: ValueSource::Default,
+            },
+            Ok(value) => Fix::Manual(Some(format!(
+                "the default `{}` gives `{value}`, which is not valid here",
+                template.as_str()
+            ))),
+            Err(why) => Fix::Manual(Some(format!(
+                "the default `{}` cannot be derived: {why}",
+                template.as_str()
+            ))),
+        }
+    }
+
+    /// The value the plan sets, if any.
+    pub fn value(&self) -> Option<&str> {
+        match self {
+            Fix::Set { value, .. } => Some(value),
+            Fix::Manual(_) => None,
+        }
+    }
+
+    /// The reason's closing words: what the fix is, or why there is none.
+    fn describe(&self) -> String {
+        match self {
+            Fix::Set {
+                value,
+                from: ValueSource::Remembered,
+            } => format!("fix: set `{value}` (the remembered value)"),
+            Fix::Set { value, .. } => format!("fix: set `{value}` (the default)"),
+            Fix::Manual(Some(note)) => format!("{note}, so it cannot be fixed automatically"),
+            Fix::Manual(None) => "no default, so it cannot be fixed automatically".to_owned(),
+        }
+    }
+}
+
+/// The `set`, `from` and `note` fields reports have always carried.
+impl Serialize for Fix {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        match self {
+            Fix::Set { value, from } => {
+                map.serialize_entry("set", value)?;
+                map.serialize_entry("from", from)?;
+            }
+            Fix::Manual(note) => {
+                map.serialize_entry("set", &None::<String>)?;
+                if let Some(note) = note {
+                    map.serialize_entry("note", note)?;
+                }
+            }
+        }
+        map.end()
+    }
+}
+
 /// One way a resource departs from the policy, and whether the plan fixes it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "finding", rename_all = "kebab-case")]
@@ -53,14 +135,9 @@ pub enum Finding {
         key: String,
         /// The rule requiring it.
         rule: String,
-        /// The value the plan sets, or none when it cannot be fixed.
-        set: Option<String>,
-        /// Where the value set comes from.
-        #[serde(skip_serializing_if = "Option::is_none")]
-        from: Option<ValueSource>,
-        /// Why a derived default gives no value here.
-        #[serde(skip_serializing_if = "Option::is_none")]
-        note: Option<String>,
+        /// How the plan fixes it, if it can.
+        #[serde(flatten)]
+        fix: Fix,
     },
     /// A required key has a value the rule rejects.
     Invalid {
@@ -72,14 +149,9 @@ pub enum Finding {
         expected: String,
         /// The rule.
         rule: String,
-        /// The value the plan sets, or none when it cannot be fixed.
-        set: Option<String>,
-        /// Where the value set comes from.
-        #[serde(skip_serializing_if = "Option::is_none")]
-        from: Option<ValueSource>,
-        /// Why a derived default gives no value here.
-        #[serde(skip_serializing_if = "Option::is_none")]
-        note: Option<String>,
+        /// How the plan fixes it, if it can.
+        #[serde(flatten)]
+        fix: Fix,
     },
     /// A locked key carries a value other than the remembered one; the plan puts it back.
     Locked {
@@ -127,44 +199,29 @@ impl Finding {
     pub fn is_fixed(&self) -> bool {
         match self {
             Finding::Forbidden { .. } | Finding::Locked { .. } | Finding::KeyCase { .. } => true,
-            Finding::Missing { set, .. } | Finding::Invalid { set, .. } => set.is_some(),
+            Finding::Missing { fix, .. } | Finding::Invalid { fix, .. } => fix.value().is_some(),
             Finding::TagLimit { .. } | Finding::BadWaiver { .. } => false,
         }
     }
 
     /// One line for people.
     pub fn reason(&self) -> String {
-        let fix = |set: &Option<String>, from: &Option<ValueSource>, note: &Option<String>| match (set, from, note) {
-            (Some(v), Some(ValueSource::Remembered), _) => format!("fix: set `{v}` (the remembered value)"),
-            (Some(v), _, _) => format!("fix: set `{v}` (the default)"),
-            (None, _, Some(note)) => format!("{note}, so it cannot be fixed automatically"),
-            (None, _, None) => "no default, so it cannot be fixed automatically".to_owned(),
-        };
         match self {
             Finding::Forbidden { key, rule, glob } => {
                 format!("`{key}` is forbidden by rule `{rule}` (`{glob}`); fix: remove it")
             }
-            Finding::Missing {
-                key,
-                rule,
-                set,
-                from,
-                note,
-            } => format!(
-                "`{key}` is required by rule `{rule}` but missing: {}",
-                fix(set, from, note)
-            ),
+            Finding::Missing { key, rule, fix } => {
+                format!("`{key}` is required by rule `{rule}` but missing: {}", fix.describe())
+            }
             Finding::Invalid {
                 key,
                 value,
                 expected,
                 rule,
-                set,
-                from,
-                note,
+                fix,
             } => format!(
                 "`{key}` = `{value}` is invalid by rule `{rule}` (expected {expected}): {}",
-                fix(set, from, note)
+                fix.describe()
             ),
             Finding::Locked {
                 key,
@@ -361,31 +418,18 @@ fn check_required(rules: &[&Rule], key: &str, tags: &Tags, ctx: &ResourceContext
     let valid = |v: &str| reqs.iter().all(|(_, q)| q.accepts(v));
     let recalled = ctx.remembered.get(key).filter(|v| valid(v));
     let template = reqs.iter().find_map(|(_, q)| q.default.as_ref());
-    let (set, from, note) = match (recalled, template.map(|t| (t, t.render(ctx)))) {
-        (Some(v), _) => (Some(v.clone()), Some(ValueSource::Remembered), None),
-        (None, Some((_, Ok(v)))) if valid(&v) => (Some(v), Some(ValueSource::Default), None),
-        (None, Some((t, Ok(v)))) => (
-            None,
-            None,
-            Some(format!(
-                "the default `{}` gives `{v}`, which is not valid here",
-                t.as_str()
-            )),
-        ),
-        (None, Some((t, Err(why)))) => (
-            None,
-            None,
-            Some(format!("the default `{}` cannot be derived: {why}", t.as_str())),
-        ),
-        (None, None) => (None, None, None),
+    let fix = match recalled {
+        Some(v) => Fix::Set {
+            value: v.clone(),
+            from: ValueSource::Remembered,
+        },
+        None => Fix::by_default(template, ctx, valid),
     };
     let finding = match tags.get(key) {
         None => reqs.first().map(|(rule, _)| Finding::Missing {
             key: key.to_owned(),
             rule: rule.name.clone(),
-            set: set.clone(),
-            from,
-            note: note.clone(),
+            fix: fix.clone(),
         }),
         Some(value) => match reqs.iter().find(|(_, q)| !q.accepts(value)) {
             Some((rule, q)) => Some(Finding::Invalid {
@@ -393,9 +437,7 @@ fn check_required(rules: &[&Rule], key: &str, tags: &Tags, ctx: &ResourceContext
                 value: value.clone(),
                 expected: q.expectation(),
                 rule: rule.name.clone(),
-                set: set.clone(),
-                from,
-                note: note.clone(),
+                fix: fix.clone(),
             }),
             None => reqs
                 .iter()
@@ -424,7 +466,7 @@ fn check_required(rules: &[&Rule], key: &str, tags: &Tags, ctx: &ResourceContext
         return;
     }
     if let Some(finding) = finding {
-        if let Some(value) = set {
+        if let Fix::Set { value, .. } = fix {
             let enforced = reqs.iter().any(|(r, _)| !report_only(r));
             let plan = if enforced {
                 &mut eval.plan

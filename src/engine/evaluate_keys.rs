@@ -1,6 +1,6 @@
 //! Keys the rules name in another case (`fix_key_case`), and optional keys.
 
-use super::{report_only, Evaluation, Finding, ValueSource};
+use super::{report_only, Evaluation, Finding, Fix};
 use crate::domain::{is_reserved_key, ResourceContext, Tags};
 use crate::engine::policy::{same_but_case, Required, Rule};
 
@@ -59,40 +59,20 @@ pub(super) fn check_optional(rules: &[&Rule], key: &str, tags: &Tags, ctx: &Reso
         return;
     };
     let valid = |v: &str| reqs.iter().all(|(_, q)| q.accepts(v));
-    let (set, note) = match reqs
-        .iter()
-        .find_map(|(_, q)| q.default.as_ref())
-        .map(|t| (t, t.render(ctx)))
-    {
-        Some((_, Ok(v))) if valid(&v) => (Some(v), None),
-        Some((t, Ok(v))) => (
-            None,
-            Some(format!(
-                "the default `{}` gives `{v}`, which is not valid here",
-                t.as_str()
-            )),
-        ),
-        Some((t, Err(why))) => (
-            None,
-            Some(format!("the default `{}` cannot be derived: {why}", t.as_str())),
-        ),
-        None => (None, None),
-    };
-    if let Some(v) = &set {
+    let fix = Fix::by_default(reqs.iter().find_map(|(_, q)| q.default.as_ref()), ctx, valid);
+    if let Some(v) = fix.value() {
         let plan = if reqs.iter().any(|(r, _)| !report_only(r)) {
             &mut eval.plan
         } else {
             &mut eval.report_only
         };
-        plan.tag.insert(key.to_owned(), v.clone());
+        plan.tag.insert(key.to_owned(), v.to_owned());
     }
     eval.findings.push(Finding::Invalid {
         key: key.to_owned(),
         value: value.clone(),
         expected: q.expectation(),
         rule: rule.name.clone(),
-        from: set.as_ref().map(|_| ValueSource::Default),
-        set,
-        note,
+        fix,
     });
 }

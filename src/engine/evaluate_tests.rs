@@ -38,7 +38,7 @@ fn untag_of_required_key_restores_default() {
     assert!(e.plan.untag.is_empty());
     assert!(!e.has_violations());
     assert!(
-        matches!(&e.findings[..], [Finding::Missing { key, set: Some(v), .. }] if key == "Owner" && v == "platform")
+        matches!(&e.findings[..], [Finding::Missing { key, fix: Fix::Set { value, .. }, .. }] if key == "Owner" && value == "platform")
     );
 }
 
@@ -89,7 +89,7 @@ fn missing_required_key_without_default_is_a_violation_with_no_write() {
     );
     assert!(e.plan.is_empty());
     assert!(e.has_violations());
-    assert!(matches!(&e.findings[..], [Finding::Missing { key, set: None, .. }] if key == "Reviewer"));
+    assert!(matches!(&e.findings[..], [Finding::Missing { key, fix: Fix::Manual(_), .. }] if key == "Reviewer"));
     assert!(e.findings[0].reason().contains("no default"));
 }
 
@@ -609,4 +609,31 @@ mod key_case_and_optional {
         assert!(e.contains("`Debug` is optional but rule `b` forbids it"), "{e}");
         assert!(parse(POLICY).is_ok());
     }
+}
+
+#[test]
+fn a_fix_serializes_as_the_set_from_and_note_fields_reports_carry() {
+    let json = |fix: Fix| {
+        serde_json::to_value(Finding::Missing {
+            key: "Owner".into(),
+            rule: "r".into(),
+            fix,
+        })
+        .unwrap()
+    };
+    assert_eq!(
+        json(Fix::Set {
+            value: "platform".into(),
+            from: ValueSource::Remembered
+        }),
+        serde_json::json!({"finding": "missing", "key": "Owner", "rule": "r", "set": "platform", "from": "remembered"})
+    );
+    assert_eq!(
+        json(Fix::Manual(Some("the default `{creator}` cannot be derived".into()))),
+        serde_json::json!({"finding": "missing", "key": "Owner", "rule": "r", "set": null, "note": "the default `{creator}` cannot be derived"})
+    );
+    assert_eq!(
+        json(Fix::Manual(None)),
+        serde_json::json!({"finding": "missing", "key": "Owner", "rule": "r", "set": null})
+    );
 }

@@ -1,7 +1,7 @@
 use super::*;
 use crate::config::Config;
 use crate::domain::{Cell, ResourceKind};
-use crate::engine::evaluate::Finding;
+use crate::engine::evaluate::{Finding, Fix};
 use crate::ports::TagStore;
 use crate::run::handler::Handler;
 use crate::run::sweep::Deadline;
@@ -40,9 +40,7 @@ fn violation(i: usize) -> ResourceReport {
     e.findings.push(Finding::Missing {
         key: "CostCenter".to_owned(),
         rule: "cost".to_owned(),
-        set: None,
-        from: None,
-        note: None,
+        fix: Fix::Manual(None),
     });
     e.reasons.push("CostCenter is required and has no default".to_owned());
     e

@@ -1,5 +1,6 @@
 use super::*;
 use crate::domain::Tags;
+use crate::engine::evaluate::{Fix, ValueSource};
 
 #[path = "../../tests/common/emf_spec.rs"]
 #[allow(dead_code)]
@@ -14,9 +15,10 @@ fn entry(outcome: Outcome, kind: ResourceKind, account: Option<&str>, rules: &[&
         e.findings.push(Finding::Missing {
             key: "CostCenter".to_owned(),
             rule: (*rule).to_owned(),
-            set: Some("4100".to_owned()),
-            from: None,
-            note: None,
+            fix: Fix::Set {
+                value: "4100".to_owned(),
+                from: ValueSource::Default,
+            },
         });
     }
     e

@@ -316,7 +316,7 @@ fn resources(out: &mut String, report: &Report) {
 mod tests {
     use super::*;
     use crate::domain::Mode;
-    use crate::engine::evaluate::Finding;
+    use crate::engine::evaluate::{Finding, Fix};
     use crate::view::report::{ResourceReport, SweepSummary};
 
     fn report() -> Report {
@@ -351,9 +351,7 @@ mod tests {
             e.findings.push(Finding::Missing {
                 key: "CostCenter".into(),
                 rule: (*rule).into(),
-                set: None,
-                from: None,
-                note: None,
+                fix: Fix::Manual(None),
             });
             e.reasons.push("`CostCenter` is missing & has no default".into());
             if i == 0 {
