@@ -347,14 +347,24 @@ fn policy_test_cases_pass_fail_with_a_diff_or_are_invalid_in_yaml_and_json() {
     let invalid = dir.path().join("bad.yaml");
     std::fs::write(
         &invalid,
-        "cases:\n  - name: a\n    resource: { kind: bucket }\n    expect: {}\n  - nme: b\n",
+        "cases:\n  - name: a\n    resource: { kind: bucket }\n    expect: {}\n  - nme: b\n  - name: c\n    resource: { kind: secret }\n    expect: { outcome: complaint }\n",
     )
     .unwrap();
     let out = test_cmd(&invalid, &["--policy", &policy]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("invalid cases (2)") && err.contains("/cases/0") && err.contains("/cases/1"),
+        err.contains("invalid cases (3)") && err.contains("/cases/0") && err.contains("/cases/1"),
+        "{err}"
+    );
+    // A kind or an outcome out of the closed sets is refused when the file is read, naming
+    // what would do, not run as a case that can never pass.
+    assert!(
+        err.contains("/cases/0: unknown variant `bucket`, expected `secret` or `kms-key`"),
+        "{err}"
+    );
+    assert!(
+        err.contains("/cases/2: unknown variant `complaint`") && err.contains("`compliant`"),
         "{err}"
     );
     let out = test_cmd(&yaml, &["--policy", "/nonexistent.json"]);

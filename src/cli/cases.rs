@@ -41,7 +41,7 @@ struct Case {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Resource {
-    kind: String,
+    kind: ResourceKind,
     name: Option<String>,
     arn: Option<String>,
     account: Option<String>,
@@ -55,7 +55,7 @@ struct Resource {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Expect {
-    outcome: Option<String>,
+    outcome: Option<Outcome>,
     add: Option<Tags>,
     remove: Option<Vec<String>>,
     violations: Option<Vec<String>>,
@@ -124,10 +124,11 @@ async fn judge(policy: &Policy, case: &Ready) -> ResourceReport {
 /// What differs from what was expected, one line each.
 fn compare(expect: &Expect, entry: &ResourceReport) -> Vec<String> {
     let mut diffs = Vec::new();
-    if let Some(outcome) = &expect.outcome {
-        if outcome != entry.outcome.as_str() {
+    if let Some(outcome) = expect.outcome {
+        if outcome != entry.outcome {
             diffs.push(format!(
-                "outcome: expected `{outcome}`, got `{}`  ({})",
+                "outcome: expected `{}`, got `{}`  ({})",
+                outcome.as_str(),
                 entry.outcome.as_str(),
                 entry.reasons.join("; ")
             ));
@@ -161,8 +162,10 @@ fn compare(expect: &Expect, entry: &ResourceReport) -> Vec<String> {
 }
 
 fn compare_ignored(expect: &Expect, reason: &str) -> Vec<String> {
-    match expect.outcome.as_deref() {
-        Some(o) if o != Outcome::Ignored.as_str() => vec![format!("outcome: expected `{o}`, got `ignored` ({reason})")],
+    match expect.outcome {
+        Some(o) if o != Outcome::Ignored => {
+            vec![format!("outcome: expected `{}`, got `ignored` ({reason})", o.as_str())]
+        }
         _ => Vec::new(),
     }
 }
@@ -231,8 +234,7 @@ fn day(text: Option<&str>, field: &str) -> Result<Option<Date>, String> {
 }
 
 fn prepare(case: Case, base: &Path, today: Option<Date>) -> Result<Ready, String> {
-    let kind = ResourceKind::parse(&case.resource.kind)
-        .ok_or_else(|| format!("resource.kind: `{}` is not `secret` or `kms-key`", case.resource.kind))?;
+    let kind = case.resource.kind;
     let mut ctx = ResourceContext::new(kind);
     ctx.name = case.resource.name.clone();
     ctx.aliases = case.resource.aliases.clone();
