@@ -229,7 +229,7 @@ impl Config {
             None => policy.mode,
         };
         let ignore_principals = trusted_principals(env)?;
-        let memory_table = text(env, ENV_MEMORY_TABLE);
+        let memory_table = setting_text(env, ENV_MEMORY_TABLE);
         let locks = policy.locks();
         if memory_table.is_none() && !locks.is_empty() {
             let locks = locks
@@ -259,8 +259,8 @@ impl Config {
         let fleet = FleetConfig {
             member_role: member_role.clone(),
             accounts,
-            queue_url: text(env, ENV_SWEEP_QUEUE_URL),
-            dead_letter_url: text(env, ENV_SWEEP_DLQ_URL),
+            queue_url: setting_text(env, ENV_SWEEP_QUEUE_URL),
+            dead_letter_url: setting_text(env, ENV_SWEEP_DLQ_URL),
             max_receives: setting(env, ENV_SWEEP_MAX_RECEIVES, |v| {
                 count(v).and_then(|n| u32::try_from(n).ok())
             })?
@@ -319,7 +319,7 @@ fn trusted_principals(env: &dyn Fn(&str) -> Option<String>) -> Result<Vec<Glob>,
 
 /// Where metrics and findings go.
 fn outputs(env: &dyn Fn(&str) -> Option<String>) -> Result<OutputSettings, ConfigError> {
-    let namespace = match text(env, ENV_METRICS_NAMESPACE) {
+    let namespace = match setting_text(env, ENV_METRICS_NAMESPACE) {
         None => OutputSettings::default().namespace,
         Some(ns) if ns.len() <= 255 && !ns.starts_with("AWS/") && !ns.contains(':') => ns,
         Some(ns) => {
@@ -330,7 +330,7 @@ fn outputs(env: &dyn Fn(&str) -> Option<String>) -> Result<OutputSettings, Confi
             })
         }
     };
-    let security_hub = match text(env, ENV_SECURITY_HUB).map(|v| v.to_ascii_lowercase()) {
+    let security_hub = match setting_text(env, ENV_SECURITY_HUB).map(|v| v.to_ascii_lowercase()) {
         None => false,
         Some(v) if v == "true" => true,
         Some(v) if v == "false" => false,
@@ -344,7 +344,7 @@ fn outputs(env: &dyn Fn(&str) -> Option<String>) -> Result<OutputSettings, Confi
     };
     Ok(OutputSettings {
         namespace,
-        findings_bus: text(env, ENV_FINDINGS_BUS),
+        findings_bus: setting_text(env, ENV_FINDINGS_BUS),
         security_hub,
     })
 }
@@ -376,7 +376,7 @@ fn list(value: Option<String>) -> Vec<String> {
 }
 
 /// The setting `name`, trimmed; `None` when unset or blank.
-fn text(env: &dyn Fn(&str) -> Option<String>, name: &str) -> Option<String> {
+fn setting_text(env: &dyn Fn(&str) -> Option<String>, name: &str) -> Option<String> {
     env(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
 }
 

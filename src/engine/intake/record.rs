@@ -24,7 +24,7 @@ pub const SUPPORTED_EVENTS: &[(&str, &[&str])] = &[
 /// `region`, used when the record lacks `awsRegion`.
 pub(super) fn take(rec: &Value, envelope_region: Option<&str>, opts: &IntakeOptions) -> ItemResult {
     let event = event_info(rec);
-    let region = text(rec, &["awsRegion"]).or_else(|| envelope_region.map(str::to_owned));
+    let region = string_at(rec, &["awsRegion"]).or_else(|| envelope_region.map(str::to_owned));
     let ignored = |reason: String, kind: Option<ResourceKind>| {
         Ok(Intake::Ignored(Ignored {
             reason,
@@ -45,7 +45,7 @@ pub(super) fn take(rec: &Value, envelope_region: Option<&str>, opts: &IntakeOpti
     if !is_supported(kind, name) {
         return ignored(format!("{source} {name} does not change tags"), Some(kind));
     }
-    if let Some(code) = text(rec, &["errorCode"]) {
+    if let Some(code) = string_at(rec, &["errorCode"]) {
         return ignored(format!("the call failed ({code}): nothing changed"), Some(kind));
     }
     let creation = crate::engine::policy::CREATION_EVENTS.contains(&name);
@@ -73,20 +73,20 @@ enum Caller {
 /// Who made the call, what it was, and where.
 fn event_info(rec: &Value) -> EventInfo {
     EventInfo {
-        source: text(rec, &["eventSource"]),
-        name: text(rec, &["eventName"]),
-        id: text(rec, &["eventID"]),
-        time: text(rec, &["eventTime"]),
+        source: string_at(rec, &["eventSource"]),
+        name: string_at(rec, &["eventName"]),
+        id: string_at(rec, &["eventID"]),
+        time: string_at(rec, &["eventTime"]),
         actor: Actor {
-            identity_type: text(rec, &["userIdentity", "type"]),
-            arn: text(rec, &["userIdentity", "arn"]),
-            account: text(rec, &["userIdentity", "accountId"]),
-            user_name: text(rec, &["userIdentity", "userName"]),
-            issuer_arn: text(rec, &["userIdentity", "sessionContext", "sessionIssuer", "arn"]),
-            source_identity: text(rec, &["userIdentity", "sessionContext", "sourceIdentity"])
-                .or_else(|| text(rec, &["userIdentity", "sourceIdentity"])),
+            identity_type: string_at(rec, &["userIdentity", "type"]),
+            arn: string_at(rec, &["userIdentity", "arn"]),
+            account: string_at(rec, &["userIdentity", "accountId"]),
+            user_name: string_at(rec, &["userIdentity", "userName"]),
+            issuer_arn: string_at(rec, &["userIdentity", "sessionContext", "sessionIssuer", "arn"]),
+            source_identity: string_at(rec, &["userIdentity", "sessionContext", "sourceIdentity"])
+                .or_else(|| string_at(rec, &["userIdentity", "sourceIdentity"])),
         },
-        account: text(rec, &["recipientAccountId"]),
+        account: string_at(rec, &["recipientAccountId"]),
     }
 }
 
@@ -201,11 +201,11 @@ fn member_arn(role: &RoleArn<'_>) -> String {
 
 fn secret_id(rec: &Value, name: &str) -> Option<String> {
     if name == "CreateSecret" {
-        text(rec, &["responseElements", "arn"])
-            .or_else(|| text(rec, &["responseElements", "aRN"]))
-            .or_else(|| text(rec, &["requestParameters", "name"]))
+        string_at(rec, &["responseElements", "arn"])
+            .or_else(|| string_at(rec, &["responseElements", "aRN"]))
+            .or_else(|| string_at(rec, &["requestParameters", "name"]))
     } else {
-        text(rec, &["requestParameters", "secretId"])
+        string_at(rec, &["requestParameters", "secretId"])
     }
 }
 
@@ -217,15 +217,15 @@ fn key_id(rec: &Value, name: &str) -> Option<String> {
                     .and_then(Value::as_str)
                     .is_none_or(|t| t == "AWS::KMS::Key")
             })
-            .find_map(|r| text(r, &["ARN"]))
+            .find_map(|r| string_at(r, &["ARN"]))
     });
     let from_request = if name == "CreateKey" {
-        text(rec, &["responseElements", "keyMetadata", "arn"])
-            .or_else(|| text(rec, &["responseElements", "keyMetadata", "keyId"]))
+        string_at(rec, &["responseElements", "keyMetadata", "arn"])
+            .or_else(|| string_at(rec, &["responseElements", "keyMetadata", "keyId"]))
     } else {
-        text(rec, &["responseElements", "keyId"])
+        string_at(rec, &["responseElements", "keyId"])
             .filter(|k| k.starts_with("arn:"))
-            .or_else(|| text(rec, &["requestParameters", "keyId"]))
+            .or_else(|| string_at(rec, &["requestParameters", "keyId"]))
     };
     from_resources.or(from_request)
 }
@@ -242,7 +242,7 @@ fn id_fields(kind: ResourceKind, name: &str) -> &'static str {
 }
 
 /// A non-empty string at `path`, or None for absent, null, non-string or empty.
-pub(super) fn text(v: &Value, path: &[&str]) -> Option<String> {
+pub(super) fn string_at(v: &Value, path: &[&str]) -> Option<String> {
     path.iter()
         .try_fold(v, |v, key| v.get(key))
         .and_then(Value::as_str)

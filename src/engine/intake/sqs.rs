@@ -2,7 +2,7 @@
 //! message. Lambda's SQS records say `"eventSource": "aws:sqs"`, which is how they are told
 //! from a CloudTrail log file (`Records` too).
 
-use super::record::text;
+use super::record::string_at;
 use super::Intake;
 use crate::domain::{is_account_id, Cell};
 use serde_json::Value;
@@ -59,8 +59,8 @@ pub(super) fn is_sqs(records: &[Value]) -> bool {
 
 /// One SQS record → one cell to sweep.
 pub(super) fn take(record: &Value, index: usize) -> Intake {
-    let message_id = text(record, &["messageId"]).unwrap_or_else(|| format!("Records[{index}]"));
-    let receive_count = text(record, &["attributes", "ApproximateReceiveCount"])
+    let message_id = string_at(record, &["messageId"]).unwrap_or_else(|| format!("Records[{index}]"));
+    let receive_count = string_at(record, &["attributes", "ApproximateReceiveCount"])
         .and_then(|n| n.parse().ok())
         .unwrap_or(1);
     Intake::Cell(CellWork {

@@ -5,7 +5,7 @@
 //! current state, evaluate, write. tag-warden's own writes come back as such events too; they
 //! find the resource compliant and write nothing.
 
-use super::record::{text, MAX_ID_CHARS};
+use super::record::{string_at, MAX_ID_CHARS};
 use super::{Ignored, Intake, IntakeError, ItemResult, Trigger};
 use crate::domain::{arn_account, EventInfo, ResourceKind};
 use serde_json::Value;
@@ -24,17 +24,17 @@ pub const SUPPORTED_TAG_CHANGES: &[(&str, &str, ResourceKind)] = &[
 
 /// Takes in the envelope `value` whose `detail` is `detail`.
 pub(super) fn take(value: &Value, detail: &Value) -> ItemResult {
-    let region = text(value, &["region"]);
+    let region = string_at(value, &["region"]);
     let event = EventInfo {
         source: Some(TAG_SOURCE.to_owned()),
         name: Some(TAG_CHANGE_DETAIL_TYPE.to_owned()),
-        id: text(value, &["id"]),
-        time: text(value, &["time"]),
-        account: text(value, &["account"]),
+        id: string_at(value, &["id"]),
+        time: string_at(value, &["time"]),
+        account: string_at(value, &["account"]),
         ..EventInfo::default()
     };
-    let service = text(detail, &["service"]).unwrap_or_default();
-    let resource_type = text(detail, &["resource-type"]).unwrap_or_default();
+    let service = string_at(detail, &["service"]).unwrap_or_default();
+    let resource_type = string_at(detail, &["resource-type"]).unwrap_or_default();
     let Some(kind) = SUPPORTED_TAG_CHANGES
         .iter()
         .find(|(s, t, _)| *s == service && *t == resource_type)
