@@ -92,7 +92,9 @@ impl Accounts {
 /// An organization's sweep: which accounts, and the queue it fans out over.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct FleetConfig {
-    /// `TAG_WARDEN_MEMBER_ROLE`.
+    /// The role assumed in other accounts (`TAG_WARDEN_MEMBER_ROLE`): its name with its path
+    /// (`tag-warden-member`, `governance/tag-warden-member`), not an ARN: the account is each
+    /// governed one's ([`role_name`] reads the setting).
     pub member_role: Option<String>,
     /// `TAG_WARDEN_ACCOUNTS`.
     pub accounts: Accounts,
