@@ -1,5 +1,13 @@
 //! Credentials in a member account: the member role, assumed with the function's own
 //! credentials (STS AssumeRole) once per account and kept until near expiry.
+//!
+//! Why not aws-config's `sts::AssumeRoleProvider` (weighed in 1.13): `Backend::reach` assumes
+//! the role up front, so that a denied role fails the cell as `sts:AssumeRole` AccessDenied
+//! before any store call. The provider is lazy (the first Secrets Manager call would fail,
+//! named after that call) and hands back a `CredentialsError` whose SDK error must be
+//! downcast to keep its kind; and the renewal margin ([`RENEW_BEFORE`], one invocation's
+//! length) would still be ours, through an identity cache's buffer time. Ours is the one
+//! AssumeRole call, classified by `from_sdk` like every other.
 
 use super::error::from_sdk;
 use crate::domain::ApiError;
