@@ -9,7 +9,8 @@ use crate::engine::intake::CellWork;
 use crate::ports::Backend;
 use crate::run::outputs::Outputs;
 use crate::run::sweep::Deadline;
-use crate::view::report::{BatchItemFailure, CellOutcome, CellResult, FanOut, Report, ResourceReport, SweepSummary};
+use crate::view::report::{Report, ResourceReport};
+use crate::view::summary::{BatchItemFailure, CellOutcome, CellResult, FanOut, SweepSummary};
 use serde_json::Value;
 use std::time::Instant;
 

@@ -11,7 +11,8 @@ use crate::run::outputs::Outputs;
 use crate::run::resource::Judge;
 use crate::run::sweep::{Deadline, Progress, Sweep};
 use crate::view::metrics::Metrics;
-use crate::view::report::{FindingsSummary, Report, ResourceReport};
+use crate::view::report::{Report, ResourceReport};
+use crate::view::summary::FindingsSummary;
 use serde_json::Value;
 
 /// Why an invocation failed (so that Lambda retries it or parks it in the failure queue).

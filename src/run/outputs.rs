@@ -15,7 +15,8 @@ use crate::ports::{
 use crate::run::resource::now_ms;
 use crate::view::findings::{finding_of, gone_finding};
 use crate::view::metrics::Metrics;
-use crate::view::report::{FindingsSummary, HubSummary, ResourceReport};
+use crate::view::report::ResourceReport;
+use crate::view::summary::{FindingsSummary, HubSummary};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 

@@ -317,7 +317,8 @@ mod tests {
     use super::*;
     use crate::domain::Mode;
     use crate::engine::evaluate::{Finding, Fix};
-    use crate::view::report::{ResourceReport, SweepSummary};
+    use crate::view::report::ResourceReport;
+    use crate::view::summary::SweepSummary;
 
     fn report() -> Report {
         let mut s = SweepSummary {

@@ -3,7 +3,7 @@
 
 use crate::domain::{Date, Outcome};
 use crate::view::report::ResourceReport;
-use crate::view::report::WaiverCounts;
+use crate::view::summary::WaiverCounts;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
