@@ -40,11 +40,11 @@ guardrails: build
 ## fuzz: a long fuzzing pass over the event parser and the policy loader (make test runs a short one)
 FUZZ_CASES ?= 100000
 fuzz:
-	FUZZ_CASES=$(FUZZ_CASES) cargo test --test fuzz -- --nocapture
+	FUZZ_CASES=$(FUZZ_CASES) cargo test --test offline fuzz:: -- --nocapture
 
 ## measure: cold start and peak RSS of the release bootstrap, per kind of event
 measure: venv lambda-build
-	$(TEST_ENV) cargo test --features e2e --test lambda cold_start -- --nocapture
+	$(TEST_ENV) cargo test --features e2e --test e2e lambda::cold_start -- --nocapture
 
 ## demo: run the real handler on every sample in events/ against a local moto server
 demo: venv build

@@ -4,10 +4,10 @@
 //! principals' changes are remembered; `aws.tag` events are handled.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
-mod common;
+use crate::common;
 
-use common::fault_proxy::{Fault, FaultProxy};
-use common::*;
+use crate::common::fault_proxy::{Fault, FaultProxy};
+use crate::common::*;
 use std::time::Duration;
 
 const TABLE: &str = "tag-warden-memory";

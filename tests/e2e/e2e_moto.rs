@@ -2,9 +2,9 @@
 //! secrets and keys, counting every AWS call with moto's request recorder.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
-mod common;
+use crate::common;
 
-use common::*;
+use crate::common::*;
 
 const COMPLIANT_SECRET: &[(&str, &str)] = &[("Owner", "payments"), ("CostCenter", "1234"), ("DataClass", "internal")];
 const COMPLIANT_KEY: &[(&str, &str)] = &[("Owner", "payments"), ("CostCenter", "1234")];

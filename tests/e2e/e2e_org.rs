@@ -9,10 +9,10 @@
     clippy::result_large_err
 )]
 
-mod common;
+use crate::common;
 
-use common::fault_proxy::{Fault, FaultProxy};
-use common::*;
+use crate::common::fault_proxy::{Fault, FaultProxy};
+use crate::common::*;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};

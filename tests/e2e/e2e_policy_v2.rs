@@ -3,9 +3,9 @@
 //! scoped by tag and by account, and a KMS key matched by its alias.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
-mod common;
+use crate::common;
 
-use common::*;
+use crate::common::*;
 
 /// A policy as a YAML file's text would give it (inline YAML is detected).
 const POLICY: &str = r#"

@@ -2,9 +2,9 @@
 //! counted by moto's recorder.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
-mod common;
+use crate::common;
 
-use common::*;
+use crate::common::*;
 use std::collections::BTreeMap;
 
 /// 150 secrets (two ListSecrets pages) and 12 keys: every 5th secret and every 3rd key miss

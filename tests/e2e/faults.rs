@@ -3,10 +3,10 @@
 //! partial writes are reported and converge; AccessDenied is a violation, not a retry storm.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
-mod common;
+use crate::common;
 
-use common::fault_proxy::{Fault, FaultProxy};
-use common::*;
+use crate::common::fault_proxy::{Fault, FaultProxy};
+use crate::common::*;
 use std::time::Duration;
 use tag_warden::adapters::aws::RETRY_MAX_ATTEMPTS;
 use tag_warden::run::resource::RETRIES_WITHOUT_DEADLINE;

@@ -3,10 +3,10 @@
 //! Runtime API on loopback, and the debug build under `cargo lambda watch` + `cargo lambda invoke`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
-mod common;
+use crate::common;
 
-use common::runtime_api::{peak_rss_kib, RuntimeApi};
-use common::*;
+use crate::common::runtime_api::{peak_rss_kib, RuntimeApi};
+use crate::common::*;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};

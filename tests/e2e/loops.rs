@@ -2,9 +2,9 @@
 //! a tag, and many events for one resource at once. Writes stay bounded and the end is compliant.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
-mod common;
+use crate::common;
 
-use common::*;
+use crate::common::*;
 use serde_json::json;
 
 const COMPLIANT: &[(&str, &str)] = &[("Owner", "payments"), ("CostCenter", "1234"), ("DataClass", "internal")];

@@ -277,3 +277,19 @@ fn the_check_sees_the_imports_it_judges() {
         .iter()
         .any(|(_, unit, used)| unit == "main" && used.iter().any(|u| u == "run")));
 }
+
+#[test]
+fn no_production_file_runs_past_500_lines() {
+    // One job per room: a file past this has grown a second job (tests go beside their module
+    // as `<module>_tests.rs` or `tests.rs`, which `sources` leaves out).
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    sources(&src, &mut files);
+    let long: Vec<String> = files
+        .iter()
+        .map(|p| (p, production_text(p).lines().count()))
+        .filter(|(_, n)| *n > 500)
+        .map(|(p, n)| format!("{}: {n} lines", p.display()))
+        .collect();
+    assert!(long.is_empty(), "split these by job: {long:?}");
+}
