@@ -433,8 +433,8 @@ mod fix;
 mod keys;
 
 pub use exemptions::NOT_VERIFIED;
-pub use fix::{Fix, ValueSource};
 use exemptions::{claims, Claim};
+pub use fix::{Fix, ValueSource};
 use keys::{check_optional, fix_key_case};
 
 #[cfg(test)]

@@ -34,7 +34,11 @@ pub enum Fix {
 impl Fix {
     /// The fix a rule's default gives: its value when it renders to one `valid` accepts, else
     /// why not.
-    pub(in crate::engine) fn by_default(default: Option<&Template>, ctx: &ResourceContext, valid: impl Fn(&str) -> bool) -> Fix {
+    pub(in crate::engine) fn by_default(
+        default: Option<&Template>,
+        ctx: &ResourceContext,
+        valid: impl Fn(&str) -> bool,
+    ) -> Fix {
         let Some(template) = default else {
             return Fix::Manual(None);
         };
@@ -96,4 +100,3 @@ impl Serialize for Fix {
         map.end()
     }
 }
-

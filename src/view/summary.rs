@@ -215,4 +215,3 @@ pub struct BatchItemFailure {
     #[serde(rename = "itemIdentifier")]
     pub item_identifier: String,
 }
-

@@ -4,8 +4,6 @@
 //! against the EMF specification.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
-use crate::common;
-
 use crate::common::*;
 use serde_json::Value;
 use std::collections::BTreeMap;

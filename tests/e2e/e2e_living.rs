@@ -2,8 +2,6 @@
 //! exempt`), which expire, and which no one else can grant themselves; and the story of a resource (`tag-warden history`) after a removal and a restore.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
-use crate::common;
-
 use crate::common::*;
 use tag_warden::domain::Date;
 

@@ -4,8 +4,6 @@
 //! principals' changes are remembered; `aws.tag` events are handled.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
-use crate::common;
-
 use crate::common::fault_proxy::{Fault, FaultProxy};
 use crate::common::*;
 use std::time::Duration;

@@ -2,8 +2,6 @@
 //! secrets and keys, counting every AWS call with moto's request recorder.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
-use crate::common;
-
 use crate::common::*;
 
 const COMPLIANT_SECRET: &[(&str, &str)] = &[("Owner", "payments"), ("CostCenter", "1234"), ("DataClass", "internal")];

@@ -9,8 +9,6 @@
     clippy::result_large_err
 )]
 
-use crate::common;
-
 use crate::common::fault_proxy::{Fault, FaultProxy};
 use crate::common::*;
 use serde_json::{json, Value};

@@ -3,8 +3,6 @@
 //! scoped by tag and by account, and a KMS key matched by its alias.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
-use crate::common;
-
 use crate::common::*;
 
 /// A policy as a YAML file's text would give it (inline YAML is detected).

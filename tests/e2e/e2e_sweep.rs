@@ -2,8 +2,6 @@
 //! counted by moto's recorder.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
-use crate::common;
-
 use crate::common::*;
 use std::collections::BTreeMap;
 

@@ -3,8 +3,6 @@
 //! partial writes are reported and converge; AccessDenied is a violation, not a retry storm.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
-use crate::common;
-
 use crate::common::fault_proxy::{Fault, FaultProxy};
 use crate::common::*;
 use std::time::Duration;

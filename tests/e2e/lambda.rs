@@ -3,8 +3,6 @@
 //! Runtime API on loopback, and the debug build under `cargo lambda watch` + `cargo lambda invoke`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
-use crate::common;
-
 use crate::common::runtime_api::{peak_rss_kib, RuntimeApi};
 use crate::common::*;
 use std::path::PathBuf;

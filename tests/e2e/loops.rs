@@ -2,8 +2,6 @@
 //! a tag, and many events for one resource at once. Writes stay bounded and the end is compliant.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
-use crate::common;
-
 use crate::common::*;
 use serde_json::json;
 
