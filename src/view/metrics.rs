@@ -43,8 +43,9 @@ pub enum Metric {
 }
 
 impl Metric {
-    /// The counted metrics, in the order written (the totals carry every one, zeros included).
-    pub const COUNTED: [Metric; 12] = [
+    /// Every metric, in the order written: the counts (the totals carry every one, zeros
+    /// included; `Throttled`, counted per invocation only, last of them), then `EventLatency`.
+    pub const ALL: [Metric; 13] = [
         Metric::Evaluated,
         Metric::Compliant,
         Metric::Remediated,
@@ -57,7 +58,11 @@ impl Metric {
         Metric::TagsRemoved,
         Metric::Contested,
         Metric::Throttled,
+        Metric::EventLatency,
     ];
+
+    /// The counted metrics (all but `EventLatency`, a list of values).
+    pub const COUNTED: &[Metric] = Metric::ALL.split_at(12).0;
 
     /// The metrics written per rule (`Kind` × `Rule`): the resources that departed from it.
     pub const PER_RULE: [Metric; 3] = [Metric::Violations, Metric::Remediated, Metric::WouldRemediate];
@@ -83,10 +88,7 @@ impl Metric {
 
     /// The metric named `name` in CloudWatch, if tag-warden emits one.
     pub fn named(name: &str) -> Option<Metric> {
-        Metric::COUNTED
-            .into_iter()
-            .chain([Metric::EventLatency])
-            .find(|m| m.name() == name)
+        Metric::ALL.into_iter().find(|m| m.name() == name)
     }
 
     /// The metric that counts resources of `outcome`; none for an ignored event.
@@ -167,24 +169,10 @@ impl Dimensions {
     /// The metrics written under this set: the totals carry every one; `Throttled` is counted
     /// per invocation only; per rule, only [`Metric::PER_RULE`].
     pub fn emitted(self) -> &'static [Metric] {
-        const TOTALS: [Metric; 13] = [
-            Metric::COUNTED[0],
-            Metric::COUNTED[1],
-            Metric::COUNTED[2],
-            Metric::COUNTED[3],
-            Metric::COUNTED[4],
-            Metric::COUNTED[5],
-            Metric::COUNTED[6],
-            Metric::COUNTED[7],
-            Metric::COUNTED[8],
-            Metric::COUNTED[9],
-            Metric::COUNTED[10],
-            Metric::COUNTED[11],
-            Metric::EventLatency,
-        ];
         match self {
-            Dimensions::Totals => &TOTALS,
-            Dimensions::Kind | Dimensions::Account => Metric::COUNTED.split_last().map_or(&[], |(_, rest)| rest),
+            Dimensions::Totals => &Metric::ALL,
+            // The counts but `Throttled`, the last of them.
+            Dimensions::Kind | Dimensions::Account => Metric::ALL.split_at(11).0,
             Dimensions::KindRule => &Metric::PER_RULE,
         }
     }

@@ -97,7 +97,7 @@ fn counts_land_in_the_right_dimension_sets() {
 fn totals_carry_every_metric_even_at_zero_and_nothing_is_an_arn_or_a_tag_value() {
     let docs = Metrics::default().emf("Custom/NS", 1);
     assert_eq!(docs.len(), 1);
-    for m in Metric::COUNTED {
+    for m in Metric::COUNTED.iter().copied() {
         assert_eq!(emf_spec::value(&docs, "Custom/NS", &[], m.name()), Some(0.0), "{m}");
     }
     let text = serde_json::to_string(&sample().emf("TagWarden", 1)).unwrap();
@@ -138,8 +138,11 @@ fn what_each_dimension_set_carries_is_what_is_written() {
     }
     assert_eq!(Dimensions::Kind.emitted().len(), 11);
     assert!(!Dimensions::Account.emitted().contains(&Metric::Throttled));
+    assert!(Dimensions::Account.emitted().contains(&Metric::Contested));
+    assert_eq!(Metric::COUNTED.len(), 12);
+    assert!(!Metric::COUNTED.contains(&Metric::EventLatency));
     assert_eq!(Dimensions::named(&["Rule"]), None);
-    for m in Metric::COUNTED.into_iter().chain([Metric::EventLatency]) {
+    for m in Metric::ALL {
         assert_eq!(Metric::named(m.name()), Some(m));
     }
 }
