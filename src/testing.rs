@@ -3,11 +3,13 @@
 //! fail chosen operations, refuse writes to chosen resources, and answer tag reads slowly.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
-use crate::domain::{ApiError, Cell, ErrorKind, PendingKeyState, Refusal, Tags};
+use crate::domain::{ApiError, Cell, ErrorKind, Outcome, PendingKeyState, Refusal, ResourceKind, Tags};
+use crate::engine::evaluate::{Finding, Fix};
 use crate::ports::{
     Backend, Compliance, HistoryEntry, Inventory, Listed, ListedPage, Memory, Place, PolicyFinding, Published,
     Remembered, ResourceState, Stored, TagStore,
 };
+use crate::view::report::ResourceReport;
 use futures_util::{stream, Stream};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
@@ -563,4 +565,21 @@ impl Backend for FakeBackend {
             })
             .unwrap_or_default())
     }
+}
+
+/// A sweep entry for secret `s{i}`: a violation of rule `cost` (`CostCenter` missing, no default).
+pub fn violation(i: usize) -> ResourceReport {
+    let mut e = ResourceReport::new(Outcome::Violation);
+    e.kind = Some(ResourceKind::Secret);
+    e.arn = Some(format!(
+        "arn:aws:secretsmanager:us-east-1:123456789012:secret:s{i}-AbCdEf"
+    ));
+    e.region = Some("us-east-1".to_owned());
+    e.findings.push(Finding::Missing {
+        key: "CostCenter".to_owned(),
+        rule: "cost".to_owned(),
+        fix: Fix::Manual(None),
+    });
+    e.reasons.push("CostCenter is required and has no default".to_owned());
+    e
 }

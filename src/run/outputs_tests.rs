@@ -1,11 +1,10 @@
 use super::*;
 use crate::config::Config;
 use crate::domain::{Cell, ResourceKind};
-use crate::engine::evaluate::{Finding, Fix};
 use crate::ports::TagStore;
 use crate::run::handler::Handler;
 use crate::run::sweep::Deadline;
-use crate::testing::{FakeBackend, FakeStore};
+use crate::testing::{violation, FakeBackend, FakeStore};
 use crate::view::metrics::Metric;
 use serde_json::Value;
 
@@ -28,74 +27,6 @@ fn handler(backend: FakeBackend, hub: bool, mode: &str) -> Handler<FakeBackend> 
 fn sample(name: &str) -> Value {
     let path = format!("{}/events/{name}", env!("CARGO_MANIFEST_DIR"));
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
-fn violation(i: usize) -> ResourceReport {
-    let mut e = ResourceReport::new(Outcome::Violation);
-    e.kind = Some(ResourceKind::Secret);
-    e.arn = Some(format!(
-        "arn:aws:secretsmanager:us-east-1:123456789012:secret:s{i}-AbCdEf"
-    ));
-    e.region = Some("us-east-1".to_owned());
-    e.findings.push(Finding::Missing {
-        key: "CostCenter".to_owned(),
-        rule: "cost".to_owned(),
-        fix: Fix::Manual(None),
-    });
-    e.reasons.push("CostCenter is required and has no default".to_owned());
-    e
-}
-
-#[test]
-fn only_departures_and_fixes_are_findings_and_they_carry_the_entry() {
-    let mut e = violation(1);
-    e.event.actor.arn = Some("arn:aws:iam::123456789012:user/Alice".to_owned());
-    e.event.name = Some("UntagResource".to_owned());
-    let f = finding_of(&e, Mode::Enforce, false, "2026-12-01T00:00:00Z").unwrap();
-    assert_eq!(f.compliance, Compliance::Failed);
-    assert_eq!(
-        f.account, "123456789012",
-        "the account comes from the ARN when the entry has none"
-    );
-    assert_eq!(f.rules, ["cost"]);
-    assert_eq!(f.actor.as_deref(), Some("arn:aws:iam::123456789012:user/Alice"));
-    assert_eq!(f.finding_id, finding_id(e.arn.as_deref().unwrap()));
-    let mut fixed = violation(1);
-    fixed.outcome = Outcome::Remediated;
-    fixed.tags_added.insert("Owner".into(), "platform".into());
-    let f = finding_of(&fixed, Mode::Enforce, false, "t").unwrap();
-    assert_eq!(
-        (f.compliance, f.keys_added.as_slice()),
-        (Compliance::Passed, ["Owner".to_owned()].as_slice())
-    );
-    let mut exempt = violation(1);
-    exempt.outcome = Outcome::Exempt;
-    assert_eq!(
-        finding_of(&exempt, Mode::Enforce, false, "t").map(|f| f.compliance),
-        Some(Compliance::Warning),
-        "an exempt resource is a finding of its own kind"
-    );
-    for outcome in [Outcome::Compliant, Outcome::Skipped, Outcome::Ignored, Outcome::Error] {
-        let mut e = violation(1);
-        e.outcome = outcome;
-        assert!(finding_of(&e, Mode::Enforce, false, "t").is_none(), "{outcome:?}");
-    }
-    let mut compliant = violation(1);
-    compliant.outcome = Outcome::Compliant;
-    assert_eq!(
-        finding_of(&compliant, Mode::Enforce, true, "t").map(|f| f.compliance),
-        Some(Compliance::Passed),
-        "a compliant resource with an open finding resolves it"
-    );
-}
-
-#[test]
-fn a_finding_never_carries_a_tag_value() {
-    let mut e = violation(1);
-    e.outcome = Outcome::Remediated;
-    e.tags_added.insert("CostCenter".into(), "canary-value-4100".into());
-    let f = finding_of(&e, Mode::Enforce, false, "t").unwrap();
-    assert!(!serde_json::to_string(&f).unwrap().contains("canary-value-4100"));
 }
 
 #[tokio::test]
