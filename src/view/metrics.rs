@@ -266,20 +266,17 @@ impl Metrics {
     pub fn emf(&self, namespace: &str, timestamp_ms: u64) -> Vec<Value> {
         let mut docs = Vec::new();
         let all: Counts = Metric::COUNTED.iter().map(|m| (*m, self.total(*m))).collect();
-        docs.push(document(namespace, timestamp_ms, &[], &all));
+        let doc =
+            |set: Dimensions, values: &[&str], counts: &Counts| document(namespace, timestamp_ms, set, values, counts);
+        docs.push(doc(Dimensions::Totals, &[], &all));
         for (kind, counts) in &self.by_kind {
-            docs.push(document(namespace, timestamp_ms, &[("Kind", kind.as_str())], counts));
+            docs.push(doc(Dimensions::Kind, &[kind.as_str()], counts));
         }
         for ((kind, rule), counts) in &self.by_rule {
-            docs.push(document(
-                namespace,
-                timestamp_ms,
-                &[("Kind", kind.as_str()), ("Rule", rule)],
-                counts,
-            ));
+            docs.push(doc(Dimensions::KindRule, &[kind.as_str(), rule], counts));
         }
         for (account, counts) in &self.by_account {
-            docs.push(document(namespace, timestamp_ms, &[("Account", account)], counts));
+            docs.push(doc(Dimensions::Account, &[account], counts));
         }
         for values in self.latencies.chunks(MAX_VALUES_PER_METRIC) {
             docs.push(latency_document(namespace, timestamp_ms, values));
@@ -328,11 +325,12 @@ fn line(doc: &Value) -> String {
     out
 }
 
-/// One EMF document: the `_aws` metadata with one metric directive (its one dimension set)
-/// and the dimension and metric values as members of the root.
-fn document(namespace: &str, timestamp_ms: u64, dimensions: &[(&str, &str)], counts: &Counts) -> Value {
+/// One EMF document: the `_aws` metadata with one metric directive (its one dimension set,
+/// `set`, whose dimensions take `values` in order) and the dimension and metric values as
+/// members of the root.
+fn document(namespace: &str, timestamp_ms: u64, set: Dimensions, values: &[&str], counts: &Counts) -> Value {
     let mut root = Map::new();
-    let names: Vec<&str> = dimensions.iter().map(|(k, _)| *k).collect();
+    let names = set.names();
     let metrics: Vec<Value> = counts
         .keys()
         .take(MAX_METRICS_PER_DIRECTIVE)
@@ -345,7 +343,7 @@ fn document(namespace: &str, timestamp_ms: u64, dimensions: &[(&str, &str)], cou
             "CloudWatchMetrics": [{"Namespace": namespace, "Dimensions": [names], "Metrics": metrics}],
         }),
     );
-    for (k, v) in dimensions {
+    for (k, v) in names.iter().zip(values) {
         root.insert((*k).to_owned(), Value::String((*v).to_owned()));
     }
     for (m, n) in counts.iter().take(MAX_METRICS_PER_DIRECTIVE) {
@@ -360,7 +358,7 @@ fn latency_document(namespace: &str, timestamp_ms: u64, values: &[u64]) -> Value
     json!({
         "_aws": {
             "Timestamp": timestamp_ms,
-            "CloudWatchMetrics": [{"Namespace": namespace, "Dimensions": [[]], "Metrics": [{"Name": Metric::EventLatency.name(), "Unit": "Milliseconds"}]}],
+            "CloudWatchMetrics": [{"Namespace": namespace, "Dimensions": [Dimensions::Totals.names()], "Metrics": [{"Name": Metric::EventLatency.name(), "Unit": "Milliseconds"}]}],
         },
         Metric::EventLatency.name(): values,
     })
