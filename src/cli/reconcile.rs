@@ -2,8 +2,7 @@
 //! a summary table (or `--json`, the report the Lambda function returns) and an exit code.
 
 use super::{load_policy, print_emf, print_report, runtime, CliError};
-use crate::config::Rate;
-use crate::config::{role_name, Accounts, Config};
+use crate::config::{role_name, Accounts, Config, Rate};
 use crate::domain::Mode;
 use crate::run::handler::{failure, Handler};
 use crate::run::sweep::{Deadline, Progress};

@@ -1,8 +1,7 @@
 //! The handler: one event → intake → per resource: read, evaluate, apply → one report.
 //! The same code serves the Lambda runtime and the CLI's `handle`.
 
-use crate::config::OutputSettings;
-use crate::config::{Accounts, Config};
+use crate::config::{Accounts, Config, OutputSettings};
 use crate::domain::{ApiError, Cell, ErrorType, Mode, Outcome, ResourceContext, ResourceKind};
 use crate::engine::decide::Decision;
 use crate::engine::intake::{self, Ignored, Intake, IntakeError, IntakeOptions, Trigger};
