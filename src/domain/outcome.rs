@@ -20,6 +20,9 @@ pub enum Outcome {
     Exempt,
     /// Not governable now (deleted, managed by a service or AWS, pending deletion, gone).
     Skipped,
+    /// A replica secret: never written, its tags follow its primary, which is governed in the
+    /// primary's Region. Judged, and counted apart.
+    Replica,
     /// The event needs no action.
     Ignored,
     /// Failed, possibly part-way; the invocation fails so that it is retried.
@@ -42,6 +45,7 @@ impl Outcome {
             Outcome::Violation => "violation",
             Outcome::Exempt => "exempt",
             Outcome::Skipped => "skipped",
+            Outcome::Replica => "replica",
             Outcome::Ignored => "ignored",
             Outcome::Error => "error",
         }

@@ -17,6 +17,36 @@ pub enum Refusal {
     AwsManagedAlias,
     /// A KMS key in a state in which KMS refuses tag changes.
     KeyState(PendingKeyState),
+    /// A replica of a multi-Region secret: Secrets Manager copies the primary's tags to it and
+    /// refuses tag changes on it ("Operation not permitted on a replica secret").
+    Replica(ReplicaOf),
+}
+
+/// The primary of a replica secret: where its tags are set (and fixed).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ReplicaOf {
+    /// The primary's ARN (the replica's with the primary's Region).
+    pub primary_arn: String,
+    /// The primary's Region (DescribeSecret's and ListSecrets' `PrimaryRegion`).
+    pub primary_region: String,
+}
+
+impl ReplicaOf {
+    /// The primary of the replica `replica_arn` whose `PrimaryRegion` is `primary_region`:
+    /// `None` when it is no replica (no primary Region, or its own), or the ARN names no Region.
+    pub fn of(replica_arn: &str, primary_region: Option<&str>) -> Option<Self> {
+        let primary_region = primary_region.filter(|r| !r.is_empty())?;
+        let mut parts: Vec<&str> = replica_arn.splitn(5, ':').collect();
+        let region = parts.get_mut(3)?;
+        if *region == primary_region || region.is_empty() {
+            return None;
+        }
+        *region = primary_region;
+        Some(ReplicaOf {
+            primary_arn: parts.join(":"),
+            primary_region: primary_region.to_owned(),
+        })
+    }
 }
 
 /// The KMS key states in which TagResource and UntagResource fail (KMSInvalidStateException).
@@ -55,6 +85,11 @@ impl fmt::Display for Refusal {
                 f.write_str("AWS-managed key (alias/aws/*): only customer-managed keys can be tagged")
             }
             Refusal::KeyState(state) => write!(f, "key state {}: KMS refuses tag changes", state.as_str()),
+            Refusal::Replica(of) => write!(
+                f,
+                "replica of {}: tags follow the primary in {}",
+                of.primary_arn, of.primary_region
+            ),
         }
     }
 }
@@ -78,5 +113,24 @@ mod tests {
             .contains("scheduled for deletion"));
         assert!(Refusal::AwsManagedAlias.to_string().contains("alias/aws/*"));
         assert!(!Refusal::AwsManagedKey.to_string().contains("alias"));
+    }
+
+    #[test]
+    fn a_replica_names_its_primary_by_the_arn_with_the_primary_region() {
+        let replica = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/db-AbCdEf";
+        let of = ReplicaOf::of(replica, Some("us-east-1")).unwrap();
+        assert_eq!(
+            of.primary_arn,
+            "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-AbCdEf"
+        );
+        assert_eq!(
+            Refusal::Replica(of).to_string(),
+            "replica of arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-AbCdEf: \
+             tags follow the primary in us-east-1"
+        );
+        // The primary itself (moto and AWS may name its own Region), and no Region at all.
+        assert_eq!(ReplicaOf::of(replica, Some("eu-west-1")), None);
+        assert_eq!(ReplicaOf::of(replica, None), None);
+        assert_eq!(ReplicaOf::of("prod/db", Some("us-east-1")), None);
     }
 }

@@ -3,7 +3,7 @@
 //! the outcome, the reasons and what was actually written.
 
 use super::evaluate::Evaluation;
-use crate::domain::{ApiError, ErrorKind, ErrorType, Outcome, Refusal, Tags, EXEMPT_TAG, EXEMPT_UNTIL_TAG};
+use crate::domain::{ApiError, ErrorKind, ErrorType, Outcome, Refusal, ReplicaOf, Tags, EXEMPT_TAG, EXEMPT_UNTIL_TAG};
 
 /// What carrying out a plan did, as the apply layer saw it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,6 +54,20 @@ impl Decision {
     /// AWS-managed, pending deletion).
     pub fn skipped(why: &Refusal) -> Self {
         Decision::of(Outcome::Skipped, vec![why.to_string()])
+    }
+
+    /// A replica secret, judged through its primary: its tags are the primary's, so what they
+    /// lack is the primary's to fix, in the primary's Region. Nothing is written here.
+    pub fn replica(eval: &Evaluation, of: &ReplicaOf) -> Self {
+        let mut reasons = vec![Refusal::Replica(of.clone()).to_string()];
+        reasons.extend(eval.findings.iter().map(|f| f.reason()));
+        if !eval.plan.is_empty() {
+            reasons.push(format!(
+                "the fix belongs to the primary: it is made where {} is governed, in {}",
+                of.primary_arn, of.primary_region
+            ));
+        }
+        Decision::of(Outcome::Replica, reasons)
     }
 
     /// A resource an administrator exempted (`tag-warden exempt`); the caller gives the why.

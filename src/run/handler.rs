@@ -2,7 +2,7 @@
 //! The same code serves the Lambda runtime and the CLI's `handle`.
 
 use crate::config::{Accounts, Config, OutputSettings};
-use crate::domain::{ApiError, Cell, ErrorType, Mode, Outcome, ResourceContext, ResourceKind};
+use crate::domain::{ApiError, Cell, ErrorType, Mode, Outcome, ReplicaOf, ResourceContext, ResourceKind};
 use crate::engine::decide::Decision;
 use crate::engine::intake::{self, Ignored, Intake, IntakeError, IntakeOptions, Trigger};
 use crate::ports::{Backend, TagStore};
@@ -316,10 +316,14 @@ impl<B: Backend> Handler<B> {
         let cell = Cell::new(t.account.as_deref(), &t.region);
         match t.kind {
             ResourceKind::Secret => {
-                counting(self.backend.secrets(&cell), outputs, async |s| {
+                let entry = counting(self.backend.secrets(&cell), outputs, async |s| {
                     judge.check(s, ctx, id).await
                 })
-                .await
+                .await;
+                match entry.replica_of.clone() {
+                    Some(of) => self.primary_of(judge, t, &entry, &of, outputs).await,
+                    None => entry,
+                }
             }
             ResourceKind::KmsKey => {
                 counting(self.backend.keys(&cell), outputs, async |s| {
@@ -328,6 +332,36 @@ impl<B: Backend> Handler<B> {
                 .await
             }
         }
+    }
+
+    /// An event named a replica secret, whose tags follow its primary: the primary is judged
+    /// (and fixed) in its own Region instead, and the entry says so.
+    async fn primary_of(
+        &self,
+        judge: Judge<'_, B::Memory>,
+        t: &Trigger,
+        replica: &ResourceReport,
+        of: &ReplicaOf,
+        outputs: &Outputs<'_>,
+    ) -> ResourceReport {
+        let cell = Cell::new(t.account.as_deref(), &of.primary_region);
+        let ctx = ResourceContext {
+            region: Some(of.primary_region.clone()),
+            ..self.context(t)
+        };
+        let mut entry = counting(self.backend.secrets(&cell), outputs, async |s| {
+            judge.check(s, ctx, &of.primary_arn).await
+        })
+        .await;
+        let replica_arn = replica.arn.as_deref().unwrap_or(&t.resource_id);
+        entry.reasons.insert(
+            0,
+            format!(
+                "the event named {replica_arn}, a replica in {}: its tags follow the primary, judged here in {}",
+                t.region, of.primary_region
+            ),
+        );
+        entry
     }
 
     /// A trusted principal's change: ignored as before, and with memory, what it set is

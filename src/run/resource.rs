@@ -4,7 +4,8 @@
 //! event path and the sweep both end here.
 
 use crate::domain::{
-    parse_utc_time, ApiError, Date, ErrorKind, Mode, Outcome, ResourceContext, ResourceKind, Tags, EXEMPT_UNTIL_TAG,
+    parse_utc_time, ApiError, Date, ErrorKind, Mode, Outcome, Refusal, ResourceContext, ResourceKind, Tags,
+    EXEMPT_UNTIL_TAG,
 };
 use crate::engine::decide::{decide, writes_due, Applied, Decision};
 use crate::engine::evaluate::evaluate;
@@ -143,8 +144,18 @@ impl<M: Memory + Sync> Judge<'_, M> {
         let mut ctx = ctx.with_arn(&state.arn);
         ctx.name = ctx.name.or(state.name);
         ctx.today = ctx.today.or(Some(Date::of_epoch_ms(now_ms())));
-        if let Some(why) = &state.skip {
-            return ResourceReport::judged(ctx, resource_id, None, Decision::skipped(why));
+        match &state.skip {
+            // A replica is judged (its tags are its primary's) but never written or remembered:
+            // its primary is, in its own Region.
+            Some(Refusal::Replica(of)) => {
+                let eval = evaluate(self.policy, &ctx, &state.tags);
+                let decision = Decision::replica(&eval, of);
+                let mut entry = ResourceReport::judged(ctx, resource_id, Some(eval), decision);
+                entry.replica_of = Some(of.clone());
+                return entry;
+            }
+            Some(why) => return ResourceReport::judged(ctx, resource_id, None, Decision::skipped(why)),
+            None => {}
         }
         if let Recall::Known(Some(r)) = &recall {
             ctx.remembered = r.values.clone();

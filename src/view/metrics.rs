@@ -27,6 +27,8 @@ pub enum Metric {
     Exempt,
     /// Resources AWS would refuse tag changes on.
     Skipped,
+    /// Replica secrets: judged through their primary, never written.
+    Replicas,
     /// Resources whose handling failed.
     Errors,
     /// Tags tag-warden added or set.
@@ -45,7 +47,7 @@ pub enum Metric {
 impl Metric {
     /// Every metric, in the order written: the counts (the totals carry every one, zeros
     /// included; `Throttled`, counted per invocation only, last of them), then `EventLatency`.
-    pub const ALL: [Metric; 13] = [
+    pub const ALL: [Metric; 14] = [
         Metric::Evaluated,
         Metric::Compliant,
         Metric::Remediated,
@@ -53,6 +55,7 @@ impl Metric {
         Metric::Violations,
         Metric::Exempt,
         Metric::Skipped,
+        Metric::Replicas,
         Metric::Errors,
         Metric::TagsAdded,
         Metric::TagsRemoved,
@@ -62,7 +65,7 @@ impl Metric {
     ];
 
     /// The counted metrics (all but `EventLatency`, a list of values).
-    pub const COUNTED: &[Metric] = Metric::ALL.split_at(12).0;
+    pub const COUNTED: &[Metric] = Metric::ALL.split_at(Metric::ALL.len() - 1).0;
 
     /// The metrics written per rule (`Kind` × `Rule`): the resources that departed from it.
     pub const PER_RULE: [Metric; 3] = [Metric::Violations, Metric::Remediated, Metric::WouldRemediate];
@@ -77,6 +80,7 @@ impl Metric {
             Metric::Violations => "Violations",
             Metric::Exempt => "Exempt",
             Metric::Skipped => "Skipped",
+            Metric::Replicas => "Replicas",
             Metric::Errors => "Errors",
             Metric::TagsAdded => "TagsAdded",
             Metric::TagsRemoved => "TagsRemoved",
@@ -100,6 +104,7 @@ impl Metric {
             Outcome::WouldRemediate => Some(Metric::WouldRemediate),
             Outcome::Violation => Some(Metric::Violations),
             Outcome::Skipped => Some(Metric::Skipped),
+            Outcome::Replica => Some(Metric::Replicas),
             Outcome::Error => Some(Metric::Errors),
             Outcome::Exempt => Some(Metric::Exempt),
         }
@@ -172,7 +177,7 @@ impl Dimensions {
         match self {
             Dimensions::Totals => &Metric::ALL,
             // The counts but `Throttled`, the last of them.
-            Dimensions::Kind | Dimensions::Account => Metric::ALL.split_at(11).0,
+            Dimensions::Kind | Dimensions::Account => Metric::ALL.split_at(Metric::ALL.len() - 2).0,
             Dimensions::KindRule => &Metric::PER_RULE,
         }
     }

@@ -13,13 +13,14 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 
 /// The outcomes the tables show, in order.
-pub const COLUMNS: [Outcome; 7] = [
+pub const COLUMNS: [Outcome; 8] = [
     Outcome::Compliant,
     Outcome::Remediated,
     Outcome::WouldRemediate,
     Outcome::Violation,
     Outcome::Exempt,
     Outcome::Skipped,
+    Outcome::Replica,
     Outcome::Error,
 ];
 
@@ -121,14 +122,14 @@ pub fn with_code(text: &str) -> String {
     out
 }
 
-/// The share of judged resources compliant now (compliant, or fixed), skipped ones left out;
-/// `None` when none was judged.
+/// The share of judged resources compliant now (compliant, or fixed), skipped ones and replica
+/// secrets (counted with their primary) left out; `None` when none was judged.
 pub fn compliance_percent(report: &Report) -> Option<f64> {
     let n = |o: Outcome| report.summary.get(&o).copied().unwrap_or(0);
     let judged: usize = report
         .summary
         .iter()
-        .filter(|(o, _)| !matches!(o, Outcome::Skipped | Outcome::Ignored))
+        .filter(|(o, _)| !matches!(o, Outcome::Skipped | Outcome::Replica | Outcome::Ignored))
         .map(|(_, n)| n)
         .sum();
     (judged > 0).then(|| (n(Outcome::Compliant) + n(Outcome::Remediated)) as f64 * 100.0 / judged as f64)

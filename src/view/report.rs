@@ -2,7 +2,7 @@
 //! line each ([`ResourceReport`]). What a sweep, a fan-out, an SQS batch or the findings came to
 //! is in [`summary`](super::summary).
 
-use crate::domain::{Date, ErrorType, EventInfo, Mode, Outcome, ResourceContext, ResourceKind, Tags};
+use crate::domain::{Date, ErrorType, EventInfo, Mode, Outcome, ReplicaOf, ResourceContext, ResourceKind, Tags};
 use crate::engine::decide::Decision;
 use crate::engine::evaluate::{Evaluation, Finding, Plan};
 
@@ -78,6 +78,9 @@ pub struct ResourceReport {
     /// The same principal keeps re-making a change tag-warden undoes.
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
     pub contested: Option<Contested>,
+    /// A replica secret's primary: where its tags are set and fixed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replica_of: Option<ReplicaOf>,
 }
 
 /// A change tag-warden keeps undoing, made again by the same principal: a conflict to resolve.
@@ -128,6 +131,7 @@ impl ResourceReport {
             throttle_retries: 0,
             tags: Tags::new(),
             contested: None,
+            replica_of: None,
         }
     }
 
@@ -159,7 +163,14 @@ impl ResourceReport {
             throttle_retries: 0,
             tags: Tags::new(),
             contested: None,
+            replica_of: None,
         }
+    }
+
+    /// Whether a sweep's report lists the entry: it needs attention, or it is a replica whose
+    /// primary does (so that a sweep of the replica's Region alone says where the fix belongs).
+    pub fn worth_listing(&self) -> bool {
+        self.outcome.needs_attention() || (self.outcome == Outcome::Replica && !self.plan.is_empty())
     }
 
     /// Emits the entry's structured log line (warn for violations and errors; with `quiet`,
@@ -177,7 +188,7 @@ impl ResourceReport {
                 keys_removed = ?self.keys_removed, error_type = self.error_type.map(ErrorType::as_str),
                 reasons, "resource outcome"
             ),
-            Outcome::Compliant | Outcome::Exempt | Outcome::Skipped if quiet => tracing::debug!(
+            Outcome::Compliant | Outcome::Exempt | Outcome::Skipped | Outcome::Replica if quiet => tracing::debug!(
                 outcome = self.outcome.as_str(),
                 kind,
                 arn,
@@ -253,7 +264,7 @@ impl Report {
     /// A sweep's report: the counts of every resource (from the sweep's summary) and the
     /// entries it kept, those needing attention.
     pub fn of_sweep(mode: Mode, mut kept: Vec<ResourceReport>, sweep: SweepSummary) -> Self {
-        kept.retain(|r| r.outcome.needs_attention());
+        kept.retain(ResourceReport::worth_listing);
         let mut summary = BTreeMap::new();
         for (outcome, n) in sweep.by_kind.values().flatten() {
             *summary.entry(*outcome).or_insert(0) += n;
@@ -283,7 +294,7 @@ impl Report {
         self.results.retain(|r| {
             !matches!(
                 r.outcome,
-                Outcome::Compliant | Outcome::Exempt | Outcome::Skipped | Outcome::Ignored
+                Outcome::Compliant | Outcome::Exempt | Outcome::Skipped | Outcome::Replica | Outcome::Ignored
             )
         });
         self.omitted += before - self.results.len();

@@ -94,7 +94,13 @@ mod tests {
         assert_eq!(lines.len(), 3, "{out}");
         assert_eq!(lines[0][..2], ["account", "kind"]);
         assert_eq!(lines[0][2..], COLUMNS.map(|c| c.as_str()));
-        assert_eq!(lines[1], ["123456789012", "secret", "7", "0", "0", "2", "0", "0", "0"]);
-        assert_eq!(lines[2], ["123456789012", "kms-key", "0", "0", "0", "0", "0", "0", "0"]);
+        assert_eq!(
+            lines[1],
+            ["123456789012", "secret", "7", "0", "0", "2", "0", "0", "0", "0"]
+        );
+        assert_eq!(
+            lines[2],
+            ["123456789012", "kms-key", "0", "0", "0", "0", "0", "0", "0", "0"]
+        );
     }
 }

@@ -14,6 +14,7 @@ mod e2e_memory;
 mod e2e_moto;
 mod e2e_org;
 mod e2e_policy_v2;
+mod e2e_replica;
 mod e2e_sweep;
 mod faults;
 mod lambda;

@@ -657,3 +657,114 @@ async fn effective_tag_policies_of_two_accounts_import_as_two_scoped_rule_sets()
         "{one}"
     );
 }
+
+const REPLICA_ARN: &str = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/db-AbCdEf";
+
+/// Secrets Manager's answer to tagging a replica, as the API sends it (AWS-FACTS: "Operation
+/// not permitted on a replica secret. Call must be made in primary secret's region.").
+fn replica_refusal() -> HttpResponse {
+    json_error(
+        400,
+        "InvalidParameterException",
+        "Operation not permitted on a replica secret. Call must be made in primary secret's region.",
+    )
+}
+
+#[tokio::test]
+async fn tagging_a_replica_maps_to_invalid_state_not_an_error_that_fails_the_sweep() {
+    // AWS refuses tag changes on a replica; tag-warden should never try, but when a replica
+    // was listed as a primary an instant earlier the refusal is a state, not a failure.
+    let tag = mock!(aws_sdk_secretsmanager::Client::tag_resource).then_http_response(replica_refusal);
+    let untag = mock!(aws_sdk_secretsmanager::Client::untag_resource).then_http_response(replica_refusal);
+    let store = secrets(&[&tag, &untag]);
+    let tags: Tags = [("Owner".to_string(), "platform".to_string())].into();
+    let err = store.tag(REPLICA_ARN, &tags).await.unwrap_err();
+    assert_eq!(
+        (err.kind, err.code.as_str()),
+        (ErrorKind::InvalidState, "InvalidParameterException")
+    );
+    assert!(err.message.contains("replica secret"), "{err}");
+    let err = store.untag(REPLICA_ARN, &["Debug".to_string()]).await.unwrap_err();
+    assert_eq!(err.kind, ErrorKind::InvalidState);
+    assert_eq!(tag.num_calls() + untag.num_calls(), 2, "not retried");
+}
+
+#[tokio::test]
+async fn any_other_invalid_parameter_stays_an_error() {
+    let tag = mock!(aws_sdk_secretsmanager::Client::tag_resource)
+        .then_http_response(|| json_error(400, "InvalidParameterException", "Tag key is too long."));
+    let tags: Tags = [("Owner".to_string(), "platform".to_string())].into();
+    let err = secrets(&[&tag]).tag(SECRET_ARN, &tags).await.unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Other);
+}
+
+#[tokio::test]
+async fn a_replica_read_names_its_primary_and_is_judged_never_written() {
+    let describe = mock!(aws_sdk_secretsmanager::Client::describe_secret).then_output(|| {
+        DescribeSecretOutput::builder()
+            .arn(REPLICA_ARN)
+            .name("prod/db")
+            .primary_region("us-east-1")
+            .tags(SmTag::builder().key("Debug").value("on").build())
+            .build()
+    });
+    // Any write would answer as AWS does; none must be made.
+    let tag = mock!(aws_sdk_secretsmanager::Client::tag_resource).then_http_response(replica_refusal);
+    let untag = mock!(aws_sdk_secretsmanager::Client::untag_resource).then_http_response(replica_refusal);
+    let store = secrets(&[&describe, &tag, &untag]);
+    let state = store.read("prod/db").await.unwrap();
+    let Some(Refusal::Replica(of)) = &state.skip else {
+        panic!("{:?}", state.skip)
+    };
+    assert_eq!(of.primary_arn, SECRET_ARN);
+    assert_eq!(of.primary_region, "us-east-1");
+    let report = enforce(
+        &store,
+        &parse(POLICY).unwrap(),
+        Mode::Enforce,
+        ResourceKind::Secret,
+        "prod/db",
+    )
+    .await;
+    assert_eq!(report.outcome, Outcome::Replica);
+    assert_eq!(tag.num_calls() + untag.num_calls(), 0, "a replica is never written");
+    assert_eq!(
+        report.reasons[0],
+        format!("replica of {SECRET_ARN}: tags follow the primary in us-east-1")
+    );
+    assert!(
+        report
+            .reasons
+            .iter()
+            .any(|r| r.contains("the fix belongs to the primary")),
+        "{:?}",
+        report.reasons
+    );
+    assert!(!report.plan.is_empty(), "what the primary needs is shown");
+    assert_eq!(report.replica_of.as_ref(), Some(of));
+}
+
+#[tokio::test]
+async fn list_secrets_marks_replicas_by_their_primary_region() {
+    use aws_sdk_secretsmanager::operation::list_secrets::ListSecretsOutput;
+    use aws_sdk_secretsmanager::types::SecretListEntry;
+    use futures_util::StreamExt;
+    use tag_warden::ports::Inventory;
+    let list = mock!(aws_sdk_secretsmanager::Client::list_secrets).then_output(|| {
+        ListSecretsOutput::builder()
+            .secret_list(SecretListEntry::builder().arn(SECRET_ARN).name("prod/db").build())
+            .secret_list(
+                SecretListEntry::builder()
+                    .arn(REPLICA_ARN)
+                    .name("prod/db")
+                    .primary_region("us-east-1")
+                    .build(),
+            )
+            .build()
+    });
+    let store = secrets(&[&list]);
+    let pages: Vec<_> = store.pages().collect().await;
+    let listed = pages.into_iter().next().unwrap().unwrap();
+    assert_eq!(listed[0].skip, None);
+    assert!(matches!(&listed[1].skip, Some(Refusal::Replica(of)) if of.primary_arn == SECRET_ARN));
+}

@@ -251,7 +251,7 @@ fn own_call_filter(name: &str, pattern: &Value) -> String {
         .unwrap_or_else(|| panic!("{name}: no $or"));
     assert_eq!(alternatives.len(), 3, "{name}");
     let creations = strings(&alternatives[0]["eventName"]);
-    assert_eq!(creations.len(), 1, "{name}");
+    assert!(!creations.is_empty(), "{name}");
     assert!(
         creations.iter().all(|c| CREATION_EVENTS.contains(&c.as_str())),
         "{name}: {creations:?}"

@@ -3,7 +3,7 @@
 use super::error::from_sdk;
 use super::paginate::pages;
 use super::throttle::Throttles;
-use crate::domain::{ApiError, ErrorKind, Refusal, Tags};
+use crate::domain::{ApiError, ErrorKind, Refusal, ReplicaOf, Tags};
 use crate::ports::{Inventory, Listed, ListedPage, ResourceState, TagStore};
 use aws_sdk_secretsmanager::types::Tag;
 use aws_sdk_secretsmanager::Client;
@@ -13,6 +13,15 @@ use tracing::instrument;
 const NOT_FOUND: (ErrorKind, &str) = (ErrorKind::NotFound, "ResourceNotFoundException");
 /// Secrets Manager's answer to tagging a secret scheduled for deletion or owned by a service.
 const INVALID_REQUEST: (ErrorKind, &str) = (ErrorKind::InvalidState, "InvalidRequestException");
+/// Secrets Manager's answer to tagging a replica secret ("Operation not permitted on a replica
+/// secret. Call must be made in primary secret's region."): a state of the resource, not a bad
+/// request of ours. Any other InvalidParameterException stays what it is.
+const REPLICA_REFUSED: (ErrorKind, &str) = (ErrorKind::InvalidState, "InvalidParameterException");
+
+/// Whether an InvalidParameterException's message is the refusal of a replica secret.
+fn refuses_replica(message: Option<&str>) -> bool {
+    message.is_some_and(|m| m.to_ascii_lowercase().contains("replica secret"))
+}
 
 /// Tags secrets through the Secrets Manager API.
 #[derive(Debug, Clone)]
@@ -59,9 +68,11 @@ macro_rules! write_error {
     ($op:literal, $arn:expr) => {
         |e| {
             from_sdk($op, $arn, e, |e| {
+                use aws_sdk_secretsmanager::error::ProvideErrorMetadata;
                 e.is_resource_not_found_exception()
                     .then_some(NOT_FOUND)
                     .or(e.is_invalid_request_exception().then_some(INVALID_REQUEST))
+                    .or((e.is_invalid_parameter_exception() && refuses_replica(e.message())).then_some(REPLICA_REFUSED))
             })
         }
     };
@@ -79,13 +90,14 @@ impl TagStore for SecretsStore {
                 e.is_resource_not_found_exception().then_some(NOT_FOUND)
             })
         })?;
+        let arn = out.arn().unwrap_or(id).to_owned();
         let skip = if out.deleted_date().is_some() {
             Some(Refusal::SecretScheduledForDeletion)
         } else {
-            owned_by(out.owning_service())
+            owned_by(out.owning_service()).or_else(|| replica(&arn, out.primary_region()))
         };
         Ok(ResourceState {
-            arn: out.arn().unwrap_or(id).to_owned(),
+            arn,
             name: out.name().map(str::to_owned),
             tags: tags_of(out.tags()),
             skip,
@@ -149,12 +161,13 @@ impl Inventory for SecretsStore {
                 .secret_list()
                 .iter()
                 .filter_map(|entry| {
+                    let arn = entry.arn()?;
                     Some(Listed {
-                        arn: entry.arn()?.to_owned(),
+                        arn: arn.to_owned(),
                         name: entry.name().map(str::to_owned),
                         aliases: Vec::new(),
                         tags: Some(tags_of(entry.tags())),
-                        skip: owned_by(entry.owning_service()),
+                        skip: owned_by(entry.owning_service()).or_else(|| replica(arn, entry.primary_region())),
                     })
                 })
                 .collect();
@@ -165,6 +178,12 @@ impl Inventory for SecretsStore {
     async fn tags(&self, arn: &str) -> Result<Tags, ApiError> {
         Ok(self.read(arn).await?.tags)
     }
+}
+
+/// A replica secret (its `PrimaryRegion` another Region than its own) is never written: its
+/// tags follow the primary's.
+fn replica(arn: &str, primary_region: Option<&str>) -> Option<Refusal> {
+    ReplicaOf::of(arn, primary_region).map(Refusal::Replica)
 }
 
 fn owned_by(service: Option<&str>) -> Option<Refusal> {

@@ -15,10 +15,24 @@ const KMS_SOURCE: &str = "kms.amazonaws.com";
 pub const SUPPORTED_EVENTS: &[(&str, &[&str])] = &[
     (
         "aws.secretsmanager",
-        &["CreateSecret", "TagResource", "UntagResource", "UpdateSecret"],
+        &[
+            "CreateSecret",
+            "ReplicateSecretToRegions",
+            "TagResource",
+            "UntagResource",
+            "UpdateSecret",
+        ],
     ),
-    ("aws.kms", &["CreateKey", "TagResource", "UntagResource"]),
+    (
+        "aws.kms",
+        &["CreateKey", "ReplicateKey", "TagResource", "UntagResource"],
+    ),
 ];
+
+/// KMS's call that creates a replica key in another Region (`requestParameters.replicaRegion`),
+/// with tags of its own: the replica is judged there, not the primary the record's
+/// `resources[]` names.
+const REPLICATE_KEY: &str = "ReplicateKey";
 
 /// Takes in one CloudTrail record (an object). `envelope_region` is the EventBridge envelope's
 /// `region`, used when the record lacks `awsRegion`.
@@ -114,6 +128,13 @@ fn trigger(rec: &Value, kind: ResourceKind, region: Option<String>, event: Event
             max: MAX_ID_CHARS,
         });
     }
+    // A replica key lives in the replica Region, which its ARN (or the request) names.
+    let region = match name {
+        REPLICATE_KEY => crate::domain::arn_region(&resource_id)
+            .map(str::to_owned)
+            .or_else(|| string_at(rec, &["requestParameters", "replicaRegion"])),
+        _ => region,
+    };
     let region = region.ok_or_else(|| missing("awsRegion"))?;
     let account = arn_account(&resource_id)
         .map(str::to_owned)
@@ -219,6 +240,9 @@ fn key_id(rec: &Value, name: &str) -> Option<String> {
             })
             .find_map(|r| string_at(r, &["ARN"]))
     });
+    if name == REPLICATE_KEY {
+        return string_at(rec, &["responseElements", "replicaKeyMetadata", "arn"]);
+    }
     let from_request = if name == "CreateKey" {
         string_at(rec, &["responseElements", "keyMetadata", "arn"])
             .or_else(|| string_at(rec, &["responseElements", "keyMetadata", "keyId"]))
@@ -237,6 +261,7 @@ fn id_fields(kind: ResourceKind, name: &str) -> &'static str {
         }
         (ResourceKind::Secret, _) => "requestParameters.secretId",
         (ResourceKind::KmsKey, "CreateKey") => "resources[].ARN or responseElements.keyMetadata.arn/keyId",
+        (ResourceKind::KmsKey, REPLICATE_KEY) => "responseElements.replicaKeyMetadata.arn",
         (ResourceKind::KmsKey, _) => "resources[].ARN or requestParameters.keyId",
     }
 }

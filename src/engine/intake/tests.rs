@@ -515,3 +515,68 @@ fn a_cloudtrail_log_file_is_not_mistaken_for_an_sqs_batch() {
     let items = intake(&v, &IntakeOptions::default()).unwrap();
     assert!(items.iter().all(|i| !matches!(i, Ok(Intake::Cell(_)))));
 }
+
+/// An example from AWS's documentation (tests/fixtures/aws-docs, sources in its README).
+fn aws_doc(name: &str) -> Value {
+    let path = format!("{}/tests/fixtures/aws-docs/{name}", env!("CARGO_MANIFEST_DIR"));
+    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
+}
+
+#[test]
+fn replicate_key_judges_the_new_replica_in_its_region_not_the_primary_the_record_names() {
+    // AWS's sample: awsRegion and resources[] are the primary's (us-east-1); the replica, with
+    // tags of its own, is responseElements.replicaKeyMetadata.arn in us-west-2.
+    match one(&aws_doc("kms-replicate-key.cloudtrail.json"), &opts()) {
+        Ok(Intake::Trigger(t)) => {
+            assert_eq!(t.kind, ResourceKind::KmsKey);
+            assert_eq!(
+                t.resource_id,
+                "arn:aws:kms:us-west-2:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+            );
+            assert_eq!(t.region, "us-west-2");
+            assert_eq!(t.account.as_deref(), Some("111122223333"));
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn replicate_key_is_a_creation_judged_whoever_made_it() {
+    // Made by the function's own role, a creation is still judged (tag-warden never creates).
+    let mut rec = aws_doc("kms-replicate-key.cloudtrail.json");
+    rec["userIdentity"] = json!({
+        "type": "AssumedRole",
+        "arn": "arn:aws:sts::123456789012:assumed-role/tag-warden-role/tag-warden",
+        "accountId": "123456789012",
+        "sessionContext": {"sessionIssuer": {"arn": "arn:aws:iam::123456789012:role/tag-warden-role"}}
+    });
+    assert!(matches!(one(&rec, &opts()), Ok(Intake::Trigger(_))));
+    assert!(crate::engine::policy::CREATION_EVENTS.contains(&"ReplicateKey"));
+}
+
+#[test]
+fn replicate_key_without_the_replica_arn_names_the_field_it_lacks() {
+    let mut rec = aws_doc("kms-replicate-key.cloudtrail.json");
+    rec["responseElements"] = Value::Null;
+    let err = one(&rec, &opts()).unwrap_err();
+    assert!(
+        err.to_string().contains("responseElements.replicaKeyMetadata.arn"),
+        "{err}"
+    );
+}
+
+#[test]
+fn replicate_secret_to_regions_judges_the_primary_whose_tags_the_replicas_get() {
+    match one(
+        &aws_doc("secretsmanager-replicate-secret-to-regions.cloudtrail.json"),
+        &opts(),
+    ) {
+        Ok(Intake::Trigger(t)) => {
+            assert_eq!(
+                (t.kind, t.resource_id.as_str(), t.region.as_str()),
+                (ResourceKind::Secret, "MyTestSecret", "us-east-1")
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+}

@@ -17,8 +17,9 @@ pub const PLACEHOLDERS: &[&str] = &[
     "created",
 ];
 
-/// The creation calls, whose actor is the resource's creator.
-pub const CREATION_EVENTS: &[&str] = &["CreateSecret", "CreateKey"];
+/// The creation calls, whose actor is the resource's creator (`ReplicateKey` creates a replica
+/// key, with tags of its own, in another Region).
+pub const CREATION_EVENTS: &[&str] = &["CreateSecret", "CreateKey", "ReplicateKey"];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Part {
@@ -151,7 +152,7 @@ fn resolve(part: &Part, ctx: &ResourceContext) -> Result<String, Unresolved> {
             .filter(|e| e.name.as_deref().is_some_and(|n| CREATION_EVENTS.contains(&n)))
             .ok_or_else(|| {
                 Unresolved(
-                    "the creator is known only from the creation event (CreateSecret, CreateKey), and nothing is remembered"
+                    "the creator is known only from the creation event (CreateSecret, CreateKey, ReplicateKey), and nothing is remembered"
                         .to_owned(),
                 )
             })

@@ -18,7 +18,7 @@ pub use limit::{RateLimited, RateLimiter};
 mod tally;
 
 use crate::config::SweepSettings;
-use crate::domain::{ApiError, Cell, Date, ErrorType, Outcome, ResourceContext, ResourceKind};
+use crate::domain::{ApiError, Cell, Date, ErrorType, Outcome, Refusal, ResourceContext, ResourceKind};
 use crate::engine::decide::Decision;
 use crate::ports::{Backend, Inventory, Listed, ListedPage, Memory, Remembered, ResourceState, TagStore};
 use crate::run::outputs::Outputs;
@@ -370,8 +370,10 @@ impl<B: Backend> Sweep<'_, B> {
         ctx.region = Some(cell.region.clone());
         ctx.account = cell.account.clone();
         ctx.aliases = item.aliases;
-        // A resource the listing already skips needs no tags: settling it records why.
+        // A resource the listing already skips needs no tags: settling it records why. A
+        // replica is judged by the tags it carries (its primary's), so those are kept.
         let tags = match (&item.skip, item.tags) {
+            (Some(Refusal::Replica(_)), Some(tags)) => tags,
             (Some(_), _) => Default::default(),
             (None, Some(tags)) => tags,
             (None, None) => match store.tags(&item.arn).await {

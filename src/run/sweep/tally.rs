@@ -51,7 +51,8 @@ pub(super) struct Tally {
 
 impl Tally {
     /// Counts and logs an entry (and a waiver in force, expiring within 14 days of `today`
-    /// or not); keeps it when it needs attention and the bound allows.
+    /// or not); keeps it when it needs attention (or is a replica whose primary does) and the
+    /// bound allows.
     pub fn add(&mut self, entry: ResourceReport, max_kept: usize, today: Date) {
         entry.log(true);
         *self.counts.entry(entry.outcome).or_insert(0) += 1;
@@ -60,7 +61,7 @@ impl Tally {
             self.waivers.expiring_within_14_days += usize::from(until <= today.plus_days(14));
         }
         self.remembered += usize::from(!entry.remembered.is_empty());
-        if entry.outcome.needs_attention() {
+        if entry.worth_listing() {
             if self.kept.len() < max_kept {
                 self.kept.push(entry);
             } else {
