@@ -446,8 +446,12 @@ pub struct FakeBackend {
     pub reached: Mutex<Vec<Option<String>>>,
     /// Accounts whose member role cannot be assumed.
     pub unreachable: BTreeSet<String>,
+    /// How AssumeRole fails there (AccessDenied: not enrolled).
+    pub unreachable_kind: ErrorKind,
     /// The organization's accounts (`None`: ListAccounts fails).
     pub organization: Option<Vec<String>>,
+    /// The organization's management account.
+    pub management: Option<String>,
     /// Messages sent: (queue, body).
     pub sent: Mutex<Vec<(String, String)>>,
     /// Finding events put: (bus, finding).
@@ -480,6 +484,8 @@ impl FakeBackend {
             reached: Mutex::new(Vec::new()),
             unreachable: BTreeSet::new(),
             organization: None,
+            management: None,
+            unreachable_kind: ErrorKind::AccessDenied,
             sent: Mutex::new(Vec::new()),
             events: Mutex::new(Vec::new()),
             refuse_events: None,
@@ -516,8 +522,8 @@ impl Backend for FakeBackend {
             Some(a) => Err(ApiError {
                 operation: "sts:AssumeRole",
                 resource: format!("arn:aws:iam::{a}:role/tag-warden-member"),
-                kind: ErrorKind::AccessDenied,
-                code: "AccessDenied".into(),
+                kind: self.unreachable_kind,
+                code: self.unreachable_kind.as_str().into(),
                 message: "not authorized to perform sts:AssumeRole".into(),
             }),
             None => Ok(()),
@@ -526,10 +532,15 @@ impl Backend for FakeBackend {
     async fn identity(&self) -> Result<Option<crate::domain::Identity>, ApiError> {
         Ok(self.identity.clone())
     }
-    async fn organization_accounts(&self) -> Result<Vec<String>, ApiError> {
-        self.organization
+    async fn organization(&self) -> Result<crate::domain::Organization, ApiError> {
+        let accounts = self
+            .organization
             .clone()
-            .ok_or_else(|| crate::ports::unsupported("organizations:ListAccounts"))
+            .ok_or_else(|| crate::ports::unsupported("organizations:ListAccounts"))?;
+        Ok(crate::domain::Organization {
+            accounts,
+            management: self.management.clone(),
+        })
     }
     async fn enqueue(&self, queue_url: &str, messages: &[String]) -> Result<(), ApiError> {
         let mut sent = self.sent.lock().unwrap();

@@ -1,16 +1,27 @@
 //! The offline backend behind `tag-warden plan`: every resource it is asked about has the
 //! tags it was given, so the handler's own path can run with no AWS call. It lists nothing
-//! (it knows no resource by ARN) and keeps any write in memory.
+//! (it knows no resource by ARN) and keeps any write in memory. Remembered values, when given
+//! (`plan --remembered`), are what its memory holds for every resource; it stores nothing.
 
 use crate::domain::{ApiError, Cell, Refusal, Tags};
-use crate::ports::{Backend, Inventory, ListedPage, NoMemory, ResourceState, TagStore};
+use crate::ports::{
+    Backend, HistoryEntry, Inventory, ListedPage, Memory, Place, Remembered, ResourceState, Stored, TagStore,
+};
 use futures_util::{stream, Stream};
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 /// A backend whose every resource carries the given tags.
 #[derive(Debug, Clone)]
 pub struct OfflineBackend {
     store: OfflineStore,
+    memory: Option<OfflineMemory>,
+}
+
+/// What memory holds offline: the same remembered values for every resource, read only.
+#[derive(Debug, Clone)]
+pub struct OfflineMemory {
+    values: Tags,
 }
 
 impl OfflineBackend {
@@ -23,17 +34,24 @@ impl OfflineBackend {
                 aliases: name.iter().cloned().collect(),
                 name,
             },
+            memory: None,
         }
+    }
+
+    /// Memory holds `values` for every resource asked about (`plan --remembered FILE`).
+    pub fn remembering(mut self, values: Tags) -> Self {
+        self.memory = Some(OfflineMemory { values });
+        self
     }
 }
 
 impl Backend for OfflineBackend {
     type Secrets = OfflineStore;
     type Keys = OfflineStore;
-    type Memory = NoMemory;
-    /// Offline there is no memory.
-    fn memory(&self) -> Option<&NoMemory> {
-        None
+    type Memory = OfflineMemory;
+    /// The remembered values given, if any.
+    fn memory(&self) -> Option<&OfflineMemory> {
+        self.memory.as_ref()
     }
     fn secrets(&self, _cell: &Cell) -> OfflineStore {
         self.store.clone()
@@ -92,5 +110,34 @@ impl Inventory for OfflineStore {
     }
     async fn tags(&self, _arn: &str) -> Result<Tags, ApiError> {
         Ok(self.with_tags(|t| t.clone()))
+    }
+}
+
+impl Memory for OfflineMemory {
+    async fn recall(&self, _arn: &str) -> Result<Option<Remembered>, ApiError> {
+        Ok(Some(Remembered {
+            values: self.values.clone(),
+            ..Remembered::default()
+        }))
+    }
+    async fn recall_cell(&self, _cell: &Cell) -> Result<BTreeMap<String, Remembered>, ApiError> {
+        Ok(BTreeMap::new())
+    }
+    /// Offline nothing is stored (a plan is never live, so this is not called).
+    async fn remember(
+        &self,
+        _arn: &str,
+        _place: &Place,
+        _changes: &Tags,
+        _observed_ms: u64,
+        _history: &[HistoryEntry],
+    ) -> Result<Stored, ApiError> {
+        Ok(Stored::Newer)
+    }
+    async fn history(&self, _arn: &str) -> Result<Vec<HistoryEntry>, ApiError> {
+        Ok(Vec::new())
+    }
+    async fn expire(&self, _arn: &str, _at_s: u64) -> Result<(), ApiError> {
+        Ok(())
     }
 }

@@ -83,16 +83,16 @@ pub fn run(path: &Path, policy_flag: Option<&Path>) -> Result<(), CliError> {
         };
         if diffs.is_empty() {
             passed += 1;
-            println!("ok   {}", case.name);
+            outln!("ok   {}", case.name);
         } else {
             failed += 1;
-            println!("FAIL {}", case.name);
+            outln!("FAIL {}", case.name);
             for d in diffs {
-                println!("     {d}");
+                outln!("     {d}");
             }
         }
     }
-    println!("{passed} passed, {failed} failed");
+    outln!("{passed} passed, {failed} failed");
     if failed > 0 {
         return Err(CliError::Quiet(super::EXIT_FAILED));
     }
@@ -108,6 +108,7 @@ async fn judge(policy: &Policy, case: &Ready) -> ResourceReport {
         mode: policy.mode,
         memory: None,
         patience: None,
+        records: true,
     };
     let recall = Recall::Known((!case.memory.is_empty()).then(|| Remembered {
         values: case.memory.clone(),

@@ -15,7 +15,7 @@ use std::path::Path;
 pub fn validate(path: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<(), CliError> {
     let p = load_policy(path)?;
     let rules = p.rules.len();
-    println!(
+    outln!(
         "{}: valid ({rules} rule{}, mode {})",
         path.display(),
         if rules == 1 { "" } else { "s" },
@@ -42,30 +42,55 @@ pub fn validate(path: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<(),
     Ok(())
 }
 
-/// `plan`: the handler's own path over an offline backend that serves the given tags.
+/// `plan`: the handler's own path over an offline backend that serves the given tags (and
+/// remembered values). Offline: no AWS setting is read or needed.
 pub fn plan(
     policy_path: &Path,
     event: &str,
-    tags_path: &Path,
+    (tags, remembered): (&str, Option<&str>),
     (account, region, name): (Option<String>, Option<String>, Option<String>),
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<(), CliError> {
     let policy = load_policy(policy_path)?;
-    let config = Config::with_policy(policy, env).map_err(|e| CliError::Invalid(e.to_string()))?;
-    let tags = read_tags(tags_path)?;
+    let config = Config::offline(policy, env).map_err(|e| CliError::Invalid(e.to_string()))?;
+    let tags = read_tags(tags, "--tags")?;
+    let mut backend = OfflineBackend::new(tags, name);
+    if let Some(remembered) = remembered {
+        backend = backend.remembering(read_tags(remembered, "--remembered")?);
+    }
+    // A payload that is no event fails the handler, as the Lambda invocation would: exit 1.
     let value =
         read_event(event).and_then(|bytes| intake::parse_json(&bytes).map_err(|e| CliError::Failed(e.to_string())))?;
-    let handler = Handler::offline(OfflineBackend::new(tags, name), config).as_if_in(account, region);
+    let handler = Handler::offline(backend, config).as_if_in(account, region);
     let report = runtime()?
         .block_on(handler.handle(&value, Deadline::NONE))
         .0
         .map_err(|e| CliError::Failed(e.to_string()))?;
-    print_report(&report)
+    print_report(&report)?;
+    verdict(&report)
 }
 
-/// `handle EVENT`: one real invocation against AWS.
+/// The exit status a report calls for, the same for every command that judges resources: a
+/// failed entry is exit 1 with its error; anything left not compliant (a violation, a write
+/// not made, an account not enrolled) is exit 1, said on stderr; else 0.
+pub fn verdict(report: &crate::view::report::Report) -> Result<(), CliError> {
+    if let Some(e) = failure(report) {
+        return Err(CliError::Failed(format!("{}: {e}", e.error_type())));
+    }
+    match report.needing_attention() {
+        0 => Ok(()),
+        n => Err(CliError::Findings(format!(
+            "{n} resource{} or account{} not compliant (see the report)",
+            if n == 1 { "" } else { "s" },
+            if n == 1 { "" } else { "s" }
+        ))),
+    }
+}
+
+/// `handle EVENT`: one real invocation against AWS (`dry_run`: reads only).
 pub fn handle(
     event: &str,
+    dry_run: bool,
     emf: bool,
     deadline_seconds: Option<u64>,
     env: &dyn Fn(&str) -> Option<String>,
@@ -81,16 +106,14 @@ pub fn handle(
         })?;
         let backend = super::aws_backend(&config).await;
         let handler = Handler::new(backend, config);
+        let handler = if dry_run { handler.dry_run() } else { handler };
         let (report, metrics) = handler.handle(&value, deadline).await;
         let report = report.map_err(|e| CliError::Failed(format!("{}: {e}", e.error_type())))?;
         print_report(&report)?;
         if emf {
             print_emf(&metrics, &handler.config().outputs.namespace)?;
         }
-        match failure(&report) {
-            Some(e) => Err(CliError::Failed(format!("{}: {e}", e.error_type()))),
-            None => Ok(()),
-        }
+        verdict(&report)
     })
 }
 

@@ -16,6 +16,10 @@ pub enum CliError {
     /// The command (or the handler it ran) failed: exit 1, printed as `error: …`.
     #[error("error: {0}")]
     Failed(String),
+    /// The command did its work and found resources not compliant: exit 1, the message on
+    /// stderr as is.
+    #[error("{0}")]
+    Findings(String),
     /// The command said all there is to say on stdout (test results): just this exit code.
     #[error("")]
     Quiet(u8),
@@ -30,7 +34,7 @@ impl CliError {
         eprintln!("{self}");
         ExitCode::from(match self {
             CliError::Invalid(_) => EXIT_INVALID,
-            CliError::Failed(_) | CliError::Quiet(_) => EXIT_FAILED,
+            CliError::Failed(_) | CliError::Findings(_) | CliError::Quiet(_) => EXIT_FAILED,
         })
     }
 }

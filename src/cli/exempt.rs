@@ -78,6 +78,7 @@ pub fn run(arn: &str, until: &str, reason: &str, env: &dyn Fn(&str) -> Option<St
             mode: handler.config().mode,
             memory: backend.memory(),
             patience: None,
+            records: true,
         };
         let mut ctx = ResourceContext::new(kind);
         ctx.account = account.map(str::to_owned);

@@ -153,15 +153,15 @@ pub fn run(args: &GuardrailsArgs, env: &dyn Fn(&str) -> Option<String>) -> Resul
     }
     let source = args.policy.display().to_string();
     match (args.format, &args.out) {
-        (FormatArg::Json, None) => println!("{}", pretty(&Value::Array(g.documents.clone()))?),
-        (FormatArg::Cloudformation, None) => println!("{}", pretty(&cloudformation(&g, kind, &source))?),
+        (FormatArg::Json, None) => outln!("{}", pretty(&Value::Array(g.documents.clone()))?),
+        (FormatArg::Cloudformation, None) => outln!("{}", pretty(&cloudformation(&g, kind, &source))?),
         (FormatArg::Json, Some(dir)) => {
             std::fs::create_dir_all(dir)
                 .map_err(|e| CliError::Failed(format!("cannot create `{}`: {e}", dir.display())))?;
             for (i, doc) in g.documents.iter().enumerate() {
                 let path = dir.join(format!("{}-{}.json", kind.as_str(), i + 1));
                 write(&path, &doc.to_string())?;
-                println!("{}", path.display());
+                outln!("{}", path.display());
             }
         }
         (FormatArg::Cloudformation, Some(dir)) => {
@@ -169,7 +169,7 @@ pub fn run(args: &GuardrailsArgs, env: &dyn Fn(&str) -> Option<String>) -> Resul
                 .map_err(|e| CliError::Failed(format!("cannot create `{}`: {e}", dir.display())))?;
             let path = dir.join(format!("{}-guardrails.template.json", kind.as_str()));
             write(&path, &pretty(&cloudformation(&g, kind, &source))?)?;
-            println!("{}", path.display());
+            outln!("{}", path.display());
         }
     }
     if args.strict && !g.notes.is_empty() {

@@ -80,7 +80,7 @@ pub fn run(args: &ImportArgs) -> Result<(), CliError> {
         .map_err(|e| CliError::Invalid(format!("the imported policy does not load as a tag-warden policy: {e}")))?;
     match &args.check {
         None => {
-            print!("{yaml}");
+            out!("{yaml}");
             Ok(())
         }
         Some(committed) => {
@@ -89,7 +89,7 @@ pub fn run(args: &ImportArgs) -> Result<(), CliError> {
                 eprintln!("{}: up to date with the tag policy", committed.display());
                 return Ok(());
             }
-            println!("{}", differences.join("\n"));
+            outln!("{}", differences.join("\n"));
             Err(CliError::Failed(format!(
                 "{} no longer matches the tag policy ({} line(s) differ): import it again",
                 committed.display(),
@@ -109,8 +109,8 @@ async fn from_organizations(accounts: &str) -> Result<(String, Vec<String>), Cli
     let backend = AwsBackend::from_env(None).await;
     let failed = |e: crate::domain::ApiError| CliError::Failed(e.to_string());
     let ids = match accounts {
-        Accounts::List(ids) => ids,
-        Accounts::Organization | Accounts::Own => backend.organization_accounts().await.map_err(failed)?,
+        Accounts::List(ids) => ids.clone(),
+        Accounts::Organization | Accounts::Own => backend.organization().await.map_err(failed)?.accounts,
     };
     let mut per_account = Vec::with_capacity(ids.len());
     for id in ids {

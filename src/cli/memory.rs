@@ -21,15 +21,15 @@ pub fn history(arn: &str, as_json: bool, env: &dyn Fn(&str) -> Option<String>) -
         let story = memory.history(arn).await.map_err(|e| CliError::Failed(e.to_string()))?;
         if as_json {
             let v = json!({"arn": arn, "history": story});
-            println!("{v}");
+            outln!("{v}");
             return Ok(());
         }
         if story.is_empty() {
-            println!("{arn}: no history");
+            outln!("{arn}: no history");
             return Ok(());
         }
-        println!("{arn}");
-        println!("{:<21} {:<40} {:<16} what", "when", "who", "event");
+        outln!("{arn}");
+        outln!("{:<21} {:<40} {:<16} what", "when", "who", "event");
         for h in &story {
             let mut what: Vec<String> = h
                 .changes
@@ -43,7 +43,7 @@ pub fn history(arn: &str, as_json: bool, env: &dyn Fn(&str) -> Option<String>) -
                 what.push(h.action.clone());
             }
             let event = h.event.as_deref().unwrap_or("-");
-            println!("{:<21} {:<40} {:<16} {}", h.at, h.who, event, what.join("; "));
+            outln!("{:<21} {:<40} {:<16} {}", h.at, h.who, event, what.join("; "));
         }
         Ok(())
     })
@@ -97,15 +97,15 @@ async fn show(table: String, arn: &str, as_json: bool) -> Result<(), CliError> {
     let found = memory.recall(arn).await.map_err(|e| CliError::Failed(e.to_string()))?;
     let Some(r) = found else {
         if as_json {
-            println!("{}", json!({"arn": arn, "values": {}}));
+            outln!("{}", json!({"arn": arn, "values": {}}));
         } else {
-            println!("{arn}: nothing remembered");
+            outln!("{arn}: nothing remembered");
         }
         return Ok(());
     };
     if as_json {
         let v = json!({"arn": arn, "values": r.values, "observed": utc_time(r.observed_ms), "expiring": r.expiring});
-        println!("{v}");
+        outln!("{v}");
         return Ok(());
     }
     let mut out = format!("{arn}\n  observed {}", utc_time(r.observed_ms));
@@ -115,7 +115,7 @@ async fn show(table: String, arn: &str, as_json: bool) -> Result<(), CliError> {
     for (k, v) in &r.values {
         out.push_str(&format!("\n  {k} = {v}"));
     }
-    println!("{out}");
+    outln!("{out}");
     Ok(())
 }
 
@@ -140,7 +140,7 @@ async fn set(table: String, arn: &str, place: &Place, values: &Tags) -> Result<(
     }];
     match memory.remember(arn, place, values, now_ms(), &story).await {
         Ok(Stored::Written) => {
-            println!("{arn}: remembered {}", pairs(values));
+            outln!("{arn}: remembered {}", pairs(values));
             Ok(())
         }
         Ok(Stored::Newer) => Err(CliError::Failed(format!(

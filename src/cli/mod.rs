@@ -1,6 +1,20 @@
 //! Layer 6, the command line: `validate`, `plan` (offline), `handle` (one real invocation) and
 //! `reconcile` (a sweep), with the same configuration and handler code as the Lambda function.
 
+/// `println!` for the CLI's output: a closed stdout (`| head`) ends the command quietly.
+macro_rules! outln {
+    ($($t:tt)*) => {
+        $crate::cli::write_stdout(format_args!("{}\n", format_args!($($t)*)))
+    };
+}
+
+/// `print!` for the CLI's output: a closed stdout (`| head`) ends the command quietly.
+macro_rules! out {
+    ($($t:tt)*) => {
+        $crate::cli::write_stdout(format_args!($($t)*))
+    };
+}
+
 mod cases;
 mod commands;
 mod error;
@@ -33,13 +47,21 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Validate a policy: exit 0 when valid, 2 with every problem listed.
+    /// Validate a policy (offline): exit 0 when valid, 2 with every problem listed.
     Validate {
-        /// The policy file (JSON).
-        policy: PathBuf,
+        /// The policy file (YAML or JSON), as `--policy FILE` or on its own.
+        #[arg(
+            value_name = "POLICY",
+            required_unless_present = "policy_flag",
+            conflicts_with = "policy_flag"
+        )]
+        policy: Option<PathBuf>,
+        /// The policy file (YAML or JSON), as every other command takes it.
+        #[arg(long = "policy", value_name = "POLICY")]
+        policy_flag: Option<PathBuf>,
     },
-    /// Offline, no AWS call: what the handler would do to a resource whose current tags are
-    /// TAGS (a JSON object of key → value).
+    /// Offline, no AWS call and no AWS setting needed: what the handler would do to a resource
+    /// whose current tags are TAGS. Exit 0 when compliant, 1 when not.
     Plan {
         /// The policy file.
         #[arg(long)]
@@ -47,9 +69,14 @@ enum Command {
         /// The event file (`-` for stdin).
         #[arg(long)]
         event: String,
-        /// The resource's current tags.
-        #[arg(long)]
-        tags: PathBuf,
+        /// The resource's current tags: a file holding a JSON object of key → value, or that
+        /// object inline (`--tags '{"Owner":"payments"}'`).
+        #[arg(long, value_name = "FILE|JSON")]
+        tags: String,
+        /// What memory remembers of the resource (restored values, locks): a file or inline
+        /// JSON object of key → value. Default: nothing remembered.
+        #[arg(long, value_name = "FILE|JSON")]
+        remembered: Option<String>,
         /// Judge the resource as in this account (default: the event's).
         #[arg(long)]
         account: Option<String>,
@@ -60,11 +87,16 @@ enum Command {
         #[arg(long)]
         name: Option<String>,
     },
-    /// Run the handler once on an event (`-` for stdin) against AWS and print the report;
-    /// exit 0 when the handler succeeded, 1 when it returned an error.
+    /// Run the handler once on an event (`-` for stdin) against AWS and print the report.
+    /// It writes (tags, memory) as the policy's mode says, unless --dry-run. Exit 0 when
+    /// everything is compliant now, 1 when something is not (or failed).
     Handle {
         /// The event file, or `-` for stdin.
         event: String,
+        /// Read and judge, write nothing: no tag call and no memory write, whatever the mode;
+        /// the report says what would be done.
+        #[arg(long)]
+        dry_run: bool,
         /// Also print the invocation's metrics as CloudWatch Embedded Metric Format lines on
         /// stdout, after the report (as the Lambda function writes them).
         #[arg(long)]
@@ -137,20 +169,31 @@ pub fn main(args: Vec<std::ffi::OsString>) -> ExitCode {
     );
     let env = |k: &str| std::env::var(k).ok();
     let result = match cli.command {
-        Command::Validate { policy } => commands::validate(&policy, &env),
+        Command::Validate { policy, policy_flag } => match policy.or(policy_flag) {
+            Some(policy) => commands::validate(&policy, &env),
+            None => Err(CliError::Invalid("validate: give the policy file".to_owned())),
+        },
         Command::Plan {
             policy,
             event,
             tags,
+            remembered,
             account,
             region,
             name,
-        } => commands::plan(&policy, &event, &tags, (account, region, name), &env),
+        } => commands::plan(
+            &policy,
+            &event,
+            (&tags, remembered.as_deref()),
+            (account, region, name),
+            &env,
+        ),
         Command::Handle {
             event,
+            dry_run,
             emf,
             deadline_seconds,
-        } => commands::handle(&event, emf, deadline_seconds, &env),
+        } => commands::handle(&event, dry_run, emf, deadline_seconds, &env),
         Command::Reconcile(args) => reconcile::run(&args, &env),
         Command::Guardrails(args) => guardrails::run(&args, &env),
         Command::ImportTagPolicy(args) => import::run(&args),
@@ -159,7 +202,7 @@ pub fn main(args: Vec<std::ffi::OsString>) -> ExitCode {
         Command::History { arn, json } => memory::history(&arn, json, &env),
         Command::Test { cases, policy } => cases::run(&cases, policy.as_deref()),
         Command::Schema => serde_json::to_string_pretty(&crate::engine::policy::schema())
-            .map(|s| println!("{s}"))
+            .map(|s| outln!("{s}"))
             .map_err(|e| CliError::Failed(e.to_string())),
     };
     match result {
@@ -185,11 +228,32 @@ fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
         .map_err(|e| CliError::Failed(format!("cannot start the async runtime: {e}")))
 }
 
+/// Writes to stdout. A reader that went away (`tag-warden history ARN | head`) ends the command
+/// at once and quietly, with exit 0, as a Unix tool's SIGPIPE would, rather than with a panic;
+/// any other write failure ends it with exit 1, saying why.
+pub(crate) fn write_stdout(args: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    if let Err(e) = std::io::stdout().lock().write_fmt(args) {
+        std::process::exit(i32::from(stdout_failed(&e)));
+    }
+}
+
+/// The exit code of a failed write to stdout: 0 for a closed pipe (nobody is reading: the
+/// output was cut short on purpose), 1 otherwise (said on stderr).
+fn stdout_failed(e: &std::io::Error) -> u8 {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        0
+    } else {
+        eprintln!("error: cannot write to stdout: {e}");
+        EXIT_FAILED
+    }
+}
+
 /// Prints a report as pretty JSON on stdout.
 fn print_report(report: &Report) -> Result<(), CliError> {
     let json = serde_json::to_string_pretty(report)
         .map_err(|e| CliError::Failed(format!("cannot serialize the report: {e}")))?;
-    println!("{json}");
+    outln!("{json}");
     Ok(())
 }
 
@@ -197,7 +261,7 @@ fn print_report(report: &Report) -> Result<(), CliError> {
 fn print_emf(metrics: &crate::view::metrics::Metrics, namespace: &str) -> Result<(), CliError> {
     metrics
         .write_emf(&mut std::io::stdout().lock(), namespace, crate::run::resource::now_ms())
-        .map_err(|e| CliError::Failed(format!("cannot write the metrics: {e}")))
+        .map_err(|e| CliError::Quiet(stdout_failed(&e)))
 }
 
 fn read_file(path: &Path) -> Result<String, CliError> {
@@ -218,12 +282,14 @@ fn load_policy(path: &Path) -> Result<crate::engine::policy::Policy, CliError> {
         .map_err(|e| CliError::Invalid(format!("{}: {e}", path.display())))
 }
 
-/// A tags file: a JSON object of string tags.
-fn read_tags(path: &Path) -> Result<Tags, CliError> {
-    serde_json::from_str(&read_file(path)?).map_err(|e| {
-        CliError::Invalid(format!(
-            "{}: expected a JSON object of string tags: {e}",
-            path.display()
-        ))
-    })
+/// Tags given as a JSON object of strings: inline (an argument starting with `{`) or in the
+/// file the argument names. `flag` names the option in messages.
+fn read_tags(arg: &str, flag: &str) -> Result<Tags, CliError> {
+    let (text, origin) = if arg.trim_start().starts_with('{') {
+        (arg.to_owned(), format!("{flag} (inline)"))
+    } else {
+        (read_file(Path::new(arg))?, format!("{flag} {arg}"))
+    };
+    serde_json::from_str(&text)
+        .map_err(|e| CliError::Invalid(format!("{origin}: expected a JSON object of string tags: {e}")))
 }

@@ -4,7 +4,7 @@
 use super::{load_policy, print_emf, print_report, runtime, CliError};
 use crate::config::{role_name, Accounts, Config, Rate};
 use crate::domain::Mode;
-use crate::run::handler::{failure, Handler};
+use crate::run::handler::Handler;
 use crate::run::sweep::{Deadline, Progress};
 use crate::view::report::Report;
 use crate::view::table;
@@ -110,10 +110,7 @@ pub fn run(args: &ReconcileArgs, env: &dyn Fn(&str) -> Option<String>) -> Result
         )
         .map_err(|e| CliError::Failed(format!("cannot write `{}`: {e}", path.display())))?;
     }
-    match failure(&report) {
-        Some(e) => Err(CliError::Failed(format!("{}: {e}", e.error_type()))),
-        None => Ok(()),
-    }
+    super::commands::verdict(&report)
 }
 
 fn configure(args: &ReconcileArgs, env: &dyn Fn(&str) -> Option<String>) -> Result<Config, CliError> {
@@ -183,7 +180,7 @@ fn show_progress(p: &Progress<'_>) {
 fn print_table(report: &Report) -> Result<(), CliError> {
     match table::render(report) {
         Some(text) => {
-            print!("{text}");
+            out!("{text}");
             Ok(())
         }
         None => print_report(report),

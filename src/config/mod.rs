@@ -226,6 +226,21 @@ impl Config {
 
     /// The configuration for an already-loaded policy, with the rest from `env`.
     pub fn with_policy(policy: Policy, env: &dyn Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        Config::assemble(policy, env, true)
+    }
+
+    /// The configuration of an offline command (`plan`): tag-warden's own settings as for
+    /// [`Config::with_policy`] (the mode, the accounts it governs), but nothing that only AWS
+    /// gives is required: a lock needs no memory table, remembered values come from a file.
+    pub fn offline(policy: Policy, env: &dyn Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        Config::assemble(policy, env, false)
+    }
+
+    fn assemble(
+        policy: Policy,
+        env: &dyn Fn(&str) -> Option<String>,
+        locks_need_memory: bool,
+    ) -> Result<Config, ConfigError> {
         let mode = match env(ENV_MODE).filter(|m| !m.trim().is_empty()) {
             Some(m) => Mode::parse(m.trim()).ok_or(ConfigError::BadMode(m))?,
             None => policy.mode,
@@ -233,7 +248,7 @@ impl Config {
         let ignore_principals = trusted_principals(env)?;
         let memory_table = setting_text(env, ENV_MEMORY_TABLE);
         let locks = policy.locks();
-        if memory_table.is_none() && !locks.is_empty() {
+        if locks_need_memory && memory_table.is_none() && !locks.is_empty() {
             let locks = locks
                 .iter()
                 .map(|(rule, key)| format!("`{key}` (rule `{rule}`)"))

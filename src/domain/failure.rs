@@ -50,3 +50,12 @@ pub struct ApiError {
     /// AWS's message (never contains secret values: tag-warden reads no secret values).
     pub message: String,
 }
+
+impl ApiError {
+    /// Whether this is AssumeRole of the member role answered AccessDenied: the role is not
+    /// there (IAM answers a missing role so) or does not trust tag-warden. A configuration
+    /// fact about the account ("not enrolled"), which retrying does not change.
+    pub fn not_enrolled(&self) -> bool {
+        self.operation == "sts:AssumeRole" && self.kind == ErrorKind::AccessDenied
+    }
+}

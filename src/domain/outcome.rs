@@ -20,6 +20,9 @@ pub enum Outcome {
     Exempt,
     /// Not governable now (deleted, managed by a service or AWS, pending deletion, gone).
     Skipped,
+    /// An account whose member role is missing or refuses AssumeRole: a configuration fact,
+    /// reported once per sweep, never retried through the queue.
+    NotEnrolled,
     /// A replica secret: never written, its tags follow its primary, which is governed in the
     /// primary's Region. Judged, and counted apart.
     Replica,
@@ -46,6 +49,7 @@ impl Outcome {
             Outcome::Exempt => "exempt",
             Outcome::Skipped => "skipped",
             Outcome::Replica => "replica",
+            Outcome::NotEnrolled => "not-enrolled",
             Outcome::Ignored => "ignored",
             Outcome::Error => "error",
         }

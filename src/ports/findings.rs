@@ -41,14 +41,16 @@ pub struct PolicyFinding {
     pub outcome: Outcome,
     /// `enforce` or `report`.
     pub mode: Mode,
-    /// `secret` or `kms-key`.
-    pub kind: ResourceKind,
+    /// `secret` or `kms-key`; none for a finding about an account (not enrolled).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind: Option<ResourceKind>,
     /// The resource's ARN.
     pub arn: String,
     /// The resource's account.
     pub account: String,
-    /// The resource's region.
-    pub region: String,
+    /// The resource's region; none for a finding about an account (not enrolled).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
     /// The rules the resource departs from (sorted, once each).
     pub rules: Vec<String>,
     /// Keys of the tags written.

@@ -20,7 +20,7 @@ pub use findings::{
 };
 pub use memory::{HistoryEntry, Memory, NoMemory, Place, Remembered, Stored, HISTORY_LEN};
 
-use crate::domain::{ApiError, Cell, ErrorKind, Identity, Refusal, Tags};
+use crate::domain::{ApiError, Cell, ErrorKind, Identity, Organization, Refusal, Tags};
 use futures_util::Stream;
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -148,8 +148,8 @@ pub trait Backend: Send + Sync {
     fn identity(&self) -> impl Future<Output = Result<Option<Identity>, ApiError>> + Send {
         std::future::ready(Ok(None))
     }
-    /// The organization's active accounts.
-    fn organization_accounts(&self) -> impl Future<Output = Result<Vec<String>, ApiError>> + Send {
+    /// The organization's active accounts and its management account.
+    fn organization(&self) -> impl Future<Output = Result<Organization, ApiError>> + Send {
         std::future::ready(Err(unsupported("organizations:ListAccounts")))
     }
     /// The effective AWS Organizations tag policy of `account` (its `PolicyContent`), `None`

@@ -14,6 +14,17 @@ use crate::view::summary::{BatchItemFailure, CellOutcome, CellResult, FanOut, Sw
 use serde_json::Value;
 use std::time::Instant;
 
+/// Accounts a fan-out reaches at once to tell which are not enrolled.
+const REACH_AT_ONCE: usize = 8;
+
+/// Why a cell of the batch was not swept to the end.
+enum CellFailure {
+    /// Its account is not enrolled (AWS's answer): reported, not retried.
+    NotEnrolled(String),
+    /// It failed (why), and whether retrying is hopeless.
+    Failed(String, bool),
+}
+
 impl<B: Backend> Handler<B> {
     /// A scheduled sweep fanned out: one message per cell on the sweep queue, for the SQS
     /// event source mapping to sweep one batch an invocation.
@@ -26,12 +37,21 @@ impl<B: Backend> Handler<B> {
     ) -> Report {
         let sent = async {
             let cells = self.cells_of(accounts, regions).await?;
+            // An account not enrolled is reported here, once, and none of its cells is sent:
+            // nothing of it is retried or dead-lettered.
+            let not_enrolled = self.not_enrolled(&cells).await;
+            let cells: Vec<Cell> = cells
+                .into_iter()
+                .filter(|c| c.account.as_ref().is_none_or(|a| !not_enrolled.contains_key(a)))
+                .collect();
             let bodies: Vec<String> = cells.iter().filter_map(|c| serde_json::to_string(c).ok()).collect();
-            self.backend.enqueue(queue, &bodies).await?;
-            Ok::<_, ApiError>(cells)
+            if !bodies.is_empty() {
+                self.backend.enqueue(queue, &bodies).await?;
+            }
+            Ok::<_, ApiError>((cells, not_enrolled))
         };
         match sent.await {
-            Ok(cells) => {
+            Ok((cells, not_enrolled)) => {
                 let mut accounts: Vec<String> = Vec::new();
                 for a in cells.iter().filter_map(|c| c.account.clone()) {
                     if !accounts.contains(&a) {
@@ -44,7 +64,16 @@ impl<B: Backend> Handler<B> {
                     ?regions,
                     "sweep fanned out"
                 );
-                let mut report = Report::new(self.config.mode, Vec::new());
+                let entries = not_enrolled
+                    .iter()
+                    .map(|(account, why)| {
+                        let entry = ResourceReport::not_enrolled(account, why);
+                        entry.log(false);
+                        outputs.observe(&entry);
+                        entry
+                    })
+                    .collect();
+                let mut report = Report::new(self.config.mode, entries);
                 report.fanout = Some(FanOut {
                     cells: cells.len(),
                     accounts,
@@ -61,6 +90,26 @@ impl<B: Backend> Handler<B> {
         }
     }
 
+    /// The accounts of `cells` whose member role cannot be assumed, with what AWS answered:
+    /// each reached once, a few at a time.
+    async fn not_enrolled(&self, cells: &[Cell]) -> std::collections::BTreeMap<String, String> {
+        use futures_util::StreamExt;
+        let mut accounts: Vec<&str> = cells.iter().filter_map(|c| c.account.as_deref()).collect();
+        accounts.sort_unstable();
+        accounts.dedup();
+        futures_util::stream::iter(accounts)
+            .map(|a| async move { (a, self.backend.reach(Some(a)).await) })
+            .buffer_unordered(REACH_AT_ONCE)
+            .filter_map(|(a, reached)| async move {
+                match reached {
+                    Err(e) if e.not_enrolled() => Some((a.to_owned(), e.to_string())),
+                    _ => None,
+                }
+            })
+            .collect()
+            .await
+    }
+
     /// An SQS batch of cells: each swept in turn; a failed one returned to the queue, or, on
     /// its last receive, sent to the dead-letter queue with the reason.
     pub(super) async fn cells(&self, works: Vec<CellWork>, deadline: Deadline, outputs: &Outputs<'_>) -> Report {
@@ -75,7 +124,8 @@ impl<B: Backend> Handler<B> {
             let cell = work.cell.as_ref().ok().map(Cell::to_string);
             let (outcome, reason) = match failed {
                 None => (CellOutcome::Swept, None),
-                Some((why, hopeless)) => self.settle(&work, why, hopeless, &mut failures).await,
+                Some(CellFailure::NotEnrolled(why)) => (CellOutcome::NotEnrolled, Some(why)),
+                Some(CellFailure::Failed(why, hopeless)) => self.settle(&work, why, hopeless, &mut failures).await,
             };
             tracing::info!(message_id = %work.message_id, cell = cell.as_deref().unwrap_or("-"), outcome = outcome.as_str(), reason = reason.as_deref().unwrap_or(""), attempt = work.receive_count, "sweep cell");
             results.push(CellResult {
@@ -101,7 +151,8 @@ impl<B: Backend> Handler<B> {
     }
 
     /// Sweeps one cell of the batch, its entries and summary added to the batch's. Returns why
-    /// it failed, if it did, and whether retrying is hopeless.
+    /// it failed, if it did: its account not enrolled, or a failure (and whether retrying is
+    /// hopeless).
     async fn sweep_one(
         &self,
         work: &CellWork,
@@ -109,19 +160,24 @@ impl<B: Backend> Handler<B> {
         outputs: &Outputs<'_>,
         entries: &mut Vec<ResourceReport>,
         summary: &mut Option<SweepSummary>,
-    ) -> Option<(String, bool)> {
+    ) -> Option<CellFailure> {
         let cell = match &work.cell {
             Ok(cell) => cell,
-            Err(why) => return Some((why.to_string(), true)),
+            Err(why) => return Some(CellFailure::Failed(why.to_string(), true)),
         };
         // A message names an account: act there only when it is governed.
         match self.refusal(cell.account.as_deref()).await {
             Ok(None) => {}
-            Ok(Some(why)) => return Some((why, true)),
-            Err(e) => return Some((format!("cannot tell whether the account is governed: {e}"), false)),
+            Ok(Some(why)) => return Some(CellFailure::Failed(why, true)),
+            Err(e) => {
+                return Some(CellFailure::Failed(
+                    format!("cannot tell whether the account is governed: {e}"),
+                    false,
+                ))
+            }
         }
         if cell.account.is_some() && self.config.fleet.member_role.is_none() {
-            return Some((
+            return Some(CellFailure::Failed(
                 format!(
                     "{} is not set: the cell's account cannot be reached (the function's own credentials would act in its own account)",
                     crate::config::ENV_MEMBER_ROLE
@@ -130,12 +186,17 @@ impl<B: Backend> Handler<B> {
             ));
         }
         if !deadline.allows_start(Instant::now()) {
-            return Some((
+            return Some(CellFailure::Failed(
                 "the invocation's deadline came before this cell started".to_owned(),
                 false,
             ));
         }
-        let (cell_entries, cell_summary) = self.sweeper(deadline, outputs).sweep_cell(cell, &|_| {}).await;
+        let sweeper = self.sweeper(deadline, outputs);
+        let (cell_entries, cell_summary) = sweeper.sweep_cell(cell, &|_| {}).await;
+        let not_enrolled = cell_summary.not_enrolled.iter().next().map(|(account, why)| {
+            entries.push(sweeper.not_enrolled(account, why));
+            CellFailure::NotEnrolled(why.clone())
+        });
         let why = cell_summary.failed_cells.values().next().cloned().or_else(|| {
             cell_entries
                 .iter()
@@ -147,7 +208,7 @@ impl<B: Backend> Handler<B> {
             Some(s) => s.merge(cell_summary),
             None => *summary = Some(cell_summary),
         }
-        why.map(|w| (w, false))
+        not_enrolled.or(why.map(|w| CellFailure::Failed(w, false)))
     }
 
     /// What becomes of a failed cell: on its last receive (or when retrying is hopeless) sent

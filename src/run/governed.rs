@@ -50,8 +50,9 @@ impl<B: Backend> Handler<B> {
             Accounts::Organization if !self.live => true,
             Accounts::Organization => self
                 .organization
-                .get_or_try_init(|| self.backend.organization_accounts())
+                .get_or_try_init(|| self.backend.organization())
                 .await?
+                .governed(own.as_deref())
                 .iter()
                 .any(|id| id == account),
         };
@@ -59,7 +60,9 @@ impl<B: Backend> Handler<B> {
             let listed = match &self.config.fleet.accounts {
                 Accounts::Own => format!("{} is not set", crate::config::ENV_ACCOUNTS),
                 Accounts::List(ids) => format!("{}={}", crate::config::ENV_ACCOUNTS, ids.join(",")),
-                Accounts::Organization => "not an active account of the organization".to_owned(),
+                Accounts::Organization => {
+                    "not an active account of the organization, or its management account (ORG leaves that out unless the function runs there)".to_owned()
+                }
             };
             format!(
                 "account {account} is not governed by this tag-warden (its own account is {}; {listed}): nothing is done there",

@@ -1,11 +1,12 @@
 //! The handler: one event → intake → per resource: read, evaluate, apply → one report.
 //! The same code serves the Lambda runtime and the CLI's `handle`.
 
+pub(super) use super::handler_entries::{accounts_failed, ignored, unreached};
+use super::handler_entries::{bad_item, counting, error_entry, latency};
 use crate::config::{Accounts, Config, OutputSettings};
 use crate::domain::{ApiError, Cell, ErrorType, Mode, Outcome, ReplicaOf, ResourceContext, ResourceKind};
-use crate::engine::decide::Decision;
 use crate::engine::intake::{self, Ignored, Intake, IntakeError, IntakeOptions, Trigger};
-use crate::ports::{Backend, TagStore};
+use crate::ports::Backend;
 use crate::run::outputs::Outputs;
 use crate::run::resource::Judge;
 use crate::run::sweep::{Deadline, Progress, Sweep};
@@ -49,13 +50,16 @@ pub struct Handler<B> {
     pub(super) config: Config,
     /// False for an offline plan: nothing is written and no sweep runs, whatever the mode.
     pub(super) live: bool,
+    /// `handle --dry-run`: AWS is read (tags, memory) and nothing is written, neither a tag
+    /// nor memory.
+    dry_run: bool,
     /// An offline plan's stand-ins for the event's account and region.
     account: Option<String>,
     region: Option<String>,
     /// The intake options with the function's own identity learnt (once, from the backend).
     pub(super) intake: tokio::sync::OnceCell<IntakeOptions>,
-    /// The organization's active accounts (`TAG_WARDEN_ACCOUNTS=ORG`), listed once.
-    pub(super) organization: tokio::sync::OnceCell<Vec<String>>,
+    /// The organization (`TAG_WARDEN_ACCOUNTS=ORG`), listed once.
+    pub(super) organization: tokio::sync::OnceCell<crate::domain::Organization>,
 }
 
 /// What `tag-warden plan` says of a scheduled event, which it cannot sweep offline.
@@ -68,6 +72,7 @@ impl<B: Backend> Handler<B> {
             backend,
             config,
             live: true,
+            dry_run: false,
             account: None,
             region: None,
             intake: tokio::sync::OnceCell::new(),
@@ -82,11 +87,19 @@ impl<B: Backend> Handler<B> {
             backend,
             config,
             live: false,
+            dry_run: false,
             account: None,
             region: None,
             intake: tokio::sync::OnceCell::new(),
             organization: tokio::sync::OnceCell::new(),
         }
+    }
+
+    /// Reads and judges, writes nothing (`handle --dry-run`): no tag call, no memory write;
+    /// the report says what would be done.
+    pub fn dry_run(mut self) -> Self {
+        self.dry_run = true;
+        self
     }
 
     /// Judges resources as if in `account` and `region` rather than the event's (`plan
@@ -110,9 +123,14 @@ impl<B: Backend> Handler<B> {
     fn judge(&self) -> Judge<'_, B::Memory> {
         Judge {
             policy: &self.config.policy,
-            mode: if self.live { self.config.mode } else { Mode::Report },
-            memory: self.backend.memory().filter(|_| self.live),
+            mode: if self.live && !self.dry_run {
+                self.config.mode
+            } else {
+                Mode::Report
+            },
+            memory: self.backend.memory(),
             patience: None,
+            records: self.live && !self.dry_run,
         }
     }
 
@@ -247,13 +265,16 @@ impl<B: Backend> Handler<B> {
         let accounts: Vec<Option<String>> = match accounts {
             Accounts::Own => vec![None],
             Accounts::List(ids) => ids.iter().cloned().map(Some).collect(),
-            Accounts::Organization => self
-                .backend
-                .organization_accounts()
-                .await?
-                .into_iter()
-                .map(Some)
-                .collect(),
+            Accounts::Organization => {
+                let own = self.backend.identity().await?.map(|me| me.account);
+                self.backend
+                    .organization()
+                    .await?
+                    .governed(own.as_deref())
+                    .into_iter()
+                    .map(Some)
+                    .collect()
+            }
         };
         Ok(Cell::grid(&accounts, regions))
     }
@@ -405,66 +426,6 @@ impl<B: Backend> Handler<B> {
         }
         entry
     }
-}
-
-/// The entry with its latency: from the event's time to now, the decision.
-fn latency(mut entry: ResourceReport) -> ResourceReport {
-    entry.latency_ms = entry
-        .event
-        .time
-        .as_deref()
-        .and_then(crate::domain::parse_utc_time)
-        .map(|at| crate::run::resource::now_ms().saturating_sub(at));
-    entry
-}
-
-/// `work` on `store`, its throttled attempts (the SDK's retries included) counted as a sweep's
-/// are: the store's count before and after.
-async fn counting<S: TagStore, T>(store: S, outputs: &Outputs<'_>, work: impl AsyncFnOnce(&S) -> T) -> T {
-    let before = store.throttled();
-    let out = work(&store).await;
-    outputs.throttled(store.throttled().saturating_sub(before));
-    out
-}
-
-/// The entry of a resource in an account that cannot be reached (its member role not assumed).
-/// It is an error whatever AWS said (access denied included): the member stack is missing or
-/// wrong, which someone must fix, so the event goes to the failure queue.
-pub(super) fn unreached(ctx: ResourceContext, id: &str, e: &ApiError) -> ResourceReport {
-    let mut entry = ResourceReport::judged(ctx, Some(id), None, Decision::failed(e));
-    entry.outcome = Outcome::Error;
-    entry.error_type = Some(ErrorType::from(e.kind));
-    entry.reasons = vec![format!("cannot reach the resource's account: {e}")];
-    entry
-}
-
-/// The entry of a sweep whose accounts could not be listed or whose cells could not be sent.
-pub(super) fn accounts_failed(e: &ApiError) -> ResourceReport {
-    error_entry(ErrorType::from(e.kind), format!("the sweep did not start: {e}"))
-}
-
-/// The entry for a record that could not be taken in; it fails the invocation.
-fn bad_item(e: &IntakeError) -> ResourceReport {
-    error_entry(e.error_type(), e.to_string())
-}
-
-/// An entry that failed, with its error type and why (no resource named).
-fn error_entry(error_type: ErrorType, why: String) -> ResourceReport {
-    let mut r = ResourceReport::new(Outcome::Error);
-    r.error_type = Some(error_type);
-    r.reasons.push(why);
-    r
-}
-
-/// The entry for an event that needs no action.
-pub(super) fn ignored(i: Ignored) -> ResourceReport {
-    let mut r = ResourceReport::new(Outcome::Ignored);
-    r.kind = i.kind;
-    r.resource_id = i.resource_id;
-    r.region = i.region;
-    r.event = i.event;
-    r.reasons.push(i.reason);
-    r
 }
 
 /// The error that must fail the invocation, when any entry failed. Never for an SQS batch: it

@@ -1,5 +1,6 @@
 use super::*;
 use crate::domain::ErrorKind;
+use crate::ports::TagStore;
 use crate::run::sweep::Deadline;
 use crate::testing::{FakeBackend, FakeStore};
 use crate::view::metrics::Metric;
@@ -443,7 +444,7 @@ fn sqs_event(cells: &[(&str, &str, u32)]) -> Value {
 }
 
 #[tokio::test]
-async fn an_sqs_batch_sweeps_each_cell_and_returns_only_the_failed_ones() {
+async fn an_sqs_batch_sweeps_each_cell_and_an_account_not_enrolled_is_reported_not_retried() {
     let h = fleet_handler(
         FakeStore::with("arn:aws:secretsmanager:us-east-1:222222222222:secret:a", &[]),
         &[],
@@ -461,13 +462,21 @@ async fn an_sqs_batch_sweeps_each_cell_and_returns_only_the_failed_ones() {
         .iter()
         .map(|f| f.item_identifier.as_str())
         .collect();
-    assert_eq!(
-        failures,
-        ["m2"],
-        "AssumeRole denied in one account fails that cell only"
+    assert!(
+        failures.is_empty(),
+        "AssumeRole denied is a configuration fact: the message is not returned to the queue"
     );
+    assert!(h.backend.sent.lock().unwrap().is_empty(), "nor dead-lettered");
     assert_eq!(report.cells[0].outcome.as_str(), "swept");
-    assert_eq!(report.cells[1].outcome.as_str(), "retry");
+    assert_eq!(report.cells[1].outcome.as_str(), "not-enrolled");
+    let entry = report
+        .results
+        .iter()
+        .find(|e| e.outcome == Outcome::NotEnrolled)
+        .unwrap();
+    assert_eq!(entry.account.as_deref(), Some("333333333333"));
+    assert!(entry.reasons[0].contains("is not enrolled"), "{:?}", entry.reasons);
+    assert_eq!(report.summary[&Outcome::NotEnrolled], 1);
     assert!(
         report.cells[1].reason.as_deref().unwrap().contains("AssumeRole"),
         "{:?}",
@@ -484,7 +493,7 @@ async fn an_sqs_batch_sweeps_each_cell_and_returns_only_the_failed_ones() {
         1
     );
     let json = serde_json::to_value(&report).unwrap();
-    assert_eq!(json["batchItemFailures"], json!([{"itemIdentifier": "m2"}]));
+    assert_eq!(json["batchItemFailures"], json!([]));
     assert_eq!(
         *h.backend.reached.lock().unwrap(),
         [Some("222222222222".to_owned()), Some("333333333333".to_owned())]
@@ -533,7 +542,7 @@ async fn a_cell_failing_its_last_attempt_goes_to_the_dead_letter_queue_with_the_
 }
 
 #[tokio::test]
-async fn an_event_in_another_account_reaches_that_account_and_a_denied_role_is_an_error() {
+async fn an_event_in_another_account_reaches_that_account_and_a_denied_role_is_not_enrolled() {
     let h = fleet_handler(FakeStore::with("arn:s", &[("Owner", "x")]), &[], |b| {
         b.unreachable = ["999999999999".to_owned()].into()
     });
@@ -542,10 +551,23 @@ async fn an_event_in_another_account_reaches_that_account_and_a_denied_role_is_a
     event["detail"]["userIdentity"]["accountId"] = json!("999999999999");
     let report = h.handle(&event, Deadline::NONE).await.0.unwrap();
     let entry = &report.results[0];
-    assert_eq!(entry.outcome, Outcome::Error, "{entry:?}");
+    assert_eq!(entry.outcome, Outcome::NotEnrolled, "{entry:?}");
     assert_eq!(entry.account.as_deref(), Some("999999999999"));
-    assert!(entry.reasons[0].contains("cannot reach"), "{:?}", entry.reasons);
+    assert!(entry.reasons[0].contains("is not enrolled"), "{:?}", entry.reasons);
     assert!(h.backend.secrets.calls().is_empty());
+    assert!(
+        crate::run::handler::failure(&report).is_none(),
+        "not retried by EventBridge or Lambda"
+    );
+
+    // Any other failure to reach the account is still an error, retried.
+    let h = fleet_handler(FakeStore::with("arn:s", &[("Owner", "x")]), &[], |b| {
+        b.unreachable = ["999999999999".to_owned()].into();
+        b.unreachable_kind = ErrorKind::Transient;
+    });
+    let report = h.handle(&event, Deadline::NONE).await.0.unwrap();
+    assert_eq!(report.results[0].outcome, Outcome::Error);
+    assert!(report.results[0].reasons[0].contains("cannot reach"));
 }
 
 #[tokio::test]
@@ -638,4 +660,115 @@ async fn an_event_seven_seconds_old_reports_its_latency_and_the_metric_carries_i
     let latency = report.unwrap().results[0].latency_ms.unwrap();
     assert!((7_000..9_000).contains(&latency), "{latency}");
     assert_eq!(metrics.latencies(), [latency]);
+}
+
+/// An organization whose management account is 999999999999, with the function (identity
+/// 123456789012, a delegated administrator) and one more member.
+fn org_handler(queue: bool, unreachable: &[&str]) -> Handler<FakeBackend> {
+    let mut extra = vec![("TAG_WARDEN_ACCOUNTS", "ORG")];
+    if queue {
+        extra.push(("TAG_WARDEN_SWEEP_QUEUE_URL", "https://queue/sweep"));
+    }
+    let unreachable: Vec<String> = unreachable.iter().map(|a| (*a).to_owned()).collect();
+    fleet_handler(FakeStore::with("arn:s", &[]), &extra, move |b| {
+        b.identity = Some(crate::testing::sample_function());
+        b.organization = Some(vec![
+            "999999999999".into(),
+            "123456789012".into(),
+            "222222222222".into(),
+        ]);
+        b.management = Some("999999999999".into());
+        b.unreachable = unreachable.into_iter().collect();
+    })
+}
+
+#[tokio::test]
+async fn org_leaves_out_the_management_account_where_no_stackset_puts_the_member_role() {
+    let h = org_handler(true, &[]);
+    let report = h
+        .invoke(&sample("scheduled-reconcile.json"), Deadline::NONE)
+        .await
+        .0
+        .unwrap();
+    assert_eq!(report.fanout.unwrap().accounts, ["123456789012", "222222222222"]);
+    let sent = h.backend.sent.lock().unwrap().clone();
+    assert!(sent.iter().all(|(_, b)| !b.contains("999999999999")), "{sent:?}");
+    // An event there is not acted on either, with the reason.
+    let mut event = sample("secretsmanager-tag-resource.json");
+    event["detail"]["recipientAccountId"] = json!("999999999999");
+    event["detail"]["userIdentity"]["accountId"] = json!("999999999999");
+    let report = h.handle(&event, Deadline::NONE).await.0.unwrap();
+    assert_eq!(report.results[0].outcome, Outcome::Ignored);
+    assert!(
+        report.results[0].reasons[0].contains("management account"),
+        "{:?}",
+        report.results[0].reasons
+    );
+
+    // Run from the management account itself, ORG includes it.
+    let h = fleet_handler(
+        FakeStore::with("arn:s", &[]),
+        &[("TAG_WARDEN_ACCOUNTS", "ORG"), ("TAG_WARDEN_SWEEP_QUEUE_URL", "q")],
+        |b| {
+            b.identity = Some(crate::domain::Identity {
+                account: "999999999999".into(),
+                arn: "arn:aws:sts::999999999999:assumed-role/tag-warden-role/tag-warden".into(),
+            });
+            b.organization = Some(vec!["999999999999".into(), "222222222222".into()]);
+            b.management = Some("999999999999".into());
+        },
+    );
+    let report = h
+        .invoke(&sample("scheduled-reconcile.json"), Deadline::NONE)
+        .await
+        .0
+        .unwrap();
+    assert_eq!(report.fanout.unwrap().accounts, ["999999999999", "222222222222"]);
+}
+
+#[tokio::test]
+async fn a_fan_out_reports_an_account_not_enrolled_once_and_sends_none_of_its_cells() {
+    let h = org_handler(true, &["222222222222"]);
+    let (result, metrics) = h.invoke(&sample("scheduled-reconcile.json"), Deadline::NONE).await;
+    let report = result.unwrap();
+    assert_eq!(report.fanout.as_ref().unwrap().accounts, ["123456789012"]);
+    let sent = h.backend.sent.lock().unwrap().clone();
+    assert!(sent.iter().all(|(_, b)| !b.contains("222222222222")), "{sent:?}");
+    let not_enrolled: Vec<_> = report
+        .results
+        .iter()
+        .filter(|e| e.outcome == Outcome::NotEnrolled)
+        .collect();
+    assert_eq!(not_enrolled.len(), 1);
+    assert_eq!(not_enrolled[0].account.as_deref(), Some("222222222222"));
+    assert_eq!(metrics.total(crate::view::metrics::Metric::NotEnrolled), 1);
+}
+
+#[tokio::test]
+async fn a_sweep_over_regions_reports_an_account_not_enrolled_once_and_is_not_incomplete() {
+    let h = fleet_handler(
+        FakeStore::with("arn:aws:secretsmanager:us-east-1:123456789012:secret:a", &[]),
+        &[
+            ("TAG_WARDEN_ACCOUNTS", "123456789012,222222222222"),
+            ("TAG_WARDEN_REGIONS", "eu-west-1"),
+        ],
+        |b| {
+            b.identity = Some(crate::testing::sample_function());
+            b.unreachable = ["222222222222".to_owned()].into();
+        },
+    );
+    let (result, _) = h.invoke(&sample("scheduled-reconcile.json"), Deadline::NONE).await;
+    let report = result.expect("not enrolled is not a failure of the invocation");
+    let sweep = report.sweep.as_ref().unwrap();
+    assert!(sweep.failed_cells.is_empty(), "{:?}", sweep.failed_cells);
+    assert_eq!(sweep.not_enrolled.len(), 1);
+    assert_eq!(report.summary[&Outcome::NotEnrolled], 1, "once, not once per region");
+    assert_eq!(
+        report
+            .results
+            .iter()
+            .filter(|e| e.outcome == Outcome::NotEnrolled)
+            .count(),
+        1
+    );
 }

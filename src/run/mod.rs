@@ -7,6 +7,7 @@
 mod cells;
 mod governed;
 pub mod handler;
+mod handler_entries;
 pub mod outputs;
 pub mod resource;
 pub mod sweep;

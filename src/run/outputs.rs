@@ -161,7 +161,9 @@ impl<'a> Outputs<'a> {
         let Some(finding) = finding_of(entry, self.mode, resolves, &utc_time(now_ms())) else {
             return;
         };
-        if self.settings.security_hub {
+        // A finding about an account (not enrolled) has no resource for Security Hub, and its
+        // account cannot be reached to import it: the findings bus only.
+        if self.settings.security_hub && finding.kind.is_some() {
             if let Some(cell) = cell {
                 st.hub.entry(cell).or_default().push(finding.clone());
             }

@@ -63,7 +63,11 @@ async fn an_event_path_violation_is_put_on_the_bus_and_imported_failed_then_reso
     let (bus, f) = &events[0];
     assert_eq!(bus, "findings");
     assert_eq!(
-        (f.arn.as_str(), f.account.as_str(), f.region.as_str()),
+        (
+            f.arn.as_str(),
+            f.account.as_str(),
+            f.region.as_deref().unwrap_or_default()
+        ),
         (ARN, "123456789012", "us-east-1")
     );
     assert_eq!(f.keys_added, ["Owner"], "the default was written; CostCenter has none");
@@ -200,7 +204,8 @@ async fn a_complete_sweep_archives_the_findings_of_resources_gone_and_an_incompl
         (ELSEWHERE, "eu-west-1", ResourceKind::Secret),
     ] {
         let mut f = hub(ARN);
-        (f.finding_id, f.arn, f.region, f.kind) = (finding_id(arn), arn.to_owned(), region.to_owned(), kind);
+        (f.finding_id, f.arn, f.region, f.kind) =
+            (finding_id(arn), arn.to_owned(), Some(region.to_owned()), Some(kind));
         h.backend()
             .hub
             .lock()

@@ -38,6 +38,9 @@ pub struct Judge<'a, M> {
     /// retried (backoff with jitter) while it allows. `None`: the SDK's own retries only (the
     /// sweep paces its writes itself).
     pub patience: Option<Deadline>,
+    /// Whether memory is written (what was seen, history, expiries); false for `handle
+    /// --dry-run`, which reads memory and writes nothing at all.
+    pub records: bool,
 }
 
 impl<M> Clone for Judge<'_, M> {
@@ -351,6 +354,9 @@ impl<M: Memory + Sync> Judge<'_, M> {
         let (Some(memory), Some(arn), Some(region)) = (self.memory, &ctx.arn, &ctx.region) else {
             return;
         };
+        if !self.records {
+            return;
+        }
         if changed.is_empty() && !expiring && story.is_empty() {
             return;
         }
@@ -368,7 +374,9 @@ impl<M: Memory + Sync> Judge<'_, M> {
 
     /// Marks the memory of a resource found gone to expire.
     pub async fn forget(&self, arn: &str, entry: &mut ResourceReport) {
-        let Some(memory) = self.memory else { return };
+        let Some(memory) = self.memory.filter(|_| self.records) else {
+            return;
+        };
         let at = (now_ms() / 1000).saturating_add(MEMORY_TTL.as_secs());
         if let Err(e) = memory.expire(arn, at).await {
             entry.reasons.push(memory_failed(&e));

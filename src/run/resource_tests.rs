@@ -13,6 +13,7 @@ async fn run(store: &FakeStore, mode: Mode) -> ResourceReport {
         mode,
         memory: None,
         patience: None,
+        records: true,
     }
     .check(store, ResourceContext::new(ResourceKind::Secret), "db")
     .await
@@ -164,6 +165,7 @@ mod memory {
             mode,
             memory: Some(memory),
             patience: None,
+            records: true,
         }
         .check(store, ctx, "prod/db")
         .await
@@ -273,6 +275,7 @@ mod memory {
             mode: Mode::Enforce,
             memory: Some(&memory),
             patience: None,
+            records: true,
         };
         let r = judge
             .check(&store, ResourceContext::new(ResourceKind::Secret), ARN)
@@ -290,6 +293,7 @@ async fn run_patiently(store: &FakeStore, deadline: Deadline) -> ResourceReport 
         mode: Mode::Enforce,
         memory: None,
         patience: Some(deadline),
+        records: true,
     }
     .check(store, ResourceContext::new(ResourceKind::Secret), "db")
     .await

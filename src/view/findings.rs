@@ -21,6 +21,7 @@ pub fn finding_of(entry: &ResourceReport, mode: Mode, resolves: bool, observed_a
         Outcome::Remediated => Compliance::Passed,
         Outcome::Exempt => Compliance::Warning,
         Outcome::Compliant if resolves => Compliance::Passed,
+        Outcome::NotEnrolled => return not_enrolled_finding(entry, mode, observed_at),
         _ => return None,
     };
     let (kind, arn) = (entry.kind?, entry.arn.clone()?);
@@ -41,9 +42,9 @@ pub fn finding_of(entry: &ResourceReport, mode: Mode, resolves: bool, observed_a
         compliance,
         outcome: entry.outcome,
         mode,
-        kind,
+        kind: Some(kind),
         account,
-        region,
+        region: Some(region),
         rules: rules_of(entry).into_iter().collect(),
         keys_added: entry.tags_added.keys().cloned().collect(),
         keys_removed: entry.keys_removed.clone(),
@@ -57,6 +58,36 @@ pub fn finding_of(entry: &ResourceReport, mode: Mode, resolves: bool, observed_a
         contested_by: entry.contested.as_ref().map(|c| c.contested_by.clone()),
         contested_count: entry.contested.as_ref().map(|c| c.contested_count),
         arn,
+    })
+}
+
+/// The finding of an account not enrolled: about its member role, which AWS refused to let
+/// tag-warden assume (missing, or not trusting it). On the findings bus only: Security Hub
+/// takes findings in the account itself, which cannot be reached.
+fn not_enrolled_finding(entry: &ResourceReport, mode: Mode, observed_at: &str) -> Option<PolicyFinding> {
+    let account = entry.account.clone()?;
+    let arn = format!("arn:aws:iam::{account}:root");
+    Some(PolicyFinding {
+        finding_id: finding_id(&arn),
+        compliance: Compliance::Failed,
+        outcome: Outcome::NotEnrolled,
+        mode,
+        kind: None,
+        arn,
+        account,
+        region: None,
+        rules: Vec::new(),
+        keys_added: Vec::new(),
+        keys_removed: Vec::new(),
+        keys_to_add: Vec::new(),
+        keys_to_remove: Vec::new(),
+        reasons: entry.reasons.clone(),
+        actor: None,
+        event: None,
+        event_id: None,
+        observed_at: observed_at.to_owned(),
+        contested_by: None,
+        contested_count: None,
     })
 }
 
@@ -74,10 +105,10 @@ pub fn gone_finding(
         compliance: Compliance::NotAvailable,
         outcome: Outcome::Skipped,
         mode,
-        kind,
+        kind: Some(kind),
         arn: arn.to_owned(),
         account: account.to_owned(),
-        region: cell.region.clone(),
+        region: Some(cell.region.clone()),
         rules: Vec::new(),
         keys_added: Vec::new(),
         keys_removed: Vec::new(),

@@ -29,6 +29,8 @@ pub enum Metric {
     Skipped,
     /// Replica secrets: judged through their primary, never written.
     Replicas,
+    /// Accounts whose member role cannot be assumed (once per sweep).
+    NotEnrolled,
     /// Resources whose handling failed.
     Errors,
     /// Tags tag-warden added or set.
@@ -47,7 +49,7 @@ pub enum Metric {
 impl Metric {
     /// Every metric, in the order written: the counts (the totals carry every one, zeros
     /// included; `Throttled`, counted per invocation only, last of them), then `EventLatency`.
-    pub const ALL: [Metric; 14] = [
+    pub const ALL: [Metric; 15] = [
         Metric::Evaluated,
         Metric::Compliant,
         Metric::Remediated,
@@ -56,6 +58,7 @@ impl Metric {
         Metric::Exempt,
         Metric::Skipped,
         Metric::Replicas,
+        Metric::NotEnrolled,
         Metric::Errors,
         Metric::TagsAdded,
         Metric::TagsRemoved,
@@ -81,6 +84,7 @@ impl Metric {
             Metric::Exempt => "Exempt",
             Metric::Skipped => "Skipped",
             Metric::Replicas => "Replicas",
+            Metric::NotEnrolled => "NotEnrolled",
             Metric::Errors => "Errors",
             Metric::TagsAdded => "TagsAdded",
             Metric::TagsRemoved => "TagsRemoved",
@@ -105,6 +109,7 @@ impl Metric {
             Outcome::Violation => Some(Metric::Violations),
             Outcome::Skipped => Some(Metric::Skipped),
             Outcome::Replica => Some(Metric::Replicas),
+            Outcome::NotEnrolled => Some(Metric::NotEnrolled),
             Outcome::Error => Some(Metric::Errors),
             Outcome::Exempt => Some(Metric::Exempt),
         }

@@ -167,10 +167,26 @@ impl ResourceReport {
         }
     }
 
-    /// Whether a sweep's report lists the entry: it needs attention, or it is a replica whose
+    /// The entry of an account whose member role cannot be assumed (`e`, AccessDenied): it is
+    /// not enrolled, which someone must fix; no cell of it is swept or retried.
+    pub fn not_enrolled(account: &str, e: &str) -> Self {
+        let mut entry = ResourceReport::new(Outcome::NotEnrolled);
+        entry.account = Some(account.to_owned());
+        entry.reasons.push(format!(
+            "account {account} is not enrolled: tag-warden's member role cannot be assumed there ({e}). \
+             Deploy deploy/member.yaml there (a service-managed StackSet never reaches the management account), \
+             or leave the account out of TAG_WARDEN_ACCOUNTS; it is not retried"
+        ));
+        entry
+    }
+
+    /// Whether a sweep's report lists the entry: it needs attention, is an account not
+    /// enrolled, or it is a replica whose
     /// primary does (so that a sweep of the replica's Region alone says where the fix belongs).
     pub fn worth_listing(&self) -> bool {
-        self.outcome.needs_attention() || (self.outcome == Outcome::Replica && !self.plan.is_empty())
+        self.outcome.needs_attention()
+            || self.outcome == Outcome::NotEnrolled
+            || (self.outcome == Outcome::Replica && !self.plan.is_empty())
     }
 
     /// Emits the entry's structured log line (warn for violations and errors; with `quiet`,
@@ -183,7 +199,7 @@ impl ResourceReport {
         let added: Vec<&str> = self.tags_added.keys().map(String::as_str).collect();
         let reasons = self.reasons.join("; ");
         match self.outcome {
-            Outcome::Violation | Outcome::Error => tracing::warn!(
+            Outcome::Violation | Outcome::Error | Outcome::NotEnrolled => tracing::warn!(
                 outcome = self.outcome.as_str(), kind, arn, account, event, tags_added = ?added,
                 keys_removed = ?self.keys_removed, error_type = self.error_type.map(ErrorType::as_str),
                 reasons, "resource outcome"
@@ -269,6 +285,9 @@ impl Report {
         for (outcome, n) in sweep.by_kind.values().flatten() {
             *summary.entry(*outcome).or_insert(0) += n;
         }
+        if !sweep.not_enrolled.is_empty() {
+            summary.insert(Outcome::NotEnrolled, sweep.not_enrolled.len());
+        }
         Report {
             mode,
             summary,
@@ -315,6 +334,17 @@ impl Report {
             }
         }
         self.findings = Some(findings);
+    }
+
+    /// How many resources (or accounts) the report counts as left not compliant: violations,
+    /// writes report mode did not make, errors, accounts not enrolled. From the counts, so a
+    /// sweep's resources the report does not list count too. What a command's exit 1 means.
+    pub fn needing_attention(&self) -> usize {
+        self.summary
+            .iter()
+            .filter(|(o, _)| o.needs_attention() || **o == Outcome::NotEnrolled)
+            .map(|(_, n)| n)
+            .sum()
     }
 
     /// The entries that failed, so that the invocation must fail too.

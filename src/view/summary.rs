@@ -37,6 +37,10 @@ pub struct SweepSummary {
     /// Cells (`account/region`) not swept to the end, and why.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub failed_cells: BTreeMap<String, String>,
+    /// Accounts whose member role cannot be assumed, and what AWS answered: not enrolled,
+    /// reported once each, their cells neither swept nor failed.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub not_enrolled: BTreeMap<String, String>,
     /// Throttled attempts AWS answered during the sweep (the SDK retried them; the pacer
     /// slowed down on each).
     pub throttled: u64,
@@ -76,6 +80,7 @@ impl SweepSummary {
             add_counts(self.by_account.entry(account).or_default(), counts);
         }
         self.failed_cells.extend(other.failed_cells);
+        self.not_enrolled.extend(other.not_enrolled);
         self.waivers.active += other.waivers.active;
         self.waivers.expiring_within_14_days += other.waivers.expiring_within_14_days;
         match (self.memory.as_mut(), other.memory) {
@@ -195,6 +200,9 @@ pub enum CellOutcome {
     Retry,
     /// Its last attempt failed: sent to the dead-letter queue with the reason.
     DeadLettered,
+    /// Its account is not enrolled (the member role cannot be assumed): reported, and the
+    /// message deleted, neither retried nor dead-lettered.
+    NotEnrolled,
 }
 
 impl CellOutcome {
@@ -204,6 +212,7 @@ impl CellOutcome {
             CellOutcome::Swept => "swept",
             CellOutcome::Retry => "retry",
             CellOutcome::DeadLettered => "dead-lettered",
+            CellOutcome::NotEnrolled => "not-enrolled",
         }
     }
 }

@@ -176,11 +176,26 @@ fn query_op(body: &[u8]) -> String {
 /// The error each service's awsJson protocol sends (STS: its query protocol's XML).
 fn error_response(op: &str, fault: Fault) -> Vec<u8> {
     if op.starts_with("sts.") {
-        let body = "<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code>\
-                    <Message>User is not authorized to perform: sts:AssumeRole</Message></Error>\
-                    <RequestId>injected-fault</RequestId></ErrorResponse>";
+        let (status, kind, code, message) = match fault {
+            Fault::ServerError => (
+                "500 Internal Server Error",
+                "Receiver",
+                "InternalFailure",
+                "injected internal failure",
+            ),
+            _ => (
+                "403 Forbidden",
+                "Sender",
+                "AccessDenied",
+                "User is not authorized to perform: sts:AssumeRole",
+            ),
+        };
+        let body = format!(
+            "<ErrorResponse><Error><Type>{kind}</Type><Code>{code}</Code><Message>{message}</Message></Error>\
+             <RequestId>injected-fault</RequestId></ErrorResponse>"
+        );
         return format!(
-            "HTTP/1.1 403 Forbidden\r\nContent-Type: text/xml\r\nContent-Length: {}\r\nConnection: keep-alive\r\n\r\n{body}",
+            "HTTP/1.1 {status}\r\nContent-Type: text/xml\r\nContent-Length: {}\r\nConnection: keep-alive\r\n\r\n{body}",
             body.len()
         )
         .into_bytes();

@@ -19,6 +19,7 @@ const HOME: &str = "123456789012";
 const B: &str = "222222222222";
 const C: &str = "333333333333";
 const DENIED: &str = "444444444444";
+const BROKEN: &str = "555555555555";
 const ROLE: &str = "tag-warden-member";
 const POLICY: &str = r#"{"mode":"enforce","rules":[{"name":"owner","require":{"Owner":{"default":"platform"}}}]}"#;
 const REGIONS: [&str; 2] = ["us-east-1", "eu-west-1"];
@@ -386,15 +387,18 @@ async fn a_sweep_fanned_out_over_3_accounts_and_2_regions_through_sqs_converges_
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_cell_that_keeps_failing_lands_in_the_dead_letter_queue_with_the_reason_and_the_others_converge() {
+async fn a_cell_that_keeps_failing_lands_in_the_dead_letter_queue_and_an_account_not_enrolled_does_not() {
     let moto = Moto::start();
     let endpoint = moto.endpoint();
     create_secret(&endpoint, HOME, "us-east-1", "app/missing", &[]).await;
     create_secret(&endpoint, B, "us-east-1", "app/missing", &[]).await;
     let proxy = FaultProxy::start(moto.port);
+    // DENIED has no member role (AssumeRole: AccessDenied, a configuration fact); BROKEN's
+    // STS keeps failing (a failure worth retrying).
     proxy.always(&format!("sts.AssumeRole@{DENIED}"), Fault::AccessDenied);
+    proxy.always(&format!("sts.AssumeRole@{BROKEN}"), Fault::ServerError);
     let q = queues(&endpoint).await;
-    let accounts_env = format!("{HOME},{DENIED},{B}");
+    let accounts_env = format!("{HOME},{DENIED},{BROKEN},{B}");
     let mut env = org_env();
     env.extend([
         ("TAG_WARDEN_ACCOUNTS", accounts_env.as_str()),
@@ -405,22 +409,24 @@ async fn a_cell_that_keeps_failing_lands_in_the_dead_letter_queue_with_the_reaso
     let schedule = std::fs::read_to_string(root().join("events/scheduled-reconcile.json")).unwrap();
     let (out, report) = handle(&moto, &schedule, &env);
     assert!(out.status.success(), "{report}");
-    assert_eq!(report["fanout"]["cells"], 3);
+    assert_eq!(report["fanout"]["cells"], 4);
 
-    let reports = poll(&moto, &proxy.endpoint(), &q, &env, 3);
-    let denied: Vec<(String, u64)> = reports
-        .iter()
-        .flat_map(|r| r["cells"].as_array().unwrap().clone())
-        .filter(|c| c["cell"].as_str().unwrap().starts_with(DENIED))
-        .map(|c| {
-            (
-                c["outcome"].as_str().unwrap().to_owned(),
-                c["attempt"].as_u64().unwrap(),
-            )
-        })
-        .collect();
+    let reports = poll(&moto, &proxy.endpoint(), &q, &env, 4);
+    let attempts = |account: &str| -> Vec<(String, u64)> {
+        reports
+            .iter()
+            .flat_map(|r| r["cells"].as_array().unwrap().clone())
+            .filter(|c| c["cell"].as_str().unwrap().starts_with(account))
+            .map(|c| {
+                (
+                    c["outcome"].as_str().unwrap().to_owned(),
+                    c["attempt"].as_u64().unwrap(),
+                )
+            })
+            .collect()
+    };
     assert_eq!(
-        denied,
+        attempts(BROKEN),
         [
             ("retry".to_owned(), 1),
             ("retry".to_owned(), 2),
@@ -428,7 +434,20 @@ async fn a_cell_that_keeps_failing_lands_in_the_dead_letter_queue_with_the_reaso
         ],
         "{reports:?}"
     );
-    assert_eq!(proxy.calls(&format!("sts.AssumeRole@{DENIED}")), 3, "once an attempt");
+    // Before: AccessDenied was retried, dead-lettered and fired the dead-letter alarm on every
+    // sweep. Now: reported once as not enrolled, the message deleted.
+    assert_eq!(attempts(DENIED), [("not-enrolled".to_owned(), 1)], "{reports:?}");
+    assert_eq!(proxy.calls(&format!("sts.AssumeRole@{DENIED}")), 1);
+    let entry = reports
+        .iter()
+        .flat_map(|r| r["results"].as_array().unwrap().clone())
+        .find(|e| e["outcome"] == "not-enrolled")
+        .unwrap();
+    assert_eq!(entry["account"], DENIED);
+    assert!(
+        entry["reasons"][0].as_str().unwrap().contains("deploy/member.yaml"),
+        "{entry}"
+    );
     // The other accounts converged on the first attempt.
     for account in [HOME, B] {
         assert_eq!(
@@ -436,21 +455,25 @@ async fn a_cell_that_keeps_failing_lands_in_the_dead_letter_queue_with_the_reaso
             tags(&[("Owner", "platform")])
         );
     }
-    let dead = q.sqs.receive_message().queue_url(&q.dlq).send().await.unwrap();
+    let dead = q
+        .sqs
+        .receive_message()
+        .queue_url(&q.dlq)
+        .max_number_of_messages(10)
+        .send()
+        .await
+        .unwrap();
     let [letter] = dead.messages() else {
-        panic!("one dead letter: {dead:?}")
+        panic!("one dead letter, BROKEN's: {dead:?}")
     };
     let body: Value = serde_json::from_str(letter.body().unwrap()).unwrap();
     assert_eq!(
         (body["account"].as_str(), body["region"].as_str()),
-        (Some(DENIED), Some("us-east-1"))
+        (Some(BROKEN), Some("us-east-1"))
     );
     assert_eq!(body["failure"]["attempts"], 3);
     let reason = body["failure"]["reason"].as_str().unwrap();
-    assert!(
-        reason.contains("sts:AssumeRole") && reason.contains("AccessDenied"),
-        "{reason}"
-    );
+    assert!(reason.contains("sts:AssumeRole"), "{reason}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

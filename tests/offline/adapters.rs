@@ -33,6 +33,7 @@ async fn enforce<S: TagStore>(store: &S, policy: &Policy, mode: Mode, kind: Reso
         mode,
         memory: None,
         patience: None,
+        records: true,
     }
     .check(store, ResourceContext::new(kind), id)
     .await

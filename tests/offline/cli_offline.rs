@@ -33,9 +33,25 @@ fn plan(event: &str, tags: &str, env: &[(&str, &str)]) -> Output {
     cmd.output().unwrap()
 }
 
+/// The report of a plan that ran: exit 0 when everything is compliant, 1 (saying so on stderr,
+/// and nothing else) when something is not; the docs' exit-code table.
 fn report(out: &Output) -> Value {
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(&out.stdout).unwrap()
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("{stderr}"));
+    let open = r["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| ["violation", "would-remediate", "error", "not-enrolled"].contains(&e["outcome"].as_str().unwrap()))
+        .count();
+    match open {
+        0 => assert!(out.status.success() && stderr.is_empty(), "{stderr}"),
+        n => {
+            assert_eq!(out.status.code(), Some(1), "{stderr}");
+            assert!(stderr.trim().starts_with(&format!("{n} resource")), "{stderr}");
+        }
+    }
+    r
 }
 
 #[test]
@@ -56,10 +72,10 @@ fn a_secret_event_plans_the_writes_without_making_them() {
     assert_eq!(e["plan"]["tag"]["Owner"], "platform");
     assert_eq!(e["tags_added"], serde_json::json!({}));
     assert_eq!(e["event"]["name"], "TagResource");
-    assert!(
-        out.stderr.is_empty(),
-        "plan logs nothing: {}",
-        String::from_utf8_lossy(&out.stderr)
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        "1 resource or account not compliant (see the report)",
+        "plan logs nothing but its verdict"
     );
 }
 
@@ -475,5 +491,89 @@ fn anything_but_a_tag_policy_exits_2_saying_what_one_needs() {
             "{name}: {err}"
         );
         assert!(out.stdout.is_empty(), "{name}: nothing printed");
+    }
+}
+
+/// A policy that locks `CreatedBy`, in a temporary file.
+fn locked_policy(dir: &std::path::Path) -> PathBuf {
+    let policy = dir.join("locked.json");
+    std::fs::write(
+        &policy,
+        r#"{"rules":[{"name":"creator","require":{"CreatedBy":{"lock":true},"Owner":{"default":"platform"}}}]}"#,
+    )
+    .unwrap();
+    policy
+}
+
+#[test]
+fn plan_is_offline_with_a_lock_and_takes_remembered_values_and_inline_tags() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = locked_policy(dir.path());
+    let run = |extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_tag-warden"))
+            .args(["plan", "--policy"])
+            .arg(&policy)
+            .args(["--event", &format!("{}/events/secretsmanager-untag-resource.json", root())])
+            .args(extra)
+            .env_clear()
+            .output()
+            .unwrap()
+    };
+    // Before: exit 2, "TAG_WARDEN_MEMORY_TABLE is not set", for an offline command.
+    let out = run(&["--tags", r#"{"Owner":"payments"}"#]);
+    let r = report(&out);
+    assert_eq!(r["results"][0]["outcome"], "violation", "a lock with nothing remembered has no value to restore");
+    // With what memory holds, the locked value comes back, from a file or inline.
+    let remembered = dir.path().join("remembered.json");
+    std::fs::write(&remembered, r#"{"CreatedBy":"alice"}"#).unwrap();
+    for arg in [remembered.to_str().unwrap(), r#"{"CreatedBy":"alice"}"#] {
+        let r = report(&run(&["--tags", r#"{"Owner":"payments"}"#, "--remembered", arg]));
+        let e = &r["results"][0];
+        assert_eq!(e["outcome"], "would-remediate", "{e:#}");
+        assert_eq!(e["plan"]["tag"]["CreatedBy"], "alice", "{e:#}");
+    }
+    // Inline tags that are not a JSON object of strings: exit 2, naming the option.
+    let out = run(&["--tags", r#"{"Owner":1}"#]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--tags (inline)"));
+}
+
+#[test]
+fn validate_takes_the_policy_as_every_command_does_or_on_its_own() {
+    let policy = format!("{}/policies/example.json", root());
+    for args in [vec!["validate", "--policy", &policy], vec!["validate", &policy]] {
+        let out = Command::new(env!("CARGO_BIN_EXE_tag-warden")).args(&args).env_clear().output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(String::from_utf8_lossy(&out.stdout).contains("valid"));
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_tag-warden")).arg("validate").env_clear().output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "no policy is a usage error");
+}
+
+#[test]
+fn a_closed_stdout_ends_every_printing_command_quietly() {
+    // `tag-warden … | head`: the reader is gone before the command writes. Before: a panic
+    // ("failed printing to stdout: Broken pipe"), exit 101.
+    let policy = format!("{}/policies/example.json", root());
+    let event = format!("{}/events/cloudtrail-log-file.json", root());
+    let commands: Vec<Vec<&str>> = vec![
+        vec!["schema"],
+        vec!["validate", &policy],
+        vec!["guardrails", "--policy", &policy, "--kind", "scp"],
+        vec!["plan", "--policy", &policy, "--event", &event, "--tags", "{}"],
+    ];
+    for args in commands {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_tag-warden"))
+            .args(&args)
+            .env_clear()
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked") && !stderr.contains("Broken pipe"), "{args:?}: {stderr}");
+        assert!(matches!(out.status.code(), Some(0 | 1)), "{args:?}: {:?} {stderr}", out.status);
     }
 }

@@ -35,6 +35,19 @@ pub async fn active_accounts(client: &aws_sdk_organizations::Client) -> Result<V
     Ok(accounts)
 }
 
+/// The organization's management account (DescribeOrganization's `MasterAccountId`).
+pub async fn management_account(client: &aws_sdk_organizations::Client) -> Result<Option<String>, ApiError> {
+    let out = client
+        .describe_organization()
+        .send()
+        .await
+        .map_err(|e| from_sdk("organizations:DescribeOrganization", "*", e, |_| None))?;
+    Ok(out
+        .organization()
+        .and_then(|o| o.master_account_id())
+        .map(str::to_owned))
+}
+
 /// The effective tag policy of `account` (DescribeEffectivePolicy, `TAG_POLICY`): its
 /// `PolicyContent`, or `None` when no tag policy applies there.
 pub async fn effective_tag_policy(

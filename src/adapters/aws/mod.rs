@@ -25,7 +25,7 @@ pub use secretsmanager::SecretsStore;
 pub use securityhub::{import as import_hub_findings, open as open_hub_findings, GENERATOR_ID};
 pub use throttle::{ThrottleWatch, Throttles};
 
-use crate::domain::{arn_region, ApiError, Cell, Identity};
+use crate::domain::{arn_region, ApiError, Cell, Identity, Organization};
 use crate::ports::{Backend, PolicyFinding, Published};
 use aws_config::{Region, SdkConfig};
 use aws_credential_types::provider::SharedCredentialsProvider;
@@ -242,8 +242,10 @@ impl Backend for AwsBackend {
         self.caller().await.map(|me| Some(me.clone()))
     }
 
-    async fn organization_accounts(&self) -> Result<Vec<String>, ApiError> {
-        fleet::active_accounts(self.organizations()).await
+    async fn organization(&self) -> Result<Organization, ApiError> {
+        let accounts = fleet::active_accounts(self.organizations()).await?;
+        let management = fleet::management_account(self.organizations()).await?;
+        Ok(Organization { accounts, management })
     }
 
     async fn effective_tag_policy(&self, account: &str) -> Result<Option<String>, ApiError> {

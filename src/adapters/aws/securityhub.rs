@@ -38,10 +38,13 @@ pub fn product_arn(account: &str, region: &str) -> String {
 /// RESOLVED and archived once it complies (Security Hub sets it back to NEW when a later
 /// import is FAILED again).
 pub fn asff(f: &PolicyFinding) -> AwsSecurityFinding {
+    // Only findings about resources reach Security Hub (outputs send an account's there none).
     let kind = match f.kind {
-        ResourceKind::Secret => ("AwsSecretsManagerSecret", "Secret"),
-        ResourceKind::KmsKey => ("AwsKmsKey", "KMS key"),
+        Some(ResourceKind::Secret) => ("AwsSecretsManagerSecret", "Secret"),
+        Some(ResourceKind::KmsKey) => ("AwsKmsKey", "KMS key"),
+        None => ("Other", "Account"),
     };
+    let region = f.region.as_deref().unwrap_or_default();
     let (status, workflow, record, severity) = match f.compliance {
         Compliance::Failed => (
             ComplianceStatus::Failed,
@@ -102,7 +105,7 @@ pub fn asff(f: &PolicyFinding) -> AwsSecurityFinding {
     AwsSecurityFinding::builder()
         .schema_version(SCHEMA_VERSION)
         .id(&f.finding_id)
-        .product_arn(product_arn(&f.account, &f.region))
+        .product_arn(product_arn(&f.account, region))
         .generator_id(GENERATOR_ID)
         .aws_account_id(&f.account)
         .types(FINDING_TYPE)
@@ -115,8 +118,8 @@ pub fn asff(f: &PolicyFinding) -> AwsSecurityFinding {
             Resource::builder()
                 .r#type(kind.0)
                 .id(&f.arn)
-                .partition(partition(&f.region).into())
-                .region(&f.region)
+                .partition(partition(region).into())
+                .region(region)
                 .build(),
         )
         .compliance(AsffCompliance::builder().status(status).build())
@@ -257,10 +260,10 @@ mod tests {
             compliance,
             outcome,
             mode: Mode::Enforce,
-            kind: ResourceKind::Secret,
+            kind: Some(ResourceKind::Secret),
             arn: "arn:aws:secretsmanager:eu-west-1:111122223333:secret:prod/db-AbCdEf".to_owned(),
             account: "111122223333".to_owned(),
-            region: "eu-west-1".to_owned(),
+            region: Some("eu-west-1".to_owned()),
             rules: vec!["cost".to_owned()],
             keys_added: vec![],
             keys_removed: vec![],

@@ -112,12 +112,26 @@ impl<B: Backend> Sweep<'_, B> {
             summary.merge(cell_summary);
             entries.extend(cell_entries);
         }
+        for (account, why) in &summary.not_enrolled {
+            entries.push(self.not_enrolled(account, why));
+        }
         if entries.len() > self.settings.max_entries {
             summary.truncated += entries.len() - self.settings.max_entries;
             entries.truncate(self.settings.max_entries);
         }
         summary.seconds = started.elapsed().as_secs_f64();
         (entries, summary)
+    }
+
+    /// The entry of an account not enrolled, logged and fed to the outputs (metric, finding):
+    /// once per sweep.
+    pub fn not_enrolled(&self, account: &str, why: &str) -> ResourceReport {
+        let entry = ResourceReport::not_enrolled(account, why);
+        entry.log(false);
+        if let Some(o) = self.outputs {
+            o.observe(&entry);
+        }
+        entry
     }
 
     /// Sweeps one cell: its account reached (the member role assumed), its memory read once,
@@ -138,6 +152,12 @@ impl<B: Backend> Sweep<'_, B> {
             ..SweepSummary::default()
         };
         if let Err(e) = self.backend.reach(cell.account.as_deref()).await {
+            // Not enrolled: the caller reports the account once, however many of its cells.
+            if let (true, Some(account)) = (e.not_enrolled(), &cell.account) {
+                summary.not_enrolled.insert(account.clone(), e.to_string());
+                summary.seconds = started.elapsed().as_secs_f64();
+                return (Vec::new(), summary);
+            }
             let entry = unreachable(cell, &e);
             entry.log(false);
             if let Some(o) = self.outputs {

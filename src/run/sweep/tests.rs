@@ -21,6 +21,7 @@ async fn sweep(
             mode,
             memory: backend.memory.as_ref(),
             patience: None,
+            records: true,
         },
         settings,
         deadline,
