@@ -13,11 +13,11 @@ TEST_ENV := AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY
 
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: test demo venv lint cfn-lint guardrails bench-storm lambda-build measure bench bench-scale bench-quota fuzz unit build clean
+.PHONY: test demo venv lint cfn-lint sam-validate guardrails bench-storm lambda-build measure bench bench-scale bench-quota fuzz unit build clean
 
 ## test: lint (rustfmt, clippy, cfn-lint), the release Lambda build, every test, then the
 ## policy test cases in policies/ (as a user's CI would run them)
-test: venv lint cfn-lint lambda-build
+test: venv lint cfn-lint sam-validate lambda-build
 	$(TEST_ENV) cargo test --all-targets --features e2e
 	for cases in policies/*.cases.yaml; do ./target/debug/tag-warden test "$$cases"; done
 	$(TEST_ENV) $(VENV)/bin/python bench/storm.py --check --n 40 --quota 5 --c 8
@@ -29,6 +29,10 @@ lambda-build: venv
 
 cfn-lint: venv
 	cfn-lint template.yaml deploy/member.yaml policies/*.template.json
+
+## sam-validate: the SAM CLI's own check (transform and lint) of both stacks, offline
+sam-validate: venv
+	for t in template.yaml deploy/member.yaml; do SAM_CLI_TELEMETRY=0 $(TEST_ENV) sam validate --lint -t $$t; done
 
 ## guardrails: the committed guardrails of the example policies (a test keeps them current)
 GUARDRAILS := target/debug/tag-warden guardrails --exempt-principal 'arn:aws:iam::*:role/tag-warden-member'

@@ -23,6 +23,7 @@ mod guardrails;
 mod import;
 mod memory;
 mod reconcile;
+mod redrive;
 
 pub use error::{CliError, EXIT_FAILED};
 
@@ -109,6 +110,10 @@ enum Command {
     /// Sweep every secret and customer-managed KMS key in the regions: evaluate the policy and
     /// remediate (or, with --dry-run, only report). Exit 1 when some resource failed.
     Reconcile(reconcile::ReconcileArgs),
+    /// Sweep again, from here, the cells an organization's sweep dead-lettered, and delete each
+    /// letter once its cell is swept (the sweep queue takes cells from the function alone).
+    /// Exit 0 when all were swept and compliant, 1 otherwise.
+    Redrive(redrive::RedriveArgs),
     /// The policy as AWS Organizations guardrails (SCPs or RCPs) that refuse tag changes up
     /// front, where IAM can express them; what it cannot is named on stderr.
     Guardrails(guardrails::GuardrailsArgs),
@@ -195,6 +200,7 @@ pub fn main(args: Vec<std::ffi::OsString>) -> ExitCode {
             deadline_seconds,
         } => commands::handle(&event, dry_run, emf, deadline_seconds, &env),
         Command::Reconcile(args) => reconcile::run(&args, &env),
+        Command::Redrive(args) => redrive::run(&args, &env),
         Command::Guardrails(args) => guardrails::run(&args, &env),
         Command::ImportTagPolicy(args) => import::run(&args),
         Command::Memory(command) => memory::run(&command, &env),

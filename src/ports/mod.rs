@@ -163,6 +163,17 @@ pub trait Backend: Send + Sync {
         let _ = (queue_url, messages);
         std::future::ready(Err(unsupported("sqs:SendMessageBatch")))
     }
+    /// Receives up to `max` (1–10) messages from the SQS queue `queue_url` (dead letters, for
+    /// `tag-warden redrive`), waiting a second at most; none when the queue is empty.
+    fn receive(&self, queue_url: &str, max: i32) -> impl Future<Output = Result<Vec<Received>, ApiError>> + Send {
+        let _ = (queue_url, max);
+        std::future::ready(Err(unsupported("sqs:ReceiveMessage")))
+    }
+    /// Deletes a received message (`receipt` is its receipt handle).
+    fn delete_received(&self, queue_url: &str, receipt: &str) -> impl Future<Output = Result<(), ApiError>> + Send {
+        let _ = (queue_url, receipt);
+        std::future::ready(Err(unsupported("sqs:DeleteMessage")))
+    }
     /// Puts `findings` on the EventBridge bus `bus` (a name or an ARN) as `Tag Policy Finding`
     /// events, in batches AWS takes, entries refused retried: what became of each, in order.
     fn put_findings(&self, bus: &str, findings: &[PolicyFinding]) -> impl Future<Output = Vec<Published>> + Send {
@@ -189,6 +200,17 @@ pub trait Backend: Send + Sync {
         let _ = (cell, ids);
         std::future::ready(Err(unsupported("securityhub:GetFindings")))
     }
+}
+
+/// A message received from a queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Received {
+    /// Its id.
+    pub message_id: String,
+    /// Its body.
+    pub body: String,
+    /// The receipt handle that deletes it.
+    pub receipt: String,
 }
 
 /// The error of a backend that cannot make `operation` (the offline planner).

@@ -659,6 +659,20 @@ pub fn run_cli(moto: &Moto, args: &[&str], extra: &[(&str, &str)]) -> (Output, s
     (out, report)
 }
 
+/// Whether a command that judges resources ran to its verdict: exit 0 (everything compliant),
+/// or exit 1 saying only that some resources are not (docs/cli.md, "Exit codes"), not that the
+/// command failed.
+pub fn judged(out: &Output) -> bool {
+    match out.status.code() {
+        Some(0) => true,
+        Some(1) => String::from_utf8_lossy(&out.stderr)
+            .lines()
+            .last()
+            .is_some_and(|l| l.ends_with("not compliant (see the report)")),
+        _ => false,
+    }
+}
+
 /// The outcome of every entry of a report, in order.
 pub fn outcomes(report: &serde_json::Value) -> Vec<String> {
     report["results"]

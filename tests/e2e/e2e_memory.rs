@@ -180,7 +180,7 @@ fn an_older_read_answered_last_does_not_overwrite_the_newer_memory() {
         assert_eq!(newer["results"][0]["remembered"]["Owner"], "search", "{newer}");
         older.join().unwrap()
     });
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(judged(&out), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(proxy.calls("secretsmanager.DescribeSecret"), 1);
     assert_eq!(
         proxy.calls("dynamodb.UpdateItem"),
@@ -269,7 +269,7 @@ async fn a_report_mode_sweep_seeds_memory_and_a_second_sweep_writes_nothing_to_i
     }
     moto.start_recording();
     let (out, report) = run_cli(&moto, &["reconcile", "--dry-run", "--json"], &env(&[]));
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(judged(&out), "{}", String::from_utf8_lossy(&out.stderr));
     let calls = moto.recorded();
     let count = |op: &str| calls.iter().filter(|c| *c == op).count();
     assert_eq!(count("dynamodb.Scan"), 1, "memory read once for the region");
@@ -563,7 +563,7 @@ async fn an_event_seven_seconds_old_reports_a_latency_near_seven_seconds_in_the_
     let arn = moto.create_secret("prod/payments/db", &[("Owner", "search")]).await;
     let then = tag_warden::domain::utc_time(tag_warden::run::resource::now_ms() - 7_000);
     let (out, report, emf) = handle_emf(&moto, &temp_by(&arn, "ci", &then), &env(&[]));
-    assert!(out.status.success());
+    assert!(judged(&out));
     let latency = report["results"][0]["latency_ms"].as_u64().unwrap();
     assert!((7_000..9_000).contains(&latency), "{latency}");
     let doc = emf

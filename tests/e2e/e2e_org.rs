@@ -297,7 +297,7 @@ fn poll(moto: &Moto, function_endpoint: &str, q: &Queues, extra: &[(&str, &str)]
             })
             .collect();
         let (out, report) = handle(moto, &json!({ "Records": records }).to_string(), &extra);
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(judged(&out), "{}", String::from_utf8_lossy(&out.stderr));
         let failed: Vec<&str> = report["batchItemFailures"]
             .as_array()
             .unwrap()
@@ -392,6 +392,7 @@ async fn a_cell_that_keeps_failing_lands_in_the_dead_letter_queue_and_an_account
     let endpoint = moto.endpoint();
     create_secret(&endpoint, HOME, "us-east-1", "app/missing", &[]).await;
     create_secret(&endpoint, B, "us-east-1", "app/missing", &[]).await;
+    create_secret(&endpoint, BROKEN, "us-east-1", "app/missing", &[]).await;
     let proxy = FaultProxy::start(moto.port);
     // DENIED has no member role (AssumeRole: AccessDenied, a configuration fact); BROKEN's
     // STS keeps failing (a failure worth retrying).
@@ -474,6 +475,36 @@ async fn a_cell_that_keeps_failing_lands_in_the_dead_letter_queue_and_an_account
     assert_eq!(body["failure"]["attempts"], 3);
     let reason = body["failure"]["reason"].as_str().unwrap();
     assert!(reason.contains("sts:AssumeRole"), "{reason}");
+
+    // BROKEN's STS recovers; an operator redrives the dead letter. The sweep queue takes cells
+    // from the function's role alone, so `tag-warden redrive` sweeps the cell itself and
+    // deletes the letter.
+    q.sqs
+        .change_message_visibility()
+        .queue_url(&q.dlq)
+        .receipt_handle(letter.receipt_handle().unwrap())
+        .visibility_timeout(0)
+        .send()
+        .await
+        .unwrap();
+    let (out, report) = run_cli(&moto, &["redrive", "--dlq", &q.dlq], &env);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{report:#}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(report["cells"][0]["cell"], format!("{BROKEN}/us-east-1"), "{report:#}");
+    assert_eq!(report["cells"][0]["outcome"], "swept");
+    assert_eq!(
+        secret_tags(&endpoint, BROKEN, "us-east-1", "app/missing").await,
+        tags(&[("Owner", "platform")])
+    );
+    let left = q.sqs.receive_message().queue_url(&q.dlq).send().await.unwrap();
+    assert!(
+        left.messages().is_empty(),
+        "the letter is deleted once its cell is swept"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -494,7 +525,7 @@ async fn security_hub_findings_are_imported_in_each_resources_own_account_throug
         &["reconcile", "--json", "--region", "us-east-1", "--accounts", &accounts],
         &env,
     );
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(judged(&out), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(
         report["findings"]["security_hub"]["imported"], 2,
         "{:#}",

@@ -77,7 +77,7 @@ fn cargo_lambda_deploy_reads_the_package_metadata() {
         "{v}"
     );
     assert_eq!(config["runtime"], "provided.al2023");
-    assert_eq!(config["tracing"], "Active");
+    assert_eq!(config["tracing"], "PassThrough", "{v}");
     let env: Vec<&str> = config["env_var"]
         .as_array()
         .unwrap()

@@ -513,7 +513,10 @@ fn plan_is_offline_with_a_lock_and_takes_remembered_values_and_inline_tags() {
         Command::new(env!("CARGO_BIN_EXE_tag-warden"))
             .args(["plan", "--policy"])
             .arg(&policy)
-            .args(["--event", &format!("{}/events/secretsmanager-untag-resource.json", root())])
+            .args([
+                "--event",
+                &format!("{}/events/secretsmanager-untag-resource.json", root()),
+            ])
             .args(extra)
             .env_clear()
             .output()
@@ -522,7 +525,10 @@ fn plan_is_offline_with_a_lock_and_takes_remembered_values_and_inline_tags() {
     // Before: exit 2, "TAG_WARDEN_MEMORY_TABLE is not set", for an offline command.
     let out = run(&["--tags", r#"{"Owner":"payments"}"#]);
     let r = report(&out);
-    assert_eq!(r["results"][0]["outcome"], "violation", "a lock with nothing remembered has no value to restore");
+    assert_eq!(
+        r["results"][0]["outcome"], "violation",
+        "a lock with nothing remembered has no value to restore"
+    );
     // With what memory holds, the locked value comes back, from a file or inline.
     let remembered = dir.path().join("remembered.json");
     std::fs::write(&remembered, r#"{"CreatedBy":"alice"}"#).unwrap();
@@ -542,11 +548,23 @@ fn plan_is_offline_with_a_lock_and_takes_remembered_values_and_inline_tags() {
 fn validate_takes_the_policy_as_every_command_does_or_on_its_own() {
     let policy = format!("{}/policies/example.json", root());
     for args in [vec!["validate", "--policy", &policy], vec!["validate", &policy]] {
-        let out = Command::new(env!("CARGO_BIN_EXE_tag-warden")).args(&args).env_clear().output().unwrap();
-        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        let out = Command::new(env!("CARGO_BIN_EXE_tag-warden"))
+            .args(&args)
+            .env_clear()
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         assert!(String::from_utf8_lossy(&out.stdout).contains("valid"));
     }
-    let out = Command::new(env!("CARGO_BIN_EXE_tag-warden")).arg("validate").env_clear().output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_tag-warden"))
+        .arg("validate")
+        .env_clear()
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2), "no policy is a usage error");
 }
 
@@ -573,7 +591,14 @@ fn a_closed_stdout_ends_every_printing_command_quietly() {
         drop(child.stdout.take());
         let out = child.wait_with_output().unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(!stderr.contains("panicked") && !stderr.contains("Broken pipe"), "{args:?}: {stderr}");
-        assert!(matches!(out.status.code(), Some(0 | 1)), "{args:?}: {:?} {stderr}", out.status);
+        assert!(
+            !stderr.contains("panicked") && !stderr.contains("Broken pipe"),
+            "{args:?}: {stderr}"
+        );
+        assert!(
+            matches!(out.status.code(), Some(0 | 1)),
+            "{args:?}: {:?} {stderr}",
+            out.status
+        );
     }
 }

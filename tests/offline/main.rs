@@ -13,4 +13,5 @@ mod architecture;
 mod cli_offline;
 mod fuzz;
 mod guardrails;
+mod iam_actions;
 mod template;

@@ -68,15 +68,9 @@ fn the_role_grants_exactly_the_tag_governance_actions() {
     let t = template();
     let expected: BTreeSet<String> = GOVERNANCE.iter().map(|s| s.to_string()).collect();
     assert_eq!(role_actions(&t, "tag-governance"), expected);
-    // The rest is what any Lambda needs: its log group, its failure destination, X-Ray.
-    let runtime: BTreeSet<&str> = [
-        "logs:CreateLogStream",
-        "logs:PutLogEvents",
-        "sqs:SendMessage",
-        "xray:PutTelemetryRecords",
-        "xray:PutTraceSegments",
-    ]
-    .into();
+    // The rest is what any Lambda needs: its log group, its failure destination. No X-Ray:
+    // tracing is PassThrough (`tracing_is_pass_through_on_both_paths_and_needs_no_grant`).
+    let runtime: BTreeSet<&str> = ["logs:CreateLogStream", "logs:PutLogEvents", "sqs:SendMessage"].into();
     assert_eq!(
         role_actions(&t, "runtime"),
         runtime.iter().map(|s| s.to_string()).collect()
@@ -236,7 +230,7 @@ fn the_standalone_rule_patterns_for_cargo_lambda_users_match_the_template() {
             serde_json::to_value(&t["Resources"][rule]["Properties"]["EventPattern"]).unwrap();
         // The template's own role is a !GetAtt; the file has placeholders for the same ARN.
         let but = &doc["detail"]["$or"][2]["userIdentity"]["sessionContext"]["sessionIssuer"]["arn"][0]["anything-but"];
-        assert_eq!(but, "arn:aws:iam::ACCOUNT_ID:role/ROLE_NAME", "{file}");
+        assert_eq!(but, "arn:PARTITION:iam::ACCOUNT_ID:role/ROLE_NAME", "{file}");
         from_template["detail"]["$or"][2] = doc["detail"]["$or"][2].clone();
         assert_eq!(doc, from_template, "{file} differs from {rule}");
     }
@@ -448,6 +442,7 @@ fn organization_mode_is_parameters_with_defaults_and_resources_made_only_in_that
         .flat_map(|s| strings(&s["Action"]))
         .collect();
     let expected: BTreeSet<String> = [
+        "organizations:DescribeOrganization",
         "organizations:ListAccounts",
         "sqs:DeleteMessage",
         "sqs:GetQueueAttributes",
@@ -529,9 +524,29 @@ fn the_member_stack_trusts_only_the_central_role_with_the_same_tag_actions_and_n
     let trust = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
         .as_sequence()
         .unwrap();
-    assert_eq!(trust.len(), 1);
+    // The central function, and the operators the deployer lists (if any), both inside the
+    // organization only.
+    assert_eq!(trust.len(), 2);
     assert_eq!(yaml(&trust[0]["Principal"]["AWS"]), "!Ref CentralFunctionRoleArn");
     assert_eq!(trust[0]["Action"], "sts:AssumeRole");
+    assert_eq!(
+        yaml(&trust[0]["Condition"]["StringEquals"]["aws:PrincipalOrgID"]),
+        "!Ref OrganizationId"
+    );
+    let operators = yaml(&trust[1]);
+    for part in [
+        "HasOperators",
+        "Principal",
+        "!Ref OperatorPrincipals",
+        "aws:PrincipalOrgID: !Ref OrganizationId",
+        "!Ref AWS::NoValue",
+    ] {
+        assert!(operators.contains(part), "{part} in {operators}");
+    }
+    assert_eq!(
+        m["Parameters"]["OperatorPrincipals"]["Default"], "",
+        "no operator unless listed"
+    );
     let expected: BTreeSet<String> = GOVERNANCE.iter().map(|s| s.to_string()).collect();
     assert_eq!(inline_actions(role), expected);
     assert_eq!(
@@ -786,7 +801,7 @@ fn the_cargo_lambda_findings_policy_is_the_templates() {
             let resource = untag(resource)
                 .as_str()
                 .unwrap_or_else(|| panic!("{name}: {}", yaml(resource)))
-                .replace("${AWS::Partition}", "aws")
+                .replace("${AWS::Partition}", "PARTITION")
                 .replace("${AWS::Region}", "REGION")
                 .replace("${AWS::AccountId}", "ACCOUNT_ID")
                 .replace("${FindingsBus}", "BUS_NAME");

@@ -1,10 +1,12 @@
-//! An organization's sweep: the accounts (Organizations ListAccounts) and the sweep queue
-//! (SQS SendMessageBatch of cells; SendMessage of a cell that failed all its attempts to the
-//! dead-letter queue, with the reason).
+//! An organization's sweep: the accounts (Organizations ListAccounts, DescribeOrganization)
+//! and the sweep queue (SQS SendMessageBatch of cells; SendMessage of a cell that failed all its
+//! attempts to the dead-letter queue, with the reason; ReceiveMessage and DeleteMessage of dead
+//! letters for `tag-warden redrive`).
 
 use super::error::{from_sdk, local};
 use super::paginate::all_pages;
 use crate::domain::ApiError;
+use crate::ports::Received;
 use aws_sdk_organizations::types::{AccountState, AccountStatus};
 use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
 
@@ -128,5 +130,40 @@ pub async fn send_one(client: &aws_sdk_sqs::Client, queue: &str, body: String) -
         .send()
         .await
         .map_err(|e| from_sdk("sqs:SendMessage", queue, e, |_| None))?;
+    Ok(())
+}
+
+/// Receives up to `max` messages (1–10), waiting a second at most.
+pub async fn receive(client: &aws_sdk_sqs::Client, queue: &str, max: i32) -> Result<Vec<Received>, ApiError> {
+    let out = client
+        .receive_message()
+        .queue_url(queue)
+        .max_number_of_messages(max.clamp(1, 10))
+        .wait_time_seconds(1)
+        .send()
+        .await
+        .map_err(|e| from_sdk("sqs:ReceiveMessage", queue, e, |_| None))?;
+    Ok(out
+        .messages()
+        .iter()
+        .filter_map(|m| {
+            Some(Received {
+                message_id: m.message_id()?.to_owned(),
+                body: m.body().unwrap_or_default().to_owned(),
+                receipt: m.receipt_handle()?.to_owned(),
+            })
+        })
+        .collect())
+}
+
+/// Deletes a received message.
+pub async fn delete(client: &aws_sdk_sqs::Client, queue: &str, receipt: &str) -> Result<(), ApiError> {
+    client
+        .delete_message()
+        .queue_url(queue)
+        .receipt_handle(receipt)
+        .send()
+        .await
+        .map_err(|e| from_sdk("sqs:DeleteMessage", queue, e, |_| None))?;
     Ok(())
 }

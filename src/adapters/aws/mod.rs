@@ -26,7 +26,7 @@ pub use securityhub::{import as import_hub_findings, open as open_hub_findings, 
 pub use throttle::{ThrottleWatch, Throttles};
 
 use crate::domain::{arn_region, ApiError, Cell, Identity, Organization};
-use crate::ports::{Backend, PolicyFinding, Published};
+use crate::ports::{Backend, PolicyFinding, Published, Received};
 use aws_config::{Region, SdkConfig};
 use aws_credential_types::provider::SharedCredentialsProvider;
 use std::collections::BTreeMap;
@@ -253,11 +253,19 @@ impl Backend for AwsBackend {
     }
 
     async fn enqueue(&self, queue_url: &str, messages: &[String]) -> Result<(), ApiError> {
-        let client = self.sqs.get_or_init(|| aws_sdk_sqs::Client::new(&self.base));
+        let client = self.sqs();
         match messages {
             [one] => fleet::send_one(client, queue_url, one.clone()).await,
             _ => fleet::send_all(client, queue_url, messages).await,
         }
+    }
+
+    async fn receive(&self, queue_url: &str, max: i32) -> Result<Vec<Received>, ApiError> {
+        fleet::receive(self.sqs(), queue_url, max).await
+    }
+
+    async fn delete_received(&self, queue_url: &str, receipt: &str) -> Result<(), ApiError> {
+        fleet::delete(self.sqs(), queue_url, receipt).await
     }
 
     async fn put_findings(&self, bus: &str, findings: &[PolicyFinding]) -> Vec<Published> {
@@ -292,6 +300,10 @@ impl Backend for AwsBackend {
 }
 
 impl AwsBackend {
+    fn sqs(&self) -> &aws_sdk_sqs::Client {
+        self.sqs.get_or_init(|| aws_sdk_sqs::Client::new(&self.base))
+    }
+
     /// Loads the SDK configuration from the environment (credential chain, `AWS_REGION`,
     /// `AWS_ENDPOINT_URL`, ...). Regions come from each event, so none is required here; the
     /// memory table, when given, is in the home region.
