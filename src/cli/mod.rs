@@ -39,7 +39,13 @@ pub use crate::config::EXIT_INVALID;
 #[command(
     name = "tag-warden",
     version,
-    about = "Tag governance for AWS Secrets Manager secrets and KMS keys."
+    about = "Tag governance for AWS Secrets Manager secrets and KMS keys.",
+    after_help = "Exit codes, every command: 0 done and compliant; 1 something not compliant, or failed; \
+                  2 usage or configuration error.\n\
+                  `handle` and `reconcile` write as the policy's mode says: try them with --dry-run first.\n\
+                  TAG_WARDEN_ACCOUNTS=ORG (or --accounts ORG): the organization's active accounts, without the \
+                  management account unless tag-warden runs there.\n\
+                  Every command has --help; docs/cli.md has them all."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -108,7 +114,8 @@ enum Command {
         deadline_seconds: Option<u64>,
     },
     /// Sweep every secret and customer-managed KMS key in the regions: evaluate the policy and
-    /// remediate (or, with --dry-run, only report). Exit 1 when some resource failed.
+    /// remediate (or, with --dry-run, only report). Exit 0 when all is compliant (or fixed), 1
+    /// when something is not or failed.
     Reconcile(reconcile::ReconcileArgs),
     /// Sweep again, from here, the cells an organization's sweep dead-lettered, and delete each
     /// letter once its cell is swept (the sweep queue takes cells from the function alone).

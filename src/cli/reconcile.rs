@@ -37,7 +37,10 @@ pub struct ReconcileArgs {
     #[arg(long)]
     kms_write_rps: Option<f64>,
     /// Accounts to sweep: comma-separated ids, or ORG for every active account of the
-    /// organization (TAG_WARDEN_ACCOUNTS); needs --member-role for accounts other than yours.
+    /// organization without its management account unless you run this there (no StackSet puts
+    /// the member role in it; list it to include it) (TAG_WARDEN_ACCOUNTS); needs --member-role
+    /// for accounts other than yours. An account whose member role cannot be assumed is reported
+    /// as not enrolled.
     #[arg(long, value_name = "ID,ID|ORG")]
     accounts: Option<String>,
     /// The role assumed in other accounts (TAG_WARDEN_MEMBER_ROLE).

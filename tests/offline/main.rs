@@ -11,6 +11,7 @@ mod adapters_member;
 mod adapters_memory;
 mod architecture;
 mod cli_offline;
+mod docs_deploy;
 mod fuzz;
 mod guardrails;
 mod iam_actions;

@@ -1,0 +1,157 @@
+//! The deploy and CLI steps the docs give, checked against what they name: commands that run as
+//! written (SAM's beta flag, the organization's set-up order), parameters that exist, every
+//! subcommand documented, one exit-code table.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::process::Command;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn read(path: &str) -> String {
+    std::fs::read_to_string(root().join(path)).unwrap()
+}
+
+fn docs() -> Vec<(String, String)> {
+    let mut out = vec![("README.md".to_owned(), read("README.md"))];
+    for entry in std::fs::read_dir(root().join("docs")).unwrap() {
+        let path = entry.unwrap().path();
+        out.push((path.display().to_string(), std::fs::read_to_string(&path).unwrap()));
+    }
+    out
+}
+
+fn parameters(template: &str) -> BTreeSet<String> {
+    let t: serde_yaml::Value = serde_yaml::from_str(&read(template)).unwrap();
+    t["Parameters"]
+        .as_mapping()
+        .unwrap()
+        .keys()
+        .map(|k| k.as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn every_sam_build_the_docs_give_turns_on_the_rust_beta_feature() {
+    // `BuildMethod: rust-cargolambda` is a SAM CLI beta feature: `sam build` alone stops. Every
+    // command line (in a code block) that runs it says so.
+    let mut seen = 0;
+    for (file, text) in docs() {
+        for line in text.lines().filter(|l| l.trim_start().starts_with("sam build")) {
+            seen += 1;
+            assert!(
+                line.contains("--beta-features") || line.contains("SAM_CLI_BETA_RUST_CARGO_LAMBDA"),
+                "{file}: `{line}`"
+            );
+        }
+    }
+    assert!(seen >= 2, "the docs give `sam build`");
+}
+
+#[test]
+fn the_parameters_the_docs_pass_are_the_stacks_own() {
+    let deploy = read("docs/deploy.md");
+    let member = parameters("deploy/member.yaml");
+    let central = parameters("template.yaml");
+    for piece in deploy.split("ParameterKey=").skip(1) {
+        let key = piece.split(',').next().unwrap();
+        assert!(member.contains(key), "member.yaml has no parameter {key}");
+    }
+    // Every required member parameter (no default) is passed.
+    let m: serde_yaml::Value = serde_yaml::from_str(&read("deploy/member.yaml")).unwrap();
+    for (k, v) in m["Parameters"].as_mapping().unwrap() {
+        let k = k.as_str().unwrap();
+        if v["Default"].is_null() {
+            assert!(deploy.contains(&format!("ParameterKey={k},")), "docs do not pass {k}");
+        }
+    }
+    for block in deploy.split("--parameter-overrides").skip(1) {
+        let args = block.split("```").next().unwrap();
+        for word in args.split_whitespace().filter(|w| w.contains('=')) {
+            let key = word.split('=').next().unwrap();
+            assert!(central.contains(key), "template.yaml has no parameter {key}");
+        }
+    }
+}
+
+#[test]
+fn the_organization_is_set_up_in_the_order_aws_requires() {
+    // A service-managed StackSet needs trusted access first, from the management account.
+    let deploy = read("docs/deploy.md");
+    let trusted = deploy
+        .find("activate-organizations-access")
+        .expect("trusted access step");
+    let stack_set = deploy.find("create-stack-set").expect("StackSet step");
+    assert!(trusted < stack_set, "trusted access comes before the StackSet");
+    assert!(deploy.contains("register-delegated-administrator"));
+    assert!(deploy.contains("OperatorPrincipals"));
+    assert!(deploy.contains("tag-warden redrive"));
+    assert!(deploy.contains("without the management account"));
+}
+
+#[test]
+fn the_cargo_lambda_path_says_what_it_lacks_and_how_to_build_arm64() {
+    let deploy = read("docs/deploy.md");
+    for part in [
+        "| the scheduled sweep |",
+        "| failure queue",
+        "--arm64",
+        "Zig",
+        "After the first deploy",
+    ] {
+        assert!(deploy.contains(part), "{part}");
+    }
+    assert!(!deploy.contains("both give the same function"));
+}
+
+/// The subcommands `tag-warden --help` lists.
+fn subcommands() -> Vec<String> {
+    let out = Command::new(env!("CARGO_BIN_EXE_tag-warden"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    let help = String::from_utf8(out.stdout).unwrap();
+    help.split("Commands:")
+        .nth(1)
+        .unwrap()
+        .split("Options:")
+        .next()
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|c| *c != "help")
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn every_subcommand_is_documented_with_help_and_one_exit_code_table() {
+    let cli = read("docs/cli.md");
+    let commands = subcommands();
+    assert!(commands.len() >= 12, "{commands:?}");
+    for c in &commands {
+        assert!(
+            cli.contains(&format!("`tag-warden {c}")),
+            "docs/cli.md lacks `tag-warden {c}`"
+        );
+        let out = Command::new(env!("CARGO_BIN_EXE_tag-warden"))
+            .args([c.as_str(), "--help"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{c} --help");
+    }
+    for row in ["| 0 |", "| 1 |", "| 2 |"] {
+        assert!(cli.contains(row), "the exit-code table has {row}");
+    }
+    assert!(cli.contains("cargo install --locked --path ."));
+    // The first command that touches AWS is a dry run.
+    let first_handle = cli.find("tag-warden handle").unwrap();
+    assert!(cli[first_handle..].starts_with("tag-warden handle --dry-run"));
+    let help = Command::new(env!("CARGO_BIN_EXE_tag-warden"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&help.stdout).contains("without the management account"));
+}
