@@ -467,7 +467,8 @@ pub fn report_and_emf(stdout: &[u8]) -> (serde_json::Value, Vec<serde_json::Valu
     (report, emf_spec::documents(&stdout))
 }
 
-fn run_handle(moto: &Moto, args: &[&str], event: &str, extra: &[(&str, &str)]) -> Output {
+/// Runs `tag-warden ARGS` with `event` on stdin, moto's environment plus `extra`.
+pub fn run_handle(moto: &Moto, args: &[&str], event: &str, extra: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_tag-warden"));
     cmd.args(args)
         .env_clear()

@@ -627,3 +627,45 @@ async fn invocations_side_by_side_on_one_resource_keep_every_history_step() {
     let unique: std::collections::BTreeSet<u64> = seqs.iter().copied().collect();
     assert_eq!(unique.len(), seqs.len(), "no step overwrote another: {seqs:?}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn handle_dry_run_reads_tags_and_memory_and_writes_neither() {
+    let moto = moto_with_table().await;
+    let arn = moto
+        .create_secret(
+            "prod/payments/db",
+            &[("Owner", "payments"), ("CostCenter", "4100"), ("CreatedBy", "alice")],
+        )
+        .await;
+    handle(&moto, &event(TAG_EVENT, &[], &[]), &env(&[]));
+    untag(&moto, &arn, "Owner").await;
+    // The bundled policies enforce: a new user's first `handle` must change nothing.
+    moto.start_recording();
+    let out = run_handle(
+        &moto,
+        &["handle", "--dry-run", "-"],
+        &event(UNTAG_EVENT, &[], &[]),
+        &env(&[]),
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(judged(&out), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "a write not made: not compliant");
+    let calls = moto.recorded();
+    assert_eq!(
+        calls,
+        [
+            WHO_AM_I,
+            "secretsmanager.DescribeSecret",
+            "dynamodb.GetItem",
+            "dynamodb.GetItem"
+        ],
+        "reads only: the tags, memory, the history (to tell a contested change)"
+    );
+    let entry = &report["results"][0];
+    assert_eq!(entry["outcome"], "would-remediate");
+    assert_eq!(
+        entry["plan"]["tag"]["Owner"], "payments",
+        "remembered, as the real run would restore"
+    );
+    assert!(!moto.secret_tags(&arn).await.contains_key("Owner"));
+}

@@ -260,3 +260,43 @@ async fn the_sweep_streams_pages_into_the_workers_and_keeps_only_what_needs_atte
         "every entry is logged, kept or not"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_reader_that_stops_early_ends_reconcile_and_history_quietly() {
+    // `tag-warden reconcile --json | head -1`: before, a panic ("failed printing to stdout").
+    let moto = Moto::start();
+    let (secrets, _) = seed(&moto).await;
+    moto.create_memory_table("tag-warden-memory").await;
+    let memory = [("TAG_WARDEN_MEMORY_TABLE", "tag-warden-memory")];
+    run_cli(&moto, &["reconcile", "--region", REGION], &memory);
+    let (out, _) = run_cli(&moto, &["history", &secrets[0]], &memory);
+    assert!(
+        out.stdout.len() > 100,
+        "a history to print: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    for args in [
+        vec!["reconcile", "--json", "--dry-run", "--region", REGION],
+        vec!["history", secrets[0].as_str()],
+    ] {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tag-warden"))
+            .args(&args)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("TAG_WARDEN_POLICY", example_policy())
+            .env("TAG_WARDEN_MEMORY_TABLE", "tag-warden-memory")
+            .envs(moto.env())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !stderr.contains("panicked") && !stderr.contains("Broken pipe"),
+            "{args:?}: {stderr}"
+        );
+        assert_ne!(out.status.code(), Some(101), "{args:?}");
+    }
+}

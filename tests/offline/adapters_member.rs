@@ -72,3 +72,77 @@ async fn a_denied_assume_role_is_access_denied_naming_the_role() {
     assert_eq!(e.operation, "sts:AssumeRole");
     assert_eq!(e.resource, ROLE);
 }
+
+#[tokio::test]
+async fn a_denied_assume_role_is_an_account_not_enrolled_and_a_server_error_is_not() {
+    let denied = mock!(aws_sdk_sts::Client::assume_role).then_error(|| {
+        AssumeRoleError::generic(
+            aws_smithy_types::error::ErrorMetadata::builder()
+                .code("AccessDenied")
+                .message("not authorized to perform sts:AssumeRole")
+                .build(),
+        )
+    });
+    let client = mock_client!(aws_sdk_sts, RuleMode::MatchAny, &[&denied]);
+    let e = MemberCredentials::new(client, ROLE.to_owned()).get().await.unwrap_err();
+    assert!(e.not_enrolled(), "{e}");
+    let broken = mock!(aws_sdk_sts::Client::assume_role).then_http_response(|| {
+        aws_smithy_runtime_api::client::orchestrator::HttpResponse::new(
+            aws_smithy_runtime_api::http::StatusCode::try_from(500).unwrap(),
+            aws_smithy_types::body::SdkBody::from(
+                "<ErrorResponse><Error><Type>Receiver</Type><Code>InternalFailure</Code><Message>x</Message></Error></ErrorResponse>",
+            ),
+        )
+    });
+    let client = mock_client!(aws_sdk_sts, RuleMode::MatchAny, &[&broken], |c| c
+        .retry_config(tag_warden::adapters::aws::retry_config()));
+    let e = MemberCredentials::new(client, ROLE.to_owned()).get().await.unwrap_err();
+    assert!(!e.not_enrolled(), "{e}");
+}
+
+#[tokio::test]
+async fn the_organization_names_its_management_account_and_active_members() {
+    use aws_sdk_organizations::operation::describe_organization::DescribeOrganizationOutput;
+    use aws_sdk_organizations::operation::list_accounts::ListAccountsOutput;
+    use aws_sdk_organizations::types::{Account, AccountState, Organization};
+    let list = mock!(aws_sdk_organizations::Client::list_accounts).then_output(|| {
+        ListAccountsOutput::builder()
+            .accounts(
+                Account::builder()
+                    .id("111111111111")
+                    .state(AccountState::Active)
+                    .build(),
+            )
+            .accounts(
+                Account::builder()
+                    .id("222222222222")
+                    .state(AccountState::Active)
+                    .build(),
+            )
+            .accounts(
+                Account::builder()
+                    .id("333333333333")
+                    .state(AccountState::Suspended)
+                    .build(),
+            )
+            .build()
+    });
+    let describe = mock!(aws_sdk_organizations::Client::describe_organization).then_output(|| {
+        DescribeOrganizationOutput::builder()
+            .organization(
+                Organization::builder()
+                    .id("o-abc123defg")
+                    .master_account_id("111111111111")
+                    .build(),
+            )
+            .build()
+    });
+    let client = mock_client!(aws_sdk_organizations, RuleMode::MatchAny, &[&list, &describe]);
+    let org = tag_warden::domain::Organization {
+        accounts: tag_warden::adapters::aws::active_accounts(&client).await.unwrap(),
+        management: tag_warden::adapters::aws::management_account(&client).await.unwrap(),
+    };
+    assert_eq!(org.accounts, ["111111111111", "222222222222"]);
+    assert_eq!(org.management.as_deref(), Some("111111111111"));
+    assert_eq!(org.governed(Some("222222222222")), ["222222222222"]);
+}
