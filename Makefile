@@ -38,7 +38,7 @@ sam-validate: venv
 GUARDRAILS := target/debug/tag-warden guardrails --exempt-principal 'arn:aws:iam::*:role/tag-warden-member'
 guardrails: build
 	$(GUARDRAILS) --policy policies/example.json --kind scp > policies/example.guardrails.scp.json
-	$(GUARDRAILS) --policy policies/example-v2.yaml --kind rcp > policies/example-v2.guardrails.rcp.json
+	$(GUARDRAILS) --policy policies/example-v2.yaml --kind rcp --org-id o-exampleorg1 > policies/example-v2.guardrails.rcp.json
 	$(GUARDRAILS) --policy policies/example-v2.yaml --kind scp --format cloudformation > policies/example-v2.guardrails.scp.template.json
 
 ## fuzz: a long fuzzing pass over the event parser and the policy loader (make test runs a short one)

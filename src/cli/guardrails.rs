@@ -5,7 +5,9 @@
 use super::{load_policy, CliError};
 use crate::config::{role_name, ENV_IGNORE_PRINCIPALS, ENV_MEMBER_ROLE};
 use crate::domain::names_sessions;
-use crate::engine::guardrails::{guardrails, GuardrailKind, Guardrails};
+use crate::engine::guardrails::{
+    guardrails, GuardrailKind, Guardrails, Limits, Options, DEFAULT_DEPLOYERS, MAX_DOCUMENTS, MAX_POLICY_BYTES,
+};
 use clap::{Args, ValueEnum};
 use serde_json::{json, Map, Value};
 use std::path::{Path, PathBuf};
@@ -39,10 +41,34 @@ pub struct GuardrailsArgs {
     #[arg(long, value_enum)]
     kind: KindArg,
     /// A principal ARN glob the guardrails never deny (repeatable): your trusted principals
-    /// and break-glass role. tag-warden's member role (TAG_WARDEN_MEMBER_ROLE), its function's
-    /// role as the template names it, and TAG_WARDEN_IGNORE_PRINCIPALS are added.
+    /// and break-glass role. tag-warden's member role (TAG_WARDEN_MEMBER_ROLE) and
+    /// TAG_WARDEN_IGNORE_PRINCIPALS are added.
     #[arg(long = "exempt-principal", value_name = "GLOB")]
     exempt: Vec<String>,
+    /// The central function's role, by its exact ARN (template.yaml's FunctionRoleArn output):
+    /// exempt. The CloudFormation form takes it as its FunctionRoleArn parameter instead.
+    #[arg(long, value_name = "ARN")]
+    function_role_arn: Option<String>,
+    /// Who may create and change roles named like the exempt ones (repeatable; SCP); default:
+    /// the StackSets execution roles (stacksets-exec-*, AWSCloudFormationStackSetExecutionRole).
+    #[arg(long = "deployer-principal", value_name = "GLOB")]
+    deployers: Vec<String>,
+    /// The organization's id (o-…): under an RCP, a principal named like an exempt one from
+    /// outside it is denied. Default: asked of AWS Organizations (DescribeOrganization).
+    #[arg(long, value_name = "ID")]
+    org_id: Option<String>,
+    /// Documents of this kind at most (default 4: a root, OU or account takes 5, one of them the
+    /// AWS-managed FullAWSAccess / RCPFullAWSAccess). More, when you attach them at several levels.
+    #[arg(long, value_name = "N", default_value_t = MAX_DOCUMENTS, value_parser = clap::value_parser!(usize))]
+    max_documents: usize,
+    /// Bytes a document at most (UTF-8, minified; default 5120): raise it if your organization's
+    /// quota is larger.
+    #[arg(long, value_name = "BYTES", default_value_t = MAX_POLICY_BYTES)]
+    max_size: usize,
+    /// The prefix of every policy's name (`PREFIX-scp-1`…), unique per organization. The
+    /// CloudFormation form, without it, names them after its stack.
+    #[arg(long, value_name = "PREFIX")]
+    name_prefix: Option<String>,
     /// Only the principals given: no default ones.
     #[arg(long)]
     no_default_principals: bool,
@@ -57,9 +83,10 @@ pub struct GuardrailsArgs {
     strict: bool,
 }
 
-/// The template's function role, by the name CloudFormation gives a role it names itself
-/// (`STACK-FunctionRole-RANDOM`).
-pub const TEMPLATE_FUNCTION_ROLE: &str = "arn:*:iam::*:role/*-FunctionRole-*";
+/// What stands for the function role's ARN in the CloudFormation form (its `FunctionRoleArn`
+/// parameter), as long as a role ARN with a 64-character name, so that sizes hold.
+pub const FUNCTION_ROLE_PLACEHOLDER: &str =
+    "arn:aws:iam::000000000000:role/TagWardenFunctionRoleArnParameter-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx";
 
 /// The exempt principals: those given, then the defaults (unless refused), without repeats.
 /// A glob over session ARNs is refused: the guardrails match `aws:PrincipalArn`, a role's ARN.
@@ -69,7 +96,11 @@ fn exempt_principals(args: &GuardrailsArgs, env: &dyn Fn(&str) -> Option<String>
         if let Some(role) = env(ENV_MEMBER_ROLE).as_deref().and_then(role_name) {
             all.push(format!("arn:*:iam::*:role/{role}"));
         }
-        all.push(TEMPLATE_FUNCTION_ROLE.to_owned());
+        match (&args.function_role_arn, args.format) {
+            (Some(arn), _) => all.push(arn.trim().to_owned()),
+            (None, FormatArg::Cloudformation) => all.push(FUNCTION_ROLE_PLACEHOLDER.to_owned()),
+            (None, FormatArg::Json) => {}
+        }
         all.extend(
             env(ENV_IGNORE_PRINCIPALS)
                 .unwrap_or_default()
@@ -93,9 +124,31 @@ fn exempt_principals(args: &GuardrailsArgs, env: &dyn Fn(&str) -> Option<String>
     Ok(unique)
 }
 
+/// The placeholder of the function role, in a document, as the template's parameter.
+fn with_parameter(v: &Value) -> Value {
+    match v {
+        Value::String(s) if s == FUNCTION_ROLE_PLACEHOLDER => json!({"Ref": "FunctionRoleArn"}),
+        Value::Array(items) => Value::Array(items.iter().map(with_parameter).collect()),
+        Value::Object(o) => Value::Object(o.iter().map(|(k, v)| (k.clone(), with_parameter(v))).collect()),
+        other => other.clone(),
+    }
+}
+
+/// A policy's name: `PREFIX-KIND-N`, or, without a prefix, the stack's name in it.
+fn name(prefix: Option<&str>, kind: GuardrailKind, n: usize) -> Value {
+    match prefix {
+        Some(p) => json!(format!("{p}-{}-{n}", kind.as_str())),
+        None => json!({"Fn::Sub": format!("${{AWS::StackName}}-{}-{n}", kind.as_str())}),
+    }
+}
+
 /// A CloudFormation template (JSON) of one `AWS::Organizations::Policy` per document.
-pub fn cloudformation(g: &Guardrails, kind: GuardrailKind, source: &str) -> Value {
+pub fn cloudformation(g: &Guardrails, kind: GuardrailKind, source: &str, prefix: Option<&str>) -> Value {
     let mut resources = Map::new();
+    let uses_parameter = g
+        .documents
+        .iter()
+        .any(|d| d.to_string().contains(FUNCTION_ROLE_PLACEHOLDER));
     for (i, doc) in g.documents.iter().enumerate() {
         let n = i + 1;
         resources.insert(
@@ -103,12 +156,30 @@ pub fn cloudformation(g: &Guardrails, kind: GuardrailKind, source: &str) -> Valu
             json!({
                 "Type": "AWS::Organizations::Policy",
                 "Properties": {
-                    "Name": format!("tag-warden-{}-{n}", kind.as_str()),
+                    "Name": name(prefix, kind, n),
                     "Description": format!("tag-warden guardrails {n} of {} from {source}", g.documents.len()),
                     "Type": kind.organizations_type(),
                     "TargetIds": {"Ref": "TargetIds"},
-                    "Content": doc,
+                    "Content": with_parameter(doc),
                 }
+            }),
+        );
+    }
+    let mut parameters = Map::new();
+    parameters.insert(
+        "TargetIds".into(),
+        json!({
+            "Type": "CommaDelimitedList",
+            "Description": "The roots (r-...), organizational units (ou-...) or accounts the policies are attached to"
+        }),
+    );
+    if uses_parameter {
+        parameters.insert(
+            "FunctionRoleArn".into(),
+            json!({
+                "Type": "String",
+                "AllowedPattern": "^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$",
+                "Description": "The central tag-warden function's role (template.yaml's FunctionRoleArn output): exempt by its exact ARN"
             }),
         );
     }
@@ -118,14 +189,25 @@ pub fn cloudformation(g: &Guardrails, kind: GuardrailKind, source: &str) -> Valu
             "tag-warden guardrails ({}) generated from {source}: deploy in the organization's management account or a delegated administrator",
             kind.organizations_type()
         ),
-        "Parameters": {
-            "TargetIds": {
-                "Type": "CommaDelimitedList",
-                "Description": "The roots (r-...), organizational units (ou-...) or accounts the policies are attached to"
-            }
-        },
+        "Parameters": parameters,
         "Resources": resources,
     })
+}
+
+/// The organization's id, asked of AWS Organizations (DescribeOrganization), for an RCP given no
+/// `--org-id`.
+fn organization_id() -> Result<String, CliError> {
+    let id = super::runtime()?.block_on(async {
+        let config = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
+        crate::adapters::aws::describe_organization(&aws_sdk_organizations::Client::new(&config)).await
+    });
+    match id {
+        Ok((Some(id), _)) => Ok(id),
+        Ok((None, _)) => Err(CliError::Invalid("--org-id: AWS Organizations named no organization".to_owned())),
+        Err(e) => Err(CliError::Invalid(format!(
+            "an RCP exempts principals only inside the organization: give --org-id o-… (asking AWS Organizations failed: {e})"
+        ))),
+    }
 }
 
 fn write(path: &Path, text: &str) -> Result<(), CliError> {
@@ -143,10 +225,43 @@ pub fn run(args: &GuardrailsArgs, env: &dyn Fn(&str) -> Option<String>) -> Resul
         KindArg::Scp => GuardrailKind::Scp,
         KindArg::Rcp => GuardrailKind::Rcp,
     };
+    if args.max_documents == 0 || args.max_size == 0 {
+        return Err(CliError::Invalid(
+            "--max-documents and --max-size take a number of at least 1".to_owned(),
+        ));
+    }
     let exempt = exempt_principals(args, env)?;
-    let g = guardrails(&policy, kind, &exempt).map_err(|e| CliError::Invalid(e.to_string()))?;
+    let deployers: Vec<String> = if args.deployers.is_empty() {
+        DEFAULT_DEPLOYERS.iter().map(|d| (*d).to_owned()).collect()
+    } else {
+        args.deployers.iter().map(|d| d.trim().to_owned()).collect()
+    };
+    let org_id = match (kind, &args.org_id) {
+        (_, Some(id)) => Some(id.trim().to_owned()),
+        (GuardrailKind::Rcp, None) => Some(organization_id()?),
+        (GuardrailKind::Scp, None) => None,
+    };
+    let opts = Options {
+        exempt: exempt.clone(),
+        deployers: deployers.clone(),
+        org_id,
+        limits: Limits {
+            max_documents: args.max_documents,
+            max_bytes: args.max_size,
+        },
+        unmerged: false,
+    };
+    let g = guardrails(&policy, kind, &opts).map_err(|e| CliError::Invalid(e.to_string()))?;
     for principal in &exempt {
-        eprintln!("exempt: {principal}");
+        match principal.as_str() {
+            FUNCTION_ROLE_PLACEHOLDER => eprintln!("exempt: the FunctionRoleArn parameter"),
+            p => eprintln!("exempt: {p}"),
+        }
+    }
+    if kind == GuardrailKind::Scp {
+        for d in &deployers {
+            eprintln!("may change the exempt roles: {d}");
+        }
     }
     for note in &g.notes {
         eprintln!("not expressed: {note}");
@@ -154,12 +269,16 @@ pub fn run(args: &GuardrailsArgs, env: &dyn Fn(&str) -> Option<String>) -> Resul
     let source = args.policy.display().to_string();
     match (args.format, &args.out) {
         (FormatArg::Json, None) => outln!("{}", pretty(&Value::Array(g.documents.clone()))?),
-        (FormatArg::Cloudformation, None) => outln!("{}", pretty(&cloudformation(&g, kind, &source))?),
+        (FormatArg::Cloudformation, None) => outln!(
+            "{}",
+            pretty(&cloudformation(&g, kind, &source, args.name_prefix.as_deref()))?
+        ),
         (FormatArg::Json, Some(dir)) => {
             std::fs::create_dir_all(dir)
                 .map_err(|e| CliError::Failed(format!("cannot create `{}`: {e}", dir.display())))?;
             for (i, doc) in g.documents.iter().enumerate() {
-                let path = dir.join(format!("{}-{}.json", kind.as_str(), i + 1));
+                let prefix = args.name_prefix.as_deref().unwrap_or("tag-warden");
+                let path = dir.join(format!("{prefix}-{}-{}.json", kind.as_str(), i + 1));
                 write(&path, &doc.to_string())?;
                 outln!("{}", path.display());
             }
@@ -168,7 +287,10 @@ pub fn run(args: &GuardrailsArgs, env: &dyn Fn(&str) -> Option<String>) -> Resul
             std::fs::create_dir_all(dir)
                 .map_err(|e| CliError::Failed(format!("cannot create `{}`: {e}", dir.display())))?;
             let path = dir.join(format!("{}-guardrails.template.json", kind.as_str()));
-            write(&path, &pretty(&cloudformation(&g, kind, &source))?)?;
+            write(
+                &path,
+                &pretty(&cloudformation(&g, kind, &source, args.name_prefix.as_deref()))?,
+            )?;
             outln!("{}", path.display());
         }
     }

@@ -9,7 +9,9 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::Command;
-use tag_warden::engine::guardrails::{guardrails, GuardrailKind, MAX_POLICY_CHARS};
+use tag_warden::engine::guardrails::{
+    guardrails, size, GuardrailKind, Limits, Options, DEFAULT_DEPLOYERS, MAX_POLICY_BYTES,
+};
 use tag_warden::engine::policy::{parse_as, Format};
 
 fn root() -> PathBuf {
@@ -95,6 +97,10 @@ struct Request {
     account: String,
     region: String,
     aliases: Vec<String>,
+    /// `aws:PrincipalOrgID` (absent for a principal in no organization).
+    org: Option<String>,
+    /// `secretsmanager:AddReplicaRegions`.
+    replica_regions: Option<Vec<String>>,
 }
 
 impl Request {
@@ -113,6 +119,8 @@ impl Request {
             "aws:ResourceAccount" => one(&self.account),
             "aws:RequestedRegion" => one(&self.region),
             "kms:ResourceAliases" => Some(self.aliases.clone()).filter(|a| !a.is_empty()),
+            "aws:PrincipalOrgID" => self.org.as_deref().and_then(one),
+            "secretsmanager:AddReplicaRegions" => self.replica_regions.clone(),
             other => panic!("the evaluator does not know the condition key {other}"),
         }
     }
@@ -183,7 +191,7 @@ fn statement_denies(st: &Value, req: &Request, kind: GuardrailKind) -> bool {
         .any(|r| r == "*" || arn_like(r, &req.resource));
     action
         && resource
-        && st["Condition"].as_object().unwrap().iter().all(|(op, keys)| {
+        && st["Condition"].as_object().into_iter().flatten().all(|(op, keys)| {
             keys.as_object()
                 .unwrap()
                 .iter()
@@ -249,18 +257,32 @@ rules:
 "#;
 
 const MEMBER: &str = "arn:aws:iam::*:role/tag-warden-member";
+const ORG: &str = "o-abc123defg";
 const BREAK_GLASS: &str = "arn:aws:iam::111122223333:role/break-glass";
 const ALICE: &str = "arn:aws:iam::111122223333:role/developer";
 const SECRET: &str = "arn:aws:secretsmanager:us-east-1:111122223333:secret:prod/db-AbCdEf";
 const KEY: &str = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
 
-fn docs(policy: &str, kind: GuardrailKind) -> Vec<Value> {
+fn options() -> Options {
+    Options {
+        exempt: vec![MEMBER.to_owned(), BREAK_GLASS.to_owned()],
+        deployers: DEFAULT_DEPLOYERS.iter().map(|d| (*d).to_owned()).collect(),
+        org_id: Some(ORG.to_owned()),
+        ..Options::default()
+    }
+}
+
+fn docs_with(policy: &str, kind: GuardrailKind, opts: &Options) -> Vec<Value> {
     let p = parse_as(policy, Format::Yaml).unwrap();
-    let g = guardrails(&p, kind, &[MEMBER.to_owned(), BREAK_GLASS.to_owned()]).unwrap();
+    let g = guardrails(&p, kind, opts).unwrap();
     for d in &g.documents {
-        assert!(d.to_string().chars().count() <= MAX_POLICY_CHARS);
+        assert!(size(d) <= opts.limits.max_bytes, "{} bytes", size(d));
     }
     g.documents
+}
+
+fn docs(policy: &str, kind: GuardrailKind) -> Vec<Value> {
+    docs_with(policy, kind, &options())
 }
 
 /// The actions of one kind: (tag, untag, create).
@@ -286,6 +308,7 @@ fn tagging(action: &'static str, resource: &str, tags: &[(&str, &str)], carried:
         resource_tags: carried.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
         account: "111122223333".into(),
         region: "us-east-1".into(),
+        org: Some(ORG.into()),
         ..Request::default()
     }
 }
@@ -488,11 +511,19 @@ fn eighty_forbidden_globs_and_forty_value_lists_split_into_documents_that_still_
         values.join("\n")
     );
     for kind in [GuardrailKind::Scp, GuardrailKind::Rcp] {
-        let d = docs(&policy, kind);
+        // More than the 4 documents a target takes: spread over levels (--max-documents).
+        let spread = Options {
+            limits: Limits {
+                max_documents: 20,
+                ..Limits::default()
+            },
+            ..options()
+        };
+        let d = docs_with(&policy, kind, &spread);
         assert!(d.len() > 2, "{kind:?}: {} documents", d.len());
         for doc in &d {
-            let n = doc.to_string().chars().count();
-            assert!(n <= MAX_POLICY_CHARS, "{n}");
+            let n = size(doc);
+            assert!(n <= MAX_POLICY_BYTES, "{n}");
         }
         for secret in [true, false] {
             let (tag, _, _) = acts(secret);
@@ -556,6 +587,8 @@ const GOLDEN: &[(&str, &[&str])] = &[
             "rcp",
             "--exempt-principal",
             "arn:aws:iam::*:role/tag-warden-member",
+            "--org-id",
+            "o-exampleorg1",
         ],
     ),
     (
@@ -597,8 +630,8 @@ fn strict_fails_on_what_is_not_expressed_and_out_writes_minified_documents() {
         "{err}"
     );
     assert!(
-        err.contains("exempt: arn:*:iam::*:role/*-FunctionRole-*"),
-        "the template's function role: {err}"
+        !err.contains("FunctionRole-*"),
+        "no glob that any role named so matches: {err}"
     );
     let dir = tempfile::tempdir().unwrap();
     let out = command(&[
@@ -610,8 +643,8 @@ fn strict_fails_on_what_is_not_expressed_and_out_writes_minified_documents() {
         dir.path().to_str().unwrap(),
     ]);
     assert!(out.status.success());
-    let written = std::fs::read_to_string(dir.path().join("scp-1.json")).unwrap();
-    assert!(!written.contains('\n') && written.chars().count() <= MAX_POLICY_CHARS);
+    let written = std::fs::read_to_string(dir.path().join("tag-warden-scp-1.json")).unwrap();
+    assert!(!written.contains('\n') && written.len() <= MAX_POLICY_BYTES);
     let doc: Value = serde_json::from_str(&written).unwrap();
     assert_eq!(doc["Version"], "2012-10-17");
     let out = command(&[
@@ -630,13 +663,32 @@ fn strict_fails_on_what_is_not_expressed_and_out_writes_minified_documents() {
     not(feature = "e2e"),
     ignore = "needs cfn-lint from `make venv`: `make test` runs it"
 )]
-fn cfn_lint_accepts_the_cloudformation_output() {
+fn cfn_lint_accepts_the_cloudformation_output_of_two_prefixes() {
     let lint = root().join(".venv/bin/cfn-lint");
     assert!(
         lint.exists(),
         "{} missing: run `make venv` (make test does)",
         lint.display()
     );
+    let dir = tempfile::tempdir().unwrap();
+    for prefix in ["payments", "platform"] {
+        let out = command(&[
+            "--policy",
+            "policies/example-v2.yaml",
+            "--kind",
+            "rcp",
+            "--org-id",
+            "o-exampleorg1",
+            "--format",
+            "cloudformation",
+            "--name-prefix",
+            prefix,
+        ]);
+        let path = dir.path().join(format!("{prefix}.json"));
+        std::fs::write(&path, &out.stdout).unwrap();
+        let lint = Command::new(&lint).arg(&path).output().unwrap();
+        assert!(lint.status.success(), "{}", String::from_utf8_lossy(&lint.stdout));
+    }
     let out = Command::new(lint)
         .arg(root().join("policies/example-v2.guardrails.scp.template.json"))
         .output()
@@ -657,6 +709,331 @@ fn cfn_lint_accepts_the_cloudformation_output() {
         assert_eq!(r["Type"], "AWS::Organizations::Policy");
         assert_eq!(r["Properties"]["Type"], "SERVICE_CONTROL_POLICY");
         assert_eq!(r["Properties"]["TargetIds"]["Ref"], "TargetIds");
-        assert!(r["Properties"]["Content"].to_string().chars().count() <= MAX_POLICY_CHARS);
+        assert!(size(&r["Properties"]["Content"]) <= MAX_POLICY_BYTES);
     }
+}
+
+// ---- Exemptions nobody else can claim --------------------------------------------------
+
+#[test]
+fn a_role_merely_named_like_the_functions_role_is_denied_and_the_exact_arn_is_not() {
+    let function = "arn:aws:iam::111122223333:role/tag-warden-FunctionRole-AbC123";
+    let look_alike = "arn:aws:iam::111122223333:role/mine-FunctionRole-anything";
+    let run = |extra: &[&str]| -> Vec<Value> {
+        let mut args = vec!["--policy", "policies/example.json", "--kind", "scp"];
+        args.extend_from_slice(extra);
+        let out = command(&args);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let set_debug = |principal: &str| {
+        let mut r = tagging("secretsmanager:TagResource", SECRET, &[("Debug", "1")], &[]);
+        r.principal = principal.to_owned();
+        r
+    };
+    // Before: `*-FunctionRole-*` was exempt by default, so any role named so escaped.
+    let d = run(&[]);
+    assert!(denied(&d, &set_debug(look_alike), GuardrailKind::Scp));
+    let d = run(&["--function-role-arn", function]);
+    assert!(!denied(&d, &set_debug(function), GuardrailKind::Scp));
+    assert!(denied(&d, &set_debug(look_alike), GuardrailKind::Scp));
+}
+
+#[test]
+fn creating_or_changing_a_role_with_an_exempt_name_is_denied_but_to_the_deployers() {
+    let d = docs(POLICY, GuardrailKind::Scp);
+    let role = "arn:aws:iam::111122223333:role/tag-warden-member";
+    for action in [
+        "iam:CreateRole",
+        "iam:UpdateAssumeRolePolicy",
+        "iam:PutRolePolicy",
+        "iam:AttachRolePolicy",
+        "iam:DeleteRole",
+        "iam:DeleteRolePolicy",
+        "iam:DetachRolePolicy",
+        "iam:PutRolePermissionsBoundary",
+        "iam:UpdateRole",
+    ] {
+        let mut r = tagging(action, role, &[], &[]);
+        assert!(denied(&d, &r, GuardrailKind::Scp), "{action} by a developer");
+        r.principal = "arn:aws:iam::111122223333:role/stacksets-exec-0123456789abcdef".into();
+        assert!(!denied(&d, &r, GuardrailKind::Scp), "{action} by the StackSet");
+        r.principal = "arn:aws:iam::111122223333:role/AWSCloudFormationStackSetExecutionRole".into();
+        assert!(
+            !denied(&d, &r, GuardrailKind::Scp),
+            "{action} by a self-managed StackSet"
+        );
+        // Another role's name is the developer's business.
+        let other = tagging(action, "arn:aws:iam::111122223333:role/app", &[], &[]);
+        assert!(!denied(&d, &other, GuardrailKind::Scp), "{action} of another role");
+    }
+    // The break-glass role is protected the same way.
+    let r = tagging("iam:UpdateAssumeRolePolicy", BREAK_GLASS, &[], &[]);
+    assert!(denied(&d, &r, GuardrailKind::Scp));
+}
+
+#[test]
+fn under_an_rcp_a_principal_outside_the_organization_named_like_the_member_role_is_denied() {
+    let d = docs(POLICY, GuardrailKind::Rcp);
+    let mut r = tagging("secretsmanager:TagResource", SECRET, &[("Debug", "1")], &[]);
+    r.principal = "arn:aws:iam::444455556666:role/tag-warden-member".into();
+    assert!(!denied(&d, &r, GuardrailKind::Rcp), "inside the organization: exempt");
+    r.org = Some("o-someoneelse".into());
+    assert!(
+        denied(&d, &r, GuardrailKind::Rcp),
+        "another organization's role of that name"
+    );
+    r.org = None;
+    assert!(denied(&d, &r, GuardrailKind::Rcp), "a role in no organization");
+    // Even a compliant change: an outside principal is never exempt, nor anyone's.
+    let mut fine = tagging("secretsmanager:TagResource", SECRET, &[("Owner", "platform")], &[]);
+    fine.principal = r.principal.clone();
+    fine.org = None;
+    assert!(denied(&d, &fine, GuardrailKind::Rcp));
+    fine.principal = ALICE.into();
+    fine.org = None;
+    assert!(
+        !denied(&d, &fine, GuardrailKind::Rcp),
+        "a compliant outsider not named like an exempt one"
+    );
+}
+
+#[test]
+fn exemption_keys_follow_the_policys_set_by() {
+    let with = |set_by: &str| {
+        format!(
+            "version: 2\nexemptions: {{ set_by: {set_by} }}\n{}",
+            POLICY.trim_start().trim_start_matches("version: 2\n")
+        )
+    };
+    let exempt_tag = |principal: &str| {
+        let mut r = tagging(
+            "secretsmanager:TagResource",
+            SECRET,
+            &[("tag-warden:exempt", "true")],
+            &[],
+        );
+        r.principal = principal.to_owned();
+        r
+    };
+    for kind in [GuardrailKind::Scp, GuardrailKind::Rcp] {
+        let anyone = docs(&with("anyone"), kind);
+        assert!(!denied(&anyone, &exempt_tag(ALICE), kind), "{kind:?}: anyone may");
+        let nobody = docs(&with("nobody"), kind);
+        assert!(denied(&nobody, &exempt_tag(ALICE), kind), "{kind:?}");
+        assert!(
+            denied(&nobody, &exempt_tag(BREAK_GLASS), kind),
+            "{kind:?}: nor the exempt"
+        );
+        let trusted = docs(&with("trusted"), kind);
+        assert!(denied(&trusted, &exempt_tag(ALICE), kind));
+        assert!(!denied(&trusted, &exempt_tag(BREAK_GLASS), kind));
+    }
+}
+
+// ---- Fit the places they go ------------------------------------------------------------
+
+/// A policy of `n` rules, each scoped to its own accounts, forbidding, requiring and listing.
+fn many_rules(n: usize) -> String {
+    let mut p = String::from("version: 2\nrules:\n");
+    for i in 0..n {
+        p.push_str(&format!(
+            "  - name: r{i}\n    match: {{ accounts: [\"{:012}\"] }}\n    forbid: [\"scratch-{i}-*\", Debug]\n    require:\n      Owner: {{ values: [team-{i}, platform] }}\n      CostCenter: {{}}\n",
+            100_000_000_000u64 + i as u64
+        ));
+    }
+    p
+}
+
+/// Requests each of which some statement of a policy from [`many_rules`] decides.
+fn probes(n: usize) -> Vec<Request> {
+    let mut out = Vec::new();
+    for i in (0..n).step_by(7) {
+        let account = format!("{:012}", 100_000_000_000u64 + i as u64);
+        for (tags, carried) in [
+            (vec![(format!("scratch-{i}-x"), "1".to_owned())], vec![]),
+            (vec![("Debug".to_owned(), "1".to_owned())], vec![]),
+            (vec![("Owner".to_owned(), "other".to_owned())], vec![]),
+            (vec![("Owner".to_owned(), format!("team-{i}"))], vec![]),
+            (vec![("tag-warden:exempt".to_owned(), "true".to_owned())], vec![]),
+        ] {
+            let t: Vec<(&str, &str)> = tags.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            let c: Vec<(&str, &str)> = carried;
+            let mut r = tagging("secretsmanager:TagResource", SECRET, &t, &c);
+            r.account = account.clone();
+            out.push(r.clone());
+            r.account = "999999999999".into();
+            out.push(r);
+        }
+        let mut u = untagging("kms:UntagResource", KEY, &["CostCenter"], &[]);
+        u.account = account;
+        out.push(u);
+    }
+    out
+}
+
+#[test]
+fn a_policy_too_large_for_four_documents_exits_2_and_packed_documents_deny_what_unpacked_ones_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("big.yaml");
+    std::fs::write(&policy, many_rules(100)).unwrap();
+    let out = command(&["--policy", policy.to_str().unwrap(), "--kind", "scp"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("at most 4") && err.contains("--max-documents"), "{err}");
+    let needed: usize = err
+        .split("needs ")
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap();
+    let out = command(&[
+        "--policy",
+        policy.to_str().unwrap(),
+        "--kind",
+        "scp",
+        "--max-documents",
+        &needed.to_string(),
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // The packing changes no verdict: every probe is decided alike by the statements one by one.
+    for kind in [GuardrailKind::Scp, GuardrailKind::Rcp] {
+        let text = many_rules(100);
+        let big = Limits {
+            max_documents: 1000,
+            max_bytes: MAX_POLICY_BYTES,
+        };
+        let packed = docs_with(
+            &text,
+            kind,
+            &Options {
+                limits: big,
+                ..options()
+            },
+        );
+        let unpacked = docs_with(
+            &text,
+            kind,
+            &Options {
+                limits: big,
+                unmerged: true,
+                ..options()
+            },
+        );
+        assert!(
+            packed.len() < unpacked.len(),
+            "{kind:?}: {} vs {}",
+            packed.len(),
+            unpacked.len()
+        );
+        for (i, r) in probes(100).iter().enumerate() {
+            assert_eq!(
+                denied(&packed, r, kind),
+                denied(&unpacked, r, kind),
+                "{kind:?} probe {i}: {r:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn documents_are_measured_in_utf8_bytes_and_max_size_raises_the_limit() {
+    let values: Vec<String> = (0..120).map(|i| format!("équipe-données-{i:03}")).collect();
+    let policy = format!(
+        "version: 2\nrules:\n  - name: accents\n    require:\n      Équipe: {{ values: [{}] }}\n",
+        values.join(", ")
+    );
+    for kind in [GuardrailKind::Scp, GuardrailKind::Rcp] {
+        let d = docs(&policy, kind);
+        for doc in &d {
+            assert!(size(doc) <= MAX_POLICY_BYTES, "{} bytes", size(doc));
+        }
+        let chars: usize = d.iter().map(|x| x.to_string().chars().count()).sum();
+        let bytes: usize = d.iter().map(size).sum();
+        assert!(bytes > chars, "accented values count twice");
+        let larger = docs_with(
+            &policy,
+            kind,
+            &Options {
+                limits: Limits {
+                    max_bytes: 10_240,
+                    ..Limits::default()
+                },
+                ..options()
+            },
+        );
+        assert!(larger.len() <= d.len());
+    }
+}
+
+#[test]
+fn two_stacks_from_two_prefixes_share_no_policy_name_and_without_one_the_stack_names_them() {
+    let names = |extra: &[&str]| -> Vec<String> {
+        let mut args = vec![
+            "--policy",
+            "policies/example-v2.yaml",
+            "--kind",
+            "scp",
+            "--format",
+            "cloudformation",
+        ];
+        args.extend_from_slice(extra);
+        let out = command(&args);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let t: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert!(
+            !t["Parameters"]["FunctionRoleArn"].is_null(),
+            "the function role is a parameter"
+        );
+        assert!(t.to_string().contains(r#"{"Ref":"FunctionRoleArn"}"#));
+        t["Resources"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|r| r["Properties"]["Name"].to_string())
+            .collect()
+    };
+    let a = names(&["--name-prefix", "payments"]);
+    let b = names(&["--name-prefix", "platform"]);
+    assert!(a.iter().all(|n| !b.contains(n)), "{a:?} {b:?}");
+    assert!(a.iter().all(|n| n.contains("payments-scp-")));
+    let default = names(&[]);
+    assert!(default.iter().all(|n| n.contains("${AWS::StackName}")), "{default:?}");
+}
+
+#[test]
+fn max_documents_takes_any_count_from_one() {
+    let out = command(&[
+        "--policy",
+        "policies/example.json",
+        "--kind",
+        "scp",
+        "--max-documents",
+        "0",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = command(&[
+        "--policy",
+        "policies/example.json",
+        "--kind",
+        "scp",
+        "--max-documents",
+        "1",
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn region_scoped_secrets_may_not_be_replicated_out_of_their_regions() {
+    let p = "version: 2\nrules:\n  - name: us\n    resources: [secret]\n    match: { regions: [\"us-*\"] }\n    forbid: [Debug]\n";
+    let d = docs(p, GuardrailKind::Scp);
+    let mut r = tagging("secretsmanager:ReplicateSecretToRegions", SECRET, &[], &[]);
+    r.replica_regions = Some(vec!["eu-west-1".into()]);
+    assert!(denied(&d, &r, GuardrailKind::Scp), "out of the rule's Regions");
+    r.replica_regions = Some(vec!["us-west-2".into()]);
+    assert!(!denied(&d, &r, GuardrailKind::Scp), "within them");
+    let mut create = tagging("secretsmanager:CreateSecret", SECRET, &[], &[]);
+    assert!(!denied(&d, &create, GuardrailKind::Scp), "no replica asked");
+    create.replica_regions = Some(vec!["ap-south-1".into()]);
+    assert!(denied(&d, &create, GuardrailKind::Scp));
 }

@@ -39,15 +39,23 @@ pub async fn active_accounts(client: &aws_sdk_organizations::Client) -> Result<V
 
 /// The organization's management account (DescribeOrganization's `MasterAccountId`).
 pub async fn management_account(client: &aws_sdk_organizations::Client) -> Result<Option<String>, ApiError> {
+    Ok(describe_organization(client).await?.1)
+}
+
+/// The organization's id and management account (DescribeOrganization).
+pub async fn describe_organization(
+    client: &aws_sdk_organizations::Client,
+) -> Result<(Option<String>, Option<String>), ApiError> {
     let out = client
         .describe_organization()
         .send()
         .await
         .map_err(|e| from_sdk("organizations:DescribeOrganization", "*", e, |_| None))?;
-    Ok(out
-        .organization()
-        .and_then(|o| o.master_account_id())
-        .map(str::to_owned))
+    let org = out.organization();
+    Ok((
+        org.and_then(|o| o.id()).map(str::to_owned),
+        org.and_then(|o| o.master_account_id()).map(str::to_owned),
+    ))
 }
 
 /// The effective tag policy of `account` (DescribeEffectivePolicy, `TAG_POLICY`): its

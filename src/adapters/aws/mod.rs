@@ -18,7 +18,7 @@ pub use dynamodb::{
 };
 pub use error::from_sdk;
 pub use eventbridge::{put_findings as put_finding_events, ATTEMPTS as EVENT_ATTEMPTS};
-pub use fleet::{active_accounts, effective_tag_policy, management_account};
+pub use fleet::{active_accounts, describe_organization, effective_tag_policy, management_account};
 pub use kms::KmsStore;
 pub use member::{role_arn, MemberCredentials, RENEW_BEFORE, SESSION_NAME};
 pub use secretsmanager::SecretsStore;

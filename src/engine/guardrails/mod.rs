@@ -4,12 +4,19 @@
 //!
 //! Every statement is a `Deny` with the exempt principals left out (`ArnNotLike
 //! aws:PrincipalArn`), so statements are independent and any split of them into documents
-//! means the same. The statements, for each rule in `enforce` mode and each kind it governs:
-//! 1. (once, for every rule) setting or removing any `tag-warden:*` key;
+//! means the same. Statements that differ only in their alternatives (`ForAnyValue:` values)
+//! or only in their actions are merged first, so that a policy fits the few documents a root,
+//! OU or account takes. The statements, for each rule in `enforce` mode and each kind it governs:
+//! 1. (once, for every rule, as the policy's `exemptions.set_by` says) setting or removing any
+//!    `tag-warden:*` key;
 //! 2. setting a forbidden key (`forbid` globs), on TagResource and at creation;
 //! 3. removing a required key (UntagResource);
 //! 4. changing a locked key the resource already carries (`Null aws:ResourceTag/KEY` false);
 //! 5. setting a key with a `values` list to another value, when the key is in the request.
+//!
+//! And, so that no one else can claim an exemption: in an SCP, changes to the exempt roles (by
+//! their ARN patterns) by anyone but the deployers; in an RCP, any tag change by a principal
+//! named like an exempt one from outside the organization.
 //!
 //! What IAM cannot express (a `pattern`, a derived value, a scope without an equivalent) is
 //! returned as notes, one per rule or key; a rule whose scope cannot be expressed produces
@@ -17,14 +24,77 @@
 
 use crate::domain::{Mode, ResourceKind};
 use crate::engine::policy::{Glob, Policy, Rule, Scope, TagCondition, Template};
+mod beside;
 mod statement;
 
+use beside::{exemptions_kept, own_keys, replication};
 use serde_json::Value;
-use statement::{pack, Statement};
+pub use statement::size;
+use statement::{merge, pack, Statement};
 
-/// The most characters AWS Organizations takes in one SCP or RCP (whitespace counts: the
-/// documents are written minified).
-pub const MAX_POLICY_CHARS: usize = 5120;
+/// The most AWS Organizations takes in one SCP or RCP: 5,120, counted here as the UTF-8 bytes
+/// of the minified document (AWS's pages say characters on some, bytes on others; bytes are
+/// never refused).
+pub const MAX_POLICY_BYTES: usize = 5120;
+
+/// The documents of one kind a root, OU or account can take beside the AWS-managed
+/// `FullAWSAccess` / `RCPFullAWSAccess` (5 a target, one of them that).
+pub const MAX_DOCUMENTS: usize = 4;
+
+/// How large the output may be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Documents of this kind at most.
+    pub max_documents: usize,
+    /// Bytes a document at most.
+    pub max_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_documents: MAX_DOCUMENTS,
+            max_bytes: MAX_POLICY_BYTES,
+        }
+    }
+}
+
+/// Who is exempt, who may change the exempt roles, and how large the output may be.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Principal ARN globs the tag statements never deny.
+    pub exempt: Vec<String>,
+    /// Principal ARN globs that may create and change roles named like the exempt ones (SCP);
+    /// everyone else may not, so no one can make a role that escapes the guardrails.
+    pub deployers: Vec<String>,
+    /// The organization (RCP): an exempt-looking principal from elsewhere is denied.
+    pub org_id: Option<String>,
+    /// The limits.
+    pub limits: Limits,
+    /// Statements kept one by one, not merged (to compare the packed documents with).
+    pub unmerged: bool,
+}
+
+/// The IAM actions that create or change a role: denied on the exempt roles' ARNs to all but
+/// the deployers.
+pub const ROLE_CHANGES: [&str; 9] = [
+    "iam:CreateRole",
+    "iam:UpdateAssumeRolePolicy",
+    "iam:PutRolePolicy",
+    "iam:AttachRolePolicy",
+    "iam:DeleteRole",
+    "iam:DeleteRolePolicy",
+    "iam:DetachRolePolicy",
+    "iam:PutRolePermissionsBoundary",
+    "iam:UpdateRole",
+];
+
+/// The deployers by default: the roles a StackSet deploys with (service-managed and
+/// self-managed).
+pub const DEFAULT_DEPLOYERS: [&str; 2] = [
+    "arn:*:iam::*:role/stacksets-exec-*",
+    "arn:*:iam::*:role/AWSCloudFormationStackSetExecutionRole",
+];
 
 /// The prefix of tag-warden's own keys (`tag-warden:exempt`, `tag-warden:exempt-until`).
 pub const OWN_KEYS: &str = "tag-warden:*";
@@ -70,12 +140,30 @@ pub struct Guardrails {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum GuardrailError {
     /// One statement is too large for a document on its own and cannot be split.
-    #[error("statement {sid} alone takes {chars} characters, more than the {MAX_POLICY_CHARS} a policy may have: shorten its values or the exempt principals")]
+    #[error("statement {sid} alone takes {bytes} bytes, more than the {max} a policy may have (--max-size): shorten its values or the exempt principals")]
     TooLarge {
         /// The statement.
         sid: String,
         /// Its size in a document of its own.
-        chars: usize,
+        bytes: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// The policy needs more documents than a target can take.
+    #[error(
+        "the policy needs {needed} {} documents, and a root, OU or account takes at most {limit} beside the AWS-managed {}: \
+         spread them over root, OU and account levels and say how many each level takes (--max-documents {needed}), \
+         or guard fewer scopes (rules with `mode: report` produce none)",
+        kind.as_str().to_uppercase(),
+        match kind { GuardrailKind::Scp => "FullAWSAccess", GuardrailKind::Rcp => "RCPFullAWSAccess" }
+    )]
+    TooMany {
+        /// SCP or RCP.
+        kind: GuardrailKind,
+        /// Documents needed.
+        needed: usize,
+        /// Documents allowed.
+        limit: usize,
     },
 }
 
@@ -102,11 +190,10 @@ fn actions(kind: ResourceKind) -> (&'static str, &'static str, &'static str) {
     }
 }
 
-fn every(kind: ResourceKind) -> String {
-    match kind {
-        ResourceKind::Secret => "arn:*:secretsmanager:*:*:secret:*".to_owned(),
-        ResourceKind::KmsKey => "*".to_owned(),
-    }
+/// Every resource of a kind: `*`, which the actions keep to that kind's resources (so that
+/// statements of both kinds saying the same can be one).
+fn every(_kind: ResourceKind) -> String {
+    "*".to_owned()
 }
 
 fn kind_word(kind: ResourceKind) -> &'static str {
@@ -350,9 +437,9 @@ fn rule_statements(
     out
 }
 
-/// The guardrails of `policy` as `kind` documents that never deny the `exempt` principal ARN
-/// globs.
-pub fn guardrails(policy: &Policy, kind: GuardrailKind, exempt: &[String]) -> Result<Guardrails, GuardrailError> {
+/// The guardrails of `policy` as `kind` documents that never deny the exempt principals.
+pub fn guardrails(policy: &Policy, kind: GuardrailKind, opts: &Options) -> Result<Guardrails, GuardrailError> {
+    let exempt = &opts.exempt;
     let mut notes = Vec::new();
     let mut statements = Vec::new();
     if policy.mode == Mode::Report {
@@ -366,20 +453,7 @@ pub fn guardrails(policy: &Policy, kind: GuardrailKind, exempt: &[String]) -> Re
     if exempt.is_empty() {
         notes.push("no exempt principal: the guardrails deny everyone, tag-warden itself included".to_owned());
     }
-    for k in ResourceKind::ALL {
-        let (tag, untag, create) = actions(k);
-        let mut acts = vec![tag, untag];
-        if !(k == ResourceKind::KmsKey && kind == GuardrailKind::Rcp) {
-            acts.push(create);
-        }
-        statements.push(
-            Statement::new(format!("OwnKeys{}", kind_word(k)), acts, vec![every(k)]).any_of(
-                "ForAnyValue:StringLike",
-                "aws:TagKeys",
-                vec![OWN_KEYS.to_owned()],
-            ),
-        );
-    }
+    statements.extend(own_keys(policy.exemptions.set_by, kind, &mut notes));
     if kind == GuardrailKind::Rcp {
         notes.push(
             "RCPs govern calls on existing resources: tags given at CreateKey are authorized against no key, so use the SCP for them".to_owned(),
@@ -393,7 +467,16 @@ pub fn guardrails(policy: &Policy, kind: GuardrailKind, exempt: &[String]) -> Re
         for k in &rule.kinds {
             statements.extend(rule_statements(rule, i, *k, kind, &mut notes));
         }
+        if rule.kinds.contains(&ResourceKind::Secret) {
+            statements.extend(replication(rule, i, &mut notes));
+        }
+        if rule.kinds.contains(&ResourceKind::KmsKey) {
+            notes.push(
+                "kms:ReplicateKey takes tags of its own, with no tag condition keys of its own: they are authorized as kms:CreateKey and kms:TagResource in the replica's Region, which the SCP's KMS statements cover; in an RCP, tag-warden judges the replica at runtime".to_owned(),
+            );
+        }
     }
+    statements.extend(exemptions_kept(kind, opts, &mut notes));
     // A rule over both kinds says the same of each: once.
     let mut unique: Vec<String> = Vec::new();
     for n in notes {
@@ -401,8 +484,9 @@ pub fn guardrails(policy: &Policy, kind: GuardrailKind, exempt: &[String]) -> Re
             unique.push(n);
         }
     }
+    let statements = if opts.unmerged { statements } else { merge(statements) };
     Ok(Guardrails {
-        documents: pack(statements, kind, exempt)?,
+        documents: pack(statements, kind, exempt, &opts.limits)?,
         notes: unique,
     })
 }

@@ -1,11 +1,21 @@
-//! One Deny statement, and documents of them at most [`MAX_POLICY_CHARS`] long.
+//! One Deny statement, statements that say the same merged, and documents of them at most
+//! [`Limits::max_bytes`] long.
 
-use super::{GuardrailError, GuardrailKind, MAX_POLICY_CHARS};
+use super::{GuardrailError, GuardrailKind, Limits};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 
 /// A condition block: operator → key → values.
 type Conditions = BTreeMap<String, BTreeMap<String, Vec<String>>>;
+
+/// Who a statement leaves out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Exempt {
+    /// The exempt principals given to [`super::guardrails`].
+    Default,
+    /// These principals only (none: the statement denies everyone).
+    Only(Vec<String>),
+}
 
 /// One Deny statement before the exempt principals are added.
 #[derive(Debug, Clone)]
@@ -15,8 +25,10 @@ pub(super) struct Statement {
     resources: Vec<String>,
     conditions: Conditions,
     /// The (operator, key) whose values are alternatives (`ForAnyValue:`): the statement may be
-    /// split into several on them, each denying part.
+    /// split into several on them, each denying part, and statements that differ only there
+    /// are one statement with all the values.
     any_of: Option<(String, String)>,
+    exempt: Exempt,
 }
 
 impl Statement {
@@ -27,7 +39,14 @@ impl Statement {
             resources,
             conditions: Conditions::new(),
             any_of: None,
+            exempt: Exempt::Default,
         }
+    }
+
+    /// Leaves out `principals` only, in place of the default exempt principals.
+    pub(super) fn exempting(mut self, exempt: Exempt) -> Self {
+        self.exempt = exempt;
+        self
     }
 
     /// Adds a condition; false when the statement already asks the opposite of the same key
@@ -62,6 +81,10 @@ impl Statement {
         );
         st.insert("Resource".into(), one_or_many(self.resources.clone()));
         let mut conditions = self.conditions.clone();
+        let exempt = match &self.exempt {
+            Exempt::Default => exempt,
+            Exempt::Only(these) => these.as_slice(),
+        };
         if !exempt.is_empty() {
             conditions
                 .entry("ArnNotLike".into())
@@ -81,7 +104,9 @@ impl Statement {
                 (op, Value::Object(keys))
             })
             .collect();
-        st.insert("Condition".into(), Value::Object(condition));
+        if !condition.is_empty() {
+            st.insert("Condition".into(), Value::Object(condition));
+        }
         Value::Object(st)
     }
 
@@ -97,10 +122,81 @@ impl Statement {
         let half = |part: &[String], suffix: &str| {
             let mut s = self.clone();
             s.sid = format!("{}{suffix}", self.sid);
-            s.with(op, key, part.to_vec());
+            s.conditions
+                .entry(op.clone())
+                .or_default()
+                .insert(key.clone(), part.to_vec());
             s
         };
         Some((half(a, "A"), half(b, "B")))
+    }
+
+    /// The conditions but the alternatives' values: what two statements must share to be one
+    /// with the union of their alternatives.
+    fn but_alternatives(&self) -> Conditions {
+        let mut c = self.conditions.clone();
+        if let Some((op, key)) = &self.any_of {
+            if let Some(keys) = c.get_mut(op) {
+                keys.remove(key);
+            }
+        }
+        c
+    }
+
+    fn alternatives(&self) -> Vec<String> {
+        self.any_of
+            .as_ref()
+            .and_then(|(op, key)| self.conditions.get(op)?.get(key).cloned())
+            .unwrap_or_default()
+    }
+
+    /// `other` folded into this one, when the two are one statement: the same actions,
+    /// resources and conditions but for the alternatives (the alternatives united: "any of X
+    /// or any of Y" is "any of X ∪ Y"), or the same but for the actions (the actions united).
+    fn absorb(&mut self, other: &Statement) -> bool {
+        if self.exempt != other.exempt || self.resources != other.resources || self.any_of != other.any_of {
+            return false;
+        }
+        if self.actions == other.actions && self.any_of.is_some() && self.but_alternatives() == other.but_alternatives()
+        {
+            let mut values = self.alternatives();
+            for v in other.alternatives() {
+                if !values.contains(&v) {
+                    values.push(v);
+                }
+            }
+            if let Some((op, key)) = self.any_of.clone() {
+                self.conditions.entry(op).or_default().insert(key, values);
+            }
+            return true;
+        }
+        if self.conditions == other.conditions {
+            for a in &other.actions {
+                if !self.actions.contains(a) {
+                    self.actions.push(a);
+                }
+            }
+            return true;
+        }
+        false
+    }
+}
+
+/// Statements that say the same, merged until none can be: each keeps the first one's Sid.
+pub(super) fn merge(statements: Vec<Statement>) -> Vec<Statement> {
+    let mut out: Vec<Statement> = Vec::new();
+    let mut todo = statements;
+    loop {
+        let before = todo.len();
+        for st in todo {
+            if !out.iter_mut().any(|kept| kept.absorb(&st)) {
+                out.push(st);
+            }
+        }
+        if out.len() == before {
+            return out;
+        }
+        todo = std::mem::take(&mut out);
     }
 }
 
@@ -115,22 +211,27 @@ fn document(statements: &[Value]) -> Value {
     json!({"Version": "2012-10-17", "Statement": statements})
 }
 
-fn chars(v: &Value) -> usize {
-    v.to_string().chars().count()
+/// The size AWS Organizations counts: the UTF-8 bytes of the minified document (AWS's pages
+/// disagree on characters or bytes; bytes are never refused).
+pub fn size(v: &Value) -> usize {
+    v.to_string().len()
 }
 
-/// Packs statements into as few documents of at most [`MAX_POLICY_CHARS`] as the order allows,
-/// splitting a statement too large on its own on its alternatives.
+/// Packs statements into as few documents of at most `limits.max_bytes` as the order allows,
+/// splitting a statement too large on its own on its alternatives; more than
+/// `limits.max_documents` documents is an error saying how many are needed.
 pub(super) fn pack(
     statements: Vec<Statement>,
     kind: GuardrailKind,
     exempt: &[String],
+    limits: &Limits,
 ) -> Result<Vec<Value>, GuardrailError> {
+    let max = limits.max_bytes;
     let mut pieces = Vec::new();
     let mut todo: Vec<Statement> = statements.into_iter().rev().collect();
     while let Some(st) = todo.pop() {
-        let alone = chars(&document(&[st.to_json(kind, exempt)]));
-        if alone <= MAX_POLICY_CHARS {
+        let alone = size(&document(&[st.to_json(kind, exempt)]));
+        if alone <= max {
             pieces.push(st.to_json(kind, exempt));
             continue;
         }
@@ -142,24 +243,32 @@ pub(super) fn pack(
             None => {
                 return Err(GuardrailError::TooLarge {
                     sid: st.sid,
-                    chars: alone,
+                    bytes: alone,
+                    max,
                 })
             }
         }
     }
-    let mut docs = Vec::new();
-    let mut current: Vec<Value> = Vec::new();
+    // First fit, largest first: fewer documents than in the statements' order.
+    pieces.sort_by_key(|p| std::cmp::Reverse(size(p)));
+    let mut docs: Vec<Vec<Value>> = Vec::new();
     for piece in pieces {
-        current.push(piece);
-        if chars(&document(&current)) > MAX_POLICY_CHARS {
-            if let Some(last) = current.pop() {
-                docs.push(document(&current));
-                current = vec![last];
-            }
+        let fits = docs.iter_mut().find(|d| {
+            let mut with = (*d).clone();
+            with.push(piece.clone());
+            size(&document(&with)) <= max
+        });
+        match fits {
+            Some(d) => d.push(piece),
+            None => docs.push(vec![piece]),
         }
     }
-    if !current.is_empty() {
-        docs.push(document(&current));
+    if docs.len() > limits.max_documents {
+        return Err(GuardrailError::TooMany {
+            kind,
+            needed: docs.len(),
+            limit: limits.max_documents,
+        });
     }
-    Ok(docs)
+    Ok(docs.iter().map(|d| document(d)).collect())
 }

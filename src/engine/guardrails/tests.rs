@@ -1,6 +1,13 @@
 use super::*;
 use crate::engine::policy::parse;
 
+fn exempting(principals: &[&str]) -> Options {
+    Options {
+        exempt: principals.iter().map(|p| (*p).to_owned()).collect(),
+        ..Options::default()
+    }
+}
+
 fn statements_of(g: &Guardrails) -> Vec<Value> {
     g.documents
         .iter()
@@ -11,7 +18,7 @@ fn statements_of(g: &Guardrails) -> Vec<Value> {
 #[test]
 fn a_value_check_also_requires_the_key_in_the_request_and_dollars_are_escaped() {
     let p = parse(r#"{"rules":[{"name":"r","require":{"Cost$":{"values":["a$b"]}}}]}"#).unwrap();
-    let g = guardrails(&p, GuardrailKind::Scp, &["arn:aws:iam::*:role/warden".into()]).unwrap();
+    let g = guardrails(&p, GuardrailKind::Scp, &exempting(&["arn:aws:iam::*:role/warden"])).unwrap();
     let st = statements_of(&g);
     let values = st.iter().find(|s| s["Sid"] == "ValuesSecrets0x0").unwrap();
     assert_eq!(
@@ -29,7 +36,7 @@ fn a_value_check_also_requires_the_key_in_the_request_and_dollars_are_escaped() 
 #[test]
 fn an_rcp_names_every_principal_but_spares_aws_services_and_leaves_create_key_to_the_scp() {
     let p = parse(r#"{"rules":[{"name":"r","forbid":["Debug"]}]}"#).unwrap();
-    let g = guardrails(&p, GuardrailKind::Rcp, &[]).unwrap();
+    let g = guardrails(&p, GuardrailKind::Rcp, &exempting(&[])).unwrap();
     for st in statements_of(&g) {
         assert_eq!(st["Principal"], "*");
         assert_eq!(st["Condition"]["BoolIfExists"]["aws:PrincipalIsAWSService"], "false");
@@ -48,7 +55,7 @@ fn report_rules_make_nothing_and_what_iam_cannot_say_is_named() {
           {"name":"both","match":{"names":["a/*"],"arns":["arn:*"]},"forbid":["x"]}]}"#,
     )
     .unwrap();
-    let g = guardrails(&p, GuardrailKind::Scp, &["arn:aws:iam::*:role/w".into()]).unwrap();
+    let g = guardrails(&p, GuardrailKind::Scp, &exempting(&["arn:aws:iam::*:role/w"])).unwrap();
     let sids: Vec<String> = statements_of(&g)
         .iter()
         .map(|s| s["Sid"].as_str().unwrap().to_owned())
@@ -63,4 +70,78 @@ fn report_rules_make_nothing_and_what_iam_cannot_say_is_named() {
     assert!(notes.contains("key `CostCenter`: `pattern`"), "{notes}");
     assert!(notes.contains("key `CreatedBy`: the default `{creator}`"), "{notes}");
     assert!(notes.contains("rule `both`: `match` gives both"), "{notes}");
+}
+
+#[test]
+fn statements_that_differ_only_in_their_alternatives_or_actions_are_one() {
+    // Three rules forbidding keys everywhere, over both kinds: one statement, every glob in it.
+    let p = parse(
+        r#"{"rules":[{"name":"a","forbid":["Debug"]},{"name":"b","forbid":["temp*"]},
+                     {"name":"c","resources":["secret"],"forbid":["scratch"]}]}"#,
+    )
+    .unwrap();
+    let merged = guardrails(&p, GuardrailKind::Scp, &exempting(&["arn:aws:iam::*:role/w"])).unwrap();
+    let unmerged = guardrails(
+        &p,
+        GuardrailKind::Scp,
+        &Options {
+            unmerged: true,
+            ..exempting(&["arn:aws:iam::*:role/w"])
+        },
+    )
+    .unwrap();
+    let forbids = |g: &Guardrails| {
+        statements_of(g)
+            .into_iter()
+            .filter(|s| s["Sid"].as_str().unwrap().starts_with("Forbid"))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(forbids(&unmerged).len(), 5, "a, b over two kinds, c over one");
+    let f = forbids(&merged);
+    assert_eq!(f.len(), 2, "{f:#?}");
+    let keys: Vec<String> = f
+        .iter()
+        .flat_map(|s| {
+            let v = &s["Condition"]["ForAnyValue:StringLike"]["aws:TagKeys"];
+            v.as_array().map_or_else(
+                || vec![v.as_str().unwrap().to_owned()],
+                |a| a.iter().map(|x| x.as_str().unwrap().to_owned()).collect(),
+            )
+        })
+        .collect();
+    for k in ["Debug", "temp*", "scratch"] {
+        assert!(keys.contains(&k.to_owned()), "{keys:?}");
+    }
+}
+
+#[test]
+fn a_policy_that_needs_more_documents_than_allowed_is_refused_saying_how_many() {
+    let globs: Vec<String> = (0..700).map(|i| format!("\"scratch-area-number-{i:03}-*\"")).collect();
+    let p = parse(&format!(
+        r#"{{"rules":[{{"name":"big","forbid":[{}]}}]}}"#,
+        globs.join(",")
+    ))
+    .unwrap();
+    let err = guardrails(&p, GuardrailKind::Scp, &exempting(&["arn:aws:iam::*:role/w"])).unwrap_err();
+    let GuardrailError::TooMany { needed, limit, .. } = err.clone() else {
+        panic!("{err}")
+    };
+    assert_eq!(limit, MAX_DOCUMENTS);
+    assert!(needed > limit);
+    let text = err.to_string();
+    assert!(
+        text.contains("--max-documents") && text.contains("FullAWSAccess"),
+        "{text}"
+    );
+    let opts = Options {
+        limits: Limits {
+            max_documents: needed,
+            ..Limits::default()
+        },
+        ..exempting(&["arn:aws:iam::*:role/w"])
+    };
+    assert_eq!(
+        guardrails(&p, GuardrailKind::Scp, &opts).unwrap().documents.len(),
+        needed
+    );
 }

@@ -1,0 +1,107 @@
+//! The statements beside the rules': tag-warden's own keys (as `exemptions.set_by` says), the
+//! replication of region-scoped secrets, and what keeps an exemption the deployer's (the exempt
+//! roles' names in an SCP, the organization in an RCP).
+
+use super::statement::{Exempt, Statement};
+use super::{actions, every, kind_word, like, GuardrailKind, Options, OWN_KEYS, ROLE_CHANGES};
+use crate::domain::ResourceKind;
+use crate::engine::policy::{ExemptionSetter, Rule};
+
+/// The statements on tag-warden's own keys, as the policy's `exemptions.set_by` says: none for
+/// `anyone`; for `nobody`, the exempt principals may not set them either.
+pub(super) fn own_keys(set_by: ExemptionSetter, kind: GuardrailKind, notes: &mut Vec<String>) -> Vec<Statement> {
+    let who = match set_by {
+        ExemptionSetter::Anyone => {
+            notes.push(
+                "exemptions.set_by is `anyone`: setting and removing `tag-warden:*` keys is not denied".to_owned(),
+            );
+            return Vec::new();
+        }
+        ExemptionSetter::Nobody => {
+            notes.push(
+                "exemptions.set_by is `nobody`: `tag-warden:*` keys are denied to everyone, the exempt principals included".to_owned(),
+            );
+            Exempt::Only(Vec::new())
+        }
+        ExemptionSetter::Trusted => Exempt::Default,
+    };
+    ResourceKind::ALL
+        .into_iter()
+        .map(|k| {
+            let (tag, untag, create) = actions(k);
+            let mut acts = vec![tag, untag];
+            if !(k == ResourceKind::KmsKey && kind == GuardrailKind::Rcp) {
+                acts.push(create);
+            }
+            Statement::new(format!("OwnKeys{}", kind_word(k)), acts, vec![every(k)])
+                .any_of("ForAnyValue:StringLike", "aws:TagKeys", vec![OWN_KEYS.to_owned()])
+                .exempting(who.clone())
+        })
+        .collect()
+}
+
+/// Replication of secrets a region-scoped rule governs into Regions it does not: the replicas'
+/// tags are the primary's, but the rule does not govern them there. `secretsmanager:AddReplicaRegions`
+/// names the Regions on ReplicateSecretToRegions and CreateSecret.
+pub(super) fn replication(rule: &Rule, index: usize, notes: &mut Vec<String>) -> Vec<Statement> {
+    let Some(regions) = &rule.scope.regions else {
+        return Vec::new();
+    };
+    if rule.scope.names.is_some() && rule.scope.arns.is_some() {
+        return Vec::new();
+    }
+    notes.push(format!(
+        "rule `{}`: replicas in other Regions carry the primary's tags, but the rule does not govern them there: replicating its secrets out of its Regions is denied",
+        rule.name
+    ));
+    let mut st = Statement::new(
+        format!("ReplicateSecrets{index}"),
+        vec!["secretsmanager:ReplicateSecretToRegions", "secretsmanager:CreateSecret"],
+        vec![every(ResourceKind::Secret)],
+    );
+    st.with("StringLike", "aws:RequestedRegion", regions.iter().map(like).collect());
+    st.with(
+        "ForAnyValue:StringNotLike",
+        "secretsmanager:AddReplicaRegions",
+        regions.iter().map(like).collect(),
+    );
+    if let Some(accounts) = &rule.scope.accounts {
+        st.with("StringEquals", "aws:ResourceAccount", accounts.clone());
+    }
+    vec![st]
+}
+
+/// What keeps an exemption the deployer's: in an SCP, changes to roles named like the exempt
+/// ones by anyone but the deployers; in an RCP, any tag change by a principal named like an
+/// exempt one from outside the organization.
+pub(super) fn exemptions_kept(kind: GuardrailKind, opts: &Options, notes: &mut Vec<String>) -> Vec<Statement> {
+    let roles: Vec<String> = opts.exempt.iter().filter(|g| g.contains(":role/")).cloned().collect();
+    if roles.is_empty() {
+        return Vec::new();
+    }
+    match kind {
+        GuardrailKind::Scp => vec![Statement::new("ExemptRoles".to_owned(), ROLE_CHANGES.to_vec(), roles)
+            .exempting(Exempt::Only(opts.deployers.clone()))],
+        GuardrailKind::Rcp => {
+            let Some(org) = &opts.org_id else {
+                notes.push(
+                    "no organization id: a principal outside the organization named like an exempt one is not denied (give --org-id)".to_owned(),
+                );
+                return Vec::new();
+            };
+            let mut acts = Vec::new();
+            for k in ResourceKind::ALL {
+                let (tag, untag, create) = actions(k);
+                acts.extend([tag, untag]);
+                if k == ResourceKind::Secret {
+                    acts.push(create);
+                }
+            }
+            let mut st = Statement::new("ExemptOnlyInside".to_owned(), acts, vec!["*".to_owned()])
+                .exempting(Exempt::Only(Vec::new()));
+            st.with("ArnLike", "aws:PrincipalArn", opts.exempt.clone());
+            st.with("StringNotEqualsIfExists", "aws:PrincipalOrgID", vec![org.clone()]);
+            vec![st]
+        }
+    }
+}
