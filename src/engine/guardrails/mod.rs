@@ -130,7 +130,7 @@ impl GuardrailKind {
 /// The documents, and what they could not say.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Guardrails {
-    /// Policy documents, each at most [`MAX_POLICY_CHARS`] minified.
+    /// Policy documents, each at most [`Limits::max_bytes`] minified.
     pub documents: Vec<Value>,
     /// What IAM cannot express, one line each, with why.
     pub notes: Vec<String>,
