@@ -263,6 +263,9 @@ pub fn run(args: &GuardrailsArgs, env: &dyn Fn(&str) -> Option<String>) -> Resul
             eprintln!("may change the exempt roles: {d}");
         }
     }
+    for line in &g.done {
+        eprintln!("guardrails: {line}");
+    }
     for note in &g.notes {
         eprintln!("not expressed: {note}");
     }

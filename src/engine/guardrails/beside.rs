@@ -9,21 +9,27 @@ use crate::engine::policy::{ExemptionSetter, Rule};
 
 /// The statements on tag-warden's own keys, as the policy's `exemptions.set_by` says: none for
 /// `anyone`; for `nobody`, the exempt principals may not set them either.
-pub(super) fn own_keys(set_by: ExemptionSetter, kind: GuardrailKind, notes: &mut Vec<String>) -> Vec<Statement> {
+pub(super) fn own_keys(set_by: ExemptionSetter, kind: GuardrailKind, done: &mut Vec<String>) -> Vec<Statement> {
     let who = match set_by {
         ExemptionSetter::Anyone => {
-            notes.push(
+            done.push(
                 "exemptions.set_by is `anyone`: setting and removing `tag-warden:*` keys is not denied".to_owned(),
             );
             return Vec::new();
         }
         ExemptionSetter::Nobody => {
-            notes.push(
+            done.push(
                 "exemptions.set_by is `nobody`: `tag-warden:*` keys are denied to everyone, the exempt principals included".to_owned(),
             );
             Exempt::Only(Vec::new())
         }
-        ExemptionSetter::Trusted => Exempt::Default,
+        ExemptionSetter::Trusted => {
+            done.push(
+                "exemptions.set_by is `trusted`: only the exempt principals may set or remove `tag-warden:*` keys"
+                    .to_owned(),
+            );
+            Exempt::Default
+        }
     };
     ResourceKind::ALL
         .into_iter()
@@ -74,14 +80,25 @@ pub(super) fn replication(rule: &Rule, index: usize, notes: &mut Vec<String>) ->
 /// What keeps an exemption the deployer's: in an SCP, changes to roles named like the exempt
 /// ones by anyone but the deployers; in an RCP, any tag change by a principal named like an
 /// exempt one from outside the organization.
-pub(super) fn exemptions_kept(kind: GuardrailKind, opts: &Options, notes: &mut Vec<String>) -> Vec<Statement> {
+pub(super) fn exemptions_kept(
+    kind: GuardrailKind,
+    opts: &Options,
+    notes: &mut Vec<String>,
+    done: &mut Vec<String>,
+) -> Vec<Statement> {
     let roles: Vec<String> = opts.exempt.iter().filter(|g| g.contains(":role/")).cloned().collect();
     if roles.is_empty() {
         return Vec::new();
     }
     match kind {
-        GuardrailKind::Scp => vec![Statement::new("ExemptRoles".to_owned(), ROLE_CHANGES.to_vec(), roles)
-            .exempting(Exempt::Only(opts.deployers.clone()))],
+        GuardrailKind::Scp => {
+            done.push(format!(
+                "roles named like the exempt ones ({}) may be created and changed only by the deployers",
+                roles.join(", ")
+            ));
+            vec![Statement::new("ExemptRoles".to_owned(), ROLE_CHANGES.to_vec(), roles)
+                .exempting(Exempt::Only(opts.deployers.clone()))]
+        }
         GuardrailKind::Rcp => {
             let Some(org) = &opts.org_id else {
                 notes.push(
@@ -97,6 +114,9 @@ pub(super) fn exemptions_kept(kind: GuardrailKind, opts: &Options, notes: &mut V
                     acts.push(create);
                 }
             }
+            done.push(format!(
+                "principals named like the exempt ones are exempt only inside organization {org}"
+            ));
             let mut st = Statement::new("ExemptOnlyInside".to_owned(), acts, vec!["*".to_owned()])
                 .exempting(Exempt::Only(Vec::new()));
             st.with("ArnLike", "aws:PrincipalArn", opts.exempt.clone());

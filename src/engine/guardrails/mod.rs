@@ -134,6 +134,8 @@ pub struct Guardrails {
     pub documents: Vec<Value>,
     /// What IAM cannot express, one line each, with why.
     pub notes: Vec<String>,
+    /// What was done beyond the rules, as the policy or the options asked (not a gap).
+    pub done: Vec<String>,
 }
 
 /// Why no documents could be made.
@@ -453,7 +455,8 @@ pub fn guardrails(policy: &Policy, kind: GuardrailKind, opts: &Options) -> Resul
     if exempt.is_empty() {
         notes.push("no exempt principal: the guardrails deny everyone, tag-warden itself included".to_owned());
     }
-    statements.extend(own_keys(policy.exemptions.set_by, kind, &mut notes));
+    let mut done = Vec::new();
+    statements.extend(own_keys(policy.exemptions.set_by, kind, &mut done));
     if kind == GuardrailKind::Rcp {
         notes.push(
             "RCPs govern calls on existing resources: tags given at CreateKey are authorized against no key, so use the SCP for them".to_owned(),
@@ -476,7 +479,7 @@ pub fn guardrails(policy: &Policy, kind: GuardrailKind, opts: &Options) -> Resul
             );
         }
     }
-    statements.extend(exemptions_kept(kind, opts, &mut notes));
+    statements.extend(exemptions_kept(kind, opts, &mut notes, &mut done));
     // A rule over both kinds says the same of each: once.
     let mut unique: Vec<String> = Vec::new();
     for n in notes {
@@ -484,10 +487,17 @@ pub fn guardrails(policy: &Policy, kind: GuardrailKind, opts: &Options) -> Resul
             unique.push(n);
         }
     }
+    let mut said: Vec<String> = Vec::new();
+    for d in done {
+        if !said.contains(&d) {
+            said.push(d);
+        }
+    }
     let statements = if opts.unmerged { statements } else { merge(statements) };
     Ok(Guardrails {
         documents: pack(statements, kind, exempt, &opts.limits)?,
         notes: unique,
+        done: said,
     })
 }
 

@@ -145,3 +145,24 @@ fn a_policy_that_needs_more_documents_than_allowed_is_refused_saying_how_many() 
         needed
     );
 }
+
+#[test]
+fn what_was_done_beyond_the_rules_is_said_apart_from_what_cannot_be_expressed() {
+    let p =
+        parse(r#"{"version":2,"exemptions":{"set_by":"anyone"},"rules":[{"name":"r","forbid":["Debug"]}]}"#).unwrap();
+    let g = guardrails(&p, GuardrailKind::Scp, &exempting(&["arn:aws:iam::*:role/w"])).unwrap();
+    assert!(g.done.iter().any(|d| d.contains("set_by is `anyone`")), "{:?}", g.done);
+    assert!(
+        g.done.iter().any(|d| d.contains("only by the deployers")),
+        "{:?}",
+        g.done
+    );
+    assert!(
+        !g.notes.iter().any(|n| n.contains("set_by")),
+        "not a gap: {:?}",
+        g.notes
+    );
+    assert!(!statements_of(&g)
+        .iter()
+        .any(|s| s["Sid"].as_str().unwrap().starts_with("OwnKeys")));
+}
