@@ -53,7 +53,7 @@ fn today() -> String {
 
 /// Runs the import.
 pub fn run(args: &ImportArgs) -> Result<(), CliError> {
-    let (yaml, notes) = match &args.file {
+    let (yaml, notes, failed) = match &args.file {
         Some(file) => {
             let policy = read(&read_text(file)?).map_err(|e| CliError::Invalid(format!("{}: {e}", file.display())))?;
             let header = [
@@ -68,7 +68,7 @@ pub fn run(args: &ImportArgs) -> Result<(), CliError> {
                 accounts: None,
                 policy: &policy,
             }];
-            (to_yaml(&header, &scoped), policy.ignored.clone())
+            (to_yaml(&header, &scoped), policy.ignored.clone(), Vec::new())
         }
         None => runtime()?.block_on(from_organizations(&args.accounts))?,
     };
@@ -78,16 +78,27 @@ pub fn run(args: &ImportArgs) -> Result<(), CliError> {
     // What is printed must load: a tag policy may name keys or values beyond a kind's limits.
     parse_as(&yaml, Format::Yaml)
         .map_err(|e| CliError::Invalid(format!("the imported policy does not load as a tag-warden policy: {e}")))?;
+    for f in &failed {
+        eprintln!("not imported: {f}");
+    }
+    let some_failed = || {
+        (!failed.is_empty()).then(|| {
+            CliError::Failed(format!(
+                "{} account(s) could not be imported (above); the others were",
+                failed.len()
+            ))
+        })
+    };
     match &args.check {
         None => {
             out!("{yaml}");
-            Ok(())
+            some_failed().map_or(Ok(()), Err)
         }
         Some(committed) => {
             let differences = diff(&read_text(committed)?, &yaml);
             if differences.is_empty() {
                 eprintln!("{}: up to date with the tag policy", committed.display());
-                return Ok(());
+                return some_failed().map_or(Ok(()), Err);
             }
             outln!("{}", differences.join("\n"));
             Err(CliError::Failed(format!(
@@ -99,8 +110,14 @@ pub fn run(args: &ImportArgs) -> Result<(), CliError> {
     }
 }
 
-/// Every account's effective tag policy, through the function's own credentials.
-async fn from_organizations(accounts: &str) -> Result<(String, Vec<String>), CliError> {
+/// Every account's effective tag policy, through the function's own credentials: the policy,
+/// the notes, and the accounts that failed (the others imported all the same).
+async fn from_organizations(accounts: &str) -> Result<(String, Vec<String>, Vec<String>), CliError> {
+    if accounts.trim().is_empty() {
+        return Err(CliError::Invalid(
+            "--accounts is empty: give comma-separated account ids, or ORG for the whole organization".to_owned(),
+        ));
+    }
     let accounts = Accounts::parse(accounts).map_err(|bad| {
         CliError::Invalid(format!(
             "--accounts has `{bad}`, which is not a 12-digit account id: use comma-separated ids, or ORG"
@@ -114,7 +131,8 @@ async fn from_organizations(accounts: &str) -> Result<(String, Vec<String>), Cli
     };
     let mut per_account = Vec::with_capacity(ids.len());
     for id in ids {
-        let content = backend.effective_tag_policy(&id).await.map_err(failed)?;
+        // One account's failure (access, throttling) is that account's; the others go on.
+        let content = backend.effective_tag_policy(&id).await.map_err(|e| e.to_string());
         per_account.push((id, content));
     }
     let header = [
@@ -125,5 +143,6 @@ async fn from_organizations(accounts: &str) -> Result<(String, Vec<String>), Cli
         ),
         "Accounts with the same effective tag policy share rules (match.accounts): review it, commit it, deploy it.".to_owned(),
     ];
-    organization_yaml(&header, &per_account).map_err(|e| CliError::Invalid(e.to_string()))
+    let import = organization_yaml(&header, &per_account).map_err(|e| CliError::Invalid(e.to_string()))?;
+    Ok((import.yaml, import.notes, import.failed))
 }

@@ -12,3 +12,4 @@ pub mod intake;
 pub mod policy;
 pub mod remember;
 pub mod tag_policy;
+mod tag_policy_syntax;

@@ -2,12 +2,19 @@
 //! policy, read into what it says of Secrets Manager secrets and KMS keys, and written as a
 //! version 2 tag-warden policy (YAML) that means the same, so the two never drift apart.
 //!
-//! Per key of `tags`: `tag_key` is the key in its exact case; `tag_value` the allowed values
-//! (`*` a wildcard); `report_required_tag_for` naming the kind makes the key required, else
-//! optional; `enforced_for` naming the kind makes its rule `mode: enforce`, else `report` (AWS
-//! only reports those). Tag policies have no defaults; key case always counts
-//! (`fix_key_case: true`).
+//! Per key of `tags`, as AWS reads it: `tag_key` is the key in its exact case, and without it
+//! the policy key in lowercase ("lowercase is the default case treatment"); it may differ from
+//! the policy key only in case. `tag_value` the allowed values (one `*` a value at most, a
+//! wildcard); an empty list means no value is compliant (the key is prevented);
+//! `report_required_tag_for` naming the kind makes the key required, else optional;
+//! `enforced_for` naming the kind makes its rule `mode: enforce`, else `report` (AWS only
+//! reports those). One policy read alone has nothing to inherit: `@@append` sets a field as
+//! `@@assign` does. Tag policies have no defaults; key case always counts (`fix_key_case: true`).
+//! Keys and values are checked against each kind's limits (a secret's key 127 characters and
+//! value 255, a KMS key's 128 and 256): what fits one kind only is imported for that one.
 
+pub use super::tag_policy_syntax::diff;
+use super::tag_policy_syntax::{kinds_named, strict_json};
 use crate::domain::ResourceKind;
 use serde_json::Value;
 
@@ -16,7 +23,8 @@ use serde_json::Value;
 pub struct TagKeyRule {
     /// The key, in its exact case.
     pub key: String,
-    /// The allowed values (`*` a wildcard), when restricted.
+    /// The allowed values (`*` a wildcard), when restricted; an empty list: no value is
+    /// compliant, the key must not be used.
     pub values: Option<Vec<String>>,
     /// The kinds that must carry the key (`report_required_tag_for`).
     pub required_for: Vec<ResourceKind>,
@@ -52,25 +60,32 @@ pub enum TagPolicyError {
     },
 }
 
-/// The service spellings that name a kind in `enforced_for` and `report_required_tag_for`.
-fn kinds_named(entry: &str) -> Vec<ResourceKind> {
-    match entry {
-        "secretsmanager:secret" | "secretsmanager:*" | "secretsmanager:ALL_SUPPORTED" => vec![ResourceKind::Secret],
-        "kms:key" | "kms:*" | "kms:ALL_SUPPORTED" => vec![ResourceKind::KmsKey],
-        _ => Vec::new(),
-    }
-}
-
 /// Reads a tag policy: policy syntax (`@@assign`), an effective policy's `PolicyContent`, or
 /// the whole `describe-effective-policy` response.
 pub fn read(text: &str) -> Result<TagPolicy, TagPolicyError> {
-    let value: Value = serde_json::from_str(text).map_err(|e| TagPolicyError::NotJson(e.to_string()))?;
+    // A UTF-8 byte-order mark (editors on Windows write one) is no part of the JSON.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut value: Value = strict_json(text).map_err(TagPolicyError::NotJson)?;
+    // A PolicyContent saved as it comes, a quoted JSON string: the JSON inside it.
+    if let Value::String(inner) = &value {
+        value = strict_json(inner).map_err(|e| {
+            TagPolicyError::NotATagPolicy(format!("a JSON string that is not a quoted tag policy ({e})"))
+        })?;
+    }
     let content = match value.get("EffectivePolicy") {
         Some(effective) => {
+            match effective.get("PolicyType").and_then(Value::as_str) {
+                None | Some("TAG_POLICY") => {}
+                Some(other) => {
+                    return Err(TagPolicyError::NotATagPolicy(format!(
+                        "the effective policy is of type `{other}`: ask for `--policy-type TAG_POLICY`"
+                    )))
+                }
+            }
             let text = effective.get("PolicyContent").and_then(Value::as_str).ok_or_else(|| {
                 TagPolicyError::NotATagPolicy("`EffectivePolicy` has no `PolicyContent` string".to_owned())
             })?;
-            serde_json::from_str(text).map_err(|e| {
+            strict_json(text).map_err(|e| {
                 TagPolicyError::NotATagPolicy(format!("`EffectivePolicy.PolicyContent` is not JSON: {e}"))
             })?
         }
@@ -97,18 +112,62 @@ pub fn read(text: &str) -> Result<TagPolicy, TagPolicyError> {
         return Err(TagPolicyError::NotATagPolicy("`tags` names no key".to_owned()));
     }
     let mut cx = Reader::default();
-    let mut keys = Vec::new();
+    let mut keys: Vec<TagKeyRule> = Vec::new();
+    let mut ids: Vec<&str> = Vec::new();
     for (id, spec) in tags {
         if id.starts_with("@@") {
             cx.ignored.push(format!("/tags/{id}: an inheritance control, ignored"));
             continue;
         }
-        keys.push(cx.key(id, spec)?);
+        if let Some(other) = ids.iter().find(|o| o.eq_ignore_ascii_case(id)) {
+            return Err(malformed(
+                &format!("/tags/{id}"),
+                &format!("`{id}` and `{other}` are one policy key to AWS (policy keys are not case-sensitive)"),
+            ));
+        }
+        ids.push(id);
+        let key = cx.key(id, spec)?;
+        fits_a_kind(&key, &format!("/tags/{id}"))?;
+        for kind in ResourceKind::ALL.into_iter().filter(|k| !fits(&key, *k)) {
+            cx.ignored.push(format!(
+                "/tags/{id}: `{}` or a value is longer than a {} can carry: imported for the other kind only",
+                key.key,
+                kind.as_str()
+            ));
+        }
+        if key.values.as_ref().is_some_and(Vec::is_empty) && !key.required_for.is_empty() {
+            cx.ignored.push(format!(
+                "/tags/{id}: no value is allowed, so the key is forbidden; that it is also required (report_required_tag_for) can never be met, and is left out"
+            ));
+        }
+        keys.push(key);
     }
     Ok(TagPolicy {
         keys,
         ignored: cx.ignored,
     })
+}
+
+/// Whether the key may be carried by some kind; which kinds it fits is [`fits`].
+fn fits_a_kind(key: &TagKeyRule, path: &str) -> Result<(), TagPolicyError> {
+    if ResourceKind::ALL.into_iter().any(|k| fits(key, k)) {
+        return Ok(());
+    }
+    Err(malformed(
+        path,
+        "the key or one of its values is longer than a Secrets Manager secret (key 127, value 255 characters) or a KMS key (128, 256) can carry",
+    ))
+}
+
+/// Whether the key and every value fit the kind's limits.
+pub fn fits(key: &TagKeyRule, kind: ResourceKind) -> bool {
+    let limits = kind.limits();
+    key.key.chars().count() <= limits.max_key_chars
+        && key
+            .values
+            .iter()
+            .flatten()
+            .all(|v| v.chars().count() <= limits.max_value_chars)
 }
 
 #[derive(Default)]
@@ -122,8 +181,9 @@ impl Reader {
         let Some(obj) = spec.as_object() else {
             return Err(malformed(&path, "expected an object"));
         };
+        // Without `tag_key`, AWS requires the policy key in lowercase.
         let mut out = TagKeyRule {
-            key: id.to_owned(),
+            key: id.to_lowercase(),
             values: None,
             required_for: Vec::new(),
             enforced_for: Vec::new(),
@@ -138,9 +198,28 @@ impl Reader {
                             .filter(|k| !k.is_empty())
                             .map(str::to_owned)
                             .ok_or_else(|| malformed(&fpath, "expected a key"))?;
+                        if !out.key.eq_ignore_ascii_case(id) {
+                            return Err(malformed(
+                                &fpath,
+                                &format!(
+                                    "`{}` must be the policy key `{id}` in some case (AWS refuses a tag_key that differs otherwise)",
+                                    out.key
+                                ),
+                            ));
+                        }
                     }
                 }
-                "tag_value" => out.values = self.assigned(v, &fpath)?.map(|v| strings(&v, &fpath)).transpose()?,
+                "tag_value" => {
+                    out.values = self.assigned(v, &fpath)?.map(|v| strings(&v, &fpath)).transpose()?;
+                    for value in out.values.iter().flatten() {
+                        if value.matches('*').count() > 1 {
+                            return Err(malformed(
+                                &fpath,
+                                &format!("`{value}` has more than one `*`: AWS allows one wildcard a value"),
+                            ));
+                        }
+                    }
+                }
                 "enforced_for" => out.enforced_for = self.kinds(v, &fpath)?,
                 "report_required_tag_for" => out.required_for = self.kinds(v, &fpath)?,
                 other if other.starts_with("@@") => {
@@ -152,20 +231,42 @@ impl Reader {
         Ok(out)
     }
 
-    /// A field's value: plain (an effective policy) or `{"@@assign": …}`; `@@append`,
-    /// `@@remove` and `@@operators_allowed_for_child_policies` are inheritance controls,
-    /// ignored (`None` when nothing is assigned).
+    /// A field's value: plain (an effective policy) or `{"@@assign": …}`. A policy read alone
+    /// inherits nothing, so `@@append` adds to what `@@assign` set, or sets it; `@@remove`
+    /// and `@@operators_allowed_for_child_policies` govern children only, ignored (`None` when
+    /// nothing is assigned).
     fn assigned(&mut self, v: &Value, path: &str) -> Result<Option<Value>, TagPolicyError> {
         let Some(obj) = v.as_object() else {
             return Ok(Some(v.clone()));
         };
-        let mut assigned = None;
+        let mut assigned: Option<Value> = None;
         for (op, x) in obj {
             match op.as_str() {
-                "@@assign" => assigned = Some(x.clone()),
-                "@@append" | "@@remove" | "@@operators_allowed_for_child_policies" => self
+                "@@assign" => {
+                    assigned = Some(match (assigned.take(), x) {
+                        (Some(Value::Array(mut before)), Value::Array(more)) => {
+                            before.extend(more.iter().cloned());
+                            Value::Array(before)
+                        }
+                        _ => x.clone(),
+                    })
+                }
+                "@@append" => {
+                    assigned = Some(match (assigned.take(), x) {
+                        (Some(Value::Array(mut before)), Value::Array(more)) => {
+                            for m in more {
+                                if !before.contains(m) {
+                                    before.push(m.clone());
+                                }
+                            }
+                            Value::Array(before)
+                        }
+                        _ => x.clone(),
+                    })
+                }
+                "@@remove" | "@@operators_allowed_for_child_policies" => self
                     .ignored
-                    .push(format!("{path}/{op}: an inheritance control, ignored (import the effective policy to see what it resolves to)")),
+                    .push(format!("{path}/{op}: an inheritance control for child policies, ignored (import the effective policy to see what it resolves to)")),
                 other => return Err(malformed(path, &format!("`{other}` is not a tag policy operator (expected @@assign)"))),
             }
         }
@@ -178,7 +279,7 @@ impl Reader {
         };
         let mut kinds = Vec::new();
         for entry in strings(&v, path)? {
-            for k in kinds_named(&entry) {
+            for k in kinds_named(&entry).map_err(|why| malformed(path, &why))? {
                 if !kinds.contains(&k) {
                     kinds.push(k);
                 }
@@ -250,11 +351,15 @@ pub fn to_yaml(header: &[String], scoped: &[Scoped<'_>]) -> String {
                     .policy
                     .keys
                     .iter()
-                    .filter(|k| k.enforced_for.contains(&kind) == enforce)
+                    .filter(|k| k.enforced_for.contains(&kind) == enforce && fits(k, kind))
                     .collect();
+                // An empty value list: no value is compliant, the key must not be there.
+                let (prevented, keys): (Vec<&TagKeyRule>, Vec<&TagKeyRule>) = keys
+                    .into_iter()
+                    .partition(|k| k.values.as_ref().is_some_and(Vec::is_empty));
                 let (required, optional): (Vec<&TagKeyRule>, Vec<&TagKeyRule>) =
                     keys.into_iter().partition(|k| k.required_for.contains(&kind));
-                if required.is_empty() && optional.is_empty() {
+                if required.is_empty() && optional.is_empty() && prevented.is_empty() {
                     continue;
                 }
                 let mode = if enforce { "enforce" } else { "report" };
@@ -273,7 +378,13 @@ pub fn to_yaml(header: &[String], scoped: &[Scoped<'_>]) -> String {
                     let list: Vec<String> = accounts.iter().map(|a| quote(a)).collect();
                     out.push(format!("    match: {{ accounts: [{}] }}", list.join(", ")));
                 }
-                out.push("    fix_key_case: true".to_owned());
+                if !required.is_empty() || !optional.is_empty() {
+                    out.push("    fix_key_case: true".to_owned());
+                }
+                if !prevented.is_empty() {
+                    let list: Vec<String> = prevented.iter().map(|k| quote(&k.key)).collect();
+                    out.push(format!("    forbid: [{}]", list.join(", ")));
+                }
                 for (section, keys) in [("require", required), ("optional", optional)] {
                     if keys.is_empty() {
                         continue;
@@ -291,68 +402,81 @@ pub fn to_yaml(header: &[String], scoped: &[Scoped<'_>]) -> String {
     out.join("\n")
 }
 
-/// The policy of an organization: each account's effective tag policy (`None`: none applies
-/// there), accounts with the same one sharing rules scoped to them. Also says which accounts
-/// have none, and what was ignored.
+/// What an organization's import came to: the policy, what was ignored, and the accounts
+/// that could not be imported (each with why), which the others do not wait for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrganizationImport {
+    /// The tag-warden policy (YAML).
+    pub yaml: String,
+    /// What was ignored or left out, one line each.
+    pub notes: Vec<String>,
+    /// `account: why`, for each account whose tag policy could not be read or imported.
+    pub failed: Vec<String>,
+}
+
+/// The policy of an organization: each account's effective tag policy (`Ok(None)`: none
+/// applies there; `Err`: it could not be read), accounts with the same one sharing rules
+/// scoped to them. The rules' order and numbering depend on the policies alone (sorted by
+/// their text), never on the order accounts are listed in.
 pub fn organization_yaml(
     header: &[String],
-    per_account: &[(String, Option<String>)],
-) -> Result<(String, Vec<String>), TagPolicyError> {
+    per_account: &[(String, Result<Option<String>, String>)],
+) -> Result<OrganizationImport, TagPolicyError> {
     let mut groups: Vec<(String, Vec<String>)> = Vec::new();
     let mut notes = Vec::new();
+    let mut failed = Vec::new();
+    let mut none = 0;
     for (account, content) in per_account {
         match content {
-            None => notes.push(format!(
-                "account {account}: no tag policy applies, so no rule is scoped to it"
-            )),
-            Some(c) => match groups.iter_mut().find(|(g, _)| g == c) {
+            Err(why) => failed.push(format!("account {account}: {why}")),
+            Ok(None) => {
+                none += 1;
+                notes.push(format!(
+                    "account {account}: no tag policy applies, so no rule is scoped to it"
+                ))
+            }
+            Ok(Some(c)) => match groups.iter_mut().find(|(g, _)| g == c) {
                 Some((_, accounts)) => accounts.push(account.clone()),
                 None => groups.push((c.clone(), vec![account.clone()])),
             },
         }
     }
-    let mut policies = Vec::with_capacity(groups.len());
-    for (content, accounts) in &groups {
-        let policy = read(content).map_err(|e| TagPolicyError::Malformed {
-            path: format!("the effective tag policy of {}", accounts.join(", ")),
-            why: e.to_string(),
-        })?;
-        notes.extend(policy.ignored.iter().cloned());
-        policies.push(policy);
+    groups.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut read_ok: Vec<(Vec<String>, TagPolicy)> = Vec::with_capacity(groups.len());
+    for (content, mut accounts) in groups {
+        accounts.sort();
+        match read(&content) {
+            Ok(policy) => {
+                notes.extend(policy.ignored.iter().cloned());
+                read_ok.push((accounts, policy));
+            }
+            Err(e) => failed.extend(
+                accounts
+                    .iter()
+                    .map(|a| format!("account {a}: its effective tag policy is refused: {e}")),
+            ),
+        }
     }
-    let scoped: Vec<Scoped<'_>> = groups
+    let scoped: Vec<Scoped<'_>> = read_ok
         .iter()
-        .zip(&policies)
-        .map(|((_, accounts), policy)| Scoped {
+        .map(|(accounts, policy)| Scoped {
             accounts: Some(accounts.as_slice()),
             policy,
         })
         .collect();
     if scoped.is_empty() {
-        return Err(TagPolicyError::NotATagPolicy("no account has a tag policy".to_owned()));
+        let why = if none > 0 && failed.is_empty() {
+            "no account has an effective tag policy: are tag policies enabled in the organization (`aws organizations enable-policy-type --root-id r-… --policy-type TAG_POLICY`) and attached?".to_owned()
+        } else {
+            format!("no account's tag policy could be imported ({})", failed.join("; "))
+        };
+        return Err(TagPolicyError::NotATagPolicy(why));
     }
-    Ok((to_yaml(header, &scoped), notes))
-}
-
-/// The lines of `ours` and `theirs` that differ, comments left out (the header carries a date),
-/// as `-`/`+` lines; empty when they mean the same text.
-pub fn diff(theirs: &str, ours: &str) -> Vec<String> {
-    let lines = |t: &str| -> Vec<String> {
-        t.lines()
-            .filter(|l| !l.trim_start().starts_with('#'))
-            .map(str::to_owned)
-            .collect()
-    };
-    let (a, b) = (lines(theirs), lines(ours));
-    if a == b {
-        return Vec::new();
-    }
-    let mut out: Vec<String> = a.iter().filter(|l| !b.contains(l)).map(|l| format!("- {l}")).collect();
-    out.extend(b.iter().filter(|l| !a.contains(l)).map(|l| format!("+ {l}")));
-    if out.is_empty() {
-        out.push("(the same lines in another order)".to_owned());
-    }
-    out
+    Ok(OrganizationImport {
+        yaml: to_yaml(header, &scoped),
+        notes,
+        failed,
+    })
 }
 
 #[cfg(test)]

@@ -125,3 +125,133 @@ fn accounts_with_different_policies_get_their_own_scoped_rules_and_the_diff_igno
         "{d:?}"
     );
 }
+
+/// The rules a tag policy imports as, loaded back as a tag-warden policy.
+fn imported(text: &str) -> crate::engine::policy::Policy {
+    let yaml = to_yaml(
+        &["test".into()],
+        &[Scoped {
+            accounts: None,
+            policy: &read(text).unwrap(),
+        }],
+    );
+    parse_as(&yaml, Format::Yaml).unwrap_or_else(|e| panic!("{e}\n{yaml}"))
+}
+
+#[test]
+fn without_tag_key_the_policy_key_in_lowercase_is_required() {
+    // AWS: "If case treatment isn't defined, lowercase is the default case treatment for tag
+    // keys." A policy key `CostCenter` with no `tag_key` requires `costcenter`.
+    let p = imported(r#"{"tags":{"CostCenter":{"report_required_tag_for":{"@@assign":["secretsmanager:secret"]}}}}"#);
+    let rule = p.rules.iter().find(|r| r.name == "tag-policy-secret-report").unwrap();
+    assert_eq!(rule.require[0].key, "costcenter");
+    assert!(rule.fix_key_case, "a `CostCenter` is renamed to `costcenter`");
+}
+
+#[test]
+fn append_with_nothing_inherited_sets_the_field_as_assign_would() {
+    let p = read(
+        r#"{"tags":{"costcenter":{"tag_key":{"@@assign":"CostCenter"},"tag_value":{"@@append":["100","200"]},
+            "enforced_for":{"@@append":["secretsmanager:ALL_SUPPORTED"]}}}}"#,
+    )
+    .unwrap();
+    assert_eq!(p.keys[0].values, Some(vec!["100".into(), "200".into()]));
+    assert_eq!(p.keys[0].enforced_for, [ResourceKind::Secret]);
+    let both = read(r#"{"tags":{"cc":{"tag_value":{"@@assign":["1"],"@@append":["2","1"]}}}}"#).unwrap();
+    assert_eq!(both.keys[0].values, Some(vec!["1".into(), "2".into()]));
+}
+
+#[test]
+fn an_empty_value_list_prevents_the_key_enforced_where_enforced_for_says() {
+    // AWS's "Prevent use of a tag key": no value is compliant.
+    let p = imported(
+        r#"{"tags":{"debug":{"tag_key":{"@@assign":"Debug"},"tag_value":{"@@assign":[]},
+            "enforced_for":{"@@assign":["kms:ALL_SUPPORTED"]}}}}"#,
+    );
+    let keys = p.rules.iter().find(|r| r.name == "tag-policy-kms-key-enforce").unwrap();
+    assert_eq!(keys.forbid.iter().map(|g| g.as_str()).collect::<Vec<_>>(), ["Debug"]);
+    let secrets = p.rules.iter().find(|r| r.name == "tag-policy-secret-report").unwrap();
+    assert_eq!(secrets.forbid.len(), 1, "reported for secrets, not enforced");
+    assert_eq!(secrets.mode, Some(crate::domain::Mode::Report));
+}
+
+#[test]
+fn a_key_that_fits_kms_only_is_imported_for_kms_only_and_one_that_fits_neither_is_refused() {
+    let key128 = "K".repeat(128);
+    let text = format!(
+        r#"{{"tags":{{"{}":{{"tag_key":{{"@@assign":"{key128}"}},"enforced_for":{{"@@assign":["kms:key","secretsmanager:secret"]}}}}}}}}"#,
+        key128.to_lowercase()
+    );
+    let policy = read(&text).unwrap();
+    assert!(
+        policy.ignored.iter().any(|i| i.contains("secret")),
+        "{:?}",
+        policy.ignored
+    );
+    let p = imported(&text);
+    assert!(p.rules.iter().any(|r| r.name == "tag-policy-kms-key-enforce"));
+    assert!(
+        !p.rules.iter().any(|r| r.name.starts_with("tag-policy-secret")),
+        "{:?}",
+        p.rules.iter().map(|r| &r.name).collect::<Vec<_>>()
+    );
+    let key129 = "K".repeat(129);
+    let text = format!(r#"{{"tags":{{"{}":{{"tag_key":"{key129}"}}}}}}"#, key129.to_lowercase());
+    assert!(read(&text).unwrap_err().to_string().contains("longer than"));
+}
+
+#[test]
+fn policies_aws_documents_as_invalid_are_refused_naming_the_place() {
+    for (bad, says) in [
+        (
+            r#"{"tags":{"costcenter":{"tag_key":{"@@assign":"Owner"}}}}"#,
+            "/tags/costcenter/tag_key",
+        ),
+        (
+            r#"{"tags":{"cc":{"tag_value":{"@@assign":["1*2*"]}}}}"#,
+            "more than one `*`",
+        ),
+        (
+            r#"{"tags":{"cc":{"enforced_for":{"@@assign":["*"]}}}}"#,
+            "`*` is not allowed",
+        ),
+        (
+            r#"{"tags":{"cc":{"report_required_tag_for":{"@@assign":["*:*"]}}}}"#,
+            "`*:*` is not allowed",
+        ),
+        (
+            r#"{"tags":{"cc":{"enforced_for":{"@@assign":["secretmanager:*"]}}}}"#,
+            "did you mean `secretsmanager`",
+        ),
+        (
+            r#"{"tags":{"cc":{"enforced_for":{"@@assign":["kms:Key"]}}}}"#,
+            "no resource type `Key`",
+        ),
+        (r#"{"tags":{"CostCenter":{},"costcenter":{}}}"#, "one policy key to AWS"),
+        (
+            r#"{"tags":{"cc":{"tag_key":"CC"},"cc":{"tag_key":"cc"}}}"#,
+            "appears twice",
+        ),
+        (
+            r#"{"EffectivePolicy":{"PolicyType":"BACKUP_POLICY","PolicyContent":"{\"tags\":{}}"}}"#,
+            "TAG_POLICY",
+        ),
+    ] {
+        let e = read(bad).unwrap_err().to_string();
+        assert!(e.contains(says), "{bad}: {e}");
+        assert!(
+            !e.contains("YAML"),
+            "about the tag policy, never the generated YAML: {e}"
+        );
+    }
+    // Another service's own types pass untouched.
+    assert!(read(r#"{"tags":{"cc":{"enforced_for":{"@@assign":["ec2:instance","s3:ALL_SUPPORTED"]}}}}"#).is_ok());
+}
+
+#[test]
+fn a_byte_order_mark_and_a_quoted_policy_content_are_read() {
+    let content = r#"{"tags":{"owner":{"tag_key":"Owner"}}}"#;
+    assert_eq!(read(&format!("\u{feff}{content}")).unwrap().keys[0].key, "Owner");
+    let quoted = serde_json::Value::String(content.to_owned()).to_string();
+    assert_eq!(read(&quoted).unwrap().keys[0].key, "Owner");
+}

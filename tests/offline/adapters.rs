@@ -608,7 +608,7 @@ async fn effective_tag_policies_of_two_accounts_import_as_two_scoped_rule_sets()
         for account in ["111111111111", "222222222222", "333333333333"] {
             per_account.push((
                 account.to_owned(),
-                effective_tag_policy(&client, account).await.unwrap(),
+                effective_tag_policy(&client, account).await.map_err(|e| e.to_string()),
             ));
         }
         per_account
@@ -619,8 +619,9 @@ async fn effective_tag_policies_of_two_accounts_import_as_two_scoped_rule_sets()
         none,
     ])
     .await;
-    assert_eq!(per_account[2].1, None, "no tag policy there");
-    let (yaml, notes) = organization_yaml(&["x".into()], &per_account).unwrap();
+    assert_eq!(per_account[2].1, Ok(None), "no tag policy there");
+    let import = organization_yaml(&["x".into()], &per_account).unwrap();
+    let (yaml, notes) = (import.yaml, import.notes);
     assert!(yaml.contains(r#"match: { accounts: ["111111111111"] }"#), "{yaml}");
     assert!(yaml.contains(r#"match: { accounts: ["222222222222"] }"#), "{yaml}");
     assert!(yaml.contains(r#""CostCenter": { values: ["100"] }"#), "{yaml}");
@@ -645,18 +646,51 @@ async fn effective_tag_policies_of_two_accounts_import_as_two_scoped_rule_sets()
         none,
     ])
     .await;
-    let (again, _) = organization_yaml(&["y".into()], &changed).unwrap();
+    let again = organization_yaml(&["y".into()], &changed).unwrap().yaml;
     assert!(!diff(&yaml, &again).is_empty());
     // The same two accounts with one policy share one rule set.
     let shared = vec![
-        ("111111111111".to_owned(), Some(content(r#""100""#))),
-        ("222222222222".to_owned(), Some(content(r#""100""#))),
+        ("111111111111".to_owned(), Ok(Some(content(r#""100""#)))),
+        ("222222222222".to_owned(), Ok(Some(content(r#""100""#)))),
     ];
-    let (one, _) = organization_yaml(&["z".into()], &shared).unwrap();
+    let one = organization_yaml(&["z".into()], &shared).unwrap().yaml;
     assert!(
         one.contains(r#"match: { accounts: ["111111111111", "222222222222"] }"#),
         "{one}"
     );
+    // The accounts' listing order changes nothing: rules follow the policies.
+    let reversed: Vec<_> = per_account.iter().rev().cloned().collect();
+    let swapped = organization_yaml(&["x".into()], &reversed).unwrap().yaml;
+    assert!(diff(&yaml, &swapped).is_empty(), "{:?}", diff(&yaml, &swapped));
+    // One account that cannot be read, or whose policy is refused, is that account's alone.
+    let mut broken = per_account.clone();
+    broken[0].1 = Err("organizations:DescribeEffectivePolicy failed: AccessDenied".to_owned());
+    broken.push((
+        "444444444444".to_owned(),
+        Ok(Some(r#"{"tags":{"cc":{"tag_key":"Owner"}}}"#.to_owned())),
+    ));
+    let partial = organization_yaml(&["x".into()], &broken).unwrap();
+    assert!(
+        partial.yaml.contains(r#"accounts: ["222222222222"]"#),
+        "{}",
+        partial.yaml
+    );
+    assert_eq!(partial.failed.len(), 2, "{:?}", partial.failed);
+    assert!(partial
+        .failed
+        .iter()
+        .any(|f| f.starts_with("account 111111111111") && f.contains("AccessDenied")));
+    assert!(partial
+        .failed
+        .iter()
+        .any(|f| f.starts_with("account 444444444444") && f.contains("tag_key")));
+    // Tag policies not enabled: every account answers EffectivePolicyNotFoundException.
+    let nothing: Vec<(String, Result<Option<String>, String>)> = vec![
+        ("111111111111".to_owned(), Ok(None)),
+        ("222222222222".to_owned(), Ok(None)),
+    ];
+    let e = organization_yaml(&["x".into()], &nothing).unwrap_err().to_string();
+    assert!(e.contains("are tag policies enabled"), "{e}");
 }
 
 const REPLICA_ARN: &str = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/db-AbCdEf";

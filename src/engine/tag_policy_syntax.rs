@@ -1,0 +1,164 @@
+//! A tag policy's text and an import's (pure core): JSON with no key named twice in one
+//! object, the service spellings of `enforced_for` / `report_required_tag_for` AWS allows, and
+//! how two imports differ.
+
+use crate::domain::ResourceKind;
+use serde_json::Value;
+
+/// The service spellings that name a kind in `enforced_for` and `report_required_tag_for`:
+/// the kind, none (another service), or why AWS refuses the entry.
+pub(super) fn kinds_named(entry: &str) -> Result<Vec<ResourceKind>, String> {
+    match entry {
+        "secretsmanager:secret" | "secretsmanager:*" | "secretsmanager:ALL_SUPPORTED" => {
+            return Ok(vec![ResourceKind::Secret])
+        }
+        "kms:key" | "kms:*" | "kms:ALL_SUPPORTED" => return Ok(vec![ResourceKind::KmsKey]),
+        "*" | "*:*" => {
+            return Err(format!(
+            "`{entry}` is not allowed here: AWS takes `service:ALL_SUPPORTED`, `service:*` or `service:resource_type`"
+        ))
+        }
+        _ => {}
+    }
+    let Some((service, kind)) = entry.split_once(':') else {
+        return Err(format!("`{entry}` is not `service:resource_type`"));
+    };
+    let ours = [("secretsmanager", "secret"), ("kms", "key")];
+    if let Some((s, t)) = ours.iter().find(|(s, _)| *s == service) {
+        return Err(format!(
+            "`{entry}`: {s} has no resource type `{kind}` in tag policies (`{s}:{t}`, `{s}:*` or `{s}:ALL_SUPPORTED`)"
+        ));
+    }
+    if let Some((s, _)) = ours
+        .iter()
+        .find(|(s, _)| service.eq_ignore_ascii_case(s) || edits(service, s) <= 2)
+    {
+        return Err(format!("`{entry}`: no service `{service}` (did you mean `{s}`?)"));
+    }
+    let well_formed = !service.is_empty()
+        && service
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !kind.is_empty()
+        && (kind == "*"
+            || kind
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'));
+    if well_formed {
+        Ok(Vec::new())
+    } else {
+        Err(format!("`{entry}` is not `service:resource_type`"))
+    }
+}
+
+/// The edit distance of two short words (a misspelt service).
+fn edits(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row.first().copied().unwrap_or(0);
+        if let Some(first) = row.first_mut() {
+            *first = i + 1;
+        }
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row.get(j + 1).copied().unwrap_or(0);
+            let best = (prev + usize::from(ca != *cb))
+                .min(cur + 1)
+                .min(row.get(j).copied().unwrap_or(0) + 1);
+            if let Some(slot) = row.get_mut(j + 1) {
+                *slot = best;
+            }
+            prev = cur;
+        }
+    }
+    row.last().copied().unwrap_or(0)
+}
+
+/// JSON in which an object naming one key twice is refused (serde_json keeps the last; AWS
+/// refuses the document).
+pub(super) fn strict_json(text: &str) -> Result<Value, String> {
+    use serde::de::{Deserializer, Error, MapAccess, SeqAccess, Visitor};
+    struct Strict;
+    impl<'de> Visitor<'de> for Strict {
+        type Value = Value;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("JSON")
+        }
+        fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+            Ok(Value::Bool(v))
+        }
+        fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+            Ok(Value::from(v))
+        }
+        fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+            Ok(Value::from(v))
+        }
+        fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+            Ok(Value::from(v))
+        }
+        fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+            Ok(Value::String(v.to_owned()))
+        }
+        fn visit_string<E>(self, v: String) -> Result<Value, E> {
+            Ok(Value::String(v))
+        }
+        fn visit_unit<E>(self) -> Result<Value, E> {
+            Ok(Value::Null)
+        }
+        fn visit_none<E>(self) -> Result<Value, E> {
+            Ok(Value::Null)
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+            let mut items = Vec::new();
+            while let Some(v) = seq.next_element_seed(Seed)? {
+                items.push(v);
+            }
+            Ok(Value::Array(items))
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+            let mut obj = serde_json::Map::new();
+            while let Some(key) = map.next_key::<String>()? {
+                if obj.contains_key(&key) {
+                    return Err(A::Error::custom(format!(
+                        "the key `{key}` appears twice in one object (AWS refuses the document; JSON readers keep one or the other)"
+                    )));
+                }
+                let v = map.next_value_seed(Seed)?;
+                obj.insert(key, v);
+            }
+            Ok(Value::Object(obj))
+        }
+    }
+    struct Seed;
+    impl<'de> serde::de::DeserializeSeed<'de> for Seed {
+        type Value = Value;
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+            d.deserialize_any(Strict)
+        }
+    }
+    let mut de = serde_json::Deserializer::from_str(text);
+    let v = serde::de::DeserializeSeed::deserialize(Seed, &mut de).map_err(|e| e.to_string())?;
+    de.end().map_err(|e| e.to_string())?;
+    Ok(v)
+}
+
+/// The lines of `ours` and `theirs` that differ, comments left out (the header carries a date),
+/// as `-`/`+` lines; empty when they mean the same text.
+pub fn diff(theirs: &str, ours: &str) -> Vec<String> {
+    let lines = |t: &str| -> Vec<String> {
+        t.lines()
+            .filter(|l| !l.trim_start().starts_with('#'))
+            .map(str::to_owned)
+            .collect()
+    };
+    let (a, b) = (lines(theirs), lines(ours));
+    if a == b {
+        return Vec::new();
+    }
+    let mut out: Vec<String> = a.iter().filter(|l| !b.contains(l)).map(|l| format!("- {l}")).collect();
+    out.extend(b.iter().filter(|l| !a.contains(l)).map(|l| format!("+ {l}")));
+    if out.is_empty() {
+        out.push("(the same lines in another order)".to_owned());
+    }
+    out
+}
