@@ -17,14 +17,19 @@ pub(super) fn fix_key_case(rules: &[&Rule], tags: &Tags, eval: &mut Evaluation) 
                 .filter(|k| !is_reserved_key(k) && same_but_case(k, named))
                 .cloned()
                 .collect();
-            for stray in strays {
-                let Some(value) = view.remove(&stray) else { continue };
-                let valid = rules
+            let accepts = |v: &str| {
+                rules
                     .iter()
                     .flat_map(|r| r.require.iter().chain(&r.optional))
                     .filter(|q| q.key == named)
-                    .all(|q| q.accepts(&value));
-                let renamed = valid && !view.contains_key(named);
+                    .all(|q| q.accepts(v))
+            };
+            for stray in strays {
+                let Some(value) = view.remove(&stray) else { continue };
+                // The key with a valid value wins: a valid value in the wrong case replaces an
+                // invalid one (or none) in the right case; nothing valid is ever discarded.
+                let named_valid = view.get(named).is_some_and(|v| accepts(v));
+                let renamed = accepts(&value) && !named_valid;
                 let plan = if report_only(rule) {
                     &mut eval.report_only
                 } else {

@@ -637,3 +637,22 @@ fn a_fix_serializes_as_the_set_from_and_note_fields_reports_carry() {
         serde_json::json!({"finding": "missing", "key": "Owner", "rule": "r", "set": null})
     );
 }
+
+#[test]
+fn fix_key_case_keeps_the_valid_value_whichever_case_carries_it() {
+    let p = parse(
+        r#"{"version":2,"rules":[{"name":"cc","fix_key_case":true,"require":{"CostCenter":{"values":["100","200"]}}}]}"#,
+    )
+    .unwrap();
+    let ctx = ResourceContext::new(ResourceKind::Secret);
+    // CostCenter=999 (invalid) beside costcenter=100 (valid): 100 wins, under the right name.
+    let tags: Tags = [("CostCenter".to_owned(), "999".to_owned()), ("costcenter".to_owned(), "100".to_owned())].into();
+    let e = evaluate(&p, &ctx, &tags);
+    assert_eq!(e.plan.untag, ["costcenter"]);
+    assert_eq!(e.plan.tag.get("CostCenter").map(String::as_str), Some("100"), "{e:?}");
+    // Both valid: the right case stays, the other goes.
+    let tags: Tags = [("CostCenter".to_owned(), "200".to_owned()), ("costcenter".to_owned(), "100".to_owned())].into();
+    let e = evaluate(&p, &ctx, &tags);
+    assert_eq!(e.plan.untag, ["costcenter"]);
+    assert!(e.plan.tag.is_empty(), "{e:?}");
+}
