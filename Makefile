@@ -19,7 +19,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 ## policy test cases in policies/ (as a user's CI would run them)
 test: venv lint cfn-lint sam-validate lambda-build
 	$(TEST_ENV) cargo test --all-targets --features e2e
-	for cases in policies/*.cases.yaml; do ./target/debug/tag-warden test "$$cases"; done
+	for cases in policies/*.cases.yaml tests/fixtures/aws-docs/*.cases.yaml; do ./target/debug/tag-warden test "$$cases"; done
 	$(TEST_ENV) $(VENV)/bin/python bench/storm.py --check --n 40 --quota 5 --c 8
 
 ## lambda-build: what users deploy (x86_64 here; users deploy --arm64, which this machine cannot build)

@@ -646,12 +646,20 @@ fn fix_key_case_keeps_the_valid_value_whichever_case_carries_it() {
     .unwrap();
     let ctx = ResourceContext::new(ResourceKind::Secret);
     // CostCenter=999 (invalid) beside costcenter=100 (valid): 100 wins, under the right name.
-    let tags: Tags = [("CostCenter".to_owned(), "999".to_owned()), ("costcenter".to_owned(), "100".to_owned())].into();
+    let tags: Tags = [
+        ("CostCenter".to_owned(), "999".to_owned()),
+        ("costcenter".to_owned(), "100".to_owned()),
+    ]
+    .into();
     let e = evaluate(&p, &ctx, &tags);
     assert_eq!(e.plan.untag, ["costcenter"]);
     assert_eq!(e.plan.tag.get("CostCenter").map(String::as_str), Some("100"), "{e:?}");
     // Both valid: the right case stays, the other goes.
-    let tags: Tags = [("CostCenter".to_owned(), "200".to_owned()), ("costcenter".to_owned(), "100".to_owned())].into();
+    let tags: Tags = [
+        ("CostCenter".to_owned(), "200".to_owned()),
+        ("costcenter".to_owned(), "100".to_owned()),
+    ]
+    .into();
     let e = evaluate(&p, &ctx, &tags);
     assert_eq!(e.plan.untag, ["costcenter"]);
     assert!(e.plan.tag.is_empty(), "{e:?}");

@@ -255,3 +255,35 @@ fn a_byte_order_mark_and_a_quoted_policy_content_are_read() {
     let quoted = serde_json::Value::String(content.to_owned()).to_string();
     assert_eq!(read(&quoted).unwrap().keys[0].key, "Owner");
 }
+
+/// AWS's Example 1 ("Inheritance examples"): Policy B alone, and its effective form (the
+/// operators resolved by hand), committed under tests/fixtures/aws-docs.
+fn aws_doc(name: &str) -> String {
+    std::fs::read_to_string(format!("{}/tests/fixtures/aws-docs/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(200))]
+    #[test]
+    fn a_policy_and_its_effective_form_give_the_same_verdict(
+        key in proptest::sample::select(vec!["CostCenter", "costcenter", "COSTCENTER", "Owner"]),
+        value in proptest::sample::select(vec!["Sandbox", "Development", "Support", "sandbox", ""]),
+        secret in proptest::bool::ANY,
+        extra in proptest::option::of(proptest::sample::select(vec!["CostCenter", "Team"])),
+    ) {
+        let syntax = imported(&aws_doc("tag-policy-inheritance-example-1-policy-b.json"));
+        let effective = imported(&aws_doc("tag-policy-inheritance-example-1-effective.json"));
+        let kind = if secret { ResourceKind::Secret } else { ResourceKind::KmsKey };
+        let ctx = crate::domain::ResourceContext::new(kind);
+        let mut tags = crate::domain::Tags::new();
+        tags.insert(key.to_owned(), value.to_owned());
+        if let Some(k) = extra {
+            tags.insert(k.to_owned(), "Sandbox".to_owned());
+        }
+        let a = crate::engine::evaluate::evaluate(&syntax, &ctx, &tags);
+        let b = crate::engine::evaluate::evaluate(&effective, &ctx, &tags);
+        proptest::prop_assert_eq!(a.plan, b.plan);
+        proptest::prop_assert_eq!(a.report_only, b.report_only);
+        proptest::prop_assert_eq!(a.findings.len(), b.findings.len());
+    }
+}

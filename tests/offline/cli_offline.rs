@@ -607,3 +607,41 @@ fn a_closed_stdout_ends_every_printing_command_quietly() {
         );
     }
 }
+
+#[test]
+fn the_aws_documentation_examples_import_as_committed_and_their_cases_state_aws_verdicts() {
+    let dir = format!("{}/tests/fixtures/aws-docs", root());
+    for example in [
+        "tag-policy-syntax-basic",
+        "tag-policy-inheritance-example-1-policy-a",
+        "tag-policy-inheritance-example-1-policy-b",
+        "tag-policy-inheritance-example-1-effective",
+    ] {
+        let out = import(&[
+            &format!("{dir}/{example}.json"),
+            "--check",
+            &format!("{dir}/{example}.imported.yaml"),
+        ]);
+        assert!(
+            out.status.success(),
+            "{example}: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+    for cases in [
+        "tag-policy-syntax-basic",
+        "tag-policy-inheritance-example-1",
+        "tag-policy-inheritance-example-1-policy-a",
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_tag-warden"))
+            .args(["test", &format!("{dir}/{cases}.cases.yaml")])
+            .env_clear()
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{cases}: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+}
