@@ -172,6 +172,13 @@ fn parse_set(arn: &str, values: &[String]) -> Result<(Place, Tags), CliError> {
                 limits.max_key_chars
             )));
         }
+        // An exemption is granted with `tag-warden exempt` (a day, a reason, who), never by
+        // writing memory by hand, which would record a grant nobody made.
+        if k.starts_with("tag-warden:") {
+            return Err(CliError::Invalid(format!(
+                "`{k}` is tag-warden's own key: grant an exemption with `tag-warden exempt ARN --until DAY --reason TEXT`"
+            )));
+        }
         if v.chars().count() > limits.max_value_chars {
             return Err(CliError::Invalid(format!(
                 "`{k}`: a {kind} tag value is at most {} characters",
@@ -211,5 +218,16 @@ mod tests {
             parse_set("prod/db", &["a=b".into()]),
             Err(CliError::Invalid(_))
         ));
+    }
+
+    #[test]
+    fn set_refuses_exemption_keys_which_tag_warden_exempt_grants() {
+        let arn = "arn:aws:secretsmanager:eu-west-1:111122223333:secret:prod/db-AbCdEf";
+        for key in ["tag-warden:exempt=true", "tag-warden:exempt-until=2099-01-01"] {
+            match parse_set(arn, &[key.into()]) {
+                Err(CliError::Invalid(why)) => assert!(why.contains("tag-warden exempt"), "{why}"),
+                other => panic!("{key}: {other:?}"),
+            }
+        }
     }
 }

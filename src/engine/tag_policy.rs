@@ -324,6 +324,20 @@ fn constraint(values: &[String]) -> String {
     format!("pattern: {}", quote(&format!("^(?:{})$", alternatives.join("|"))))
 }
 
+/// Text for a YAML comment: control characters (a newline above all) escaped, so the comment
+/// stays one line.
+fn comment(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
 /// A YAML scalar: a JSON string is a valid YAML double-quoted scalar.
 fn quote(text: &str) -> String {
     Value::String(text.to_owned()).to_string()
@@ -341,7 +355,9 @@ pub struct Scoped<'a> {
 /// A version 2 tag-warden policy (YAML) meaning, for secrets and keys, what the tag policies
 /// mean where they apply; `header` lines become comments on top.
 pub fn to_yaml(header: &[String], scoped: &[Scoped<'_>]) -> String {
-    let mut out: Vec<String> = header.iter().map(|h| format!("# {h}")).collect();
+    // A header line names a file or account someone chose: a newline in it must not start a
+    // line of policy, so every control character is written escaped.
+    let mut out: Vec<String> = header.iter().map(|h| format!("# {}", comment(h))).collect();
     out.push("version: 2".to_owned());
     out.push("rules:".to_owned());
     for (group, s) in scoped.iter().enumerate() {

@@ -287,3 +287,28 @@ proptest::proptest! {
         proptest::prop_assert_eq!(a.findings.len(), b.findings.len());
     }
 }
+
+#[test]
+fn a_hostile_file_name_in_the_header_stays_a_comment() {
+    // Before: the name was written as is, so a newline in it injected policy lines.
+    let hostile = "evil.json\nexemptions: {set_by: anyone}\r\nmode: report";
+    let yaml = to_yaml(
+        &[format!("imported from {hostile}")],
+        &[Scoped {
+            accounts: None,
+            policy: &read(COST_CENTER).unwrap(),
+        }],
+    );
+    assert_eq!(yaml.lines().filter(|l| l.starts_with('#')).count(), 1, "{yaml}");
+    assert!(
+        !yaml
+            .lines()
+            .any(|l| l.starts_with("exemptions") || l.starts_with("mode")),
+        "{yaml}"
+    );
+    let policy = parse_as(&yaml, Format::Yaml).unwrap();
+    assert_eq!(
+        policy.exemptions.set_by,
+        crate::engine::policy::ExemptionSetter::Trusted
+    );
+}

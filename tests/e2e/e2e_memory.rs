@@ -669,3 +669,32 @@ async fn handle_dry_run_reads_tags_and_memory_and_writes_neither() {
     );
     assert!(!moto.secret_tags(&arn).await.contains_key("Owner"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_record_pinned_by_a_far_future_observation_is_overwritten_as_if_observed_now() {
+    let moto = moto_with_table().await;
+    let arn = moto
+        .create_secret("prod/payments/db", &[("Owner", "payments"), ("CostCenter", "4100")])
+        .await;
+    let (out, _) = run_cli(&moto, &["memory", "set", &arn, "CreatedBy=alice"], &env(&[]));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // Someone with dynamodb:UpdateItem pins the record a hundred years ahead.
+    moto.dynamodb()
+        .update_item()
+        .table_name(TABLE)
+        .key("arn", aws_sdk_dynamodb::types::AttributeValue::S(arn.clone()))
+        .update_expression("SET observed = :far, #v = :who")
+        .expression_attribute_names("#v", "tag:CreatedBy")
+        .expression_attribute_values(
+            ":far",
+            aws_sdk_dynamodb::types::AttributeValue::N("4102444800000".into()),
+        )
+        .expression_attribute_values(":who", aws_sdk_dynamodb::types::AttributeValue::S("mallory".into()))
+        .send()
+        .await
+        .unwrap();
+    // Before: "memory holds an observation newer than this machine's clock; nothing written".
+    let (out, _) = run_cli(&moto, &["memory", "set", &arn, "CreatedBy=alice"], &env(&[]));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(memory_show(&moto, &arn)["CreatedBy"], "alice");
+}

@@ -102,12 +102,14 @@ async fn remember_sets_only_the_changes_under_the_observation_condition() {
         .match_requests(|r| {
             let names = r.expression_attribute_names().unwrap();
             let values = r.expression_attribute_values().unwrap();
-            r.condition_expression() == Some("attribute_not_exists(#arn) OR #observed < :observed")
+            r.condition_expression()
+                == Some("attribute_not_exists(#arn) OR #observed < :observed OR #observed > :future")
                 && r.update_expression().unwrap().starts_with("SET ")
                 && r.update_expression().unwrap().ends_with(" REMOVE #expires")
                 && names.values().any(|n| n == "tag:Owner")
                 && !names.values().any(|n| n == "tag:CostCenter")
                 && values.get(":observed") == Some(&AttributeValue::N("42".into()))
+                && values.get(":future") == Some(&AttributeValue::N((42 + 300_000).to_string()))
                 && values.get(":account") == Some(&s("123456789012"))
         })
         .then_output(|| UpdateItemOutput::builder().build());
@@ -260,7 +262,8 @@ async fn history_is_appended_after_the_last_step_into_rotating_slots_and_a_lost_
     let values = mock!(aws_sdk_dynamodb::Client::update_item)
         .match_requests(|r| {
             r.key().and_then(|k| k.get("arn")) == Some(&s(ARN))
-                && r.condition_expression() == Some("attribute_not_exists(#arn) OR #observed < :observed")
+                && r.condition_expression()
+                    == Some("attribute_not_exists(#arn) OR #observed < :observed OR #observed > :future")
         })
         .then_output(|| UpdateItemOutput::builder().build());
     let entries = [

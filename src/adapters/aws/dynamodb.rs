@@ -28,6 +28,10 @@ pub const TAG_PREFIX: &str = "tag:";
 pub const TTL_ATTRIBUTE: &str = "expires_at";
 const OBSERVED: &str = "observed";
 
+/// How far apart two clocks that write memory may be (five minutes): an `observed` time further
+/// ahead than that is treated as now, so that no record can be pinned by the future.
+pub const CLOCK_SKEW_MS: u64 = 5 * 60 * 1000;
+
 const TABLE_MISSING: (ErrorKind, &str) = (ErrorKind::NotFound, "ResourceNotFoundException");
 
 /// Remembered tag values in a DynamoDB table.
@@ -244,6 +248,10 @@ impl Memory for DynamoMemory {
         .collect();
         let mut values: HashMap<String, AttributeValue> = [
             (":observed".to_owned(), AttributeValue::N(observed_ms.to_string())),
+            (
+                ":future".to_owned(),
+                AttributeValue::N(observed_ms.saturating_add(CLOCK_SKEW_MS).to_string()),
+            ),
             (":kind".to_owned(), string_attr(place.kind.as_str())),
             (":region".to_owned(), string_attr(&place.region)),
         ]
@@ -259,7 +267,9 @@ impl Memory for DynamoMemory {
             values.insert(format!(":t{i}"), string_attr(value));
         }
         let update = format!("SET {} REMOVE #expires", set.join(", "));
-        let condition = "attribute_not_exists(#arn) OR #observed < :observed";
+        // An observation later than this one plus the clock skew is from the future: no reader
+        // makes one, so it was written by hand to pin the record; it counts as now, and loses.
+        let condition = "attribute_not_exists(#arn) OR #observed < :observed OR #observed > :future";
         let failed = |e| {
             from_sdk(
                 "dynamodb:UpdateItem",
