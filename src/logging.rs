@@ -4,15 +4,23 @@
 //! else `info`; JSON lines when `AWS_LAMBDA_LOG_FORMAT=JSON`, or `TAG_WARDEN_LOG_FORMAT=json` where
 //! Lambda's logging config cannot be set, as with `cargo lambda deploy`), plus one guard: lambda_runtime
 //! logs each raw invocation payload at TRACE, and a payload can carry a `secretString`, so
-//! that target is capped at DEBUG whatever level is asked for.
+//! its targets are capped at DEBUG whatever is asked for: by a directive in the level filter,
+//! and by a second filter on targets alone that every event must pass as well, which span
+//! directives (`RUST_LOG='[Lambda runtime invoke]=trace'`, which enable every event inside the
+//! span, whatever its target) cannot lift.
 
 use tracing::level_filters::LevelFilter;
 use tracing::Subscriber;
+use tracing_subscriber::filter::{FilterExt, Targets};
 use tracing_subscriber::fmt::MakeWriter;
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::{EnvFilter, Layer};
 
 /// The lambda_runtime target that logs raw payloads at TRACE, capped at DEBUG.
 pub const RAW_PAYLOAD_CAP: &str = "lambda_runtime::layers::api_response=debug";
+
+/// The runtime's targets, capped at DEBUG whatever a filter directive says.
+pub const RUNTIME_TARGETS: [&str; 2] = ["lambda_runtime", "lambda_runtime_api_client"];
 
 /// Builds the subscriber from an environment lookup, writing to `writer` (with colours only
 /// when `ansi`: never in CloudWatch or a pipe).
@@ -35,17 +43,23 @@ where
     if let Ok(cap) = RAW_PAYLOAD_CAP.parse() {
         filter = filter.add_directive(cap);
     }
-    let builder = tracing_subscriber::fmt()
+    let cap = RUNTIME_TARGETS
+        .iter()
+        .fold(Targets::new().with_default(LevelFilter::TRACE), |t, target| {
+            t.with_target(*target, LevelFilter::DEBUG)
+        });
+    let filter = filter.and(cap);
+    let layer = tracing_subscriber::fmt::layer()
         .with_target(false)
         .without_time()
         .with_ansi(ansi)
-        .with_env_filter(filter)
         .with_writer(writer);
     let format = env("AWS_LAMBDA_LOG_FORMAT").or_else(|| env("TAG_WARDEN_LOG_FORMAT"));
+    let registry = tracing_subscriber::registry();
     if format.is_some_and(|f| f.eq_ignore_ascii_case("json")) {
-        Box::new(builder.json().finish())
+        Box::new(registry.with(layer.json().with_filter(filter)))
     } else {
-        Box::new(builder.finish())
+        Box::new(registry.with(layer.with_filter(filter)))
     }
 }
 
@@ -86,6 +100,12 @@ mod tests {
         let sub = subscriber(&env, move || writer.clone(), false, LevelFilter::INFO);
         tracing::subscriber::with_default(sub, || {
             tracing::trace!(target: "lambda_runtime::layers::api_response", body = "secretString=canary-7d1f", "raw JSON event received from Lambda");
+            // As lambda_runtime logs it: inside its invocation span, which a span directive
+            // (`[Lambda runtime invoke]=trace`) can enable whatever the target's level.
+            let span = tracing::info_span!(target: "lambda_runtime", "Lambda runtime invoke", requestId = "r-1");
+            span.in_scope(|| {
+                tracing::trace!(target: "lambda_runtime::layers::api_response", body = "secretString=canary-7d1f", "raw JSON event received from Lambda");
+            });
             tracing::trace!(target: "tag_warden::handler", "visible-trace-line");
             tracing::info!(outcome = "remediated", "resource outcome");
         });
@@ -100,6 +120,13 @@ mod tests {
             vec![("RUST_LOG", "trace")],
             vec![("RUST_LOG", "lambda_runtime=trace")],
             vec![("AWS_LAMBDA_LOG_LEVEL", "TRACE"), ("AWS_LAMBDA_LOG_FORMAT", "JSON")],
+            // Span directives: before, these enabled the raw payload inside the span.
+            vec![("RUST_LOG", "[Lambda runtime invoke]=trace")],
+            vec![("RUST_LOG", "trace,[Lambda runtime invoke]=trace,[{requestId}]=trace")],
+            vec![(
+                "RUST_LOG",
+                "lambda_runtime::layers::api_response[Lambda runtime invoke]=trace",
+            )],
         ] {
             let out = captured(&vars);
             assert!(!out.contains("canary-7d1f"), "{vars:?}: {out}");
