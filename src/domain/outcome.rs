@@ -39,6 +39,12 @@ impl Outcome {
         matches!(self, Outcome::Violation | Outcome::Error | Outcome::WouldRemediate)
     }
 
+    /// Whether a report counts it as left not compliant: what needs attention, and an account
+    /// not enrolled (what a command's exit 1 means).
+    pub fn left_open(self) -> bool {
+        self.needs_attention() || self == Outcome::NotEnrolled
+    }
+
     /// The kebab-case name used in reports.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -184,9 +184,7 @@ impl ResourceReport {
     /// enrolled, or it is a replica whose
     /// primary does (so that a sweep of the replica's Region alone says where the fix belongs).
     pub fn worth_listing(&self) -> bool {
-        self.outcome.needs_attention()
-            || self.outcome == Outcome::NotEnrolled
-            || (self.outcome == Outcome::Replica && !self.plan.is_empty())
+        self.outcome.left_open() || (self.outcome == Outcome::Replica && !self.plan.is_empty())
     }
 
     /// Emits the entry's structured log line (warn for violations and errors; with `quiet`,
@@ -340,11 +338,7 @@ impl Report {
     /// writes report mode did not make, errors, accounts not enrolled. From the counts, so a
     /// sweep's resources the report does not list count too. What a command's exit 1 means.
     pub fn needing_attention(&self) -> usize {
-        self.summary
-            .iter()
-            .filter(|(o, _)| o.needs_attention() || **o == Outcome::NotEnrolled)
-            .map(|(_, n)| n)
-            .sum()
+        self.summary.iter().filter(|(o, _)| o.left_open()).map(|(_, n)| n).sum()
     }
 
     /// The entries that failed, so that the invocation must fail too.

@@ -951,6 +951,20 @@ fn documents_are_measured_in_utf8_bytes_and_max_size_raises_the_limit() {
         let chars: usize = d.iter().map(|x| x.to_string().chars().count()).sum();
         let bytes: usize = d.iter().map(size).sum();
         assert!(bytes > chars, "accented values count twice");
+        // Forbidden globs whose documents fit 5,120 characters but not 5,120 bytes: counted in
+        // characters they would be one document, too large in bytes.
+        let globs: Vec<String> = (0..185).map(|i| format!("\"données-éàü-{i:03}*\"")).collect();
+        let forbid = format!(
+            "version: 2\nrules:\n  - name: accents\n    forbid: [{}]\n",
+            globs.join(", ")
+        );
+        let split = docs(&forbid, kind);
+        let chars: usize = split.iter().map(|x| x.to_string().chars().count()).sum();
+        assert!(chars < MAX_POLICY_BYTES, "{kind:?}: {chars} characters in all");
+        assert!(split.len() >= 2, "{kind:?}: split by bytes");
+        for doc in &split {
+            assert!(size(doc) <= MAX_POLICY_BYTES, "{} bytes", size(doc));
+        }
         let larger = docs_with(
             &policy,
             kind,

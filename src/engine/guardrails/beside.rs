@@ -3,7 +3,7 @@
 //! roles' names in an SCP, the organization in an RCP).
 
 use super::statement::{Exempt, Statement};
-use super::{actions, every, kind_word, like, GuardrailKind, Options, OWN_KEYS, ROLE_CHANGES};
+use super::{every, kind_word, like, tag_changes, GuardrailKind, Options, OWN_KEYS, ROLE_CHANGES};
 use crate::domain::ResourceKind;
 use crate::engine::policy::{ExemptionSetter, Rule};
 
@@ -34,12 +34,7 @@ pub(super) fn own_keys(set_by: ExemptionSetter, kind: GuardrailKind, done: &mut 
     ResourceKind::ALL
         .into_iter()
         .map(|k| {
-            let (tag, untag, create) = actions(k);
-            let mut acts = vec![tag, untag];
-            if !(k == ResourceKind::KmsKey && kind == GuardrailKind::Rcp) {
-                acts.push(create);
-            }
-            Statement::new(format!("OwnKeys{}", kind_word(k)), acts, vec![every(k)])
+            Statement::new(format!("OwnKeys{}", kind_word(k)), tag_changes(k, kind), vec![every(k)])
                 .any_of("ForAnyValue:StringLike", "aws:TagKeys", vec![OWN_KEYS.to_owned()])
                 .exempting(who.clone())
         })
@@ -106,14 +101,10 @@ pub(super) fn exemptions_kept(
                 );
                 return Vec::new();
             };
-            let mut acts = Vec::new();
-            for k in ResourceKind::ALL {
-                let (tag, untag, create) = actions(k);
-                acts.extend([tag, untag]);
-                if k == ResourceKind::Secret {
-                    acts.push(create);
-                }
-            }
+            let acts: Vec<&'static str> = ResourceKind::ALL
+                .into_iter()
+                .flat_map(|k| tag_changes(k, GuardrailKind::Rcp))
+                .collect();
             done.push(format!(
                 "principals named like the exempt ones are exempt only inside organization {org}"
             ));

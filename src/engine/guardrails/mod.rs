@@ -127,6 +127,24 @@ fn actions(kind: ResourceKind) -> (&'static str, &'static str, &'static str) {
     }
 }
 
+/// The creation call a guardrail kind can govern, if any: an RCP governs calls on existing
+/// resources, and tags given at CreateKey are authorized against no key, so it has none for KMS.
+fn creation(kind: ResourceKind, gk: GuardrailKind) -> Option<&'static str> {
+    match (kind, gk) {
+        (ResourceKind::KmsKey, GuardrailKind::Rcp) => None,
+        _ => Some(actions(kind).2),
+    }
+}
+
+/// Every call that changes a kind's tags that a guardrail kind can govern: tag, untag and,
+/// where it can, the creation.
+fn tag_changes(kind: ResourceKind, gk: GuardrailKind) -> Vec<&'static str> {
+    let (tag, untag, _) = actions(kind);
+    let mut acts = vec![tag, untag];
+    acts.extend(creation(kind, gk));
+    acts
+}
+
 /// Every resource of a kind: `*`, which the actions keep to that kind's resources (so that
 /// statements of both kinds saying the same can be one).
 fn every(_kind: ResourceKind) -> String {
@@ -267,14 +285,11 @@ fn rule_statements(
     let Some(w) = scope_of(&rule.scope, kind, notes, &rule.name) else {
         return out;
     };
-    let (tag, untag, create) = actions(kind);
+    let (tag, untag, _) = actions(kind);
     let k = kind_word(kind);
     // Tags given at creation: CreateSecret on the new secret; for KMS, CreateKey and the
-    // kms:TagResource it is authorized through. An RCP governs calls on existing resources.
-    let creating: Vec<&'static str> = match (kind, gk) {
-        (ResourceKind::KmsKey, GuardrailKind::Rcp) => vec![],
-        _ => vec![create],
-    };
+    // kms:TagResource it is authorized through (none under an RCP).
+    let creating: Vec<&'static str> = creation(kind, gk).into_iter().collect();
     let setting = |sid: String, with_creation: bool| {
         let mut acts = vec![tag];
         if with_creation {
