@@ -64,7 +64,21 @@ pub struct Moto {
 }
 
 impl Moto {
+    /// Starts a server, trying again on a fresh port when one exits early (another process took
+    /// the port between `free_port` and moto's bind) and allowing two minutes for a start on a
+    /// loaded two-core machine, where importing moto alone can take tens of seconds.
     pub fn start() -> Moto {
+        let mut last = String::new();
+        for _ in 0..3 {
+            match Moto::try_start() {
+                Ok(moto) => return moto,
+                Err(why) => last = why,
+            }
+        }
+        panic!("moto_server did not start: {last}");
+    }
+
+    fn try_start() -> Result<Moto, String> {
         let port = free_port();
         let recording = tempfile::tempdir().unwrap();
         let child = Command::new(moto_executable())
@@ -74,19 +88,22 @@ impl Moto {
             .stderr(Stdio::null())
             .spawn()
             .expect("start moto_server");
-        let moto = Moto {
+        let mut moto = Moto {
             child,
             port,
             _recording: recording,
         };
-        let deadline = Instant::now() + Duration::from_secs(30);
+        let deadline = Instant::now() + Duration::from_secs(120);
         while Instant::now() < deadline {
+            if let Ok(Some(status)) = moto.child.try_wait() {
+                return Err(format!("moto_server on port {port} exited early: {status}"));
+            }
             if TcpStream::connect(("127.0.0.1", port)).is_ok() && moto.try_http("GET", "/moto-api/").is_ok() {
-                return moto;
+                return Ok(moto);
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-        panic!("moto_server did not start on port {port}");
+        Err(format!("moto_server did not answer on port {port} within 120 s"))
     }
 
     pub fn endpoint(&self) -> String {
