@@ -7,7 +7,8 @@ use crate::adapters::aws::AwsBackend;
 use crate::config::Accounts;
 use crate::domain::{utc_time, Date};
 use crate::engine::policy::{parse_as, Format, MAX_POLICY_BYTES};
-use crate::engine::tag_policy::{diff, organization_yaml, read, to_yaml, Scoped};
+use crate::engine::tag_policy::{diff, organization_yaml, read, read_content, to_yaml, Scoped};
+use crate::engine::tag_policy_inherit::{effective, Attached};
 use crate::ports::Backend;
 use crate::run::resource::now_ms;
 use clap::Args;
@@ -17,12 +18,19 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Args)]
 pub struct ImportArgs {
     /// A tag policy (policy syntax), an effective policy (`describe-effective-policy`'s
-    /// response), or its PolicyContent.
+    /// response), or its PolicyContent. Several: the policies an account inherits, root first,
+    /// then each OU's, then the account's own, merged as AWS merges them; policies attached to
+    /// the same place are joined with `+` in attachment order (`root-1.json+root-2.json`).
     #[arg(
         required_unless_present = "from_organizations",
-        conflicts_with = "from_organizations"
+        conflicts_with = "from_organizations",
+        value_name = "FILE"
     )]
-    file: Option<PathBuf>,
+    files: Vec<String>,
+    /// Print the effective tag policy the files merge into, as AWS displays one, instead of
+    /// the tag-warden policy.
+    #[arg(long, conflicts_with_all = ["from_organizations", "check"])]
+    effective: bool,
     /// Read each account's effective tag policy (DescribeEffectivePolicy, from the management
     /// account or a delegated administrator) instead of a file.
     #[arg(long)]
@@ -53,13 +61,55 @@ fn today() -> String {
 
 /// Runs the import.
 pub fn run(args: &ImportArgs) -> Result<(), CliError> {
-    let (yaml, notes, failed) = match &args.file {
-        Some(file) => {
-            let policy = read(&read_text(file)?).map_err(|e| CliError::Invalid(format!("{}: {e}", file.display())))?;
+    let (yaml, notes, failed) = match args.files.as_slice() {
+        [] => runtime()?.block_on(from_organizations(&args.accounts))?,
+        files => {
+            let (policy, what) = match files {
+                [one] if !one.contains('+') && !args.effective => {
+                    let path = Path::new(one);
+                    let policy = read(&read_text(path)?).map_err(|e| CliError::Invalid(format!("{one}: {e}")))?;
+                    (policy, format!("the AWS Organizations tag policy {one}"))
+                }
+                _ => {
+                    let levels = files
+                        .iter()
+                        .map(|level| {
+                            level
+                                .split('+')
+                                .map(|name| {
+                                    Ok(Attached {
+                                        name: name.to_owned(),
+                                        text: read_text(Path::new(name))?,
+                                    })
+                                })
+                                .collect::<Result<Vec<_>, CliError>>()
+                        })
+                        .collect::<Result<Vec<_>, CliError>>()?;
+                    let merged = effective(&levels).map_err(|e| CliError::Invalid(e.to_string()))?;
+                    for note in &merged.notes {
+                        eprintln!("inheritance: {note}");
+                    }
+                    if args.effective {
+                        let text = serde_json::to_string_pretty(&merged.policy)
+                            .map_err(|e| CliError::Invalid(e.to_string()))?;
+                        outln!("{text}");
+                        return Ok(());
+                    }
+                    let policy = read_content(&merged.policy).map_err(|e| {
+                        CliError::Invalid(format!("the effective policy of {}: {e}", files.join(" < ")))
+                    })?;
+                    (
+                        policy,
+                        format!(
+                            "the effective AWS Organizations tag policy of {} (root first)",
+                            files.join(", ")
+                        ),
+                    )
+                }
+            };
             let header = [
                 format!(
-                    "tag-warden policy imported from the AWS Organizations tag policy {} by `tag-warden import-tag-policy` on {} (UTC).",
-                    file.display(),
+                    "tag-warden policy imported from {what} by `tag-warden import-tag-policy` on {} (UTC).",
                     today()
                 ),
                 "It means, for Secrets Manager secrets and KMS keys, what the tag policy means: review it, commit it, deploy it.".to_owned(),
@@ -70,7 +120,6 @@ pub fn run(args: &ImportArgs) -> Result<(), CliError> {
             }];
             (to_yaml(&header, &scoped), policy.ignored.clone(), Vec::new())
         }
-        None => runtime()?.block_on(from_organizations(&args.accounts))?,
     };
     for note in &notes {
         eprintln!("ignored: {note}");

@@ -12,4 +12,5 @@ pub mod intake;
 pub mod policy;
 pub mod remember;
 pub mod tag_policy;
+pub mod tag_policy_inherit;
 mod tag_policy_syntax;

@@ -13,8 +13,8 @@
 //! Keys and values are checked against each kind's limits (a secret's key 127 characters and
 //! value 255, a KMS key's 128 and 256): what fits one kind only is imported for that one.
 
-pub use super::tag_policy_syntax::diff;
-use super::tag_policy_syntax::{kinds_named, strict_json};
+pub use super::tag_policy_syntax::{diff, TagPolicyError};
+use super::tag_policy_syntax::{document, kinds_named};
 use crate::domain::ResourceKind;
 use serde_json::Value;
 
@@ -41,56 +41,14 @@ pub struct TagPolicy {
     pub ignored: Vec<String>,
 }
 
-/// Why a document is not a tag policy.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum TagPolicyError {
-    /// Not JSON.
-    #[error("not JSON: {0}")]
-    NotJson(String),
-    /// JSON, but no tag policy shape.
-    #[error("not a tag policy: {0}; a tag policy is {{\"tags\": {{\"costcenter\": {{\"tag_key\": {{\"@@assign\": \"CostCenter\"}}, \"tag_value\": {{\"@@assign\": [\"100\", \"300*\"]}}, \"enforced_for\": …, \"report_required_tag_for\": …}}}}}}, or the response of `aws organizations describe-effective-policy --policy-type TAG_POLICY`, or its PolicyContent")]
-    NotATagPolicy(String),
-    /// A field with a value of the wrong shape.
-    #[error("{path}: {why}")]
-    Malformed {
-        /// A JSON pointer into the tag policy.
-        path: String,
-        /// What was expected.
-        why: String,
-    },
-}
-
 /// Reads a tag policy: policy syntax (`@@assign`), an effective policy's `PolicyContent`, or
 /// the whole `describe-effective-policy` response.
 pub fn read(text: &str) -> Result<TagPolicy, TagPolicyError> {
-    // A UTF-8 byte-order mark (editors on Windows write one) is no part of the JSON.
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let mut value: Value = strict_json(text).map_err(TagPolicyError::NotJson)?;
-    // A PolicyContent saved as it comes, a quoted JSON string: the JSON inside it.
-    if let Value::String(inner) = &value {
-        value = strict_json(inner).map_err(|e| {
-            TagPolicyError::NotATagPolicy(format!("a JSON string that is not a quoted tag policy ({e})"))
-        })?;
-    }
-    let content = match value.get("EffectivePolicy") {
-        Some(effective) => {
-            match effective.get("PolicyType").and_then(Value::as_str) {
-                None | Some("TAG_POLICY") => {}
-                Some(other) => {
-                    return Err(TagPolicyError::NotATagPolicy(format!(
-                        "the effective policy is of type `{other}`: ask for `--policy-type TAG_POLICY`"
-                    )))
-                }
-            }
-            let text = effective.get("PolicyContent").and_then(Value::as_str).ok_or_else(|| {
-                TagPolicyError::NotATagPolicy("`EffectivePolicy` has no `PolicyContent` string".to_owned())
-            })?;
-            strict_json(text).map_err(|e| {
-                TagPolicyError::NotATagPolicy(format!("`EffectivePolicy.PolicyContent` is not JSON: {e}"))
-            })?
-        }
-        None => value,
-    };
+    read_content(&document(text)?)
+}
+
+/// Reads a tag policy's content (the object with `tags`), as [`read`] does.
+pub fn read_content(content: &Value) -> Result<TagPolicy, TagPolicyError> {
     let tags = match content.get("tags") {
         Some(Value::Object(tags)) => tags,
         Some(_) => return Err(TagPolicyError::NotATagPolicy("`tags` is not an object".to_owned())),

@@ -5,6 +5,25 @@
 use crate::domain::ResourceKind;
 use serde_json::Value;
 
+/// Why a document is not a tag policy.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TagPolicyError {
+    /// Not JSON.
+    #[error("not JSON: {0}")]
+    NotJson(String),
+    /// JSON, but no tag policy shape.
+    #[error("not a tag policy: {0}; a tag policy is {{\"tags\": {{\"costcenter\": {{\"tag_key\": {{\"@@assign\": \"CostCenter\"}}, \"tag_value\": {{\"@@assign\": [\"100\", \"300*\"]}}, \"enforced_for\": …, \"report_required_tag_for\": …}}}}}}, or the response of `aws organizations describe-effective-policy --policy-type TAG_POLICY`, or its PolicyContent")]
+    NotATagPolicy(String),
+    /// A field with a value of the wrong shape.
+    #[error("{path}: {why}")]
+    Malformed {
+        /// A JSON pointer into the tag policy.
+        path: String,
+        /// What was expected.
+        why: String,
+    },
+}
+
 /// The service spellings that name a kind in `enforced_for` and `report_required_tag_for`:
 /// the kind, none (another service), or why AWS refuses the entry.
 pub(super) fn kinds_named(entry: &str) -> Result<Vec<ResourceKind>, String> {
@@ -140,6 +159,40 @@ pub(super) fn strict_json(text: &str) -> Result<Value, String> {
     let v = serde::de::DeserializeSeed::deserialize(Seed, &mut de).map_err(|e| e.to_string())?;
     de.end().map_err(|e| e.to_string())?;
     Ok(v)
+}
+
+/// The tag policy in a document: policy syntax, an effective policy's `PolicyContent` (also
+/// saved as a quoted JSON string), or the whole `describe-effective-policy` response; a UTF-8
+/// byte-order mark skipped, duplicate object keys refused.
+pub(super) fn document(text: &str) -> Result<Value, TagPolicyError> {
+    // A UTF-8 byte-order mark (editors on Windows write one) is no part of the JSON.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut value: Value = strict_json(text).map_err(TagPolicyError::NotJson)?;
+    // A PolicyContent saved as it comes, a quoted JSON string: the JSON inside it.
+    if let Value::String(inner) = &value {
+        value = strict_json(inner).map_err(|e| {
+            TagPolicyError::NotATagPolicy(format!("a JSON string that is not a quoted tag policy ({e})"))
+        })?;
+    }
+    Ok(match value.get("EffectivePolicy") {
+        Some(effective) => {
+            match effective.get("PolicyType").and_then(Value::as_str) {
+                None | Some("TAG_POLICY") => {}
+                Some(other) => {
+                    return Err(TagPolicyError::NotATagPolicy(format!(
+                        "the effective policy is of type `{other}`: ask for `--policy-type TAG_POLICY`"
+                    )))
+                }
+            }
+            let text = effective.get("PolicyContent").and_then(Value::as_str).ok_or_else(|| {
+                TagPolicyError::NotATagPolicy("`EffectivePolicy` has no `PolicyContent` string".to_owned())
+            })?;
+            strict_json(text).map_err(|e| {
+                TagPolicyError::NotATagPolicy(format!("`EffectivePolicy.PolicyContent` is not JSON: {e}"))
+            })?
+        }
+        None => value,
+    })
 }
 
 /// The lines of `ours` and `theirs` that differ, comments left out (the header carries a date),

@@ -611,28 +611,72 @@ fn a_closed_stdout_ends_every_printing_command_quietly() {
 #[test]
 fn the_aws_documentation_examples_import_as_committed_and_their_cases_state_aws_verdicts() {
     let dir = format!("{}/tests/fixtures/aws-docs", root());
-    for example in [
-        "tag-policy-syntax-basic",
-        "tag-policy-inheritance-example-1-policy-a",
-        "tag-policy-inheritance-example-1-policy-b",
-        "tag-policy-inheritance-example-1-effective",
-    ] {
-        let out = import(&[
-            &format!("{dir}/{example}.json"),
-            "--check",
-            &format!("{dir}/{example}.imported.yaml"),
-        ]);
+    // Each import: the committed YAML, and the policies it comes from (root first; `+` joins
+    // policies attached to one place, in attachment order).
+    let ex = |n: &str| format!("{dir}/tag-policy-inheritance-example-{n}.json");
+    let imports: Vec<(&str, Vec<String>)> = vec![
+        (
+            "tag-policy-syntax-basic",
+            vec![format!("{dir}/tag-policy-syntax-basic.json")],
+        ),
+        ("tag-policy-inheritance-example-1-policy-a", vec![ex("1-policy-a")]),
+        ("tag-policy-inheritance-example-1-policy-b", vec![ex("1-policy-b")]),
+        ("tag-policy-inheritance-example-1-effective", vec![ex("1-effective")]),
+        (
+            "tag-policy-inheritance-example-2",
+            vec![ex("1-policy-a"), ex("2-policy-c")],
+        ),
+        (
+            "tag-policy-inheritance-example-3",
+            vec![ex("1-policy-a"), ex("2-policy-c"), ex("3-policy-d-corrected")],
+        ),
+        (
+            "tag-policy-inheritance-example-4",
+            vec![ex("4-policy-e"), ex("4-policy-f")],
+        ),
+        (
+            "tag-policy-inheritance-example-5",
+            vec![format!("{}+{}", ex("5-policy-g"), ex("5-policy-h")), ex("5-child")],
+        ),
+        (
+            "tag-policy-inheritance-example-6",
+            vec![format!("{}+{}", ex("6-policy-j"), ex("6-policy-k"))],
+        ),
+        (
+            "tag-policy-describe-effective-policy.response",
+            vec![format!("{dir}/tag-policy-describe-effective-policy.response.json")],
+        ),
+    ];
+    for (example, sources) in &imports {
+        let committed = format!("{dir}/{example}.imported.yaml");
+        let mut args: Vec<&str> = sources.iter().map(String::as_str).collect();
+        args.extend(["--check", &committed]);
+        let out = import(&args);
         assert!(
             out.status.success(),
-            "{example}: {}",
-            String::from_utf8_lossy(&out.stdout)
+            "{example}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
         );
     }
-    for cases in [
-        "tag-policy-syntax-basic",
-        "tag-policy-inheritance-example-1",
-        "tag-policy-inheritance-example-1-policy-a",
-    ] {
+    // `--effective` prints the merge as AWS displays it: Example 2's effective policy, as the
+    // page shows it; Policy D as the page prints it is refused (exit 2), naming the place.
+    let shown = import(&[&ex("1-policy-a"), &ex("2-policy-c"), "--effective"]);
+    let ours: serde_json::Value = serde_json::from_slice(&shown.stdout).unwrap();
+    let theirs: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(ex("2-effective")).unwrap()).unwrap();
+    assert_eq!(ours, theirs);
+    let d = import(&[&ex("1-policy-a"), &ex("2-policy-c"), &ex("3-policy-d")]);
+    assert_eq!(d.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&d.stderr).contains("/tags/costcenter/tag_value: `enforced_for`"));
+    // Every case file there is run (make test runs them too), and each import has one.
+    let mut case_files: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.ends_with(".cases.yaml"))
+        .collect();
+    case_files.sort();
+    assert!(case_files.len() >= 9, "{case_files:?}");
+    for cases in case_files.iter().map(|n| n.trim_end_matches(".cases.yaml")) {
         let out = Command::new(env!("CARGO_BIN_EXE_tag-warden"))
             .args(["test", &format!("{dir}/{cases}.cases.yaml")])
             .env_clear()
