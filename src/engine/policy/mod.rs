@@ -190,6 +190,9 @@ impl Rule {
 
 /// Whether two keys are the same but for case (and not the same).
 pub fn same_but_case(a: &str, b: &str) -> bool {
+    if a.is_ascii() && b.is_ascii() {
+        return a != b && a.eq_ignore_ascii_case(b);
+    }
     a != b && a.to_lowercase() == b.to_lowercase()
 }
 

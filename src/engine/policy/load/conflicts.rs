@@ -5,7 +5,104 @@
 use super::{escape, matching, Loader};
 use crate::engine::policy::MAX_COUNTED_PROBLEMS;
 use crate::engine::policy::{same_but_case, Required, Rule, Template};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Bound;
+
+/// A required key's settings, as compared between rules: two alike never disagree (each
+/// default is checked against its own rule's constraint on load).
+fn signature(q: &Required) -> (Option<&str>, Option<&[String]>, Option<&str>) {
+    (
+        q.default.as_ref().map(Template::as_str),
+        q.values.as_deref(),
+        q.pattern.as_ref().map(|p| p.as_str()),
+    )
+}
+
+/// The ordered pairs of rules (positions in `rules`, a rule paired with itself too) whose
+/// comparison can find a conflict: one forbids a key the other names; one fixes key case and
+/// the other names the key in another case; both name a key with different settings. Found
+/// through indexes by key, never by comparing every rule with every other.
+fn candidates(rules: &[(usize, Rule)]) -> Vec<(usize, usize)> {
+    // key -> (position, settings) of each rule naming it; lowercase key -> spellings.
+    let mut by_key: BTreeMap<&str, Vec<(usize, &Required)>> = BTreeMap::new();
+    let mut spellings: BTreeMap<String, BTreeSet<&str>> = BTreeMap::new();
+    for (x, (_, rule)) in rules.iter().enumerate() {
+        for q in rule.require.iter().chain(&rule.optional) {
+            by_key.entry(q.key.as_str()).or_default().push((x, q));
+            spellings
+                .entry(q.key.to_lowercase())
+                .or_default()
+                .insert(q.key.as_str());
+        }
+    }
+    let n = rules.len();
+    // Which pairs are marked, row by row: marking is cheap however often a pair comes up.
+    let mut pairs = vec![false; n * n];
+    let mut mark = |x: usize, y: usize| {
+        if let Some(p) = pairs.get_mut(x * n + y) {
+            *p = true;
+        }
+    };
+    // Forbidden keys: a glob's literal prefix bounds the keys it can match, and a glob many
+    // rules share is matched once.
+    let mut matched: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for (y, (_, b)) in rules.iter().enumerate() {
+        for glob in &b.forbid {
+            let keys = matched.entry(glob.as_str()).or_insert_with(|| {
+                let prefix: String = glob.as_str().chars().take_while(|c| !matches!(c, '*' | '?')).collect();
+                let keys: Vec<&str> = by_key
+                    .range::<str, _>((Bound::Included(prefix.as_str()), Bound::Unbounded))
+                    .take_while(|(key, _)| key.starts_with(prefix.as_str()))
+                    .filter(|(key, _)| glob.matches(key))
+                    .map(|(key, _)| *key)
+                    .collect();
+                keys
+            });
+            for key in keys.iter() {
+                for (x, _) in by_key.get(key).into_iter().flatten() {
+                    mark(*x, y);
+                }
+            }
+        }
+    }
+    for (key, namers) in &by_key {
+        // Key case: every rule naming another spelling, against each rule that fixes case.
+        if let Some(others) = spellings.get(&key.to_lowercase()).filter(|s| s.len() > 1) {
+            for (x, _) in namers
+                .iter()
+                .filter(|(x, _)| rules.get(*x).is_some_and(|(_, r)| r.fix_key_case))
+            {
+                for other in others.iter().filter(|o| *o != key) {
+                    for (y, _) in by_key.get(other).into_iter().flatten() {
+                        mark(*x, *y);
+                    }
+                }
+            }
+        }
+        // Defaults and constraints: only rules whose settings for the key differ.
+        let mut kinds: BTreeMap<_, Vec<usize>> = BTreeMap::new();
+        for (x, q) in namers {
+            kinds.entry(signature(q)).or_default().push(*x);
+        }
+        let groups: Vec<&Vec<usize>> = kinds.values().collect();
+        for (g, xs) in groups.iter().enumerate() {
+            for ys in groups.iter().skip(g + 1) {
+                for x in xs.iter() {
+                    for y in ys.iter() {
+                        mark(*x.min(y), *x.max(y));
+                    }
+                }
+            }
+        }
+    }
+    // In (i, j) order, each once: the order problems are listed in.
+    pairs
+        .iter()
+        .enumerate()
+        .filter(|(_, marked)| **marked)
+        .map(|(p, _)| (p / n, p % n))
+        .collect()
+}
 
 impl Loader {
     pub(super) fn names_unique(&mut self, rules: &[(usize, Rule)]) {
@@ -23,9 +120,30 @@ impl Loader {
     /// Conflicts between rules (and within one): a key both required and forbidden, defaults
     /// that disagree, or a default another rule would reject — each would make tag-warden
     /// fight itself, so they are rejected up front.
+    /// Only the pairs of rules that could conflict are compared ([`candidates`]), so the check
+    /// stays linear in the policy's size however many rules name the same keys alike.
     pub(super) fn cross_rule(&mut self, rules: &[(usize, Rule)]) {
-        for (i, a) in rules {
-            for (j, b) in rules {
+        // Each rule's keys, by key: what another rule's key is compared with.
+        let by_rule: Vec<BTreeMap<&str, Vec<(&Required, &str)>>> = rules
+            .iter()
+            .map(|(_, r)| {
+                let mut by_key: BTreeMap<&str, Vec<(&Required, &str)>> = BTreeMap::new();
+                let sections = r
+                    .require
+                    .iter()
+                    .map(|q| (q, "require"))
+                    .chain(r.optional.iter().map(|q| (q, "optional")));
+                for (q, section) in sections {
+                    by_key.entry(q.key.as_str()).or_default().push((q, section));
+                }
+                by_key
+            })
+            .collect();
+        for (x, y) in candidates(rules) {
+            let (Some((i, a)), Some((j, b))) = (rules.get(x), rules.get(y)) else {
+                continue;
+            };
+            {
                 if self.errors.len() + self.unlisted >= MAX_COUNTED_PROBLEMS {
                     return;
                 }
@@ -73,12 +191,12 @@ impl Loader {
                     if j <= i {
                         continue;
                     }
-                    let others = b
-                        .require
-                        .iter()
-                        .map(|q| (q, "require"))
-                        .chain(b.optional.iter().map(|q| (q, "optional")));
-                    for (other, other_section) in others.filter(|(o, _)| o.key == req.key) {
+                    let others = by_rule
+                        .get(y)
+                        .and_then(|n| n.get(req.key.as_str()))
+                        .into_iter()
+                        .flatten();
+                    for (other, other_section) in others {
                         self.defaults_agree(req, other, &a.name, (*j, other_section), &on);
                     }
                 }

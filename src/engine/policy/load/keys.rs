@@ -49,11 +49,19 @@ impl Loader {
             .get("values")
             .and_then(|vs| self.strings(vs, &child(path, "values")));
         let pattern = obj.get("pattern").and_then(|p| self.string(p, &child(path, "pattern")));
-        let pattern = pattern.and_then(|p| match RegexBuilder::new(p).size_limit(REGEX_SIZE_LIMIT).build() {
-            Ok(re) => Some(re),
-            Err(e) => {
-                self.err(&child(path, "pattern"), format!("bad regular expression: {e}"));
-                None
+        let pattern = pattern.and_then(|p| {
+            if let Some(re) = self.patterns.get(p) {
+                return Some(re.clone());
+            }
+            match RegexBuilder::new(p).size_limit(REGEX_SIZE_LIMIT).build() {
+                Ok(re) => {
+                    self.patterns.insert(p.to_owned(), re.clone());
+                    Some(re)
+                }
+                Err(e) => {
+                    self.err(&child(path, "pattern"), format!("bad regular expression: {e}"));
+                    None
+                }
             }
         });
         if let Some(d) = default.as_ref().and_then(Template::fixed) {

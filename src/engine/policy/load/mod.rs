@@ -105,6 +105,9 @@ struct Loader {
     /// The document's version (1 when not given): version 2 brings `match`, rule `mode` and
     /// placeholders in defaults (in version 1 a `{` is a literal character).
     version: u8,
+    /// Each pattern compiled once, however many keys share it (a regex costs far more to
+    /// build than to clone).
+    patterns: std::collections::HashMap<String, regex::Regex>,
 }
 
 impl Loader {
