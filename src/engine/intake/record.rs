@@ -195,7 +195,14 @@ fn own_call(event: &EventInfo, opts: &IntakeOptions) -> Option<Caller> {
             .member_accounts
             .as_ref()
             .is_none_or(|ids| ids.iter().any(|id| id == issuer.account));
-        if issuer.path_and_name() == member.trim_matches('/') && called_in == Some(issuer.account) && governed {
+        // The function acts in its own account with its own credentials, never through the
+        // member role: a role of that name there is somebody else's, and judged.
+        let elsewhere = opts.own.as_ref().is_none_or(|me| me.account != issuer.account);
+        if issuer.path_and_name() == member.trim_matches('/')
+            && called_in == Some(issuer.account)
+            && governed
+            && elsewhere
+        {
             return Some(Caller::Function(format!(
                 "made by tag-warden's member role `{}` in account {}: its own change",
                 member_arn(&issuer),

@@ -480,6 +480,27 @@ fn the_member_role_is_its_own_only_at_its_exact_path_in_the_account_called() {
         "222222222222",
     );
     assert!(matches!(one(&v, &IntakeOptions::default()), Ok(Intake::Trigger(_))));
+    // The member role's name in the function's own account: tag-warden acts there with its
+    // own credentials, never through the member role, so the role is somebody's: judged.
+    let mine = me().account;
+    as_member(
+        &mut v,
+        &format!("arn:aws:iam::{mine}:role/org/tag-warden-member"),
+        &mine,
+    );
+    let at_home = IntakeOptions {
+        own: Some(me()),
+        member_accounts: Some(vec![mine.clone(), "222222222222".to_owned()]),
+        ..opts.clone()
+    };
+    assert!(matches!(one(&v, &at_home), Ok(Intake::Trigger(_))));
+    // The same role in a member account, with the function's identity known: its own.
+    as_member(
+        &mut v,
+        "arn:aws:iam::222222222222:role/org/tag-warden-member",
+        "222222222222",
+    );
+    assert!(matches!(one(&v, &at_home), Ok(Intake::Ignored(_))));
 }
 
 #[test]
