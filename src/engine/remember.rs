@@ -67,8 +67,15 @@ pub const EXEMPTION_KEYS: [&str; 2] = [EXEMPT_TAG, EXEMPT_UNTIL_TAG];
 /// What a trusted principal's call may have remembered: of the tags the call itself set
 /// (`requested`), those the resource still carries with that value — the required keys' valid
 /// values (locks included) and the exemption tags. Nothing another caller set around it, and
-/// nothing the resource no longer carries.
-pub fn trusted_changes(policy: &Policy, ctx: &ResourceContext, tags: &Tags, requested: &Tags) -> Tags {
+/// nothing the resource no longer carries. An exemption the call removed (`removed`) is
+/// revoked whatever the resource carries now: a re-add in between is nobody's word.
+pub fn trusted_changes(
+    policy: &Policy,
+    ctx: &ResourceContext,
+    tags: &Tags,
+    requested: &Tags,
+    removed: &[String],
+) -> Tags {
     let still: Tags = requested
         .iter()
         .filter(|(k, v)| tags.get(*k) == Some(*v))
@@ -80,6 +87,10 @@ pub fn trusted_changes(policy: &Policy, ctx: &ResourceContext, tags: &Tags, requ
     for key in EXEMPTION_KEYS {
         if let Some(v) = still.get(key).filter(|v| ctx.remembered.get(key) != Some(*v)) {
             out.insert(key.to_owned(), v.clone());
+        }
+        let recorded = ctx.remembered.get(key).is_some_and(|v| !v.is_empty());
+        if recorded && removed.iter().any(|k| k == key) {
+            out.insert(key.to_owned(), String::new());
         }
     }
     out
@@ -138,7 +149,7 @@ mod tests {
             ("CostCenter", "4100"),
         ]);
         assert_eq!(
-            trusted_changes(&p, &c, &now, &requested),
+            trusted_changes(&p, &c, &now, &requested, &[]),
             tags(&[("Owner", "platform"), ("tag-warden:exempt", "true")]),
             "not CreatedBy (not in the call), not CostCenter (no longer carried)"
         );
@@ -174,6 +185,27 @@ mod tests {
         let p = parse(POLICY).unwrap();
         let c = ctx(&[("Owner", "payments"), ("CostCenter", "4100")]);
         assert!(changes(&p, &c, &tags(&[("Owner", "payments")]), Authority::Observed).is_empty());
+    }
+
+    #[test]
+    fn a_trusted_removal_revokes_a_recorded_exemption_whatever_the_resource_carries_now() {
+        let p = parse(POLICY).unwrap();
+        let c = ctx(&[(EXEMPT_TAG, "true"), ("Owner", "payments")]);
+        let readded = tags(&[(EXEMPT_TAG, "true"), ("Owner", "payments")]);
+        let removed = [EXEMPT_TAG.to_owned()];
+        assert_eq!(
+            trusted_changes(&p, &c, &readded, &Tags::new(), &removed),
+            tags(&[(EXEMPT_TAG, "")])
+        );
+        // Removing a key that was never vouched for, or another key, revokes nothing.
+        assert_eq!(
+            trusted_changes(&p, &ctx(&[]), &readded, &Tags::new(), &removed),
+            Tags::new()
+        );
+        assert_eq!(
+            trusted_changes(&p, &c, &readded, &Tags::new(), &["Owner".to_owned()]),
+            Tags::new()
+        );
     }
 
     #[test]

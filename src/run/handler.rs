@@ -408,13 +408,13 @@ impl<B: Backend> Handler<B> {
         match t.kind {
             ResourceKind::Secret => {
                 counting(self.backend.secrets(&cell), outputs, async |s| {
-                    judge.trust(s, ctx, id, &t.requested, e).await
+                    judge.trust(s, ctx, id, (&t.requested, &t.removed), e).await
                 })
                 .await
             }
             ResourceKind::KmsKey => {
                 counting(self.backend.keys(&cell), outputs, async |s| {
-                    judge.trust(s, ctx, id, &t.requested, e).await
+                    judge.trust(s, ctx, id, (&t.requested, &t.removed), e).await
                 })
                 .await
             }

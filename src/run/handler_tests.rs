@@ -203,6 +203,35 @@ const LOCKING: &str = r#"{"rules":[{"name":"r","require":{"Owner":{"default":"pl
 const TRUSTED_ARN: &str = "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/payments/db-Xk3v9Q";
 
 #[tokio::test]
+async fn a_trusted_removal_of_an_exemption_revokes_it_though_someone_put_it_back_before_the_event_was_read() {
+    // The exemption was vouched for (memory holds it). A trusted principal removes it; before
+    // the event is read, someone else adds it again: the resource carries it, unvouched.
+    let memory = crate::testing::FakeMemory::default().with(TRUSTED_ARN, &[("tag-warden:exempt", "true")], 1);
+    let backend = FakeBackend::new(
+        FakeStore::with(TRUSTED_ARN, &[("Owner", "payments"), ("tag-warden:exempt", "true")]),
+        FakeStore::default(),
+    )
+    .remembering(memory);
+    let h = Handler::new(backend, Config::from_env(&trusting(LOCKING)).unwrap());
+    let mut untag = trusted_tag_event(&[]);
+    untag["detail"]["eventName"] = json!("UntagResource");
+    untag["detail"]["requestParameters"] = json!({"secretId": TRUSTED_ARN, "tagKeys": ["tag-warden:exempt"]});
+    h.invoke(&untag, Deadline::NONE).await.0.unwrap();
+    assert_eq!(
+        remembered(&h, "tag-warden:exempt").as_deref(),
+        Some(""),
+        "revoked at once"
+    );
+    // The re-added tag's own event: not vouched for, so the resource is enforced.
+    let mut readd = sample("secretsmanager-tag-resource.json");
+    readd["detail"]["requestParameters"] =
+        json!({"secretId": TRUSTED_ARN, "tags": [{"key": "tag-warden:exempt", "value": "true"}]});
+    let report = h.invoke(&readd, Deadline::NONE).await.0.unwrap();
+    let entry = serde_json::to_value(&report).unwrap();
+    assert!(entry.to_string().contains("exemption not verified"), "{entry}");
+}
+
+#[tokio::test]
 async fn a_trusted_principals_change_is_not_enforced_and_only_what_it_set_is_remembered() {
     let memory = crate::testing::FakeMemory::default().with(TRUSTED_ARN, &[("CreatedBy", "alice")], 1);
     let backend = FakeBackend::new(

@@ -259,7 +259,7 @@ impl<M: Memory + Sync> Judge<'_, M> {
         store: &S,
         ctx: ResourceContext,
         id: &str,
-        requested: &Tags,
+        (requested, removed): (&Tags, &[String]),
         entry: &mut ResourceReport,
     ) {
         if self.memory.is_none() {
@@ -282,7 +282,7 @@ impl<M: Memory + Sync> Judge<'_, M> {
                         return;
                     }
                 };
-                let changed = trusted_changes(self.policy, &ctx, &state.tags, requested);
+                let changed = trusted_changes(self.policy, &ctx, &state.tags, requested, removed);
                 let who = ctx.event.as_ref().and_then(|e| e.actor.principal().map(str::to_owned));
                 let story = granted(&ctx, &changed, who, "trusted: remembered".to_owned(), Vec::new());
                 self.store(&ctx, &changed, false, observed, &story, entry).await;

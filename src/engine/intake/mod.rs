@@ -36,6 +36,10 @@ pub struct Trigger {
     /// The tags the call itself set (`requestParameters.tags`), when it set any: what a
     /// trusted principal's change may have remembered, and nothing else.
     pub requested: Tags,
+    /// The tag keys the call itself removed (`requestParameters.tagKeys`): a trusted
+    /// principal's removal of an exemption revokes its record, whatever the resource carries by
+    /// the time the event is read.
+    pub removed: Vec<String>,
 }
 
 /// A well-formed event that needs no action, with the reason.

@@ -146,6 +146,7 @@ fn trigger(rec: &Value, kind: ResourceKind, region: Option<String>, event: Event
         account,
         event,
         requested: requested_tags(rec),
+        removed: removed_keys(rec),
     }))
 }
 
@@ -164,6 +165,15 @@ fn requested_tags(rec: &Value) -> Tags {
                 })
                 .collect()
         })
+        .unwrap_or_default()
+}
+
+/// The tag keys a call removed: `requestParameters.tagKeys` (both services).
+fn removed_keys(rec: &Value) -> Vec<String> {
+    rec.get("requestParameters")
+        .and_then(|p| p.get("tagKeys"))
+        .and_then(Value::as_array)
+        .map(|keys| keys.iter().filter_map(Value::as_str).map(str::to_owned).collect())
         .unwrap_or_default()
 }
 

@@ -77,5 +77,6 @@ pub(super) fn take(value: &Value, detail: &Value) -> ItemResult {
         account,
         event,
         requested: crate::domain::Tags::new(),
+        removed: Vec::new(),
     }))
 }
