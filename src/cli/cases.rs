@@ -176,7 +176,10 @@ fn violation_keys(f: &Finding) -> Vec<&str> {
         Finding::Missing { key, .. } | Finding::Invalid { key, .. } => vec![key],
         Finding::TagLimit { keys, .. } => keys.iter().map(String::as_str).collect(),
         Finding::BadWaiver { .. } => vec![EXEMPT_UNTIL_TAG],
-        Finding::Forbidden { key, .. } | Finding::Locked { key, .. } | Finding::KeyCase { key, .. } => vec![key],
+        Finding::Forbidden { key, .. }
+        | Finding::Locked { key, .. }
+        | Finding::Derived { key, .. }
+        | Finding::KeyCase { key, .. } => vec![key],
     }
 }
 

@@ -72,6 +72,19 @@ pub enum Finding {
         /// The rule locking it.
         rule: String,
     },
+    /// At creation, a locked key whose default derives from the creator carries another value
+    /// than the derived one (a caller naming someone else as `CreatedBy`); the plan sets the
+    /// derived value, which is then the one remembered.
+    Derived {
+        /// The key.
+        key: String,
+        /// The value the creation call passed.
+        value: String,
+        /// The value derived from the creator, which the plan sets.
+        derived: String,
+        /// The rule locking it.
+        rule: String,
+    },
     /// A key that is a key the rule names but for case (`fix_key_case`): renamed to the named
     /// key (the value kept when valid), or removed when the named key is there already.
     KeyCase {
@@ -106,7 +119,9 @@ impl Finding {
     /// Whether the plan fixes this finding.
     pub fn is_fixed(&self) -> bool {
         match self {
-            Finding::Forbidden { .. } | Finding::Locked { .. } | Finding::KeyCase { .. } => true,
+            Finding::Forbidden { .. } | Finding::Locked { .. } | Finding::Derived { .. } | Finding::KeyCase { .. } => {
+                true
+            }
             Finding::Missing { fix, .. } | Finding::Invalid { fix, .. } => fix.value().is_some(),
             Finding::TagLimit { .. } | Finding::BadWaiver { .. } => false,
         }
@@ -138,6 +153,14 @@ impl Finding {
                 rule,
             } => format!(
                 "`{key}` is locked by rule `{rule}` at `{remembered}` but is `{value}`: fix: set `{remembered}` (the remembered value)"
+            ),
+            Finding::Derived {
+                key,
+                value,
+                derived,
+                rule,
+            } => format!(
+                "`{key}` = `{value}` at creation, but rule `{rule}` locks it to its default derived from the creator: fix: set `{derived}`"
             ),
             Finding::KeyCase {
                 key,
@@ -347,16 +370,19 @@ fn check_required(rules: &[&Rule], key: &str, tags: &Tags, ctx: &ResourceContext
                 rule: rule.name.clone(),
                 fix: fix.clone(),
             }),
-            None => reqs
-                .iter()
-                .find(|(_, q)| q.lock)
-                .zip(recalled.filter(|r| *r != value))
-                .map(|((rule, _), r)| Finding::Locked {
-                    key: key.to_owned(),
-                    value: value.clone(),
-                    remembered: r.clone(),
-                    rule: rule.name.clone(),
-                }),
+            None => {
+                let lock = reqs.iter().find(|(_, q)| q.lock);
+                match (lock, recalled) {
+                    (Some((rule, _)), Some(r)) if r != value => Some(Finding::Locked {
+                        key: key.to_owned(),
+                        value: value.clone(),
+                        remembered: r.clone(),
+                        rule: rule.name.clone(),
+                    }),
+                    (Some((rule, _)), None) => first_lock(rule, key, value, template, &fix, ctx, eval),
+                    _ => None,
+                }
+            }
         },
     };
     if let (
@@ -385,6 +411,36 @@ fn check_required(rules: &[&Rule], key: &str, tags: &Tags, ctx: &ResourceContext
         }
         eval.findings.push(finding);
     }
+}
+
+/// A locked key seen for the first time (nothing remembered): at creation, a default derived
+/// from the creator wins over what the caller passed (a finding, fixed); otherwise the value
+/// stands and becomes the locked one, and who set it is noted (an untrusted caller's first
+/// value is named, for a trusted principal to replace).
+fn first_lock(
+    rule: &Rule,
+    key: &str,
+    value: &str,
+    template: Option<&crate::engine::policy::Template>,
+    fix: &Fix,
+    ctx: &ResourceContext,
+    eval: &mut Evaluation,
+) -> Option<Finding> {
+    if let (Some(_), Some(derived)) = (template.filter(|t| t.uses_creator()), fix.value()) {
+        return (derived != value).then(|| Finding::Derived {
+            key: key.to_owned(),
+            value: value.to_owned(),
+            derived: derived.to_owned(),
+            rule: rule.name.clone(),
+        });
+    }
+    if let Some(setter) = ctx.event.as_ref().and_then(|e| e.actor.principal()) {
+        eval.notes.push(format!(
+            "`{key}` = `{value}` is locked by rule `{rule}` from now on, first set by `{setter}`, not a trusted principal: a trusted principal may replace it",
+            rule = rule.name
+        ));
+    }
+    None
 }
 
 /// Whether the event that named the resource names no caller (an `aws.tag` tag-change event).

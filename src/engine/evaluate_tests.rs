@@ -360,6 +360,44 @@ mod v2 {
     }
 
     #[test]
+    fn a_locked_key_derived_from_the_creator_takes_the_derived_value_at_creation() {
+        let p = parse(
+            r#"{"version":2,"rules":[{"name":"who","require":{
+                "CreatedBy":{"default":"{creator}","lock":true},
+                "DataClass":{"values":["internal","restricted"],"lock":true}}}]}"#,
+        )
+        .unwrap();
+        let mut c = secret("prod/payments/db", "111122223333");
+        create_event(&mut c, "CreateSecret");
+        // The creator (alice) names someone else: squatting the lock. The derived value wins.
+        let e = evaluate(&p, &c, &tags(&[("CreatedBy", "mallory"), ("DataClass", "internal")]));
+        assert_eq!(e.plan.tag, tags(&[("CreatedBy", "alice@example.com")]));
+        assert!(matches!(&e.findings[..], [Finding::Derived { key, value, derived, .. }]
+            if key == "CreatedBy" && value == "mallory" && derived == "alice@example.com"));
+        assert!(e.findings[0].reason().contains("derived from the creator"));
+        // Other locked keys keep the first valid value, and say who set it.
+        assert!(
+            e.notes.iter().any(|n| n.contains("`DataClass` = `internal` is locked")
+                && n.contains(
+                    "first set by `arn:aws:iam::1:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Dev_1`"
+                )),
+            "{:?}",
+            e.notes
+        );
+        // The derived value itself: compliant, nothing to write.
+        let e = evaluate(
+            &p,
+            &c,
+            &tags(&[("CreatedBy", "alice@example.com"), ("DataClass", "internal")]),
+        );
+        assert!(e.plan.is_empty() && e.findings.is_empty(), "{e:?}");
+        // After creation (a tag call), the creator is unknown: the first value stands.
+        create_event(&mut c, "TagResource");
+        let e = evaluate(&p, &c, &tags(&[("CreatedBy", "mallory"), ("DataClass", "internal")]));
+        assert!(e.plan.is_empty(), "{e:?}");
+    }
+
+    #[test]
     fn the_creator_is_never_guessed_from_a_tagger() {
         let p = parse(POLICY).unwrap();
         let mut c = secret("prod/payments/db", "111122223333");

@@ -232,6 +232,37 @@ async fn a_trusted_removal_of_an_exemption_revokes_it_though_someone_put_it_back
 }
 
 #[tokio::test]
+async fn a_creator_naming_someone_else_in_a_locked_creator_key_is_overwritten_and_the_derived_value_remembered() {
+    const CREATED: &str = "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/orders/api-key-Q2w3E4";
+    let policy = r#"{"version":2,"rules":[{"name":"r","require":{"CreatedBy":{"default":"{creator}","lock":true}}}]}"#;
+    let backend = FakeBackend::new(
+        FakeStore::with(CREATED, &[("Owner", "payments"), ("CreatedBy", "mallory")]),
+        FakeStore::default(),
+    )
+    .remembering(crate::testing::FakeMemory::default());
+    let env = move |k: &str| match k {
+        "TAG_WARDEN_POLICY" => Some(policy.to_owned()),
+        "TAG_WARDEN_MEMORY_TABLE" => Some("memory".to_owned()),
+        _ => None,
+    };
+    let h = Handler::new(backend, Config::from_env(&env).unwrap());
+    let report = h
+        .invoke(&sample("secretsmanager-create-secret.json"), Deadline::NONE)
+        .await
+        .0
+        .unwrap();
+    assert_eq!(report.summary.get(&Outcome::Remediated), Some(&1), "{report:?}");
+    let carried = h.backend.secrets.tags_of(CREATED);
+    assert_eq!(carried.get("CreatedBy").map(String::as_str), Some("alice@example.com"));
+    let memory = h.backend.memory.as_ref().unwrap();
+    assert_eq!(
+        memory.values(CREATED).get("CreatedBy").map(String::as_str),
+        Some("alice@example.com"),
+        "the derived value is the locked one, never the caller's"
+    );
+}
+
+#[tokio::test]
 async fn a_trusted_principals_change_is_not_enforced_and_only_what_it_set_is_remembered() {
     let memory = crate::testing::FakeMemory::default().with(TRUSTED_ARN, &[("CreatedBy", "alice")], 1);
     let backend = FakeBackend::new(

@@ -8,7 +8,7 @@ use crate::domain::{
     EXEMPT_UNTIL_TAG,
 };
 use crate::engine::decide::{decide, writes_due, Applied, Decision};
-use crate::engine::evaluate::evaluate;
+use crate::engine::evaluate::{evaluate, Finding};
 use crate::engine::policy::Policy;
 use crate::engine::remember::{changes, trusted_changes, Authority};
 use crate::ports::{HistoryEntry, Memory, Place, Remembered, ResourceState, Stored, TagStore};
@@ -194,7 +194,17 @@ impl<M: Memory + Sync> Judge<'_, M> {
                     entry.wrong_for_ms = last_seen.filter(|t| *t > 0).map(|t| now_ms().saturating_sub(t));
                 }
                 self.contest(&ctx, &mut entry).await;
-                let changed = changes(self.policy, &ctx, &state.tags, Authority::Observed);
+                // A value derived from the creator that was written over the caller's is the
+                // one remembered (and locked), never the caller's.
+                let mut seen = state.tags.clone();
+                for f in &entry.findings {
+                    if let Finding::Derived { key, derived, .. } = f {
+                        if entry.tags_added.get(key) == Some(derived) {
+                            seen.insert(key.clone(), derived.clone());
+                        }
+                    }
+                }
+                let changed = changes(self.policy, &ctx, &seen, Authority::Observed);
                 let story = history(&ctx, &state.tags, &entry);
                 self.store(&ctx, &changed, expiring, observed, &story, &mut entry).await;
             }

@@ -215,6 +215,7 @@ pub fn rules_of(entry: &ResourceReport) -> BTreeSet<String> {
             | Finding::Missing { rule, .. }
             | Finding::Invalid { rule, .. }
             | Finding::Locked { rule, .. }
+            | Finding::Derived { rule, .. }
             | Finding::KeyCase { rule, .. } => Some(rule.clone()),
             Finding::BadWaiver { .. } | Finding::TagLimit { .. } => None,
         })

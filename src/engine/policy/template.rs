@@ -93,6 +93,14 @@ impl Template {
             .any(|p| matches!(p, Part::Name | Part::NameSegment(_)))
     }
 
+    /// Whether it derives from the creator (`{creator}`, `{creator.arn}`, `{creator.role}`):
+    /// only the creation event knows it.
+    pub fn uses_creator(&self) -> bool {
+        self.parts
+            .iter()
+            .any(|p| matches!(p, Part::Creator | Part::CreatorArn | Part::CreatorRole))
+    }
+
     /// The template as written.
     pub fn as_str(&self) -> &str {
         &self.source
