@@ -6,7 +6,7 @@ use super::{load_policy, CliError};
 use crate::config::{role_name, ENV_IGNORE_PRINCIPALS, ENV_MEMBER_ROLE};
 use crate::domain::names_sessions;
 use crate::engine::guardrails::{
-    guardrails, GuardrailKind, Guardrails, Limits, Options, DEFAULT_DEPLOYERS, MAX_DOCUMENTS, MAX_POLICY_BYTES,
+    guardrails, GuardrailKind, Guardrails, Limits, Options, Protect, DEFAULT_DEPLOYERS, MAX_DOCUMENTS, MAX_POLICY_BYTES,
 };
 use clap::{Args, ValueEnum};
 use serde_json::{json, Map, Value};
@@ -81,6 +81,15 @@ pub struct GuardrailsArgs {
     /// Exit 1 when some part of the policy cannot be expressed.
     #[arg(long)]
     strict: bool,
+    /// Also keep tag-warden's own stack the deployers' (SCP): its function, role, memory table,
+    /// queues, rules, stacks and StackSet, all named after STACK (`tag-warden`), may be changed
+    /// only by the --deployer-principal roles; nobody else may invoke the function.
+    #[arg(long, value_name = "STACK")]
+    protect: Option<String>,
+    /// With --protect: who may write the memory table besides the function (repeatable; the
+    /// template's OperatorPrincipals).
+    #[arg(long = "operator-principal", value_name = "GLOB", requires = "protect")]
+    operators: Vec<String>,
 }
 
 /// What stands for the function role's ARN in the CloudFormation form (its `FunctionRoleArn`
@@ -250,6 +259,21 @@ pub fn run(args: &GuardrailsArgs, env: &dyn Fn(&str) -> Option<String>) -> Resul
             max_bytes: args.max_size,
         },
         unmerged: false,
+        protect: match (&args.protect, kind) {
+            (None, _) => None,
+            (Some(prefix), GuardrailKind::Scp) if !prefix.trim().is_empty() => Some(Protect {
+                stack_prefix: prefix.trim().to_owned(),
+                operators: args.operators.iter().map(|o| o.trim().to_owned()).collect(),
+            }),
+            (Some(_), GuardrailKind::Scp) => {
+                return Err(CliError::Invalid("--protect takes the stack's name (tag-warden)".to_owned()))
+            }
+            (Some(_), GuardrailKind::Rcp) => {
+                return Err(CliError::Invalid(
+                    "--protect makes SCP statements (RCPs do not cover Lambda, IAM, EventBridge or CloudFormation): use --kind scp".to_owned(),
+                ))
+            }
+        },
     };
     let g = guardrails(&policy, kind, &opts).map_err(|e| CliError::Invalid(e.to_string()))?;
     for principal in &exempt {

@@ -155,3 +155,47 @@ fn every_subcommand_is_documented_with_help_and_one_exit_code_table() {
         .unwrap();
     assert!(String::from_utf8_lossy(&help.stdout).contains("without the management account"));
 }
+
+/// Every `.rs` file under `dir`, as text.
+fn sources(dir: &std::path::Path, out: &mut String) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            sources(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push_str(&std::fs::read_to_string(&path).unwrap());
+        }
+    }
+}
+
+#[test]
+fn every_row_of_the_threat_model_names_tests_that_exist() {
+    let page = read("docs/security.md");
+    let mut code = String::new();
+    sources(&root().join("src"), &mut code);
+    sources(&root().join("tests"), &mut code);
+    let rows: Vec<&str> = page
+        .lines()
+        .filter(|l| l.starts_with('|') && !l.starts_with("|---") && !l.starts_with("| actor"))
+        .collect();
+    assert!(rows.len() >= 15, "{} rows", rows.len());
+    for row in rows {
+        let test = row.trim_end_matches('|').rsplit('|').next().unwrap();
+        let names: Vec<&str> = test
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            .filter(|n| {
+                n.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+            })
+            .collect();
+        assert!(!names.is_empty(), "a row without a test: {row}");
+        for name in names {
+            assert!(
+                code.contains(&format!("fn {name}(")),
+                "docs/security.md names `{name}`, which is no test"
+            );
+        }
+    }
+}

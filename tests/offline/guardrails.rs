@@ -200,6 +200,11 @@ fn statement_denies(st: &Value, req: &Request, kind: GuardrailKind) -> bool {
 }
 
 fn denied(documents: &[Value], req: &Request, kind: GuardrailKind) -> bool {
+    // SCPs govern the organization's IAM principals: an AWS service principal (EventBridge
+    // invoking a function, Lambda polling a queue) is never subject to them.
+    if kind == GuardrailKind::Scp && req.service {
+        return false;
+    }
     documents.iter().any(|d| {
         assert_eq!(d["Version"], "2012-10-17");
         d["Statement"]
@@ -1050,4 +1055,208 @@ fn region_scoped_secrets_may_not_be_replicated_out_of_their_regions() {
     assert!(!denied(&d, &create, GuardrailKind::Scp), "no replica asked");
     create.replica_regions = Some(vec!["ap-south-1".into()]);
     assert!(denied(&d, &create, GuardrailKind::Scp));
+}
+
+// ---- --protect: the stack is the deployer's ----------------------------------------------
+
+const DEPLOYER: &str = "arn:aws:iam::111122223333:role/cfn-deployer";
+const FUNCTION_ROLE: &str = "arn:aws:iam::111122223333:role/tag-warden-FunctionRole-AbC123";
+const SECOPS: &str = "arn:aws:iam::111122223333:role/secops";
+
+fn protected() -> Vec<Value> {
+    let opts = Options {
+        deployers: vec![DEPLOYER.to_owned()],
+        protect: Some(tag_warden::engine::guardrails::Protect {
+            stack_prefix: "tag-warden".to_owned(),
+            operators: vec![SECOPS.to_owned()],
+        }),
+        ..options()
+    };
+    docs_with(POLICY, GuardrailKind::Scp, &opts)
+}
+
+fn on(action: &'static str, resource: &str, principal: &str) -> Request {
+    let mut r = tagging(action, resource, &[], &[]);
+    r.principal = principal.to_owned();
+    r
+}
+
+#[test]
+fn protect_keeps_the_function_its_role_and_its_stacks_the_deployers() {
+    let d = protected();
+    let function = "arn:aws:lambda:us-east-1:111122223333:function:tag-warden-TagWardenFunction-AbC123";
+    let cases: &[(&'static str, &str)] = &[
+        // A forged event, invoked straight at the function.
+        ("lambda:InvokeFunction", function),
+        ("lambda:UpdateFunctionConfiguration", function),
+        ("lambda:UpdateFunctionCode", function),
+        ("lambda:DeleteFunction", function),
+        ("lambda:PutFunctionConcurrency", function),
+        ("lambda:AddPermission", function),
+        ("iam:PutRolePolicy", FUNCTION_ROLE),
+        ("iam:UpdateAssumeRolePolicy", FUNCTION_ROLE),
+        (
+            "iam:CreateRole",
+            "arn:aws:iam::111122223333:role/tag-warden-FunctionRole-mine",
+        ),
+        (
+            "events:DisableRule",
+            "arn:aws:events:us-east-1:111122223333:rule/tag-warden-SecretsManagerRule-AbC",
+        ),
+        (
+            "events:RemoveTargets",
+            "arn:aws:events:us-east-1:111122223333:rule/tag-warden-central/tag-warden-CentralKmsRule-AbC",
+        ),
+        (
+            "events:PutRule",
+            "arn:aws:events:us-east-1:111122223333:rule/tag-warden-TagChangeRule-AbC",
+        ),
+        (
+            "cloudformation:DeleteStack",
+            "arn:aws:cloudformation:us-east-1:111122223333:stack/tag-warden/0f1e2d3c",
+        ),
+        (
+            "cloudformation:UpdateStack",
+            "arn:aws:cloudformation:us-east-1:222233334444:stack/StackSet-tag-warden-members-0a1b/9f8e",
+        ),
+        (
+            "cloudformation:DeleteStackInstances",
+            "arn:aws:cloudformation:us-east-1:111122223333:stackset/tag-warden-members:0a1b2c",
+        ),
+    ];
+    for (action, resource) in cases {
+        assert!(
+            denied(&d, &on(action, resource, ALICE), GuardrailKind::Scp),
+            "{action} {resource} by a developer"
+        );
+        assert!(
+            !denied(&d, &on(action, resource, DEPLOYER), GuardrailKind::Scp),
+            "{action} {resource} by the deployer"
+        );
+    }
+    // Somebody else's function, rule and stack are theirs.
+    for (action, resource) in [
+        (
+            "lambda:InvokeFunction",
+            "arn:aws:lambda:us-east-1:111122223333:function:orders-api",
+        ),
+        (
+            "events:DisableRule",
+            "arn:aws:events:us-east-1:111122223333:rule/orders-nightly",
+        ),
+        (
+            "cloudformation:DeleteStack",
+            "arn:aws:cloudformation:us-east-1:111122223333:stack/orders/1a2b",
+        ),
+    ] {
+        assert!(
+            !denied(&d, &on(action, resource, ALICE), GuardrailKind::Scp),
+            "{action} {resource}"
+        );
+    }
+    // EventBridge invoking the function is a service principal: SCPs do not apply.
+    let mut eventbridge = on("lambda:InvokeFunction", function, "events.amazonaws.com");
+    eventbridge.service = true;
+    assert!(!denied(&d, &eventbridge, GuardrailKind::Scp));
+}
+
+#[test]
+fn protect_keeps_the_queues_and_memory_to_the_function_the_operators_and_the_deployers() {
+    let d = protected();
+    let failure = "arn:aws:sqs:us-east-1:111122223333:tag-warden-FailureQueue-AbC123";
+    let sweep = "arn:aws:sqs:us-east-1:111122223333:tag-warden-SweepQueue-AbC123";
+    let table = "arn:aws:dynamodb:us-east-1:111122223333:table/tag-warden-MemoryTable-AbC123";
+    for queue in [failure, sweep] {
+        assert!(
+            denied(&d, &on("sqs:SendMessage", queue, ALICE), GuardrailKind::Scp),
+            "planting in {queue}"
+        );
+        assert!(!denied(
+            &d,
+            &on("sqs:SendMessage", queue, FUNCTION_ROLE),
+            GuardrailKind::Scp
+        ));
+        for action in ["sqs:PurgeQueue", "sqs:SetQueueAttributes", "sqs:DeleteQueue"] {
+            assert!(denied(&d, &on(action, queue, ALICE), GuardrailKind::Scp), "{action}");
+            assert!(
+                denied(&d, &on(action, queue, FUNCTION_ROLE), GuardrailKind::Scp),
+                "{action}"
+            );
+            assert!(
+                !denied(&d, &on(action, queue, DEPLOYER), GuardrailKind::Scp),
+                "{action}"
+            );
+        }
+        // Receiving (replay, redrive) stays as IAM grants it.
+        assert!(!denied(
+            &d,
+            &on("sqs:ReceiveMessage", queue, SECOPS),
+            GuardrailKind::Scp
+        ));
+    }
+    for action in [
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:PartiQLUpdate",
+    ] {
+        assert!(
+            denied(&d, &on(action, table, ALICE), GuardrailKind::Scp),
+            "{action}: pinning an exemption"
+        );
+        assert!(
+            !denied(&d, &on(action, table, FUNCTION_ROLE), GuardrailKind::Scp),
+            "{action}"
+        );
+        assert!(!denied(&d, &on(action, table, SECOPS), GuardrailKind::Scp), "{action}");
+    }
+    for action in [
+        "dynamodb:DeleteTable",
+        "dynamodb:UpdateTimeToLive",
+        "dynamodb:PutResourcePolicy",
+    ] {
+        assert!(denied(&d, &on(action, table, SECOPS), GuardrailKind::Scp), "{action}");
+        assert!(
+            !denied(&d, &on(action, table, DEPLOYER), GuardrailKind::Scp),
+            "{action}"
+        );
+    }
+    // A look-alike function role outside the stack's name is nobody's exemption.
+    let look_alike = "arn:aws:iam::111122223333:role/mine-FunctionRole-x";
+    assert!(denied(
+        &d,
+        &on("dynamodb:PutItem", table, look_alike),
+        GuardrailKind::Scp
+    ));
+}
+
+#[test]
+fn protect_is_refused_for_rcps_and_without_a_stack_name() {
+    for args in [
+        vec![
+            "--policy",
+            "policies/example.json",
+            "--kind",
+            "rcp",
+            "--org-id",
+            "o-exampleorg1",
+            "--protect",
+            "tag-warden",
+        ],
+        vec!["--policy", "policies/example.json", "--kind", "scp", "--protect", " "],
+    ] {
+        let out = command(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("--protect"), "{args:?}");
+    }
+    let out = command(&[
+        "--policy",
+        "policies/example.json",
+        "--kind",
+        "scp",
+        "--protect",
+        "tag-warden",
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("guardrails: --protect"));
 }

@@ -15,4 +15,5 @@ mod docs_deploy;
 mod fuzz;
 mod guardrails;
 mod iam_actions;
+mod resource_policies;
 mod template;

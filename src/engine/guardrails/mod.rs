@@ -26,10 +26,12 @@ use crate::domain::{Mode, ResourceKind};
 use crate::engine::policy::{Glob, Policy, Rule, Scope, TagCondition, Template};
 mod beside;
 mod options;
+mod protect;
 mod statement;
 
 use beside::{exemptions_kept, own_keys, replication};
 pub use options::{Limits, Options, DEFAULT_DEPLOYERS, MAX_DOCUMENTS, MAX_POLICY_BYTES, OWN_KEYS, ROLE_CHANGES};
+pub use protect::Protect;
 use serde_json::Value;
 pub use statement::size;
 use statement::{merge, pack, Statement};
@@ -430,6 +432,9 @@ pub fn guardrails(policy: &Policy, kind: GuardrailKind, opts: &Options) -> Resul
         }
     }
     statements.extend(exemptions_kept(kind, opts, &mut notes, &mut done));
+    if let (Some(p), GuardrailKind::Scp) = (&opts.protect, kind) {
+        statements.extend(protect::statements(p, &opts.deployers, &mut done));
+    }
     // A rule over both kinds says the same of each: once.
     let mut unique: Vec<String> = Vec::new();
     for n in notes {

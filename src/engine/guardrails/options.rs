@@ -42,6 +42,8 @@ pub struct Options {
     pub limits: Limits,
     /// Statements kept one by one, not merged (to compare the packed documents with).
     pub unmerged: bool,
+    /// `--protect` (SCP): tag-warden's own stack, named by prefix, kept the deployers'.
+    pub protect: Option<super::Protect>,
 }
 
 /// The IAM actions that create or change a role: denied on the exempt roles' ARNs to all but
