@@ -547,6 +547,11 @@ impl Backend for FakeBackend {
         sent.extend(messages.iter().map(|m| (queue_url.to_owned(), m.clone())));
         Ok(())
     }
+    async fn enqueue_after(&self, queue_url: &str, message: &str, delay_seconds: u32) -> Result<(), ApiError> {
+        let mut sent = self.sent.lock().unwrap();
+        sent.push((format!("{queue_url} (after {delay_seconds} s)"), message.to_owned()));
+        Ok(())
+    }
     async fn put_findings(&self, bus: &str, findings: &[PolicyFinding]) -> Vec<Published> {
         if let Some(why) = &self.refuse_events {
             return vec![Published::Refused(why.clone()); findings.len()];

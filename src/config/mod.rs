@@ -43,6 +43,9 @@ pub const ENV_SWEEP_QUEUE_URL: &str = "TAG_WARDEN_SWEEP_QUEUE_URL";
 pub const ENV_SWEEP_DLQ_URL: &str = "TAG_WARDEN_SWEEP_DLQ_URL";
 /// The receives a cell gets (the sweep queue's `maxReceiveCount`); the last failure is dead-lettered.
 pub const ENV_SWEEP_MAX_RECEIVES: &str = "TAG_WARDEN_SWEEP_MAX_RECEIVES";
+/// Seconds before a resource whose locked key an `aws.tag` event saw changed is judged again
+/// (default 300, at most 900): by then the CloudTrail record of the call has come, or not.
+pub const ENV_RECHECK_DELAY_SECONDS: &str = "TAG_WARDEN_RECHECK_DELAY_SECONDS";
 /// Cells (account and region) one sweep works on at once.
 pub const ENV_CELLS_AT_ONCE: &str = "TAG_WARDEN_CELLS_AT_ONCE";
 /// The CloudWatch namespace of the EMF metrics (default `TagWarden`).
@@ -104,6 +107,9 @@ pub struct FleetConfig {
     pub dead_letter_url: Option<String>,
     /// `TAG_WARDEN_SWEEP_MAX_RECEIVES` (default 3).
     pub max_receives: u32,
+    /// `TAG_WARDEN_RECHECK_DELAY_SECONDS` (default 300, 0–900): a re-check goes on the sweep
+    /// queue, delayed this long.
+    pub recheck_delay_seconds: u32,
 }
 
 /// Everything the handler needs besides AWS clients.
@@ -282,6 +288,10 @@ impl Config {
                 count(v).and_then(|n| u32::try_from(n).ok())
             })?
             .unwrap_or(3),
+            recheck_delay_seconds: setting(env, ENV_RECHECK_DELAY_SECONDS, |v| {
+                v.trim().parse::<u32>().ok().filter(|n| *n <= 900)
+            })?
+            .unwrap_or(300),
         };
         Ok(Config {
             policy,

@@ -4,6 +4,16 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+/// One resource of a cell to judge again (a sweep-queue message that names it): the re-check
+/// of a locked key an `aws.tag` event saw changed without naming the caller.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Recheck {
+    /// Its kind.
+    pub kind: super::ResourceKind,
+    /// Its ARN (or the identifier the event gave).
+    pub id: String,
+}
+
 /// One account (or the credentials' own, when `None`) in one region.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Cell {

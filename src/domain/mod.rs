@@ -12,7 +12,7 @@ mod principal;
 mod refusal;
 mod tags;
 
-pub use cell::{is_account_id, is_region, Cell};
+pub use cell::{is_account_id, is_region, Cell, Recheck};
 pub use context::{arn_account, arn_region, Actor, EventInfo, ResourceContext};
 pub use date::{parse_utc_time, utc_time, Date};
 pub use failure::{ApiError, ErrorKind};

@@ -215,6 +215,7 @@ mod tests {
             exempt_until: None,
             waived: Vec::new(),
             notes: Vec::new(),
+            awaiting: Vec::new(),
             plan: Plan {
                 untag: untag.iter().map(|k| k.to_string()).collect(),
                 tag: tag.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),

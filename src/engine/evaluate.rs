@@ -215,6 +215,10 @@ pub struct Evaluation {
     pub plan: Plan,
     /// Writes of rules in `mode: report`: reported, never made.
     pub report_only: Plan,
+    /// Locked keys changed by a call the event does not name (an `aws.tag` event): left to the
+    /// CloudTrail record of the call, or a re-check of the resource.
+    #[serde(skip)]
+    pub awaiting: Vec<String>,
 }
 
 /// A rule a policy waiver sets aside.
@@ -379,7 +383,7 @@ fn check_required(rules: &[&Rule], key: &str, tags: &Tags, ctx: &ResourceContext
                         remembered: r.clone(),
                         rule: rule.name.clone(),
                     }),
-                    (Some((rule, _)), None) => first_lock(rule, key, value, template, &fix, ctx, eval),
+                    (Some((rule, _)), None) => keys::first_lock(rule, key, value, template, &fix, ctx, eval),
                     _ => None,
                 }
             }
@@ -395,8 +399,9 @@ fn check_required(rules: &[&Rule], key: &str, tags: &Tags, ctx: &ResourceContext
         // The tag-change event names no caller: a trusted principal's change must stand, so
         // the CloudTrail record of the call decides (or, should it never come, the next sweep).
         eval.notes.push(format!(
-            "`{key}` is locked at `{remembered}` but is `{value}`: this {TAG_CHANGE_DETAIL_TYPE} event names no caller, so the CloudTrail record of the call decides (a trusted principal's change stands), or else the next sweep"
+            "`{key}` is locked at `{remembered}` but is `{value}`: this {TAG_CHANGE_DETAIL_TYPE} event names no caller, so the CloudTrail record of the call decides (a trusted principal's change stands), or else a re-check of the resource"
         ));
+        eval.awaiting.push(key.clone());
         return;
     }
     if let Some(finding) = finding {
@@ -411,36 +416,6 @@ fn check_required(rules: &[&Rule], key: &str, tags: &Tags, ctx: &ResourceContext
         }
         eval.findings.push(finding);
     }
-}
-
-/// A locked key seen for the first time (nothing remembered): at creation, a default derived
-/// from the creator wins over what the caller passed (a finding, fixed); otherwise the value
-/// stands and becomes the locked one, and who set it is noted (an untrusted caller's first
-/// value is named, for a trusted principal to replace).
-fn first_lock(
-    rule: &Rule,
-    key: &str,
-    value: &str,
-    template: Option<&crate::engine::policy::Template>,
-    fix: &Fix,
-    ctx: &ResourceContext,
-    eval: &mut Evaluation,
-) -> Option<Finding> {
-    if let (Some(_), Some(derived)) = (template.filter(|t| t.uses_creator()), fix.value()) {
-        return (derived != value).then(|| Finding::Derived {
-            key: key.to_owned(),
-            value: value.to_owned(),
-            derived: derived.to_owned(),
-            rule: rule.name.clone(),
-        });
-    }
-    if let Some(setter) = ctx.event.as_ref().and_then(|e| e.actor.principal()) {
-        eval.notes.push(format!(
-            "`{key}` = `{value}` is locked by rule `{rule}` from now on, first set by `{setter}`, not a trusted principal: a trusted principal may replace it",
-            rule = rule.name
-        ));
-    }
-    None
 }
 
 /// Whether the event that named the resource names no caller (an `aws.tag` tag-change event).

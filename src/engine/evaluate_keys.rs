@@ -81,3 +81,33 @@ pub(super) fn check_optional(rules: &[&Rule], key: &str, tags: &Tags, ctx: &Reso
         fix,
     });
 }
+
+/// A locked key seen for the first time (nothing remembered): at creation, a default derived
+/// from the creator wins over what the caller passed (a finding, fixed); otherwise the value
+/// stands and becomes the locked one, and who set it is noted (an untrusted caller's first
+/// value is named, for a trusted principal to replace).
+pub(super) fn first_lock(
+    rule: &Rule,
+    key: &str,
+    value: &str,
+    template: Option<&crate::engine::policy::Template>,
+    fix: &Fix,
+    ctx: &ResourceContext,
+    eval: &mut Evaluation,
+) -> Option<Finding> {
+    if let (Some(_), Some(derived)) = (template.filter(|t| t.uses_creator()), fix.value()) {
+        return (derived != value).then(|| Finding::Derived {
+            key: key.to_owned(),
+            value: value.to_owned(),
+            derived: derived.to_owned(),
+            rule: rule.name.clone(),
+        });
+    }
+    if let Some(setter) = ctx.event.as_ref().and_then(|e| e.actor.principal()) {
+        eval.notes.push(format!(
+            "`{key}` = `{value}` is locked by rule `{rule}` from now on, first set by `{setter}`, not a trusted principal: a trusted principal may replace it",
+            rule = rule.name
+        ));
+    }
+    None
+}

@@ -163,6 +163,17 @@ pub trait Backend: Send + Sync {
         let _ = (queue_url, messages);
         std::future::ready(Err(unsupported("sqs:SendMessageBatch")))
     }
+    /// Sends one message to the SQS queue `queue_url`, delivered after `delay_seconds` (at
+    /// most 900): a re-check of one resource.
+    fn enqueue_after(
+        &self,
+        queue_url: &str,
+        message: &str,
+        delay_seconds: u32,
+    ) -> impl Future<Output = Result<(), ApiError>> + Send {
+        let _ = (queue_url, message, delay_seconds);
+        std::future::ready(Err(unsupported("sqs:SendMessage")))
+    }
     /// Receives up to `max` (1–10) messages from the SQS queue `queue_url` (dead letters, for
     /// `tag-warden redrive`), waiting a second at most; none when the queue is empty.
     fn receive(&self, queue_url: &str, max: i32) -> impl Future<Output = Result<Vec<Received>, ApiError>> + Send {

@@ -138,7 +138,8 @@ impl<B: Backend> Handler<B> {
         }
         let mut report = match summary {
             Some(s) => Report::of_sweep(self.config.mode, entries, s),
-            None => Report::new(self.config.mode, Vec::new()),
+            // Re-checks only (no cell swept): their entries, as an event's are.
+            None => Report::new(self.config.mode, entries),
         };
         report.cells = results;
         report.batch_item_failures = Some(
@@ -190,6 +191,13 @@ impl<B: Backend> Handler<B> {
                 "the invocation's deadline came before this cell started".to_owned(),
                 false,
             ));
+        }
+        if let Some(r) = &work.recheck {
+            let entry = self.recheck_one(cell, r, outputs).await;
+            let failed = (entry.outcome == Outcome::Error)
+                .then(|| CellFailure::Failed(format!("the re-check failed: {}", entry.reasons.join("; ")), false));
+            entries.push(entry);
+            return failed;
         }
         let sweeper = self.sweeper(deadline, outputs);
         let (cell_entries, cell_summary) = sweeper.sweep_cell(cell, &|_| {}).await;

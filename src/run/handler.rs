@@ -120,7 +120,7 @@ impl<B: Backend> Handler<B> {
         }
     }
 
-    fn judge(&self) -> Judge<'_, B::Memory> {
+    pub(super) fn judge(&self) -> Judge<'_, B::Memory> {
         Judge {
             policy: &self.config.policy,
             mode: if self.live && !self.dry_run {
@@ -211,7 +211,11 @@ impl<B: Backend> Handler<B> {
         let mut results = Vec::with_capacity(items.len());
         for item in items {
             let entry = match item {
-                Ok(Intake::Trigger(t)) => latency(self.trigger(&t, deadline, outputs).await),
+                Ok(Intake::Trigger(t)) => {
+                    let mut entry = self.trigger(&t, deadline, outputs).await;
+                    self.recheck_later(&t, &mut entry).await;
+                    latency(entry)
+                }
                 Ok(Intake::Trusted(t, reason)) => latency(self.trusted(&t, reason, outputs).await),
                 Ok(Intake::Ignored(i)) => ignored(i),
                 Ok(Intake::Sweep(_)) if !self.live => {

@@ -9,5 +9,6 @@ mod governed;
 pub mod handler;
 mod handler_entries;
 pub mod outputs;
+mod recheck;
 pub mod resource;
 pub mod sweep;

@@ -81,6 +81,10 @@ pub struct ResourceReport {
     /// A replica secret's primary: where its tags are set and fixed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub replica_of: Option<ReplicaOf>,
+    /// Locked keys changed by a call the event did not name, left to the CloudTrail record or
+    /// a re-check (the handler schedules one, or says it is left to the next sweep).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub awaiting: Vec<String>,
 }
 
 /// A change tag-warden keeps undoing, made again by the same principal: a conflict to resolve.
@@ -132,6 +136,7 @@ impl ResourceReport {
             tags: Tags::new(),
             contested: None,
             replica_of: None,
+            awaiting: Vec::new(),
         }
     }
 
@@ -139,7 +144,9 @@ impl ResourceReport {
     /// decision. `resource_id` is the identifier as an event gave it.
     pub fn judged(ctx: ResourceContext, resource_id: Option<&str>, eval: Option<Evaluation>, d: Decision) -> Self {
         let waived_until = eval.as_ref().and_then(Evaluation::waived_until);
-        let (findings, plan, report_only) = eval.map(|e| (e.findings, e.plan, e.report_only)).unwrap_or_default();
+        let (findings, plan, report_only, awaiting) = eval
+            .map(|e| (e.findings, e.plan, e.report_only, e.awaiting))
+            .unwrap_or_default();
         ResourceReport {
             outcome: d.outcome,
             kind: Some(ctx.kind),
@@ -164,6 +171,7 @@ impl ResourceReport {
             tags: Tags::new(),
             contested: None,
             replica_of: None,
+            awaiting,
         }
     }
 

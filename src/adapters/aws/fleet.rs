@@ -141,6 +141,24 @@ pub async fn send_one(client: &aws_sdk_sqs::Client, queue: &str, body: String) -
     Ok(())
 }
 
+/// Sends one message, delivered after `delay_seconds` (SQS takes 0–900).
+pub async fn send_after(
+    client: &aws_sdk_sqs::Client,
+    queue: &str,
+    body: &str,
+    delay_seconds: u32,
+) -> Result<(), ApiError> {
+    client
+        .send_message()
+        .queue_url(queue)
+        .message_body(body)
+        .delay_seconds(i32::try_from(delay_seconds.min(900)).unwrap_or(900))
+        .send()
+        .await
+        .map_err(|e| from_sdk("sqs:SendMessage", queue, e, |_| None))?;
+    Ok(())
+}
+
 /// Receives up to `max` messages (1–10), waiting a second at most.
 pub async fn receive(client: &aws_sdk_sqs::Client, queue: &str, max: i32) -> Result<Vec<Received>, ApiError> {
     let out = client

@@ -260,6 +260,10 @@ impl Backend for AwsBackend {
         }
     }
 
+    async fn enqueue_after(&self, queue_url: &str, message: &str, delay_seconds: u32) -> Result<(), ApiError> {
+        fleet::send_after(self.sqs(), queue_url, message, delay_seconds).await
+    }
+
     async fn receive(&self, queue_url: &str, max: i32) -> Result<Vec<Received>, ApiError> {
         fleet::receive(self.sqs(), queue_url, max).await
     }

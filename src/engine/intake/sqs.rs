@@ -19,6 +19,8 @@ pub struct CellWork {
     pub cell: Result<Cell, BadCell>,
     /// How many times the message has been received, this time included.
     pub receive_count: u32,
+    /// The one resource of the cell to judge again, when the message is a re-check.
+    pub recheck: Option<crate::domain::Recheck>,
 }
 
 /// Why a message's body is not a sweep cell. Messages name fields only, never the body.
@@ -63,19 +65,28 @@ pub(super) fn take(record: &Value, index: usize) -> Intake {
     let receive_count = string_at(record, &["attributes", "ApproximateReceiveCount"])
         .and_then(|n| n.parse().ok())
         .unwrap_or(1);
+    let (cell, recheck) = match cell(record) {
+        Ok((cell, recheck)) => (Ok(cell), recheck),
+        Err(e) => (Err(e), None),
+    };
     Intake::Cell(CellWork {
         message_id,
-        cell: cell(record),
+        cell,
         receive_count,
+        recheck,
     })
 }
 
-fn cell(record: &Value) -> Result<Cell, BadCell> {
+fn cell(record: &Value) -> Result<(Cell, Option<crate::domain::Recheck>), BadCell> {
     let body = record.get("body").and_then(Value::as_str).ok_or(BadCell::NoBody)?;
     let value: Value = serde_json::from_str(body).map_err(|e| BadCell::NotJson {
         line: e.line(),
         column: e.column(),
     })?;
+    let recheck = match value.get("recheck") {
+        None => None,
+        Some(r) => Some(serde_json::from_value(r.clone()).map_err(|_| BadCell::NotACell)?),
+    };
     let cell: Cell = serde_json::from_value(value).map_err(|_| BadCell::NotACell)?;
     if !crate::domain::is_region(&cell.region) {
         return Err(BadCell::BadRegion);
@@ -83,5 +94,5 @@ fn cell(record: &Value) -> Result<Cell, BadCell> {
     if cell.account.as_deref().is_some_and(|a| !is_account_id(a)) {
         return Err(BadCell::BadAccount);
     }
-    Ok(cell)
+    Ok((cell, recheck))
 }
