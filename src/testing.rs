@@ -327,6 +327,7 @@ impl FakeMemory {
             observed_ms,
             kind: None,
             expiring: false,
+            names: Vec::new(),
         };
         self.entries.lock().unwrap().insert(arn.to_owned(), (r, None));
         self
@@ -416,6 +417,9 @@ impl Memory for FakeMemory {
         r.observed_ms = observed_ms;
         r.kind = Some(place.kind);
         r.expiring = false;
+        if !place.names.is_empty() {
+            r.names = place.names.clone();
+        }
         *p = Some(place.clone());
         Ok(Stored::Written)
     }

@@ -179,6 +179,7 @@ fn violation_keys(f: &Finding) -> Vec<&str> {
         Finding::Forbidden { key, .. }
         | Finding::Locked { key, .. }
         | Finding::Derived { key, .. }
+        | Finding::Scope { key, .. }
         | Finding::KeyCase { key, .. } => vec![key],
     }
 }

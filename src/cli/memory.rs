@@ -159,6 +159,7 @@ fn parse_set(arn: &str, values: &[String]) -> Result<(Place, Tags), CliError> {
         kind,
         region,
         account: arn_account(arn).map(str::to_owned),
+        names: Vec::new(),
     };
     let limits = kind.limits();
     let mut tags = Tags::new();

@@ -132,6 +132,9 @@ pub struct ResourceContext {
     pub name: Option<String>,
     /// A KMS key's aliases without `alias/`, where known (the sweep lists them).
     pub aliases: Vec<String>,
+    /// The names memory says a `match.names` rule matched the resource by (a KMS key's aliases,
+    /// without `alias/`): losing an alias does not take the key out of the rule.
+    pub former_names: Vec<String>,
     /// The account the resource lives in.
     pub account: Option<String>,
     /// The region the resource lives in.
@@ -152,6 +155,7 @@ impl ResourceContext {
             arn: None,
             name: None,
             aliases: Vec::new(),
+            former_names: Vec::new(),
             account: None,
             region: None,
             event: None,

@@ -702,3 +702,73 @@ fn fix_key_case_keeps_the_valid_value_whichever_case_carries_it() {
     assert_eq!(e.plan.untag, ["costcenter"]);
     assert!(e.plan.tag.is_empty(), "{e:?}");
 }
+
+#[test]
+fn a_resource_that_changes_or_removes_the_tag_a_rule_matched_it_by_is_put_back_in_scope() {
+    let p = parse(
+        r#"{"version":2,"rules":[{"name":"prod","match":{"tags":{"Environment":["prod"]}},
+            "require":{"DataClass":{"values":["confidential","restricted"],"default":"confidential"}}}]}"#,
+    )
+    .unwrap();
+    let mut c = ResourceContext::new(ResourceKind::Secret);
+    c.remembered = tags(&[("Environment", "prod")]);
+    for now in [tags(&[("Environment", "dev")]), Tags::new()] {
+        let e = evaluate(&p, &c, &now);
+        assert_eq!(
+            e.plan.tag,
+            tags(&[("Environment", "prod"), ("DataClass", "confidential")]),
+            "{now:?}: the scope key restored, and the rule still applies"
+        );
+        assert!(e
+            .findings
+            .iter()
+            .any(|f| matches!(f, Finding::Scope { key, rule, .. } if key == "Environment" && rule == "prod")));
+        assert!(
+            e.findings.iter().any(|f| f.reason().contains("out of rule `prod`")),
+            "{:?}",
+            e.findings
+        );
+    }
+    // Without memory of it, a resource that never matched is not pulled in.
+    let fresh = ResourceContext::new(ResourceKind::Secret);
+    assert!(evaluate(&p, &fresh, &tags(&[("Environment", "dev")])).plan.is_empty());
+    // A remembered value the rule would not match with pulls nothing in either.
+    let mut other = ResourceContext::new(ResourceKind::Secret);
+    other.remembered = tags(&[("Environment", "staging")]);
+    assert!(evaluate(&p, &other, &tags(&[("Environment", "dev")])).plan.is_empty());
+}
+
+#[test]
+fn a_key_that_lost_the_alias_a_rule_matched_it_by_stays_in_the_rule_and_says_so() {
+    let p = parse(
+        r#"{"version":2,"rules":[{"name":"teams","resources":["kms-key"],"match":{"names":["team-*/*"]},
+            "require":{"Team":{"default":"{name[0]}"}}}]}"#,
+    )
+    .unwrap();
+    let mut key = ResourceContext::new(ResourceKind::KmsKey);
+    key.former_names = vec!["team-a/data".into()];
+    let e = evaluate(&p, &key, &Tags::new());
+    assert_eq!(e.plan.tag, tags(&[("Team", "team-a")]));
+    assert!(
+        e.notes
+            .iter()
+            .any(|n| n.contains("former alias") && n.contains("team-a/data")),
+        "{:?}",
+        e.notes
+    );
+    // With the alias still there, nothing to say.
+    key.aliases = vec!["team-a/data".into()];
+    assert!(evaluate(&p, &key, &Tags::new()).notes.is_empty());
+    // Never matched: not governed.
+    assert!(evaluate(&p, &ResourceContext::new(ResourceKind::KmsKey), &Tags::new())
+        .plan
+        .is_empty());
+    // What memory keeps: the aliases a names rule matches, and those kept before.
+    let mut now = ResourceContext::new(ResourceKind::KmsKey);
+    now.aliases = vec!["team-b/logs".into(), "misc".into()];
+    now.former_names = vec!["team-a/data".into()];
+    assert_eq!(
+        crate::engine::remember::names_to_keep(&p, &now),
+        vec!["team-a/data".to_owned(), "team-b/logs".to_owned()]
+    );
+}

@@ -1,6 +1,7 @@
 //! Remember stage (pure core): which tag values to remember after reading a resource, so that a
 //! removed value can later be restored as it was rather than as a default.
 
+use super::evaluate::scope_keys;
 use super::policy::Policy;
 use crate::domain::{ResourceContext, Tags, EXEMPT_TAG, EXEMPT_UNTIL_TAG};
 use std::collections::BTreeSet;
@@ -22,9 +23,11 @@ pub enum Authority {
 /// and missing or invalid values, leave memory as it is.
 pub fn changes(policy: &Policy, ctx: &ResourceContext, tags: &Tags, authority: Authority) -> Tags {
     let rules: Vec<_> = policy.rules.iter().filter(|r| r.applies_to(ctx, tags)).collect();
+    // Required keys, and the keys a rule's `match.tags` reads (so that leaving the rule by them
+    // is put back).
     let keys: BTreeSet<&str> = rules
         .iter()
-        .flat_map(|r| r.require.iter().map(|q| q.key.as_str()))
+        .flat_map(|r| r.require.iter().map(|q| q.key.as_str()).chain(scope_keys(r)))
         .collect();
     let mut out = Tags::new();
     // An exemption is remembered only as a trusted principal or an administrator set it
@@ -60,6 +63,30 @@ pub fn changes(policy: &Policy, ctx: &ResourceContext, tags: &Tags, authority: A
     out
 }
 
+/// The names to keep for a KMS key: those a `match.names` rule of its kind matches now (its
+/// aliases) and those kept before, so that a key losing the alias a rule matched it by stays
+/// in the rule. Empty for secrets (a secret's name never changes) and when nothing matches.
+pub fn names_to_keep(policy: &Policy, ctx: &ResourceContext) -> Vec<String> {
+    if ctx.kind != crate::domain::ResourceKind::KmsKey {
+        return Vec::new();
+    }
+    let globs: Vec<_> = policy
+        .rules
+        .iter()
+        .filter(|r| r.kinds.contains(&ctx.kind))
+        .filter_map(|r| r.scope.names.as_ref())
+        .flatten()
+        .collect();
+    let mut keep: Vec<String> = ctx.former_names.clone();
+    for alias in &ctx.aliases {
+        if globs.iter().any(|g| g.matches(alias)) && !keep.contains(alias) {
+            keep.push(alias.clone());
+        }
+    }
+    keep.sort();
+    keep
+}
+
 /// The tags that exempt a resource, remembered only on a trusted principal's or an
 /// administrator's word.
 pub const EXEMPTION_KEYS: [&str; 2] = [EXEMPT_TAG, EXEMPT_UNTIL_TAG];
@@ -90,6 +117,21 @@ pub fn trusted_changes(
         }
         let recorded = ctx.remembered.get(key).is_some_and(|v| !v.is_empty());
         if recorded && removed.iter().any(|k| k == key) {
+            out.insert(key.to_owned(), String::new());
+        }
+    }
+    // A trusted principal may take a resource out of a rule: the scope keys it set or removed
+    // are remembered as it left them.
+    let scoped: BTreeSet<&str> = policy
+        .rules
+        .iter()
+        .filter(|r| r.kinds.contains(&ctx.kind))
+        .flat_map(scope_keys)
+        .collect();
+    for key in scoped {
+        if let Some(v) = still.get(key).filter(|v| ctx.remembered.get(key) != Some(*v)) {
+            out.insert(key.to_owned(), v.clone());
+        } else if removed.iter().any(|k| k == key) && ctx.remembered.get(key).is_some_and(|v| !v.is_empty()) {
             out.insert(key.to_owned(), String::new());
         }
     }
@@ -205,6 +247,37 @@ mod tests {
         assert_eq!(
             trusted_changes(&p, &c, &readded, &Tags::new(), &["Owner".to_owned()]),
             Tags::new()
+        );
+    }
+
+    #[test]
+    fn the_keys_a_rule_is_matched_by_are_remembered_and_a_trusted_principal_may_move_them() {
+        let p = crate::engine::policy::parse(
+            r#"{"version":2,"rules":[{"name":"prod","match":{"tags":{"Environment":["prod"]}},
+                "require":{"Owner":{"default":"platform"}}}]}"#,
+        )
+        .unwrap();
+        let seen = tags(&[("Environment", "prod"), ("Owner", "payments")]);
+        assert_eq!(
+            changes(&p, &ctx(&[]), &seen, Authority::Observed),
+            tags(&[("Environment", "prod"), ("Owner", "payments")])
+        );
+        // A trusted principal moves the resource out of the rule: remembered as it left it.
+        let c = ctx(&[("Environment", "prod")]);
+        let moved = tags(&[("Environment", "dev"), ("Owner", "payments")]);
+        assert_eq!(
+            trusted_changes(&p, &c, &moved, &tags(&[("Environment", "dev")]), &[]),
+            tags(&[("Environment", "dev")])
+        );
+        assert_eq!(
+            trusted_changes(
+                &p,
+                &c,
+                &tags(&[("Owner", "payments")]),
+                &Tags::new(),
+                &["Environment".to_owned()]
+            ),
+            tags(&[("Environment", "")])
         );
     }
 

@@ -52,6 +52,8 @@ pub struct Remembered {
     pub kind: Option<ResourceKind>,
     /// The resource was found gone: the entry expires unless the resource is seen again.
     pub expiring: bool,
+    /// The names a `match.names` rule matched the resource by (a KMS key's aliases).
+    pub names: Vec<String>,
 }
 
 /// Where a resource lives, stored beside its values (a sweep reads one region's memory).
@@ -63,6 +65,9 @@ pub struct Place {
     pub region: String,
     /// The account, when known.
     pub account: Option<String>,
+    /// The names a `match.names` rule matched the resource by, to keep (a KMS key's aliases;
+    /// empty: those stored stay).
+    pub names: Vec<String>,
 }
 
 /// What a conditional write came to.

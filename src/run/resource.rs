@@ -10,7 +10,7 @@ use crate::domain::{
 use crate::engine::decide::{decide, writes_due, Applied, Decision};
 use crate::engine::evaluate::{evaluate, Finding};
 use crate::engine::policy::Policy;
-use crate::engine::remember::{changes, trusted_changes, Authority};
+use crate::engine::remember::{changes, names_to_keep, trusted_changes, Authority};
 use crate::ports::{HistoryEntry, Memory, Place, Remembered, ResourceState, Stored, TagStore};
 use crate::run::sweep::Deadline;
 use crate::view::report::{Contested, ResourceReport};
@@ -162,6 +162,7 @@ impl<M: Memory + Sync> Judge<'_, M> {
         }
         if let Recall::Known(Some(r)) = &recall {
             ctx.remembered = r.values.clone();
+            ctx.former_names = r.names.clone();
         }
         let eval = evaluate(self.policy, &ctx, &state.tags);
         let mut retries = 0;
@@ -374,6 +375,7 @@ impl<M: Memory + Sync> Judge<'_, M> {
             kind: ctx.kind,
             region: region.clone(),
             account: ctx.account.clone(),
+            names: names_to_keep(self.policy, ctx),
         };
         match memory.remember(arn, &place, changed, observed, story).await {
             Ok(Stored::Written) => entry.remembered = changed.clone(),

@@ -216,6 +216,7 @@ pub fn rules_of(entry: &ResourceReport) -> BTreeSet<String> {
             | Finding::Invalid { rule, .. }
             | Finding::Locked { rule, .. }
             | Finding::Derived { rule, .. }
+            | Finding::Scope { rule, .. }
             | Finding::KeyCase { rule, .. } => Some(rule.clone()),
             Finding::BadWaiver { .. } | Finding::TagLimit { .. } => None,
         })

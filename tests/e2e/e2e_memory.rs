@@ -698,3 +698,74 @@ async fn a_record_pinned_by_a_far_future_observation_is_overwritten_as_if_observ
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(memory_show(&moto, &arn)["CreatedBy"], "alice");
 }
+
+/// Scope escape, both ways: a secret leaves the `prod` rule by changing the tag the rule
+/// matches; a KMS key leaves the `team` rule by losing the alias the rule matches. Once they
+/// have matched, memory keeps what they matched by: the tag is put back and the alias's rule
+/// still applies.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_resource_cannot_leave_a_rule_by_its_scope_tag_or_a_key_by_losing_its_alias() {
+    let policy = r#"{"version":2,"rules":[
+        {"name":"prod","resources":["secret"],"match":{"tags":{"Environment":["prod"]}},
+         "require":{"DataClass":{"values":["confidential","restricted"],"default":"confidential"}}},
+        {"name":"team","resources":["kms-key"],"match":{"names":["team-*/*"]},
+         "require":{"Team":{"default":"{name[0]}"}}}]}"#;
+    let env = [("TAG_WARDEN_POLICY", policy), ("TAG_WARDEN_MEMORY_TABLE", TABLE)];
+    let moto = moto_with_table().await;
+    let secret = moto
+        .create_secret("orders/db", &[("Environment", "prod"), ("DataClass", "restricted")])
+        .await;
+    let key = moto.create_key(&[("Team", "team-a")]).await;
+    moto.kms()
+        .create_alias()
+        .alias_name("alias/team-a/data")
+        .target_key_id(&key)
+        .send()
+        .await
+        .unwrap();
+    // The first sweep finds both compliant, and remembers what they match by.
+    let (out, _) = run_cli(&moto, &["reconcile", "--json"], &env);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // The escapes: Environment changed (DataClass then dropped), the alias deleted (Team dropped).
+    moto.secrets()
+        .tag_resource()
+        .secret_id(&secret)
+        .tags(
+            aws_sdk_secretsmanager::types::Tag::builder()
+                .key("Environment")
+                .value("dev")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    untag(&moto, &secret, "DataClass").await;
+    moto.kms()
+        .delete_alias()
+        .alias_name("alias/team-a/data")
+        .send()
+        .await
+        .unwrap();
+    moto.kms()
+        .untag_resource()
+        .key_id(&key)
+        .tag_keys("Team")
+        .send()
+        .await
+        .unwrap();
+    let (out, report) = run_cli(&moto, &["reconcile", "--json"], &env);
+    assert!(
+        out.status.success(),
+        "{}\n{report}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let tags = moto.secret_tags(&secret).await;
+    assert_eq!(tags.get("Environment").map(String::as_str), Some("prod"), "{report}");
+    assert_eq!(
+        tags.get("DataClass").map(String::as_str),
+        Some("restricted"),
+        "the remembered value"
+    );
+    let key_tags = moto.key_tags(&key).await;
+    assert_eq!(key_tags.get("Team").map(String::as_str), Some("team-a"), "{report}");
+}

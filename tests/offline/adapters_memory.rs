@@ -52,6 +52,7 @@ fn place() -> Place {
         kind: ResourceKind::Secret,
         region: "us-east-1".into(),
         account: Some("123456789012".into()),
+        names: Vec::new(),
     }
 }
 
@@ -330,4 +331,45 @@ async fn the_append_is_conditioned_on_each_slot_holding_what_was_read() {
         .unwrap();
     assert_eq!(stored, Stored::Newer, "a newer observation's values win");
     assert_eq!(append.num_calls(), 1, "and the step is kept all the same");
+}
+
+#[tokio::test]
+async fn the_names_a_rule_matched_a_key_by_are_kept_as_a_string_set_and_read_back() {
+    let write = mock!(aws_sdk_dynamodb::Client::update_item)
+        .match_requests(|r| {
+            let names = r.expression_attribute_names().unwrap();
+            let values = r.expression_attribute_values().unwrap();
+            r.update_expression().unwrap().contains("#names = :names")
+                && names.get("#names").map(String::as_str) == Some("names")
+                && values.get(":names") == Some(&AttributeValue::Ss(vec!["team-a/data".into()]))
+        })
+        .then_output(|| UpdateItemOutput::builder().build());
+    let mut kept = place();
+    kept.names = vec!["team-a/data".into()];
+    memory(&[&write])
+        .remember(ARN, &kept, &owner("search"), 42, &[])
+        .await
+        .unwrap();
+    assert_eq!(write.num_calls(), 1);
+    // No names: the attribute is not touched (what was kept stays).
+    let plain = mock!(aws_sdk_dynamodb::Client::update_item)
+        .match_requests(|r| !r.update_expression().unwrap().contains("#names"))
+        .then_output(|| UpdateItemOutput::builder().build());
+    memory(&[&plain])
+        .remember(ARN, &place(), &owner("search"), 43, &[])
+        .await
+        .unwrap();
+    assert_eq!(plain.num_calls(), 1);
+    let read = mock!(aws_sdk_dynamodb::Client::get_item).then_output(|| {
+        GetItemOutput::builder()
+            .set_item(Some(item(
+                ARN,
+                "us-east-1",
+                &[("names", AttributeValue::Ss(vec!["team-a/data".into()]))],
+            )))
+            .build()
+    });
+    let r = memory(&[&read]).recall(ARN).await.unwrap().unwrap();
+    assert_eq!(r.names, ["team-a/data"]);
+    assert_eq!(r.values.len(), 2, "names are no tag value");
 }

@@ -1260,3 +1260,46 @@ fn protect_is_refused_for_rcps_and_without_a_stack_name() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stderr).contains("guardrails: --protect"));
 }
+
+#[test]
+fn a_resource_in_a_rule_by_its_tag_cannot_be_taken_out_by_that_tag() {
+    let policy = r#"
+version: 2
+rules:
+  - name: prod
+    resources: [secret]
+    match:
+      tags: { Environment: ["prod*"] }
+    require:
+      DataClass: { values: [confidential, restricted], default: confidential }
+"#;
+    for kind in [GuardrailKind::Scp, GuardrailKind::Rcp] {
+        let d = docs(policy, kind);
+        let prod = [("Environment", "prod"), ("DataClass", "restricted")];
+        let dev = [("Environment", "dev"), ("DataClass", "restricted")];
+        // Removing the scope key, or moving it out of the rule's values, from a prod secret.
+        let untag = untagging("secretsmanager:UntagResource", SECRET, &["Environment"], &prod);
+        assert!(denied(&d, &untag, kind), "{kind:?}: untag Environment in prod");
+        let out_of_scope = tagging("secretsmanager:TagResource", SECRET, &[("Environment", "dev")], &prod);
+        assert!(
+            denied(&d, &out_of_scope, kind),
+            "{kind:?}: Environment=dev on a prod secret"
+        );
+        // Within the rule's values, or on a resource the rule does not govern: allowed.
+        let within = tagging(
+            "secretsmanager:TagResource",
+            SECRET,
+            &[("Environment", "prod-eu")],
+            &prod,
+        );
+        assert!(!denied(&d, &within, kind), "{kind:?}: prod → prod-eu");
+        let elsewhere = untagging("secretsmanager:UntagResource", SECRET, &["Environment"], &dev);
+        assert!(!denied(&d, &elsewhere, kind), "{kind:?}: a dev secret's Environment");
+        let other_key = tagging("secretsmanager:TagResource", SECRET, &[("Owner", "x")], &prod);
+        assert!(!denied(&d, &other_key, kind), "{kind:?}: another key");
+        // The exempt principals are not denied.
+        let mut member = untag.clone();
+        member.principal = MEMBER.replace('*', "111122223333");
+        assert!(!denied(&d, &member, kind), "{kind:?}: the member role");
+    }
+}

@@ -27,6 +27,8 @@ pub const TAG_PREFIX: &str = "tag:";
 /// The TTL attribute (seconds since the epoch), set only on entries of resources found gone.
 pub const TTL_ATTRIBUTE: &str = "expires_at";
 const OBSERVED: &str = "observed";
+/// The names a `match.names` rule matched the resource by (a string set).
+const NAMES: &str = "names";
 
 /// How far apart two clocks that write memory may be (five minutes): an `observed` time further
 /// ahead than that is treated as now, so that no record can be pinned by the future.
@@ -67,6 +69,11 @@ fn remembered(item: &HashMap<String, AttributeValue>) -> Remembered {
             .unwrap_or(0),
         kind: text("kind").and_then(|k| ResourceKind::parse(k)),
         expiring: item.contains_key(TTL_ATTRIBUTE),
+        names: item
+            .get(NAMES)
+            .and_then(|v| v.as_ss().ok())
+            .cloned()
+            .unwrap_or_default(),
     }
 }
 
@@ -256,6 +263,11 @@ impl Memory for DynamoMemory {
             (":region".to_owned(), string_attr(&place.region)),
         ]
         .into();
+        if !place.names.is_empty() {
+            set.push("#names = :names".to_owned());
+            names.insert("#names".into(), NAMES.into());
+            values.insert(":names".into(), AttributeValue::Ss(place.names.clone()));
+        }
         if let Some(account) = &place.account {
             set.push("#account = :account".to_owned());
             names.insert("#account".into(), "account".into());

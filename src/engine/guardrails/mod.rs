@@ -340,6 +340,34 @@ fn rule_statements(
             notes,
         );
     }
+    // The keys the rule's `match.tags` reads: removing one, or setting it to a value out of the
+    // rule, would take the resource out of it (the runtime puts it back; this refuses it).
+    let scope_keys: Vec<String> = crate::engine::evaluate::scope_keys(rule).map(literal).collect();
+    if !scope_keys.is_empty() {
+        scoped(
+            Statement::new(format!("ScopeKeys{k}{index}"), vec![untag], w.resources.clone()).any_of(
+                "ForAnyValue:StringEquals",
+                "aws:TagKeys",
+                scope_keys,
+            ),
+            &w.existing,
+            &mut out,
+            notes,
+        );
+        for (j, (key, cond)) in rule.scope.tags.iter().enumerate() {
+            if let TagCondition::Values(globs) = cond {
+                let key = literal(key);
+                let mut st = Statement::new(format!("ScopeValue{k}{index}x{j}"), vec![tag], w.resources.clone());
+                st.with(
+                    "StringNotLike",
+                    &format!("aws:RequestTag/{key}"),
+                    globs.iter().map(like).collect(),
+                );
+                st.with("Null", &format!("aws:RequestTag/{key}"), vec!["false".to_owned()]);
+                scoped(st, &w.existing, &mut out, notes);
+            }
+        }
+    }
     for (j, q) in rule.require.iter().chain(&rule.optional).enumerate() {
         let key = literal(&q.key);
         if q.lock {

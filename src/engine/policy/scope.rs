@@ -74,7 +74,13 @@ pub fn names(ctx: &ResourceContext) -> Vec<&str> {
             .or_else(|| ctx.arn.as_deref().and_then(secret_name))
             .into_iter()
             .collect(),
-        ResourceKind::KmsKey => ctx.aliases.iter().map(String::as_str).collect(),
+        // A key answers to the aliases a rule matched it by before, too (memory keeps them).
+        ResourceKind::KmsKey => ctx
+            .aliases
+            .iter()
+            .chain(&ctx.former_names)
+            .map(String::as_str)
+            .collect(),
     }
 }
 

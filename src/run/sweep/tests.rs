@@ -227,6 +227,7 @@ mod memory {
             kind,
             region: "us-east-1".into(),
             account: None,
+            names: Vec::new(),
         };
         let owner: crate::domain::Tags = [("Owner".to_string(), "x".to_string())].into();
         for arn in arns {
