@@ -317,6 +317,8 @@ pub struct FakeMemory {
     pub fail: Option<ErrorKind>,
     /// The history written, by ARN.
     pub stories: Mutex<BTreeMap<String, Vec<HistoryEntry>>>,
+    /// Exemption grants, by ARN.
+    pub grants: Mutex<BTreeMap<String, crate::ports::Grant>>,
 }
 
 impl FakeMemory {
@@ -433,6 +435,15 @@ impl Memory for FakeMemory {
             r.expiring = true;
         }
         Ok(())
+    }
+    async fn put_grant(&self, arn: &str, grant: &crate::ports::Grant) -> Result<(), ApiError> {
+        self.call("grant", arn)?;
+        self.grants.lock().unwrap().insert(arn.to_owned(), grant.clone());
+        Ok(())
+    }
+    async fn grant(&self, arn: &str) -> Result<Option<crate::ports::Grant>, ApiError> {
+        self.call("read-grant", arn)?;
+        Ok(self.grants.lock().unwrap().get(arn).cloned())
     }
 }
 

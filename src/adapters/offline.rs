@@ -140,4 +140,17 @@ impl Memory for OfflineMemory {
     async fn expire(&self, _arn: &str, _at_s: u64) -> Result<(), ApiError> {
         Ok(())
     }
+    /// Offline nothing is granted (`tag-warden exempt` needs the table).
+    async fn put_grant(&self, arn: &str, _grant: &crate::ports::Grant) -> Result<(), ApiError> {
+        Err(ApiError {
+            operation: "dynamodb:UpdateItem",
+            resource: arn.to_owned(),
+            kind: crate::domain::ErrorKind::Other,
+            code: "Offline".to_owned(),
+            message: "an offline plan records nothing".to_owned(),
+        })
+    }
+    async fn grant(&self, _arn: &str) -> Result<Option<crate::ports::Grant>, ApiError> {
+        Ok(None)
+    }
 }

@@ -19,10 +19,20 @@ pub fn history(arn: &str, as_json: bool, env: &dyn Fn(&str) -> Option<String>) -
             .memory()
             .ok_or_else(|| CliError::Failed("no memory".to_owned()))?;
         let story = memory.history(arn).await.map_err(|e| CliError::Failed(e.to_string()))?;
+        let grant = memory.grant(arn).await.map_err(|e| CliError::Failed(e.to_string()))?;
         if as_json {
-            let v = json!({"arn": arn, "history": story});
+            let v = json!({"arn": arn, "history": story, "grant": grant});
             outln!("{v}");
             return Ok(());
+        }
+        if let Some(g) = &grant {
+            outln!(
+                "{arn}: exemption granted by {} at {} through {}: {}",
+                g.who,
+                g.at,
+                g.until,
+                g.why
+            );
         }
         if story.is_empty() {
             outln!("{arn}: no history");
@@ -95,6 +105,7 @@ async fn show(table: String, arn: &str, as_json: bool) -> Result<(), CliError> {
         .memory()
         .ok_or_else(|| CliError::Failed("no memory".to_owned()))?;
     let found = memory.recall(arn).await.map_err(|e| CliError::Failed(e.to_string()))?;
+    let grant = memory.grant(arn).await.map_err(|e| CliError::Failed(e.to_string()))?;
     let Some(r) = found else {
         if as_json {
             outln!("{}", json!({"arn": arn, "values": {}}));
@@ -104,7 +115,7 @@ async fn show(table: String, arn: &str, as_json: bool) -> Result<(), CliError> {
         return Ok(());
     };
     if as_json {
-        let v = json!({"arn": arn, "values": r.values, "observed": utc_time(r.observed_ms), "expiring": r.expiring});
+        let v = json!({"arn": arn, "values": r.values, "observed": utc_time(r.observed_ms), "expiring": r.expiring, "names": r.names, "grant": grant});
         outln!("{v}");
         return Ok(());
     }
@@ -114,6 +125,15 @@ async fn show(table: String, arn: &str, as_json: bool) -> Result<(), CliError> {
     }
     for (k, v) in &r.values {
         out.push_str(&format!("\n  {k} = {v}"));
+    }
+    if !r.names.is_empty() {
+        out.push_str(&format!("\n  matched by the names: {}", r.names.join(", ")));
+    }
+    if let Some(g) = &grant {
+        out.push_str(&format!(
+            "\n  exemption granted by {} at {} through {}: {}",
+            g.who, g.at, g.until, g.why
+        ));
     }
     outln!("{out}");
     Ok(())

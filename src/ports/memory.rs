@@ -41,6 +41,20 @@ pub struct HistoryEntry {
     pub keys: Vec<String>,
 }
 
+/// An exemption's grant (`tag-warden exempt`): who, why, until when. Kept in an item of its
+/// own, so that no number of later changes pushes it out of the resource's 50-step history.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Grant {
+    /// Who granted it (the operator's name or ARN).
+    pub who: String,
+    /// Why.
+    pub why: String,
+    /// The last day (`YYYY-MM-DD`, UTC).
+    pub until: String,
+    /// When it was granted (UTC).
+    pub at: String,
+}
+
 /// What memory holds for one resource.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Remembered {
@@ -103,6 +117,10 @@ pub trait Memory {
     /// Marks the entry of a resource found gone to expire at `at_s` (seconds since the epoch);
     /// nothing when there is no entry.
     fn expire(&self, arn: &str, at_s: u64) -> impl Future<Output = Result<(), ApiError>> + Send;
+    /// Keeps the grant of the resource's exemption (the latest replaces an earlier one).
+    fn put_grant(&self, arn: &str, grant: &Grant) -> impl Future<Output = Result<(), ApiError>> + Send;
+    /// The grant of the resource's latest exemption, if one was recorded.
+    fn grant(&self, arn: &str) -> impl Future<Output = Result<Option<Grant>, ApiError>> + Send;
 }
 
 /// The memory of a backend that has none: it cannot be made, so `Option<&NoMemory>` is
@@ -131,6 +149,12 @@ impl Memory for NoMemory {
         match *self {}
     }
     async fn expire(&self, _arn: &str, _at_s: u64) -> Result<(), ApiError> {
+        match *self {}
+    }
+    async fn put_grant(&self, _arn: &str, _grant: &Grant) -> Result<(), ApiError> {
+        match *self {}
+    }
+    async fn grant(&self, _arn: &str) -> Result<Option<Grant>, ApiError> {
         match *self {}
     }
 }

@@ -11,7 +11,7 @@ use crate::engine::decide::{decide, writes_due, Applied, Decision};
 use crate::engine::evaluate::{evaluate, Finding};
 use crate::engine::policy::Policy;
 use crate::engine::remember::{changes, names_to_keep, trusted_changes, Authority};
-use crate::ports::{HistoryEntry, Memory, Place, Remembered, ResourceState, Stored, TagStore};
+use crate::ports::{Grant, HistoryEntry, Memory, Place, Remembered, ResourceState, Stored, TagStore};
 use crate::run::sweep::Deadline;
 use crate::view::report::{Contested, ResourceReport};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -342,6 +342,17 @@ impl<M: Memory + Sync> Judge<'_, M> {
         if entry.remembered.is_empty() {
             let why = entry.reasons.join("; ");
             return Err(refused(arn, &format!("the exemption could not be recorded: {why}")));
+        }
+        // The grant in an item of its own: no number of later changes pushes it out of the
+        // 50-step history.
+        if let Some(memory) = self.memory {
+            let grant = Grant {
+                who: who.to_owned(),
+                why: reason.to_owned(),
+                until: value.clone(),
+                at: crate::domain::utc_time(observed),
+            };
+            memory.put_grant(&state.arn, &grant).await?;
         }
         store.tag(&state.arn, &set).await?;
         entry.tags_added = set;

@@ -143,3 +143,39 @@ async fn history_after_a_removal_and_a_restore_shows_both_steps_with_the_actor()
         "{table}"
     );
 }
+
+/// The grant of an exemption (who, why, until) is kept in an item of its own: 52 later changes,
+/// more than the 50-step history keeps, do not push it out.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_exemptions_grant_outlives_the_fifty_step_history() {
+    let moto = Moto::start();
+    moto.create_memory_table(TABLE).await;
+    let memory = [("TAG_WARDEN_MEMORY_TABLE", TABLE)];
+    let arn = moto.create_secret("prod/payments/db", &[("Owner", "payments")]).await;
+    let until = day(30);
+    let (out, _) = run_cli(
+        &moto,
+        &["exempt", &arn, "--until", &until, "--reason", "migration MIG-42"],
+        &memory,
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    for i in 0..52 {
+        let (out, _) = run_cli(&moto, &["memory", "set", &arn, &format!("Owner=team-{i}")], &memory);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    let (_, story) = run_cli(&moto, &["history", &arn, "--json"], &memory);
+    let steps = story["history"].as_array().unwrap();
+    assert_eq!(steps.len(), 50, "the history keeps 50 steps");
+    assert!(
+        !steps
+            .iter()
+            .any(|s| s["action"].to_string().contains("granted through")),
+        "the grant's step is gone from the history"
+    );
+    assert_eq!(story["grant"]["why"], "migration MIG-42", "{story}");
+    assert_eq!(story["grant"]["until"], until.as_str());
+    assert_eq!(story["grant"]["who"], "arn:aws:sts::123456789012:user/moto");
+    let (out, shown) = run_cli(&moto, &["memory", "show", &arn, "--json"], &memory);
+    assert!(out.status.success());
+    assert_eq!(shown["grant"]["why"], "migration MIG-42", "{shown}");
+}

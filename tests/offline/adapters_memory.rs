@@ -373,3 +373,35 @@ async fn the_names_a_rule_matched_a_key_by_are_kept_as_a_string_set_and_read_bac
     assert_eq!(r.names, ["team-a/data"]);
     assert_eq!(r.values.len(), 2, "names are no tag value");
 }
+
+#[tokio::test]
+async fn an_exemptions_grant_is_an_item_of_its_own_beside_the_values_and_the_history() {
+    let grant = tag_warden::ports::Grant {
+        who: "arn:aws:iam::123456789012:role/secops".into(),
+        why: "migration MIG-42".into(),
+        until: "2027-01-31".into(),
+        at: "2026-12-03T10:00:00Z".into(),
+    };
+    let body = serde_json::to_string(&grant).unwrap();
+    let expected = body.clone();
+    let write = mock!(aws_sdk_dynamodb::Client::update_item)
+        .match_requests(move |r| {
+            r.key().and_then(|k| k.get("arn")) == Some(&s(&format!("{ARN}#grant")))
+                && r.update_expression() == Some("SET #grant = :grant")
+                && r.expression_attribute_values().unwrap().get(":grant") == Some(&s(&expected))
+        })
+        .then_output(|| UpdateItemOutput::builder().build());
+    memory(&[&write]).put_grant(ARN, &grant).await.unwrap();
+    assert_eq!(write.num_calls(), 1);
+    let read = mock!(aws_sdk_dynamodb::Client::get_item)
+        .match_requests(|r| r.key().and_then(|k| k.get("arn")) == Some(&s(&format!("{ARN}#grant"))))
+        .then_output(move || {
+            GetItemOutput::builder()
+                .item("arn", s(&format!("{ARN}#grant")))
+                .item("grant", s(&body))
+                .build()
+        });
+    assert_eq!(memory(&[&read]).grant(ARN).await.unwrap(), Some(grant));
+    let none = mock!(aws_sdk_dynamodb::Client::get_item).then_output(|| GetItemOutput::builder().build());
+    assert_eq!(memory(&[&none]).grant(ARN).await.unwrap(), None);
+}

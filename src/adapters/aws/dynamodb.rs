@@ -11,7 +11,7 @@
 use super::error::{from_sdk, local};
 use super::paginate::all_pages;
 use crate::domain::{ApiError, Cell, ErrorKind, ResourceKind, Tags};
-use crate::ports::{HistoryEntry, Memory, Place, Remembered, Stored, HISTORY_LEN};
+use crate::ports::{Grant, HistoryEntry, Memory, Place, Remembered, Stored, HISTORY_LEN};
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
 use std::collections::{BTreeMap, HashMap};
@@ -85,6 +85,14 @@ fn history_key(arn: &str) -> String {
 }
 
 const HISTORY_SLOT: &str = "h";
+
+/// The item holding a resource's exemption grant (no `region`: a sweep's scan never reads it).
+fn grant_key(arn: &str) -> String {
+    format!("{arn}#grant")
+}
+
+/// The grant's attribute: the grant as JSON.
+const GRANT: &str = "grant";
 
 impl DynamoMemory {
     /// The item at `key` (a strongly consistent read), for the resource `arn`.
@@ -330,6 +338,37 @@ impl Memory for DynamoMemory {
             .collect();
         entries.sort_by_key(|e| e.seq);
         Ok(entries)
+    }
+
+    #[instrument(skip(self, grant), level = "debug")]
+    async fn put_grant(&self, arn: &str, grant: &Grant) -> Result<(), ApiError> {
+        let body = serde_json::to_string(grant)
+            .map_err(|e| local("dynamodb:UpdateItem", arn, "Serialization", e.to_string()))?;
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key(KEY, string_attr(&grant_key(arn)))
+            .update_expression("SET #grant = :grant")
+            .expression_attribute_names("#grant", GRANT)
+            .expression_attribute_values(":grant", string_attr(&body))
+            .send()
+            .await
+            .map_err(|e| {
+                from_sdk("dynamodb:UpdateItem", arn, e, |e| {
+                    e.is_resource_not_found_exception().then_some(TABLE_MISSING)
+                })
+            })?;
+        Ok(())
+    }
+
+    #[instrument(skip(self), level = "debug")]
+    async fn grant(&self, arn: &str) -> Result<Option<Grant>, ApiError> {
+        let item = self.get(&grant_key(arn), arn).await?;
+        Ok(item
+            .as_ref()
+            .and_then(|i| i.get(GRANT))
+            .and_then(|v| v.as_s().ok())
+            .and_then(|s| serde_json::from_str(s).ok()))
     }
 
     #[instrument(skip(self), level = "debug")]
