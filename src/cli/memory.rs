@@ -149,9 +149,14 @@ async fn set(table: String, arn: &str, place: &Place, values: &Tags) -> Result<(
         .await
         .map_err(|e| CliError::Failed(e.to_string()))?
         .unwrap_or_default();
+    // Who set what: the caller AWS vouches for (GetCallerIdentity), as `exempt` records it.
+    let who = match backend.identity().await {
+        Ok(Some(me)) => format!("{} (tag-warden memory set)", me.arn),
+        _ => "administrator (tag-warden memory set)".to_owned(),
+    };
     let story = [HistoryEntry {
         at: utc_time(now_ms()),
-        who: "administrator (tag-warden memory set)".to_owned(),
+        who,
         changes: values
             .iter()
             .map(|(k, v)| (k.clone(), before.values.get(k).cloned(), Some(v.clone())))

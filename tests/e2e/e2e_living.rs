@@ -166,6 +166,11 @@ async fn an_exemptions_grant_outlives_the_fifty_step_history() {
     let (_, story) = run_cli(&moto, &["history", &arn, "--json"], &memory);
     let steps = story["history"].as_array().unwrap();
     assert_eq!(steps.len(), 50, "the history keeps 50 steps");
+    assert_eq!(
+        steps.last().unwrap()["who"],
+        "arn:aws:sts::123456789012:user/moto (tag-warden memory set)",
+        "memory set records who set what"
+    );
     assert!(
         !steps
             .iter()
