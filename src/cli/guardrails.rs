@@ -82,10 +82,13 @@ pub struct GuardrailsArgs {
     #[arg(long)]
     strict: bool,
     /// Also keep tag-warden's own stack the deployers' (SCP): its function, role, memory table,
-    /// queues, rules, stacks and StackSet, all named after STACK (`tag-warden`), may be changed
-    /// only by the --deployer-principal roles; nobody else may invoke the function.
-    #[arg(long, value_name = "STACK")]
-    protect: Option<String>,
+    /// queues, rules, stacks and StackSet, all named after the stack (--stack-prefix), may be
+    /// changed only by the --deployer-principal roles; nobody else may invoke the function.
+    #[arg(long)]
+    protect: bool,
+    /// With --protect: the stack's name, the prefix of everything it creates.
+    #[arg(long, value_name = "PREFIX", default_value = "tag-warden", requires = "protect")]
+    stack_prefix: String,
     /// With --protect: who may write the memory table besides the function (repeatable; the
     /// template's OperatorPrincipals).
     #[arg(long = "operator-principal", value_name = "GLOB", requires = "protect")]
@@ -259,16 +262,18 @@ pub fn run(args: &GuardrailsArgs, env: &dyn Fn(&str) -> Option<String>) -> Resul
             max_bytes: args.max_size,
         },
         unmerged: false,
-        protect: match (&args.protect, kind) {
-            (None, _) => None,
-            (Some(prefix), GuardrailKind::Scp) if !prefix.trim().is_empty() => Some(Protect {
-                stack_prefix: prefix.trim().to_owned(),
+        protect: match (args.protect, kind) {
+            (false, _) => None,
+            (true, GuardrailKind::Scp) if !args.stack_prefix.trim().is_empty() => Some(Protect {
+                stack_prefix: args.stack_prefix.trim().to_owned(),
                 operators: args.operators.iter().map(|o| o.trim().to_owned()).collect(),
             }),
-            (Some(_), GuardrailKind::Scp) => {
-                return Err(CliError::Invalid("--protect takes the stack's name (tag-warden)".to_owned()))
+            (true, GuardrailKind::Scp) => {
+                return Err(CliError::Invalid(
+                    "--protect needs the stack's name: --stack-prefix (default tag-warden)".to_owned(),
+                ))
             }
-            (Some(_), GuardrailKind::Rcp) => {
+            (true, GuardrailKind::Rcp) => {
                 return Err(CliError::Invalid(
                     "--protect makes SCP statements (RCPs do not cover Lambda, IAM, EventBridge or CloudFormation): use --kind scp".to_owned(),
                 ))

@@ -1241,24 +1241,59 @@ fn protect_is_refused_for_rcps_and_without_a_stack_name() {
             "--org-id",
             "o-exampleorg1",
             "--protect",
-            "tag-warden",
         ],
-        vec!["--policy", "policies/example.json", "--kind", "scp", "--protect", " "],
+        vec![
+            "--policy",
+            "policies/example.json",
+            "--kind",
+            "scp",
+            "--protect",
+            "--stack-prefix",
+            " ",
+        ],
     ] {
         let out = command(&args);
         assert_eq!(out.status.code(), Some(2), "{args:?}");
         assert!(String::from_utf8_lossy(&out.stderr).contains("--protect"), "{args:?}");
     }
+    // The default stack name is the template's usual one; another is given with --stack-prefix.
+    for args in [
+        vec!["--policy", "policies/example.json", "--kind", "scp", "--protect"],
+        vec![
+            "--policy",
+            "policies/example.json",
+            "--kind",
+            "scp",
+            "--protect",
+            "--stack-prefix",
+            "governance",
+        ],
+    ] {
+        let out = command(&args);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let err = String::from_utf8_lossy(&out.stderr);
+        let stack = args
+            .last()
+            .filter(|a| **a != "--protect")
+            .copied()
+            .unwrap_or("tag-warden");
+        assert!(
+            err.contains(&format!(
+                "guardrails: --protect: the function, role, memory table, queues, rules and stacks named `{stack}-…`"
+            )),
+            "{err}"
+        );
+    }
+    // --stack-prefix means nothing without --protect.
     let out = command(&[
         "--policy",
         "policies/example.json",
         "--kind",
         "scp",
-        "--protect",
-        "tag-warden",
+        "--stack-prefix",
+        "x",
     ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("guardrails: --protect"));
+    assert_eq!(out.status.code(), Some(2));
 }
 
 #[test]
