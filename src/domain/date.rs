@@ -37,6 +37,11 @@ impl Date {
         })
     }
 
+    /// How many days this one is after `earlier` (negative: before).
+    pub fn days_after(self, earlier: Date) -> i64 {
+        self.days.saturating_sub(earlier.days)
+    }
+
     /// This date plus `n` days.
     pub fn plus_days(self, n: i64) -> Date {
         Date {

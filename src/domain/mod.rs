@@ -17,7 +17,7 @@ pub use context::{arn_account, arn_region, Actor, EventInfo, ResourceContext};
 pub use date::{parse_utc_time, utc_time, Date};
 pub use failure::{ApiError, ErrorKind};
 pub use organization::Organization;
-pub use outcome::{ErrorType, Outcome};
+pub use outcome::{ErrorType, Outcome, Standing, Standings};
 pub use principal::{names_sessions, Identity, RoleArn};
 pub use refusal::{PendingKeyState, Refusal, ReplicaOf};
 pub use tags::{is_reserved_key, Mode, ResourceKind, TagLimits, Tags, EXEMPT_TAG, EXEMPT_UNTIL_TAG, RESERVED_PREFIX};

@@ -18,6 +18,9 @@ pub enum Outcome {
     Violation,
     /// Carries `tag-warden:exempt = true`.
     Exempt,
+    /// Under a policy waiver (the waived rules set aside until its day), and otherwise
+    /// compliant: an exception, like an exemption.
+    Waived,
     /// Not governable now (deleted, managed by a service or AWS, pending deletion, gone).
     Skipped,
     /// An account whose member role is missing or refuses AssumeRole: a configuration fact,
@@ -45,6 +48,17 @@ impl Outcome {
         self.needs_attention() || self == Outcome::NotEnrolled
     }
 
+    /// How it counts toward a compliance rate: the one rule every count (the report's summary,
+    /// the CLI table, the metrics, the page, Security Hub) follows.
+    pub fn standing(self) -> Standing {
+        match self {
+            Outcome::Compliant | Outcome::Remediated => Standing::Compliant,
+            Outcome::WouldRemediate | Outcome::Violation | Outcome::Error => Standing::NotCompliant,
+            Outcome::Exempt | Outcome::Waived => Standing::Exception,
+            Outcome::Skipped | Outcome::Replica | Outcome::NotEnrolled | Outcome::Ignored => Standing::Apart,
+        }
+    }
+
     /// The kebab-case name used in reports.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -53,12 +67,60 @@ impl Outcome {
             Outcome::WouldRemediate => "would-remediate",
             Outcome::Violation => "violation",
             Outcome::Exempt => "exempt",
+            Outcome::Waived => "waived",
             Outcome::Skipped => "skipped",
             Outcome::Replica => "replica",
             Outcome::NotEnrolled => "not-enrolled",
             Outcome::Ignored => "ignored",
             Outcome::Error => "error",
         }
+    }
+}
+
+/// How an outcome counts toward a compliance rate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Standing {
+    /// Compliant as found, or fixed.
+    Compliant,
+    /// Left not compliant: a violation, an error, or a fix not made (report mode, a dry run).
+    NotCompliant,
+    /// An exception (an exemption or a waiver): neither compliant nor not; counted apart.
+    Exception,
+    /// Not judged against the policy here (skipped, a replica, an account, an ignored event).
+    Apart,
+}
+
+/// Counts by standing, and the compliance rate they give.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Standings {
+    /// Compliant or fixed.
+    pub compliant: usize,
+    /// Left not compliant.
+    pub not_compliant: usize,
+    /// Exemptions and waivers.
+    pub exceptions: usize,
+}
+
+impl Standings {
+    /// The standings of outcome counts.
+    pub fn of<'a>(counts: impl IntoIterator<Item = (&'a Outcome, &'a usize)>) -> Standings {
+        let mut s = Standings::default();
+        for (o, n) in counts {
+            match o.standing() {
+                Standing::Compliant => s.compliant += n,
+                Standing::NotCompliant => s.not_compliant += n,
+                Standing::Exception => s.exceptions += n,
+                Standing::Apart => {}
+            }
+        }
+        s
+    }
+
+    /// Compliant of compliant and not compliant, in percent; exceptions are in neither the
+    /// numerator nor the denominator. `None` when nothing counts.
+    pub fn percent(&self) -> Option<f64> {
+        let judged = self.compliant + self.not_compliant;
+        (judged > 0).then(|| self.compliant as f64 * 100.0 / judged as f64)
     }
 }
 

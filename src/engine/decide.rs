@@ -168,12 +168,15 @@ pub fn decide(eval: &Evaluation, applied: &Applied) -> Decision {
 }
 
 /// Where the resource stands once the plan is written: a violation while some finding is not
-/// fixed at all; would-remediate while report-only rules' writes remain; else compliant.
+/// fixed at all; would-remediate while report-only rules' writes remain; waived when a policy
+/// waiver sets rules aside (an exception, never compliance); else compliant.
 fn settled(eval: &Evaluation) -> Outcome {
     if eval.has_violations() {
         Outcome::Violation
     } else if !eval.report_only.is_empty() {
         Outcome::WouldRemediate
+    } else if !eval.waived.is_empty() {
+        Outcome::Waived
     } else {
         Outcome::Compliant
     }
@@ -354,5 +357,23 @@ mod tests {
         let d = decide(&e, &Applied::Nothing);
         assert_eq!(d.outcome, Outcome::Exempt);
         assert_eq!(d.reasons, ["carries `tag-warden:exempt` = `true`"]);
+    }
+
+    #[test]
+    fn a_resource_a_waiver_sets_rules_aside_for_is_an_exception_never_compliant() {
+        let waived = crate::engine::evaluate::Waived {
+            rule: "prod".into(),
+            until: crate::domain::Date::parse("2027-01-01").unwrap(),
+            reason: "vendor migration".into(),
+        };
+        let mut e = eval(&[], &[], false);
+        e.waived.push(waived.clone());
+        let d = decide(&e, &Applied::Nothing);
+        assert_eq!(d.outcome, Outcome::Waived);
+        assert!(d.reasons.iter().any(|r| r.contains("waived through 2027-01-01")));
+        // What other rules leave unfixed is still a violation.
+        let mut bad = eval(&[], &[], true);
+        bad.waived.push(waived);
+        assert_eq!(decide(&bad, &Applied::Nothing).outcome, Outcome::Violation);
     }
 }

@@ -175,6 +175,9 @@ impl<M: Memory + Sync> Judge<'_, M> {
         let decision = decide(&eval, &applied);
         let mut entry = ResourceReport::judged(ctx.clone(), resource_id, Some(eval), decision);
         entry.throttle_retries = retries;
+        if entry.outcome == Outcome::Exempt {
+            self.grant_of(&state.arn, &mut entry).await;
+        }
         entry.tags = state
             .tags
             .iter()
@@ -391,6 +394,21 @@ impl<M: Memory + Sync> Judge<'_, M> {
         match memory.remember(arn, &place, changed, observed, story).await {
             Ok(Stored::Written) => entry.remembered = changed.clone(),
             Ok(Stored::Newer) => tracing::debug!(arn, "memory holds a newer observation; kept"),
+            Err(e) => entry.reasons.push(memory_failed(&e)),
+        }
+    }
+
+    /// Who granted an exemption and why, from its grant (one read of memory).
+    async fn grant_of(&self, arn: &str, entry: &mut ResourceReport) {
+        let (Some(memory), Some(exception)) = (self.memory, entry.exception.as_mut()) else {
+            return;
+        };
+        match memory.grant(arn).await {
+            Ok(Some(g)) => {
+                exception.who = Some(g.who);
+                exception.why = Some(g.why);
+            }
+            Ok(None) => exception.who = Some("a trusted principal (see its history)".to_owned()),
             Err(e) => entry.reasons.push(memory_failed(&e)),
         }
     }

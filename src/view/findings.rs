@@ -19,7 +19,8 @@ pub fn finding_of(entry: &ResourceReport, mode: Mode, resolves: bool, observed_a
         }
         Outcome::Violation | Outcome::WouldRemediate => Compliance::Failed,
         Outcome::Remediated => Compliance::Passed,
-        Outcome::Exempt => Compliance::Warning,
+        // An exception (an exemption or a waiver): not enforced, and seen.
+        Outcome::Exempt | Outcome::Waived => Compliance::Warning,
         Outcome::Compliant if resolves => Compliance::Passed,
         Outcome::NotEnrolled => return not_enrolled_finding(entry, mode, observed_at),
         _ => return None,

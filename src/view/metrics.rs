@@ -25,6 +25,8 @@ pub enum Metric {
     Violations,
     /// Resources exempt (a verified exemption).
     Exempt,
+    /// Resources under a policy waiver and otherwise compliant.
+    Waived,
     /// Resources AWS would refuse tag changes on.
     Skipped,
     /// Replica secrets: judged through their primary, never written.
@@ -49,13 +51,14 @@ pub enum Metric {
 impl Metric {
     /// Every metric, in the order written: the counts (the totals carry every one, zeros
     /// included; `Throttled`, counted per invocation only, last of them), then `EventLatency`.
-    pub const ALL: [Metric; 15] = [
+    pub const ALL: [Metric; 16] = [
         Metric::Evaluated,
         Metric::Compliant,
         Metric::Remediated,
         Metric::WouldRemediate,
         Metric::Violations,
         Metric::Exempt,
+        Metric::Waived,
         Metric::Skipped,
         Metric::Replicas,
         Metric::NotEnrolled,
@@ -82,6 +85,7 @@ impl Metric {
             Metric::WouldRemediate => "WouldRemediate",
             Metric::Violations => "Violations",
             Metric::Exempt => "Exempt",
+            Metric::Waived => "Waived",
             Metric::Skipped => "Skipped",
             Metric::Replicas => "Replicas",
             Metric::NotEnrolled => "NotEnrolled",
@@ -112,6 +116,7 @@ impl Metric {
             Outcome::NotEnrolled => Some(Metric::NotEnrolled),
             Outcome::Error => Some(Metric::Errors),
             Outcome::Exempt => Some(Metric::Exempt),
+            Outcome::Waived => Some(Metric::Waived),
         }
     }
 }

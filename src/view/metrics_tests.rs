@@ -136,10 +136,10 @@ fn what_each_dimension_set_carries_is_what_is_written() {
             assert!(set.emitted().contains(&metric), "{name} under {dims:?}");
         }
     }
-    assert_eq!(Dimensions::Kind.emitted().len(), 13);
+    assert_eq!(Dimensions::Kind.emitted().len(), 14);
     assert!(!Dimensions::Account.emitted().contains(&Metric::Throttled));
     assert!(Dimensions::Account.emitted().contains(&Metric::Contested));
-    assert_eq!(Metric::COUNTED.len(), 14);
+    assert_eq!(Metric::COUNTED.len(), 15);
     assert!(!Metric::COUNTED.contains(&Metric::EventLatency));
     assert_eq!(Dimensions::named(&["Rule"]), None);
     for m in Metric::ALL {

@@ -6,19 +6,20 @@
 //! reasons (code in them as `<code>`). Every count cell carries `data-` attributes naming what
 //! it counts, so that tests (and scrapers) can read the numbers back.
 
-use crate::domain::{utc_time, Outcome, ResourceKind};
+use crate::domain::{utc_time, Date, Outcome, ResourceKind};
 use crate::view::metrics::rules_of;
 use crate::view::report::Report;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
 /// The outcomes the tables show, in order.
-pub const COLUMNS: [Outcome; 8] = [
+pub const COLUMNS: [Outcome; 9] = [
     Outcome::Compliant,
     Outcome::Remediated,
     Outcome::WouldRemediate,
     Outcome::Violation,
     Outcome::Exempt,
+    Outcome::Waived,
     Outcome::Skipped,
     Outcome::Replica,
     Outcome::Error,
@@ -45,7 +46,7 @@ pub fn escape(text: &str) -> String {
 
 const STYLE: &str = "body{font:14px/1.45 system-ui,-apple-system,Segoe UI,sans-serif;margin:2rem;color:#1d232a}\
 h1{font-size:1.5rem;margin:0 0 .25rem}h2{font-size:1.1rem;margin:2rem 0 .5rem}\
-.meta{color:#5b6570}table{border-collapse:collapse;margin:.25rem 0}\
+tr.soon td{background:#fff4e5}.meta{color:#5b6570}table{border-collapse:collapse;margin:.25rem 0}\
 th,td{padding:.3rem .6rem;border-bottom:1px solid #e3e7eb;text-align:left;vertical-align:top}\
 td.n{text-align:right;font-variant-numeric:tabular-nums}\
 .tiles{display:flex;gap:1rem;flex-wrap:wrap}.tile{border:1px solid #e3e7eb;border-radius:6px;padding:.6rem 1rem}\
@@ -122,18 +123,15 @@ pub fn with_code(text: &str) -> String {
     out
 }
 
-/// The share of judged resources compliant now (compliant, or fixed), skipped ones and replica
-/// secrets (counted with their primary) left out; `None` when none was judged.
+/// The share of the resources counted that are compliant now (compliant, or fixed): the
+/// report's compliance rate ([`Outcome::standing`]), exceptions, skipped ones and replica
+/// secrets left out; `None` when nothing counts.
 pub fn compliance_percent(report: &Report) -> Option<f64> {
-    let n = |o: Outcome| report.summary.get(&o).copied().unwrap_or(0);
-    let judged: usize = report
-        .summary
-        .iter()
-        .filter(|(o, _)| !matches!(o, Outcome::Skipped | Outcome::Replica | Outcome::Ignored))
-        .map(|(_, n)| n)
-        .sum();
-    (judged > 0).then(|| (n(Outcome::Compliant) + n(Outcome::Remediated)) as f64 * 100.0 / judged as f64)
+    report.compliance.percent
 }
+
+/// Exceptions ending within this many days come first, marked.
+pub const EXCEPTION_SOON_DAYS: i64 = 14;
 
 /// The tag the not-compliant resources are grouped by, unless `--group-by` says another.
 pub const DEFAULT_GROUP_BY: &str = "Owner";
@@ -164,10 +162,18 @@ pub fn render(report: &Report, now_ms: u64, group_by: &str) -> String {
         }
     );
     if let Some(pct) = compliance_percent(report) {
+        let exceptions = report.compliance.exceptions;
         let _ = write!(
             out,
-            "<p class=\"headline\"><span data-scope=\"headline\">{pct:.1}</span>% compliant \
-<small>compliant or fixed, of the resources judged (skipped ones left out)</small></p>"
+            "<p class=\"headline\"><span data-scope=\"headline\">{pct:.1}</span>% compliant{} \
+<small>compliant or fixed, of the resources judged; exceptions (exempt, waived), skipped ones and replicas left out</small></p>",
+            match exceptions {
+                0 => String::new(),
+                n => format!(
+                    " · <span data-scope=\"exceptions\">{n}</span> exception{} not counted",
+                    if n == 1 { "" } else { "s" }
+                ),
+            }
         );
     }
     out.push_str("<div class=\"tiles\">");
@@ -208,6 +214,7 @@ pub fn render(report: &Report, now_ms: u64, group_by: &str) -> String {
         }
     }
     rules_chart(&mut out, report);
+    exceptions(&mut out, report, Date::of_epoch_ms(now_ms));
     groups(&mut out, report, group_by);
     resources(&mut out, report);
     out.push_str("</body></html>\n");
@@ -270,6 +277,51 @@ fn groups(out: &mut String, report: &Report, key: &str) {
             escape(value.unwrap_or("")),
             names.len(),
             names.iter().map(|n| escape(n)).collect::<Vec<_>>().join("<br>")
+        );
+    }
+    out.push_str("</table>");
+}
+
+/// Every exception (exemption or waiver): the resource, its kind, who granted it, why, its last
+/// day and the days left; those ending within [`EXCEPTION_SOON_DAYS`] first, and marked.
+fn exceptions(out: &mut String, report: &Report, today: Date) {
+    let mut listed: Vec<_> = report
+        .results
+        .iter()
+        .filter_map(|e| Some((e, e.exception.as_ref()?)))
+        .collect();
+    let _ = write!(
+        out,
+        "<h2 id=\"exceptions\">Exceptions (<span data-scope=\"listed-exceptions\">{}</span>)</h2>",
+        listed.len()
+    );
+    if listed.is_empty() {
+        out.push_str("<p>No resource is exempt or waived.</p>");
+        return;
+    }
+    // Soonest ending first; an exemption without a day (`exempt = true`) last.
+    listed.sort_by_key(|(e, x)| (x.until.is_none(), x.until, e.arn.clone()));
+    out.push_str("<table><tr><th>resource</th><th>kind</th><th>granted by</th><th>reason</th><th>last day</th><th>days left</th></tr>");
+    for (e, x) in listed {
+        let left = x.until.map(|u| u.days_after(today));
+        let soon = left.is_some_and(|d| d <= EXCEPTION_SOON_DAYS);
+        let name = e.arn.as_deref().or(e.resource_id.as_deref()).unwrap_or("-");
+        let _ = write!(
+            out,
+            "<tr data-exception=\"{}\"{}><td class=\"arn\">{}</td><td>{}{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"n\">{}</td></tr>",
+            x.kind.as_str(),
+            if soon { " class=\"soon\"" } else { "" },
+            escape(name),
+            x.kind.as_str(),
+            if x.rules.is_empty() { String::new() } else { format!(" of {}", escape(&x.rules.join(", "))) },
+            escape(x.who.as_deref().unwrap_or("-")),
+            escape(x.why.as_deref().unwrap_or("-")),
+            x.until.map_or_else(|| "none".to_owned(), |u| u.to_string()),
+            match left {
+                Some(d) if soon => format!("<b class=\"warn\">{d}</b>"),
+                Some(d) => d.to_string(),
+                None => "-".to_owned(),
+            }
         );
     }
     out.push_str("</table>");

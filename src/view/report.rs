@@ -2,7 +2,9 @@
 //! line each ([`ResourceReport`]). What a sweep, a fan-out, an SQS batch or the findings came to
 //! is in [`summary`](super::summary).
 
-use crate::domain::{Date, ErrorType, EventInfo, Mode, Outcome, ReplicaOf, ResourceContext, ResourceKind, Tags};
+use crate::domain::{
+    Date, ErrorType, EventInfo, Mode, Outcome, ReplicaOf, ResourceContext, ResourceKind, Standing, Standings, Tags,
+};
 use crate::engine::decide::Decision;
 use crate::engine::evaluate::{Evaluation, Finding, Plan};
 
@@ -48,6 +50,9 @@ pub struct ResourceReport {
     /// The first day a waiver in force here ends (`tag-warden:exempt-until` or a policy waiver).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub waived_until: Option<Date>,
+    /// For an exception (exempt, waived): what kind, until when, granted by whom and why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exception: Option<Exception>,
     /// Values written to memory by this evaluation.
     #[serde(skip_serializing_if = "Tags::is_empty")]
     pub remembered: Tags,
@@ -126,6 +131,7 @@ impl ResourceReport {
             findings: Vec::new(),
             reasons: Vec::new(),
             waived_until: None,
+            exception: None,
             remembered: Tags::new(),
             error_type: None,
             event: EventInfo::default(),
@@ -144,6 +150,7 @@ impl ResourceReport {
     /// decision. `resource_id` is the identifier as an event gave it.
     pub fn judged(ctx: ResourceContext, resource_id: Option<&str>, eval: Option<Evaluation>, d: Decision) -> Self {
         let waived_until = eval.as_ref().and_then(Evaluation::waived_until);
+        let exception = eval.as_ref().and_then(Exception::of);
         let (findings, plan, report_only, awaiting) = eval
             .map(|e| (e.findings, e.plan, e.report_only, e.awaiting))
             .unwrap_or_default();
@@ -161,6 +168,7 @@ impl ResourceReport {
             findings,
             reasons: d.reasons,
             waived_until,
+            exception,
             remembered: Tags::new(),
             error_type: d.error_type,
             event: ctx.event.unwrap_or_default(),
@@ -192,7 +200,9 @@ impl ResourceReport {
     /// enrolled, or it is a replica whose
     /// primary does (so that a sweep of the replica's Region alone says where the fix belongs).
     pub fn worth_listing(&self) -> bool {
-        self.outcome.left_open() || (self.outcome == Outcome::Replica && !self.plan.is_empty())
+        self.outcome.left_open()
+            || self.outcome.standing() == Standing::Exception
+            || (self.outcome == Outcome::Replica && !self.plan.is_empty())
     }
 
     /// Emits the entry's structured log line (warn for violations and errors; with `quiet`,
@@ -210,15 +220,17 @@ impl ResourceReport {
                 keys_removed = ?self.keys_removed, error_type = self.error_type.map(ErrorType::as_str),
                 reasons, "resource outcome"
             ),
-            Outcome::Compliant | Outcome::Exempt | Outcome::Skipped | Outcome::Replica if quiet => tracing::debug!(
-                outcome = self.outcome.as_str(),
-                kind,
-                arn,
-                account,
-                event,
-                reasons,
-                "resource outcome"
-            ),
+            Outcome::Compliant | Outcome::Exempt | Outcome::Waived | Outcome::Skipped | Outcome::Replica if quiet => {
+                tracing::debug!(
+                    outcome = self.outcome.as_str(),
+                    kind,
+                    arn,
+                    account,
+                    event,
+                    reasons,
+                    "resource outcome"
+                )
+            }
             _ => tracing::info!(
                 outcome = self.outcome.as_str(), kind, arn, account, event, tags_added = ?added,
                 keys_removed = ?self.keys_removed, reasons, "resource outcome"
@@ -234,6 +246,9 @@ pub struct Report {
     pub mode: Mode,
     /// Counts per outcome.
     pub summary: BTreeMap<Outcome, usize>,
+    /// The compliance rate of `summary`: compliant or fixed, of those compliant or not;
+    /// exceptions (exempt, waived) counted apart, never in it.
+    pub compliance: Compliance,
     /// For a sweep: what it covered, and counts per kind and region. Its `results` then list
     /// only the resources left not compliant.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -259,6 +274,97 @@ pub struct Report {
     pub results: Vec<ResourceReport>,
 }
 
+/// A report's compliance rate, as every count makes it ([`Outcome::standing`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Compliance {
+    /// Compliant or fixed.
+    pub compliant: usize,
+    /// Left not compliant (a violation, an error, a fix not made).
+    pub not_compliant: usize,
+    /// Exceptions (exempt, waived): in neither number.
+    pub exceptions: usize,
+    /// Compliant of compliant and not compliant, in percent; none when nothing counts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub percent: Option<f64>,
+}
+
+impl Compliance {
+    /// The rate of outcome counts.
+    pub fn of(summary: &BTreeMap<Outcome, usize>) -> Compliance {
+        let s = Standings::of(summary);
+        Compliance {
+            compliant: s.compliant,
+            not_compliant: s.not_compliant,
+            exceptions: s.exceptions,
+            percent: s.percent(),
+        }
+    }
+}
+
+/// What kind of exception a resource is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ExceptionKind {
+    /// `tag-warden:exempt` / `exempt-until`, granted (`tag-warden exempt`) or trusted.
+    Exemption,
+    /// A policy `waivers` entry.
+    Waiver,
+}
+
+impl ExceptionKind {
+    /// `exemption` or `waiver`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExceptionKind::Exemption => "exemption",
+            ExceptionKind::Waiver => "waiver",
+        }
+    }
+}
+
+/// An exception, as a security lead reads it: kind, last day, who granted it and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Exception {
+    /// Exemption or waiver.
+    pub kind: ExceptionKind,
+    /// The last day (UTC); none for `tag-warden:exempt = true`, which has no end.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub until: Option<Date>,
+    /// Who granted it: the exemption's grant (memory), or the policy file for a waiver.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub who: Option<String>,
+    /// Why: the grant's or the waiver's reason.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub why: Option<String>,
+    /// For a waiver: the rules it sets aside.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<String>,
+}
+
+impl Exception {
+    /// The exception an evaluation makes of a resource, if any.
+    pub fn of(eval: &Evaluation) -> Option<Exception> {
+        if eval.exempt {
+            return Some(Exception {
+                kind: ExceptionKind::Exemption,
+                until: eval.exempt_until,
+                who: None,
+                why: None,
+                rules: Vec::new(),
+            });
+        }
+        let first = eval.waived.iter().min_by_key(|w| w.until)?;
+        let mut why: Vec<&str> = eval.waived.iter().map(|w| w.reason.as_str()).collect();
+        why.dedup();
+        Some(Exception {
+            kind: ExceptionKind::Waiver,
+            until: Some(first.until),
+            who: Some("the policy file (waivers)".to_owned()),
+            why: Some(why.join("; ")),
+            rules: eval.waived.iter().map(|w| w.rule.clone()).collect(),
+        })
+    }
+}
+
 pub(super) fn is_zero(n: &usize) -> bool {
     *n == 0
 }
@@ -272,6 +378,7 @@ impl Report {
         }
         Report {
             mode,
+            compliance: Compliance::of(&summary),
             summary,
             sweep: None,
             fanout: None,
@@ -296,6 +403,7 @@ impl Report {
         }
         Report {
             mode,
+            compliance: Compliance::of(&summary),
             summary,
             sweep: Some(sweep),
             fanout: None,
@@ -319,7 +427,12 @@ impl Report {
         self.results.retain(|r| {
             !matches!(
                 r.outcome,
-                Outcome::Compliant | Outcome::Exempt | Outcome::Skipped | Outcome::Replica | Outcome::Ignored
+                Outcome::Compliant
+                    | Outcome::Exempt
+                    | Outcome::Waived
+                    | Outcome::Skipped
+                    | Outcome::Replica
+                    | Outcome::Ignored
             )
         });
         self.omitted += before - self.results.len();

@@ -39,3 +39,151 @@ fn fitting_truncates_what_still_does_not_fit() {
     assert_eq!(r.results.len() + r.omitted, 2_000);
     assert_eq!(r.summary[&Outcome::Error], 2_000);
 }
+
+/// The estate of the issue: 2 compliant, 1 violating, 1 waived and 1 exempt.
+fn estate() -> Vec<ResourceReport> {
+    let one = |i: usize, outcome: Outcome| {
+        let mut r = ResourceReport::new(outcome);
+        r.kind = Some(ResourceKind::Secret);
+        r.arn = Some(format!(
+            "arn:aws:secretsmanager:us-east-1:123456789012:secret:s{i}-AbCdEf"
+        ));
+        r.account = Some("123456789012".into());
+        r.region = Some("us-east-1".into());
+        r
+    };
+    let mut waived = one(3, Outcome::Waived);
+    waived.exception = Some(Exception {
+        kind: ExceptionKind::Waiver,
+        until: Date::parse("2026-12-10"),
+        who: Some("the policy file (waivers)".into()),
+        why: Some("<script>alert(1)</script> vendor migration".into()),
+        rules: vec!["prod".into()],
+    });
+    let mut exempt = one(4, Outcome::Exempt);
+    exempt.exception = Some(Exception {
+        kind: ExceptionKind::Exemption,
+        until: Date::parse("2027-02-01"),
+        who: Some("arn:aws:iam::123456789012:role/secops".into()),
+        why: Some("MIG-42".into()),
+        rules: Vec::new(),
+    });
+    vec![
+        one(0, Outcome::Compliant),
+        one(1, Outcome::Remediated),
+        one(2, Outcome::Violation),
+        waived,
+        exempt,
+    ]
+}
+
+#[test]
+fn one_rule_decides_what_counts_in_the_report_the_table_the_metrics_the_page_and_security_hub() {
+    let entries = estate();
+    let report = Report::new(Mode::Enforce, entries.clone());
+    // The report: exceptions in neither number.
+    assert_eq!(
+        (
+            report.compliance.compliant,
+            report.compliance.not_compliant,
+            report.compliance.exceptions
+        ),
+        (2, 1, 2)
+    );
+    assert_eq!(format!("{:.1}", report.compliance.percent.unwrap()), "66.7");
+    let json = serde_json::to_value(&report).unwrap();
+    assert_eq!(json["compliance"]["exceptions"], 2);
+    assert_eq!(json["summary"]["waived"], 1);
+    // The page's headline says what it left out.
+    let page = crate::view::page::render(&report, 1_796_000_000_000, "Owner");
+    assert!(page.contains("<span data-scope=\"headline\">66.7</span>% compliant · <span data-scope=\"exceptions\">2</span> exceptions not counted"), "{page}");
+    // The metrics: a Waived count beside Exempt, and Compliant without either.
+    let mut m = crate::view::metrics::Metrics::default();
+    for e in &entries {
+        m.observe(e);
+    }
+    use crate::view::metrics::Metric;
+    assert_eq!(
+        (
+            m.total(Metric::Compliant),
+            m.total(Metric::Remediated),
+            m.total(Metric::Waived),
+            m.total(Metric::Exempt)
+        ),
+        (1, 1, 1, 1)
+    );
+    // Security Hub: an exception is a WARNING, like an exemption.
+    for e in &entries[3..] {
+        let f = crate::view::findings::finding_of(e, Mode::Enforce, false, "2026-12-03T00:00:00Z").unwrap();
+        assert_eq!(f.compliance, crate::ports::Compliance::Warning, "{:?}", e.outcome);
+    }
+    // Every outcome has exactly one standing; exceptions are exempt and waived only.
+    let exceptions: Vec<Outcome> = crate::view::page::COLUMNS
+        .into_iter()
+        .filter(|o| o.standing() == Standing::Exception)
+        .collect();
+    assert_eq!(exceptions, [Outcome::Exempt, Outcome::Waived]);
+}
+
+#[test]
+fn the_table_lists_exceptions_apart_from_what_is_not_compliant() {
+    let mut sweep = crate::view::summary::SweepSummary {
+        regions: vec!["us-east-1".into()],
+        complete: true,
+        ..crate::view::summary::SweepSummary::default()
+    };
+    let counts: BTreeMap<Outcome, usize> = [
+        (Outcome::Compliant, 1),
+        (Outcome::Remediated, 1),
+        (Outcome::Violation, 1),
+        (Outcome::Waived, 1),
+        (Outcome::Exempt, 1),
+    ]
+    .into();
+    sweep.by_kind.insert(ResourceKind::Secret, counts.clone());
+    sweep
+        .by_region
+        .insert("us-east-1".into(), [(ResourceKind::Secret, counts)].into());
+    let report = Report::of_sweep(Mode::Enforce, estate(), sweep);
+    let text = crate::view::table::render(&report).unwrap();
+    assert!(
+        text.contains("compliance 66.7%: 2 of 3 compliant or fixed; 2 exception(s) not counted"),
+        "{text}"
+    );
+    assert!(text.contains("not compliant (1):"), "{text}");
+    assert!(text.contains("exceptions (2):"), "{text}");
+    assert!(text.contains("waiver") && text.contains("until 2026-12-10"), "{text}");
+}
+
+#[test]
+fn the_page_lists_each_exception_with_who_why_and_its_last_day_the_soonest_first_and_marked() {
+    let report = Report::new(Mode::Enforce, estate());
+    // 2026-12-03: the waiver ends in 7 days, the exemption in 60.
+    let today_ms = 1_796_256_000_000;
+    assert_eq!(Date::of_epoch_ms(today_ms).to_string(), "2026-12-03");
+    let page = crate::view::page::render(&report, today_ms, "Owner");
+    let section = &page[page.find("id=\"exceptions\"").unwrap()..];
+    assert!(section.contains("Exceptions (<span data-scope=\"listed-exceptions\">2</span>)"));
+    let waiver = section.find("s3-AbCdEf").unwrap();
+    let exemption = section.find("s4-AbCdEf").unwrap();
+    assert!(waiver < exemption, "the one ending soonest first");
+    assert!(
+        section.contains("<tr data-exception=\"waiver\" class=\"soon\">"),
+        "{section}"
+    );
+    assert!(section.contains("<tr data-exception=\"exemption\"><td"), "{section}");
+    assert!(
+        section.contains("<b class=\"warn\">7</b>") && section.contains(">60<"),
+        "{section}"
+    );
+    assert!(section.contains("arn:aws:iam::123456789012:role/secops") && section.contains("MIG-42"));
+    assert!(section.contains("waiver of prod"));
+    // Hostile text (a waiver's reason) is escaped.
+    assert!(!page.contains("<script>") && section.contains("&lt;script&gt;alert(1)&lt;/script&gt; vendor migration"));
+    // Exceptions are never among "not compliant".
+    let open = &page[page.find("Not compliant (").unwrap()..];
+    assert!(
+        open.starts_with("Not compliant (<span data-scope=\"listed\">1</span>)"),
+        "{open}"
+    );
+}

@@ -51,12 +51,40 @@ pub fn render(report: &Report) -> Option<String> {
             out.push_str(&format!("  {cell}: {why}\n"));
         }
     }
-    if !report.results.is_empty() {
-        out.push_str(&format!("\nnot compliant ({}):\n", report.results.len()));
-        for r in &report.results {
+    let c = &report.compliance;
+    if let Some(pct) = c.percent {
+        out.push_str(&format!(
+            "\ncompliance {pct:.1}%: {} of {} compliant or fixed; {} exception(s) not counted\n",
+            c.compliant,
+            c.compliant + c.not_compliant,
+            c.exceptions
+        ));
+    }
+    let open: Vec<_> = report.results.iter().filter(|r| r.outcome.left_open()).collect();
+    if !open.is_empty() {
+        out.push_str(&format!("\nnot compliant ({}):\n", open.len()));
+        for r in open {
             let name = r.arn.as_deref().or(r.resource_id.as_deref()).unwrap_or("-");
             let why = r.reasons.first().map(String::as_str).unwrap_or("");
             out.push_str(&format!("  {:<15} {name}: {why}\n", r.outcome.as_str()));
+        }
+    }
+    let exceptions: Vec<_> = report
+        .results
+        .iter()
+        .filter_map(|r| Some((r, r.exception.as_ref()?)))
+        .collect();
+    if !exceptions.is_empty() {
+        out.push_str(&format!("\nexceptions ({}):\n", exceptions.len()));
+        for (r, x) in exceptions {
+            let name = r.arn.as_deref().or(r.resource_id.as_deref()).unwrap_or("-");
+            out.push_str(&format!(
+                "  {:<15} {name}: until {}, granted by {}: {}\n",
+                x.kind.as_str(),
+                x.until.map_or_else(|| "no end".to_owned(), |u| u.to_string()),
+                x.who.as_deref().unwrap_or("-"),
+                x.why.as_deref().unwrap_or("-")
+            ));
         }
     }
     out.push_str(&format!(
@@ -96,11 +124,11 @@ mod tests {
         assert_eq!(lines[0][2..], COLUMNS.map(|c| c.as_str()));
         assert_eq!(
             lines[1],
-            ["123456789012", "secret", "7", "0", "0", "2", "0", "0", "0", "0"]
+            ["123456789012", "secret", "7", "0", "0", "2", "0", "0", "0", "0", "0"]
         );
         assert_eq!(
             lines[2],
-            ["123456789012", "kms-key", "0", "0", "0", "0", "0", "0", "0", "0"]
+            ["123456789012", "kms-key", "0", "0", "0", "0", "0", "0", "0", "0", "0"]
         );
     }
 }
