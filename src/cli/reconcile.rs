@@ -128,6 +128,7 @@ fn configure(args: &ReconcileArgs, env: &dyn Fn(&str) -> Option<String>) -> Resu
     if let Some(n) = args.concurrency {
         config.sweep.concurrency = n.max(1);
     }
+    config.sweep.group_by.clone_from(&args.group_by);
     if let Some(n) = args.cells_at_once {
         config.sweep.cells_at_once = n.max(1);
     }

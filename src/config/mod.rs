@@ -46,6 +46,8 @@ pub const ENV_SWEEP_MAX_RECEIVES: &str = "TAG_WARDEN_SWEEP_MAX_RECEIVES";
 /// Seconds before a resource whose locked key an `aws.tag` event saw changed is judged again
 /// (default 300, at most 900): by then the CloudTrail record of the call has come, or not.
 pub const ENV_RECHECK_DELAY_SECONDS: &str = "TAG_WARDEN_RECHECK_DELAY_SECONDS";
+/// The tag a sweep counts resources by, for a compliance rate per team (default `Owner`).
+pub const ENV_GROUP_BY: &str = "TAG_WARDEN_GROUP_BY";
 /// Cells (account and region) one sweep works on at once.
 pub const ENV_CELLS_AT_ONCE: &str = "TAG_WARDEN_CELLS_AT_ONCE";
 /// The CloudWatch namespace of the EMF metrics (default `TagWarden`).
@@ -318,6 +320,7 @@ impl Config {
                     .unwrap_or(defaults.secrets_write_rps),
                 kms_write_rps: setting(env, ENV_KMS_WRITE_RPS, Rate::parse)?.unwrap_or(defaults.kms_write_rps),
                 max_entries: setting(env, ENV_REPORT_MAX_ENTRIES, count)?.unwrap_or(defaults.max_entries),
+                group_by: setting_text(env, ENV_GROUP_BY).unwrap_or(defaults.group_by),
             },
             list_page_size: setting(env, ENV_LIST_PAGE_SIZE, |v| {
                 count(v).and_then(|n| i32::try_from(n.min(1000)).ok())

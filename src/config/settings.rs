@@ -57,6 +57,8 @@ pub struct SweepSettings {
     /// The most entries (resources left not compliant) the report lists; the counts always
     /// cover every resource, and every entry is logged.
     pub max_entries: usize,
+    /// The tag a sweep counts resources by (a rate per team): `Owner` unless told.
+    pub group_by: String,
 }
 
 impl Default for SweepSettings {
@@ -67,6 +69,7 @@ impl Default for SweepSettings {
             secrets_write_rps: Rate::SECRETS_WRITE_DEFAULT,
             kms_write_rps: Rate::KMS_WRITE_DEFAULT,
             max_entries: 1000,
+            group_by: "Owner".to_owned(),
         }
     }
 }

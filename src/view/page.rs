@@ -6,9 +6,9 @@
 //! reasons (code in them as `<code>`). Every count cell carries `data-` attributes naming what
 //! it counts, so that tests (and scrapers) can read the numbers back.
 
-use crate::domain::{utc_time, Date, Outcome, ResourceKind};
+use crate::domain::{utc_time, Date, Outcome, ResourceKind, Standings};
 use crate::view::metrics::rules_of;
-use crate::view::report::Report;
+use crate::view::report::{Report, ResourceReport};
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
@@ -251,35 +251,90 @@ fn rules_chart(out: &mut String, report: &Report) {
     out.push_str("</table>");
 }
 
-/// The resources left not compliant, grouped by the value of the tag `key` (a team finds its
-/// own), each group with its count and its resources.
+/// A rate per group: every resource counted by the value of the tag `key` (a team finds its
+/// own): resources, compliant, not compliant, exceptions and the compliance rate (the
+/// headline's rule), worst first, with the resources left not compliant; resources without the
+/// tag are a group like the others.
 fn groups(out: &mut String, report: &Report, key: &str) {
-    let mut by: BTreeMap<Option<&str>, Vec<&str>> = BTreeMap::new();
-    for e in report.results.iter().filter(|e| e.outcome.needs_attention()) {
-        let name = e.arn.as_deref().or(e.resource_id.as_deref()).unwrap_or("-");
-        by.entry(e.tags.get(key).map(String::as_str)).or_default().push(name);
+    let counted = report
+        .sweep
+        .as_ref()
+        .filter(|s| s.group_by == key && !s.by_group.is_empty());
+    let mut counts: BTreeMap<String, BTreeMap<Outcome, usize>> =
+        counted.map(|s| s.by_group.clone()).unwrap_or_default();
+    let mut open: BTreeMap<String, Vec<&ResourceReport>> = BTreeMap::new();
+    for e in report.results.iter().filter(|e| e.kind.is_some()) {
+        let group = e.tags.get(key).cloned().unwrap_or_default();
+        if counted.is_none() {
+            *counts.entry(group.clone()).or_default().entry(e.outcome).or_insert(0) += 1;
+        }
+        if e.outcome.needs_attention() {
+            open.entry(group).or_default().push(e);
+        }
     }
     let _ = write!(out, "<h2 id=\"by-group\">By {}</h2>", escape(key));
-    if by.is_empty() {
-        out.push_str("<p>Nothing is left not compliant.</p>");
+    if counts.is_empty() {
+        out.push_str("<p>No resource to group.</p>");
         return;
     }
-    out.push_str("<table>");
-    // Groups with a value first, by value; then the resources without the tag.
-    let mut ordered: Vec<_> = by.iter().filter(|(v, _)| v.is_some()).collect();
-    ordered.extend(by.iter().filter(|(v, _)| v.is_none()));
-    for (value, names) in ordered {
-        let label = value.map_or_else(|| format!("(no {})", escape(key)), escape);
+    let mut rows: Vec<(&String, Standings, usize)> = counts
+        .iter()
+        .map(|(g, c)| {
+            (
+                g,
+                Standings::of(c),
+                c.iter().filter(|(o, _)| **o != Outcome::Ignored).map(|(_, n)| n).sum(),
+            )
+        })
+        .collect();
+    // Worst first: the lowest rate, then the most left not compliant; groups with no rate last.
+    rows.sort_by(|a, b| {
+        let rate = |s: &Standings| s.percent().unwrap_or(f64::INFINITY);
+        rate(&a.1)
+            .total_cmp(&rate(&b.1))
+            .then(b.1.not_compliant.cmp(&a.1.not_compliant))
+            .then(a.0.cmp(b.0))
+    });
+    out.push_str("<table><tr><th>group</th><th>resources</th><th>compliant</th><th>not compliant</th><th>exceptions</th><th>rate</th><th>not compliant</th></tr>");
+    for (group, st, total) in rows {
+        let label = if group.is_empty() {
+            format!("(no {})", escape(key))
+        } else {
+            escape(group)
+        };
+        let g = escape(group);
+        let listed = open
+            .get(group)
+            .map_or_else(Vec::new, |v| v.iter().map(|e| resource_cell(e)).collect());
         let _ = write!(
             out,
-            "<tr data-group=\"{}\"><th>{label}</th><td class=\"n\" data-scope=\"group\" data-key=\"{}\">{}</td><td class=\"arn\">{}</td></tr>",
-            escape(value.unwrap_or("")),
-            escape(value.unwrap_or("")),
-            names.len(),
-            names.iter().map(|n| escape(n)).collect::<Vec<_>>().join("<br>")
+            "<tr data-group=\"{g}\"><th>{label}</th><td class=\"n\" data-scope=\"group-resources\" data-key=\"{g}\">{total}</td>\
+<td class=\"n\" data-scope=\"group-compliant\" data-key=\"{g}\">{}</td><td class=\"n\" data-scope=\"group\" data-key=\"{g}\">{}</td>\
+<td class=\"n\" data-scope=\"group-exceptions\" data-key=\"{g}\">{}</td><td class=\"n\" data-scope=\"group-rate\" data-key=\"{g}\">{}</td>\
+<td class=\"arn\">{}</td></tr>",
+            st.compliant,
+            st.not_compliant,
+            st.exceptions,
+            st.percent().map_or_else(|| "-".to_owned(), |p| format!("{p:.1}%")),
+            listed.join("<br>")
         );
     }
     out.push_str("</table>");
+}
+
+/// A resource as people know it (a secret's name, a key's aliases), its ARN on hover and in a
+/// detail line under it.
+fn resource_cell(e: &ResourceReport) -> String {
+    let shown = e.display_name();
+    match e.arn.as_deref().filter(|arn| *arn != shown) {
+        Some(arn) => format!(
+            "<span class=\"name\" title=\"{}\">{}</span><br><small class=\"detail\">{}</small>",
+            escape(arn),
+            escape(&shown),
+            escape(arn)
+        ),
+        None => escape(&shown),
+    }
 }
 
 /// Every exception (exemption or waiver): the resource, its kind, who granted it, why, its last
@@ -305,13 +360,12 @@ fn exceptions(out: &mut String, report: &Report, today: Date) {
     for (e, x) in listed {
         let left = x.until.map(|u| u.days_after(today));
         let soon = left.is_some_and(|d| d <= EXCEPTION_SOON_DAYS);
-        let name = e.arn.as_deref().or(e.resource_id.as_deref()).unwrap_or("-");
         let _ = write!(
             out,
             "<tr data-exception=\"{}\"{}><td class=\"arn\">{}</td><td>{}{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"n\">{}</td></tr>",
             x.kind.as_str(),
             if soon { " class=\"soon\"" } else { "" },
-            escape(name),
+            resource_cell(e),
             x.kind.as_str(),
             if x.rules.is_empty() { String::new() } else { format!(" of {}", escape(&x.rules.join(", "))) },
             escape(x.who.as_deref().unwrap_or("-")),
@@ -347,7 +401,6 @@ fn resources(out: &mut String, report: &Report) {
     }
     out.push_str("<table><tr><th>outcome</th><th>kind</th><th>account</th><th>region</th><th>resource</th><th>rules</th><th>reasons</th></tr>");
     for e in left {
-        let name = e.arn.as_deref().or(e.resource_id.as_deref()).unwrap_or("-");
         let rules: Vec<String> = rules_of(e).into_iter().collect();
         let _ = write!(
             out,
@@ -357,7 +410,7 @@ fn resources(out: &mut String, report: &Report) {
             e.kind.map_or("-", ResourceKind::as_str),
             escape(e.account.as_deref().unwrap_or("-")),
             escape(e.region.as_deref().unwrap_or("-")),
-            escape(name),
+            resource_cell(e),
             escape(&rules.join(", ")),
             e.reasons.iter().map(|r| with_code(r)).collect::<Vec<_>>().join("<br>")
         );

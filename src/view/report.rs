@@ -50,6 +50,12 @@ pub struct ResourceReport {
     /// The first day a waiver in force here ends (`tag-warden:exempt-until` or a policy waiver).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub waived_until: Option<Date>,
+    /// The name people know it by: a secret's name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// A KMS key's aliases (without `alias/`), where known.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub aliases: Vec<String>,
     /// For an exception (exempt, waived): what kind, until when, granted by whom and why.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub exception: Option<Exception>,
@@ -131,6 +137,8 @@ impl ResourceReport {
             findings: Vec::new(),
             reasons: Vec::new(),
             waived_until: None,
+            name: None,
+            aliases: Vec::new(),
             exception: None,
             remembered: Tags::new(),
             error_type: None,
@@ -151,6 +159,8 @@ impl ResourceReport {
     pub fn judged(ctx: ResourceContext, resource_id: Option<&str>, eval: Option<Evaluation>, d: Decision) -> Self {
         let waived_until = eval.as_ref().and_then(Evaluation::waived_until);
         let exception = eval.as_ref().and_then(Exception::of);
+        let name = ctx.name.clone().filter(|_| ctx.kind == ResourceKind::Secret);
+        let aliases = ctx.aliases.clone();
         let (findings, plan, report_only, awaiting) = eval
             .map(|e| (e.findings, e.plan, e.report_only, e.awaiting))
             .unwrap_or_default();
@@ -168,6 +178,8 @@ impl ResourceReport {
             findings,
             reasons: d.reasons,
             waived_until,
+            name,
+            aliases,
             exception,
             remembered: Tags::new(),
             error_type: d.error_type,
@@ -196,9 +208,24 @@ impl ResourceReport {
         entry
     }
 
+    /// The name people know the resource by: a secret's name; a KMS key's aliases (`alias/…`)
+    /// with its id; else its ARN or identifier.
+    pub fn display_name(&self) -> String {
+        let id = self.arn.as_deref().or(self.resource_id.as_deref()).unwrap_or("-");
+        if let Some(name) = &self.name {
+            return name.clone();
+        }
+        if !self.aliases.is_empty() {
+            let key = id.rsplit_once("key/").map_or(id, |(_, k)| k);
+            let aliases: Vec<String> = self.aliases.iter().map(|a| format!("alias/{a}")).collect();
+            return format!("{} ({key})", aliases.join(", "));
+        }
+        id.to_owned()
+    }
+
     /// Whether a sweep's report lists the entry: it needs attention, is an account not
-    /// enrolled, or it is a replica whose
-    /// primary does (so that a sweep of the replica's Region alone says where the fix belongs).
+    /// enrolled, an exception, or a replica whose primary does (so that a sweep of the
+    /// replica's Region alone says where the fix belongs).
     pub fn worth_listing(&self) -> bool {
         self.outcome.left_open()
             || self.outcome.standing() == Standing::Exception

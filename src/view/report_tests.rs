@@ -187,3 +187,85 @@ fn the_page_lists_each_exception_with_who_why_and_its_last_day_the_soonest_first
         "{open}"
     );
 }
+
+#[test]
+fn a_secret_shows_its_name_and_a_key_its_aliases_with_the_arn_on_hover_everywhere() {
+    let mut secret = ResourceReport::new(Outcome::Violation);
+    secret.kind = Some(ResourceKind::Secret);
+    secret.arn = Some("arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/payments/db-AbCdEf".into());
+    secret.name = Some("prod/payments/db".into());
+    let mut key = ResourceReport::new(Outcome::Violation);
+    key.kind = Some(ResourceKind::KmsKey);
+    key.arn = Some("arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab".into());
+    key.aliases = vec!["team-a/data".into(), "<b>x</b>".into()];
+    assert_eq!(secret.display_name(), "prod/payments/db");
+    assert_eq!(
+        key.display_name(),
+        "alias/team-a/data, alias/<b>x</b> (1234abcd-12ab-34cd-56ef-1234567890ab)"
+    );
+    let report = Report::new(Mode::Enforce, vec![secret, key]);
+    let page = crate::view::page::render(&report, 1_796_256_000_000, "Owner");
+    assert!(page.contains(
+        "<span class=\"name\" title=\"arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/payments/db-AbCdEf\">prod/payments/db</span>"
+    ), "{page}");
+    assert!(page.contains("alias/team-a/data, alias/&lt;b&gt;x&lt;/b&gt; (1234abcd-12ab-34cd-56ef-1234567890ab)"));
+    assert!(!page.contains("<b>x</b>"));
+    // A key without aliases shows its ARN.
+    let mut bare = ResourceReport::new(Outcome::Violation);
+    bare.arn = Some("arn:aws:kms:us-east-1:123456789012:key/k".into());
+    assert_eq!(bare.display_name(), "arn:aws:kms:us-east-1:123456789012:key/k");
+}
+
+#[test]
+fn the_page_gives_a_rate_per_owner_worst_first_with_no_owner_a_group_like_the_others() {
+    let mut sweep = crate::view::summary::SweepSummary {
+        regions: vec!["us-east-1".into()],
+        complete: true,
+        group_by: "Owner".into(),
+        ..crate::view::summary::SweepSummary::default()
+    };
+    let counts = |c: &[(Outcome, usize)]| -> BTreeMap<Outcome, usize> { c.iter().copied().collect() };
+    sweep.by_group.insert(
+        "payments".into(),
+        counts(&[(Outcome::Compliant, 3), (Outcome::Violation, 1)]),
+    );
+    sweep.by_group.insert(
+        "search".into(),
+        counts(&[(Outcome::Compliant, 1), (Outcome::Violation, 3)]),
+    );
+    sweep
+        .by_group
+        .insert("<i>ops</i>".into(), counts(&[(Outcome::Waived, 2)]));
+    sweep
+        .by_group
+        .insert(String::new(), counts(&[(Outcome::Exempt, 1), (Outcome::Compliant, 1)]));
+    let report = Report::of_sweep(Mode::Enforce, Vec::new(), sweep);
+    let page = crate::view::page::render(&report, 0, "Owner");
+    let section = &page[page.find("id=\"by-group\"").unwrap()..];
+    let order: Vec<usize> = [
+        "data-group=\"search\"",
+        "data-group=\"payments\"",
+        "data-group=\"\"",
+        "data-group=\"&lt;i&gt;ops&lt;/i&gt;\"",
+    ]
+    .iter()
+    .map(|g| section.find(g).unwrap_or_else(|| panic!("{g} in {section}")))
+    .collect();
+    assert!(
+        order.windows(2).all(|w| w[0] < w[1]),
+        "worst first, no rate last: {order:?}"
+    );
+    for (scope, group, value) in [
+        ("group-rate", "search", "25.0%"),
+        ("group-rate", "payments", "75.0%"),
+        ("group-rate", "", "100.0%"),
+        ("group-exceptions", "", "1"),
+        ("group-resources", "", "2"),
+        ("group", "search", "3"),
+        ("group-rate", "&lt;i&gt;ops&lt;/i&gt;", "-"),
+    ] {
+        let cell = format!("data-scope=\"{scope}\" data-key=\"{group}\">{value}<");
+        assert!(section.contains(&cell), "{cell} in {section}");
+    }
+    assert!(section.contains("<th>(no Owner)</th>") && !page.contains("<i>ops</i>"));
+}

@@ -41,6 +41,13 @@ pub struct SweepSummary {
     /// reported once each, their cells neither swept nor failed.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub not_enrolled: BTreeMap<String, String>,
+    /// The tag resources are counted by (`group_by`), and the outcome counts per value of it
+    /// (`""`: resources without the tag), every resource swept included: a rate per team.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub group_by: String,
+    /// Outcome counts per value of `group_by`.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub by_group: BTreeMap<String, BTreeMap<Outcome, usize>>,
     /// Throttled attempts AWS answered during the sweep (the SDK retried them; the pacer
     /// slowed down on each).
     pub throttled: u64,
@@ -78,6 +85,15 @@ impl SweepSummary {
         }
         for (account, counts) in other.by_account {
             add_counts(self.by_account.entry(account).or_default(), counts);
+        }
+        if self.group_by.is_empty() {
+            self.group_by = other.group_by;
+        }
+        for (group, outcomes) in other.by_group {
+            let into = self.by_group.entry(group).or_default();
+            for (outcome, n) in outcomes {
+                *into.entry(outcome).or_insert(0) += n;
+            }
         }
         self.failed_cells.extend(other.failed_cells);
         self.not_enrolled.extend(other.not_enrolled);

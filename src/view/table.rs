@@ -64,7 +64,7 @@ pub fn render(report: &Report) -> Option<String> {
     if !open.is_empty() {
         out.push_str(&format!("\nnot compliant ({}):\n", open.len()));
         for r in open {
-            let name = r.arn.as_deref().or(r.resource_id.as_deref()).unwrap_or("-");
+            let name = r.display_name();
             let why = r.reasons.first().map(String::as_str).unwrap_or("");
             out.push_str(&format!("  {:<15} {name}: {why}\n", r.outcome.as_str()));
         }
@@ -77,7 +77,7 @@ pub fn render(report: &Report) -> Option<String> {
     if !exceptions.is_empty() {
         out.push_str(&format!("\nexceptions ({}):\n", exceptions.len()));
         for (r, x) in exceptions {
-            let name = r.arn.as_deref().or(r.resource_id.as_deref()).unwrap_or("-");
+            let name = r.display_name();
             out.push_str(&format!(
                 "  {:<15} {name}: until {}, granted by {}: {}\n",
                 x.kind.as_str(),

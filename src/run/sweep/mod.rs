@@ -214,6 +214,13 @@ impl<B: Backend> Sweep<'_, B> {
                     *in_account.entry(kind).or_default().entry(*outcome).or_insert(0) += n;
                 }
             }
+            summary.group_by.clone_from(&self.settings.group_by);
+            for (group, outcomes) in tally.by_group {
+                let into = summary.by_group.entry(group).or_default();
+                for (outcome, n) in outcomes {
+                    *into.entry(outcome).or_insert(0) += n;
+                }
+            }
             entries.extend(tally.kept);
         }
         summary.complete &= summary.not_started == 0;
@@ -317,7 +324,7 @@ impl<B: Backend> Sweep<'_, B> {
                     if let Some(o) = self.outputs {
                         o.observe(&entry);
                     }
-                    tally.add(entry, self.settings.max_entries, today);
+                    tally.add(entry, self.settings.max_entries, today, &self.settings.group_by);
                 }
                 progress(Progress {
                     region: &cell.region,

@@ -45,6 +45,8 @@ pub(super) struct Tally {
     pub remembered: usize,
     pub expired: usize,
     pub waivers: WaiverCounts,
+    /// Outcome counts per value of the sweep's group tag (`""`: without it).
+    pub by_group: BTreeMap<String, BTreeMap<Outcome, usize>>,
     pub listing_failed: bool,
     pub listing: ListingDone,
 }
@@ -53,9 +55,18 @@ impl Tally {
     /// Counts and logs an entry (and a waiver in force, expiring within 14 days of `today`
     /// or not); keeps it when it needs attention (or is a replica whose primary does) and the
     /// bound allows.
-    pub fn add(&mut self, entry: ResourceReport, max_kept: usize, today: Date) {
+    pub fn add(&mut self, entry: ResourceReport, max_kept: usize, today: Date, group_by: &str) {
         entry.log(true);
         *self.counts.entry(entry.outcome).or_insert(0) += 1;
+        if entry.kind.is_some() {
+            let group = entry.tags.get(group_by).cloned().unwrap_or_default();
+            *self
+                .by_group
+                .entry(group)
+                .or_default()
+                .entry(entry.outcome)
+                .or_insert(0) += 1;
+        }
         if let Some(until) = entry.waived_until {
             self.waivers.active += 1;
             self.waivers.expiring_within_14_days += usize::from(until <= today.plus_days(14));
@@ -94,7 +105,7 @@ mod tests {
         let today = Date::parse("2026-11-23").unwrap();
         let mut t = Tally::default();
         for _ in 0..5 {
-            t.add(entry(Outcome::Compliant), 2, today);
+            t.add(entry(Outcome::Compliant), 2, today, "Owner");
         }
         for o in [
             Outcome::Violation,
@@ -102,7 +113,7 @@ mod tests {
             Outcome::Error,
             Outcome::Violation,
         ] {
-            t.add(entry(o), 2, today);
+            t.add(entry(o), 2, today, "Owner");
         }
         assert_eq!(t.done(), 9);
         assert_eq!(t.kept.len(), 2);
@@ -118,9 +129,9 @@ mod tests {
         for until in ["2026-12-07", "2026-12-08", "2027-06-01"] {
             let mut e = entry(Outcome::Exempt);
             e.waived_until = Date::parse(until);
-            t.add(e, 10, today);
+            t.add(e, 10, today, "Owner");
         }
-        t.add(entry(Outcome::Compliant), 10, today);
+        t.add(entry(Outcome::Compliant), 10, today, "Owner");
         assert_eq!((t.waivers.active, t.waivers.expiring_within_14_days), (3, 1));
     }
 
