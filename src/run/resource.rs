@@ -252,6 +252,12 @@ impl<M: Memory + Sync> Judge<'_, M> {
             .map(|k| (k.clone(), before(k) + 1))
             .max_by_key(|(_, n)| *n)
             .unwrap_or_default();
+        let first = story
+            .iter()
+            .filter(|h| h.cause.as_deref() == Some(principal) && h.keys.iter().any(|k| *k == key))
+            .filter(|h| parse_utc_time(&h.at).is_some_and(|at| at >= since))
+            .map(|h| h.at.clone())
+            .min();
         if n >= CONTESTED_AT {
             entry.reasons.push(format!(
                 "contested: `{principal}` has made this change to `{key}` {n} times in 24 hours and tag-warden undid it each time; tag-warden still enforces. Resolve it: trust that principal in TAG_WARDEN_IGNORE_PRINCIPALS, or fix its code (Terraform: `ignore_tags` for `{key}`, or a matching `default_tags`)"
@@ -261,6 +267,7 @@ impl<M: Memory + Sync> Judge<'_, M> {
                 contested_by: principal.to_owned(),
                 contested_count: u32::try_from(n).unwrap_or(u32::MAX),
                 contested_keys: undoing,
+                contested_since: first,
             });
         }
     }

@@ -215,6 +215,7 @@ pub fn render(report: &Report, now_ms: u64, group_by: &str) -> String {
     }
     rules_chart(&mut out, report);
     exceptions(&mut out, report, Date::of_epoch_ms(now_ms));
+    contested(&mut out, report);
     groups(&mut out, report, group_by);
     resources(&mut out, report);
     out.push_str("</body></html>\n");
@@ -317,6 +318,46 @@ fn groups(out: &mut String, report: &Report, key: &str) {
             st.exceptions,
             st.percent().map_or_else(|| "-".to_owned(), |p| format!("{p:.1}%")),
             listed.join("<br>")
+        );
+    }
+    out.push_str("</table>");
+}
+
+/// Resources whose keys someone keeps changing back (the fight detection): the resource, the
+/// keys, who, how many undos, since when, and what to do about it.
+fn contested(out: &mut String, report: &Report) {
+    let fights: Vec<_> = report
+        .results
+        .iter()
+        .filter_map(|e| Some((e, e.contested.as_ref()?)))
+        .collect();
+    let _ = write!(
+        out,
+        "<h2 id=\"contested\">Contested keys (<span data-scope=\"listed-contested\">{}</span>)</h2>",
+        fights.len()
+    );
+    if fights.is_empty() {
+        out.push_str("<p>No change is being fought over.</p>");
+        return;
+    }
+    out.push_str("<table><tr><th>resource</th><th>keys</th><th>contested by</th><th>undos (24 h)</th><th>since</th><th>what to do</th></tr>");
+    for (e, c) in fights {
+        let advice = e
+            .reasons
+            .iter()
+            .find(|r| r.starts_with("contested:"))
+            .and_then(|r| r.split_once("Resolve it: ").map(|(_, a)| a))
+            .unwrap_or("");
+        let _ = write!(
+            out,
+            "<tr data-contested=\"{}\"><td class=\"arn\">{}</td><td>{}</td><td class=\"arn\">{}</td><td class=\"n\">{}</td><td>{}</td><td>{}</td></tr>",
+            escape(e.arn.as_deref().unwrap_or("-")),
+            resource_cell(e),
+            escape(&c.contested_keys.join(", ")),
+            escape(&c.contested_by),
+            c.contested_count,
+            escape(c.contested_since.as_deref().unwrap_or("-")),
+            with_code(advice)
         );
     }
     out.push_str("</table>");

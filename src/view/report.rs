@@ -109,6 +109,9 @@ pub struct Contested {
     pub contested_count: u32,
     /// The keys tag-warden undoes.
     pub contested_keys: Vec<String>,
+    /// When the first of the undone changes counted was made (UTC), when history says.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub contested_since: Option<String>,
 }
 
 fn no_retries(n: &u32) -> bool {

@@ -269,3 +269,26 @@ fn the_page_gives_a_rate_per_owner_worst_first_with_no_owner_a_group_like_the_ot
     }
     assert!(section.contains("<th>(no Owner)</th>") && !page.contains("<i>ops</i>"));
 }
+
+#[test]
+fn contested_keys_have_a_section_of_their_own_with_who_how_often_since_when_and_what_to_do() {
+    let mut e = ResourceReport::new(Outcome::Remediated);
+    e.kind = Some(ResourceKind::Secret);
+    e.arn = Some("arn:aws:secretsmanager:us-east-1:123456789012:secret:app/db-AbCdEf".into());
+    e.name = Some("app/db".into());
+    e.reasons.push("contested: `arn:aws:iam::123456789012:role/<terraform>` has made this change to `Owner` 3 times in 24 hours and tag-warden undid it each time; tag-warden still enforces. Resolve it: trust that principal in TAG_WARDEN_IGNORE_PRINCIPALS, or fix its code (Terraform: `ignore_tags` for `Owner`)".into());
+    e.contested = Some(Contested {
+        contested: true,
+        contested_by: "arn:aws:iam::123456789012:role/<terraform>".into(),
+        contested_count: 3,
+        contested_keys: vec!["Owner".into()],
+        contested_since: Some("2026-12-03T08:00:00Z".into()),
+    });
+    let page = crate::view::page::render(&Report::new(Mode::Enforce, vec![e]), 0, "Owner");
+    let section = &page[page.find("id=\"contested\"").unwrap()..];
+    assert!(section.contains("Contested keys (<span data-scope=\"listed-contested\">1</span>)"));
+    assert!(section.contains("app/db") && section.contains(">Owner<") && section.contains(">3<"));
+    assert!(section.contains("2026-12-03T08:00:00Z"));
+    assert!(section.contains("role/&lt;terraform&gt;") && !page.contains("<terraform>"));
+    assert!(section.contains("trust that principal in TAG_WARDEN_IGNORE_PRINCIPALS, or fix its code (Terraform: <code>ignore_tags</code> for <code>Owner</code>)"), "{section}");
+}
