@@ -254,7 +254,7 @@ impl<M: Memory + Sync> Judge<'_, M> {
             .unwrap_or_default();
         let first = story
             .iter()
-            .filter(|h| h.cause.as_deref() == Some(principal) && h.keys.iter().any(|k| *k == key))
+            .filter(|h| h.cause.as_deref() == Some(principal) && h.keys.contains(&key))
             .filter(|h| parse_utc_time(&h.at).is_some_and(|at| at >= since))
             .map(|h| h.at.clone())
             .min();
