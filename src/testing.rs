@@ -319,6 +319,8 @@ pub struct FakeMemory {
     pub stories: Mutex<BTreeMap<String, Vec<HistoryEntry>>>,
     /// Exemption grants, by ARN.
     pub grants: Mutex<BTreeMap<String, crate::ports::Grant>>,
+    /// Sweep summaries kept.
+    pub trend: Mutex<Vec<crate::ports::TrendPoint>>,
 }
 
 impl FakeMemory {
@@ -444,6 +446,14 @@ impl Memory for FakeMemory {
     async fn grant(&self, arn: &str) -> Result<Option<crate::ports::Grant>, ApiError> {
         self.call("read-grant", arn)?;
         Ok(self.grants.lock().unwrap().get(arn).cloned())
+    }
+    async fn put_trend(&self, point: &crate::ports::TrendPoint) -> Result<(), ApiError> {
+        self.call("trend", &point.account)?;
+        self.trend.lock().unwrap().push(point.clone());
+        Ok(())
+    }
+    async fn trend(&self) -> Result<Vec<crate::ports::TrendPoint>, ApiError> {
+        Ok(self.trend.lock().unwrap().clone())
     }
 }
 

@@ -4,6 +4,7 @@
 use super::{load_policy, print_emf, print_report, runtime, CliError};
 use crate::config::{role_name, Accounts, Config, Rate};
 use crate::domain::Mode;
+use crate::ports::{Backend as _, Memory as _};
 use crate::run::handler::Handler;
 use crate::run::sweep::{Deadline, Progress};
 use crate::view::report::Report;
@@ -77,6 +78,7 @@ pub fn run(args: &ReconcileArgs, env: &dyn Fn(&str) -> Option<String>) -> Result
     let runtime = runtime()?;
     let interactive = std::io::stderr().is_terminal();
     let namespace = config.outputs.namespace.clone();
+    let page = args.html.is_some();
     let (report, metrics) = runtime.block_on(async {
         let backend = super::aws_backend(&config).await;
         let accounts = config.fleet.accounts.clone();
@@ -85,15 +87,21 @@ pub fn run(args: &ReconcileArgs, env: &dyn Fn(&str) -> Option<String>) -> Result
             .cells_of(&accounts, &regions)
             .await
             .map_err(|e| CliError::Failed(format!("cannot list the accounts to sweep: {e}")))?;
-        Ok::<_, CliError>(
-            handler
-                .sweep(&cells, Deadline::NONE, &|p| {
-                    if interactive {
-                        show_progress(&p)
-                    }
-                })
-                .await,
-        )
+        let (mut report, metrics) = handler
+            .sweep(&cells, Deadline::NONE, &|p| {
+                if interactive {
+                    show_progress(&p)
+                }
+            })
+            .await;
+        // The page's trend: every sweep memory keeps (this one included).
+        if let Some(memory) = handler.backend().memory().filter(|_| page) {
+            match memory.trend().await {
+                Ok(points) => report.trend = points,
+                Err(e) => eprintln!("the trend could not be read ({e}): the page shows none"),
+            }
+        }
+        Ok::<_, CliError>((report, metrics))
     })?;
     if interactive {
         eprint!("\x1b[2K\r");

@@ -55,6 +55,35 @@ pub struct Grant {
     pub at: String,
 }
 
+/// One sweep's summary, kept for the page's trend: when, the counts by outcome, and the
+/// compliance rate as the page's headline makes it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TrendPoint {
+    /// When the sweep finished (UTC).
+    pub at: String,
+    /// The same, in milliseconds since the epoch (the order of the points).
+    pub at_ms: u64,
+    /// The account swept (`""`: the function's own).
+    pub account: String,
+    /// Counts by outcome.
+    pub counts: BTreeMap<crate::domain::Outcome, usize>,
+    /// The compliance rate, when something counted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub percent: Option<f64>,
+    /// Left not compliant.
+    pub not_compliant: usize,
+    /// Exceptions (exempt, waived).
+    pub exceptions: usize,
+    /// Resources whose keys were contested.
+    pub contested: usize,
+    /// A dry run (report mode): its rate is the estate as it was.
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+/// How long a sweep's summary is kept (the table's TTL).
+pub const TREND_DAYS: u64 = 90;
+
 /// What memory holds for one resource.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Remembered {
@@ -121,6 +150,15 @@ pub trait Memory {
     fn put_grant(&self, arn: &str, grant: &Grant) -> impl Future<Output = Result<(), ApiError>> + Send;
     /// The grant of the resource's latest exemption, if one was recorded.
     fn grant(&self, arn: &str) -> impl Future<Output = Result<Option<Grant>, ApiError>> + Send;
+    /// Keeps a sweep's summary (an item of its own, expiring after [`TREND_DAYS`]).
+    fn put_trend(&self, point: &TrendPoint) -> impl Future<Output = Result<(), ApiError>> + Send {
+        let _ = point;
+        std::future::ready(Ok(()))
+    }
+    /// Every sweep summary kept, oldest first.
+    fn trend(&self) -> impl Future<Output = Result<Vec<TrendPoint>, ApiError>> + Send {
+        std::future::ready(Ok(Vec::new()))
+    }
 }
 
 /// The memory of a backend that has none: it cannot be made, so `Option<&NoMemory>` is

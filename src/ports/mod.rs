@@ -18,7 +18,9 @@ pub use findings::{
     finding_id, Compliance, PolicyFinding, Published, FINDING_DETAIL_TYPE, FINDING_SOURCE, IMPORT_MAX_FINDINGS,
     PUT_EVENTS_MAX_ENTRIES,
 };
-pub use memory::{Grant, HistoryEntry, Memory, NoMemory, Place, Remembered, Stored, HISTORY_LEN};
+pub use memory::{
+    Grant, HistoryEntry, Memory, NoMemory, Place, Remembered, Stored, TrendPoint, HISTORY_LEN, TREND_DAYS,
+};
 
 use crate::domain::{ApiError, Cell, ErrorKind, Identity, Organization, Refusal, Tags};
 use futures_util::Stream;

@@ -312,7 +312,9 @@ impl<B: Backend> Handler<B> {
             not_started = summary.not_started, pages = summary.pages, truncated = summary.truncated,
             throttled = summary.throttled, seconds = summary.seconds, "sweep finished"
         );
-        Report::of_sweep(self.config.mode, entries, summary)
+        let report = Report::of_sweep(self.config.mode, entries, summary);
+        self.keep_trend(&report, crate::run::resource::now_ms()).await;
+        report
     }
 
     pub(super) fn sweeper<'s>(&'s self, deadline: Deadline, outputs: &'s Outputs<'s>) -> Sweep<'s, B> {

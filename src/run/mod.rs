@@ -12,3 +12,4 @@ pub mod outputs;
 mod recheck;
 pub mod resource;
 pub mod sweep;
+pub mod trend;

@@ -6,7 +6,7 @@
 //! reasons (code in them as `<code>`). Every count cell carries `data-` attributes naming what
 //! it counts, so that tests (and scrapers) can read the numbers back.
 
-use crate::domain::{utc_time, Date, Outcome, ResourceKind, Standings};
+use crate::domain::{utc_time, Date, Outcome, ResourceKind};
 use crate::view::metrics::rules_of;
 use crate::view::report::{Report, ResourceReport};
 use std::collections::BTreeMap;
@@ -214,6 +214,7 @@ pub fn render(report: &Report, now_ms: u64, group_by: &str) -> String {
         }
     }
     rules_chart(&mut out, report);
+    trend(&mut out, &report.trend);
     exceptions(&mut out, report, Date::of_epoch_ms(now_ms));
     contested(&mut out, report);
     groups(&mut out, report, group_by);
@@ -252,117 +253,6 @@ fn rules_chart(out: &mut String, report: &Report) {
     out.push_str("</table>");
 }
 
-/// A rate per group: every resource counted by the value of the tag `key` (a team finds its
-/// own): resources, compliant, not compliant, exceptions and the compliance rate (the
-/// headline's rule), worst first, with the resources left not compliant; resources without the
-/// tag are a group like the others.
-fn groups(out: &mut String, report: &Report, key: &str) {
-    let counted = report
-        .sweep
-        .as_ref()
-        .filter(|s| s.group_by == key && !s.by_group.is_empty());
-    let mut counts: BTreeMap<String, BTreeMap<Outcome, usize>> =
-        counted.map(|s| s.by_group.clone()).unwrap_or_default();
-    let mut open: BTreeMap<String, Vec<&ResourceReport>> = BTreeMap::new();
-    for e in report.results.iter().filter(|e| e.kind.is_some()) {
-        let group = e.tags.get(key).cloned().unwrap_or_default();
-        if counted.is_none() {
-            *counts.entry(group.clone()).or_default().entry(e.outcome).or_insert(0) += 1;
-        }
-        if e.outcome.needs_attention() {
-            open.entry(group).or_default().push(e);
-        }
-    }
-    let _ = write!(out, "<h2 id=\"by-group\">By {}</h2>", escape(key));
-    if counts.is_empty() {
-        out.push_str("<p>No resource to group.</p>");
-        return;
-    }
-    let mut rows: Vec<(&String, Standings, usize)> = counts
-        .iter()
-        .map(|(g, c)| {
-            (
-                g,
-                Standings::of(c),
-                c.iter().filter(|(o, _)| **o != Outcome::Ignored).map(|(_, n)| n).sum(),
-            )
-        })
-        .collect();
-    // Worst first: the lowest rate, then the most left not compliant; groups with no rate last.
-    rows.sort_by(|a, b| {
-        let rate = |s: &Standings| s.percent().unwrap_or(f64::INFINITY);
-        rate(&a.1)
-            .total_cmp(&rate(&b.1))
-            .then(b.1.not_compliant.cmp(&a.1.not_compliant))
-            .then(a.0.cmp(b.0))
-    });
-    out.push_str("<table><tr><th>group</th><th>resources</th><th>compliant</th><th>not compliant</th><th>exceptions</th><th>rate</th><th>not compliant</th></tr>");
-    for (group, st, total) in rows {
-        let label = if group.is_empty() {
-            format!("(no {})", escape(key))
-        } else {
-            escape(group)
-        };
-        let g = escape(group);
-        let listed = open
-            .get(group)
-            .map_or_else(Vec::new, |v| v.iter().map(|e| resource_cell(e)).collect());
-        let _ = write!(
-            out,
-            "<tr data-group=\"{g}\"><th>{label}</th><td class=\"n\" data-scope=\"group-resources\" data-key=\"{g}\">{total}</td>\
-<td class=\"n\" data-scope=\"group-compliant\" data-key=\"{g}\">{}</td><td class=\"n\" data-scope=\"group\" data-key=\"{g}\">{}</td>\
-<td class=\"n\" data-scope=\"group-exceptions\" data-key=\"{g}\">{}</td><td class=\"n\" data-scope=\"group-rate\" data-key=\"{g}\">{}</td>\
-<td class=\"arn\">{}</td></tr>",
-            st.compliant,
-            st.not_compliant,
-            st.exceptions,
-            st.percent().map_or_else(|| "-".to_owned(), |p| format!("{p:.1}%")),
-            listed.join("<br>")
-        );
-    }
-    out.push_str("</table>");
-}
-
-/// Resources whose keys someone keeps changing back (the fight detection): the resource, the
-/// keys, who, how many undos, since when, and what to do about it.
-fn contested(out: &mut String, report: &Report) {
-    let fights: Vec<_> = report
-        .results
-        .iter()
-        .filter_map(|e| Some((e, e.contested.as_ref()?)))
-        .collect();
-    let _ = write!(
-        out,
-        "<h2 id=\"contested\">Contested keys (<span data-scope=\"listed-contested\">{}</span>)</h2>",
-        fights.len()
-    );
-    if fights.is_empty() {
-        out.push_str("<p>No change is being fought over.</p>");
-        return;
-    }
-    out.push_str("<table><tr><th>resource</th><th>keys</th><th>contested by</th><th>undos (24 h)</th><th>since</th><th>what to do</th></tr>");
-    for (e, c) in fights {
-        let advice = e
-            .reasons
-            .iter()
-            .find(|r| r.starts_with("contested:"))
-            .and_then(|r| r.split_once("Resolve it: ").map(|(_, a)| a))
-            .unwrap_or("");
-        let _ = write!(
-            out,
-            "<tr data-contested=\"{}\"><td class=\"arn\">{}</td><td>{}</td><td class=\"arn\">{}</td><td class=\"n\">{}</td><td>{}</td><td>{}</td></tr>",
-            escape(e.arn.as_deref().unwrap_or("-")),
-            resource_cell(e),
-            escape(&c.contested_keys.join(", ")),
-            escape(&c.contested_by),
-            c.contested_count,
-            escape(c.contested_since.as_deref().unwrap_or("-")),
-            with_code(advice)
-        );
-    }
-    out.push_str("</table>");
-}
-
 /// A resource as people know it (a secret's name, a key's aliases), its ARN on hover and in a
 /// detail line under it.
 fn resource_cell(e: &ResourceReport) -> String {
@@ -376,50 +266,6 @@ fn resource_cell(e: &ResourceReport) -> String {
         ),
         None => escape(&shown),
     }
-}
-
-/// Every exception (exemption or waiver): the resource, its kind, who granted it, why, its last
-/// day and the days left; those ending within [`EXCEPTION_SOON_DAYS`] first, and marked.
-fn exceptions(out: &mut String, report: &Report, today: Date) {
-    let mut listed: Vec<_> = report
-        .results
-        .iter()
-        .filter_map(|e| Some((e, e.exception.as_ref()?)))
-        .collect();
-    let _ = write!(
-        out,
-        "<h2 id=\"exceptions\">Exceptions (<span data-scope=\"listed-exceptions\">{}</span>)</h2>",
-        listed.len()
-    );
-    if listed.is_empty() {
-        out.push_str("<p>No resource is exempt or waived.</p>");
-        return;
-    }
-    // Soonest ending first; an exemption without a day (`exempt = true`) last.
-    listed.sort_by_key(|(e, x)| (x.until.is_none(), x.until, e.arn.clone()));
-    out.push_str("<table><tr><th>resource</th><th>kind</th><th>granted by</th><th>reason</th><th>last day</th><th>days left</th></tr>");
-    for (e, x) in listed {
-        let left = x.until.map(|u| u.days_after(today));
-        let soon = left.is_some_and(|d| d <= EXCEPTION_SOON_DAYS);
-        let _ = write!(
-            out,
-            "<tr data-exception=\"{}\"{}><td class=\"arn\">{}</td><td>{}{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"n\">{}</td></tr>",
-            x.kind.as_str(),
-            if soon { " class=\"soon\"" } else { "" },
-            resource_cell(e),
-            x.kind.as_str(),
-            if x.rules.is_empty() { String::new() } else { format!(" of {}", escape(&x.rules.join(", "))) },
-            escape(x.who.as_deref().unwrap_or("-")),
-            escape(x.why.as_deref().unwrap_or("-")),
-            x.until.map_or_else(|| "none".to_owned(), |u| u.to_string()),
-            match left {
-                Some(d) if soon => format!("<b class=\"warn\">{d}</b>"),
-                Some(d) => d.to_string(),
-                None => "-".to_owned(),
-            }
-        );
-    }
-    out.push_str("</table>");
 }
 
 /// Every resource left not compliant, with its reasons.
@@ -458,6 +304,10 @@ fn resources(out: &mut String, report: &Report) {
     }
     out.push_str("</table>");
 }
+
+#[path = "page_sections.rs"]
+mod sections;
+use sections::{contested, exceptions, groups, trend};
 
 #[cfg(test)]
 mod tests {

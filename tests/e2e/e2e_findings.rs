@@ -439,3 +439,134 @@ async fn a_complete_sweep_closes_the_finding_of_a_secret_deleted_since() {
     let (_, report) = run_cli(&moto, &["reconcile", "--json", "--region", REGION], &extra);
     assert_eq!(report["findings"]["security_hub"]["archived"], 0);
 }
+
+/// The day `offset_days` from today (UTC), as `YYYY-MM-DD`.
+fn day_from_today(offset_days: i64) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    tag_warden::domain::Date::of_epoch_ms(now)
+        .plus_days(offset_days)
+        .to_string()
+}
+
+/// The estate of issue 32 in moto: 2 compliant, 1 violating, 1 waived, 1 exempt (a KMS key
+/// known by its alias), swept twice with memory; the page read in headless Chromium.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_security_lead_reads_exceptions_apart_names_people_know_a_rate_per_owner_and_the_trend() {
+    let moto = Moto::start();
+    let table = "tag-warden-memory";
+    moto.create_memory_table(table).await;
+    let waiver_until = day_from_today(7);
+    let policy = format!(
+        r#"{{"version":2,"rules":[{{"name":"baseline","require":{{"CostCenter":{{"pattern":"^[0-9]{{4}}$"}}}}}}],
+            "waivers":[{{"match":{{"names":["legacy/*"]}},"rules":["baseline"],"until":"{waiver_until}","reason":"<b>vendor</b> migration"}}]}}"#
+    );
+    let env = [
+        ("TAG_WARDEN_POLICY", policy.as_str()),
+        ("TAG_WARDEN_MEMORY_TABLE", table),
+    ];
+    moto.create_secret("app/a", &[("Owner", "payments"), ("CostCenter", "1234")])
+        .await;
+    moto.create_secret("app/b", &[("Owner", "search"), ("CostCenter", "1234")])
+        .await;
+    moto.create_secret("app/c", &[("Owner", "payments")]).await;
+    moto.create_secret("legacy/d", &[("Owner", "search")]).await;
+    let key = moto.create_key(&[("Owner", "payments")]).await;
+    moto.kms()
+        .create_alias()
+        .alias_name("alias/team-a/keys")
+        .target_key_id(&key)
+        .send()
+        .await
+        .unwrap();
+    let key_arn = format!("arn:aws:kms:{REGION}:{ACCOUNT}:key/{key}");
+    let exempt_until = day_from_today(40);
+    let (out, _) = run_cli(
+        &moto,
+        &[
+            "exempt",
+            &key_arn,
+            "--until",
+            &exempt_until,
+            "--reason",
+            "HSM rotation RISK-7",
+        ],
+        &env,
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let dir = tempfile::tempdir().unwrap();
+    let html = dir.path().join("compliance.html");
+    let sweep = || {
+        run_cli(
+            &moto,
+            &[
+                "reconcile",
+                "--json",
+                "--dry-run",
+                "--region",
+                REGION,
+                "--html",
+                html.to_str().unwrap(),
+            ],
+            &env,
+        )
+    };
+    let (out, first) = sweep();
+    assert!(judged(&out), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(first["compliance"]["exceptions"], 2, "{first}");
+    let (out, report) = sweep();
+    assert!(judged(&out), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(report["summary"]["waived"], 1, "{report}");
+    assert_eq!(report["summary"]["exempt"], 1, "{report}");
+    let url = format!("file://{}", html.display());
+    let dom = chromium(&["--dump-dom", &url]);
+    assert!(dom.status.success(), "{}", String::from_utf8_lossy(&dom.stderr));
+    let dom = String::from_utf8_lossy(&dom.stdout).into_owned();
+    let visible = dom.split("<body>").nth(1).unwrap();
+    // The headline: 2 of 3, the exceptions left out and said so.
+    assert!(visible.contains(r#"<span data-scope="headline">66.7</span>% compliant · <span data-scope="exceptions">2</span> exceptions not counted"#), "{visible}");
+    // Exceptions: both, with who, why and the last day; the waiver (7 days) first and marked.
+    let exceptions = &visible[visible.find(r#"id="exceptions""#).unwrap()..];
+    let (w, x) = (
+        exceptions.find("legacy/d").unwrap(),
+        exceptions.find("alias/team-a/keys").unwrap(),
+    );
+    assert!(w < x, "the one ending soonest first");
+    assert!(exceptions.contains(r#"<tr data-exception="waiver" class="soon">"#));
+    assert!(exceptions.contains("&lt;b&gt;vendor&lt;/b&gt; migration") && !visible.contains("<b>vendor</b>"));
+    assert!(exceptions.contains(&waiver_until) && exceptions.contains(&exempt_until));
+    assert!(exceptions.contains("HSM rotation RISK-7") && exceptions.contains("arn:aws:sts::123456789012:user/moto"));
+    // Names people know: the key by its alias, with its ARN on hover.
+    assert!(
+        exceptions.contains(&format!(r#"title="{key_arn}">alias/team-a/keys ({key})</span>"#)),
+        "{exceptions}"
+    );
+    // A rate per Owner, worst first.
+    assert_eq!(
+        page_number(&dom, r#"data-scope="group-compliant" data-key="payments""#),
+        1
+    );
+    assert_eq!(page_number(&dom, r#"data-scope="group" data-key="payments""#), 1);
+    assert_eq!(
+        page_number(&dom, r#"data-scope="group-exceptions" data-key="payments""#),
+        1
+    );
+    assert!(visible.contains(r#"data-scope="group-rate" data-key="payments">50.0%<"#));
+    assert!(visible.contains(r#"data-scope="group-rate" data-key="search">100.0%<"#));
+    assert!(visible.find(r#"data-group="payments""#) < visible.find(r#"data-group="search""#));
+    // The trend: the two sweeps, charted and tabled.
+    assert_eq!(page_number(&dom, r#"data-scope="trend-points""#), 2);
+    assert_eq!(visible.matches(r#"<tr data-scope="trend">"#).count(), 2);
+    assert!(visible.contains(r#"<polyline data-series="rate""#) && visible.contains("<svg"));
+    assert!(!dom.contains("<script"), "no script");
+    let shot = root().join("target/compliance-page-security-lead.png");
+    let png = chromium(&[
+        "--window-size=1280,2200",
+        &format!("--screenshot={}", shot.display()),
+        &url,
+    ]);
+    assert!(png.status.success(), "{}", String::from_utf8_lossy(&png.stderr));
+    assert!(std::fs::read(&shot).unwrap().starts_with(b"\x89PNG"));
+}

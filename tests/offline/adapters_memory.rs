@@ -405,3 +405,48 @@ async fn an_exemptions_grant_is_an_item_of_its_own_beside_the_values_and_the_his
     let none = mock!(aws_sdk_dynamodb::Client::get_item).then_output(|| GetItemOutput::builder().build());
     assert_eq!(memory(&[&none]).grant(ARN).await.unwrap(), None);
 }
+
+#[tokio::test]
+async fn a_sweeps_summary_is_an_item_of_its_own_that_expires_and_the_trend_scans_them_back() {
+    let point = tag_warden::ports::TrendPoint {
+        at: "2026-12-03T00:00:00Z".into(),
+        at_ms: 1_796_256_000_000,
+        account: "123456789012".into(),
+        counts: [(tag_warden::domain::Outcome::Compliant, 2)].into(),
+        percent: Some(100.0),
+        ..tag_warden::ports::TrendPoint::default()
+    };
+    let body = serde_json::to_string(&point).unwrap();
+    let write = mock!(aws_sdk_dynamodb::Client::update_item)
+        .match_requests(|r| {
+            let values = r.expression_attribute_values().unwrap();
+            r.key().and_then(|k| k.get("arn")) == Some(&s("sweep#123456789012#1796256000000"))
+                && r.update_expression() == Some("SET #trend = :trend, #expires = :expires")
+                // 90 days after the sweep.
+                && values.get(":expires") == Some(&AttributeValue::N((1_796_256_000 + 90 * 86_400).to_string()))
+        })
+        .then_output(|| UpdateItemOutput::builder().build());
+    memory(&[&write]).put_trend(&point).await.unwrap();
+    assert_eq!(write.num_calls(), 1);
+    let later = tag_warden::ports::TrendPoint {
+        at_ms: point.at_ms + 1,
+        ..point.clone()
+    };
+    let (first, second) = (body.clone(), serde_json::to_string(&later).unwrap());
+    let scan = mock!(aws_sdk_dynamodb::Client::scan)
+        .match_requests(|r| r.filter_expression() == Some("begins_with(#arn, :prefix)"))
+        .then_output(move || {
+            aws_sdk_dynamodb::operation::scan::ScanOutput::builder()
+                .items(HashMap::from([
+                    ("arn".to_owned(), s("sweep#b")),
+                    ("trend".to_owned(), s(&second)),
+                ]))
+                .items(HashMap::from([
+                    ("arn".to_owned(), s("sweep#a")),
+                    ("trend".to_owned(), s(&first)),
+                ]))
+                .build()
+        });
+    let points = memory(&[&scan]).trend().await.unwrap();
+    assert_eq!(points, [point, later], "oldest first");
+}

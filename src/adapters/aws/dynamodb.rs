@@ -11,7 +11,7 @@
 use super::error::{from_sdk, local};
 use super::paginate::all_pages;
 use crate::domain::{ApiError, Cell, ErrorKind, ResourceKind, Tags};
-use crate::ports::{Grant, HistoryEntry, Memory, Place, Remembered, Stored, HISTORY_LEN};
+use crate::ports::{Grant, HistoryEntry, Memory, Place, Remembered, Stored, TrendPoint, HISTORY_LEN, TREND_DAYS};
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
 use std::collections::{BTreeMap, HashMap};
@@ -93,6 +93,12 @@ fn grant_key(arn: &str) -> String {
 
 /// The grant's attribute: the grant as JSON.
 const GRANT: &str = "grant";
+
+/// The items holding sweeps' summaries: `sweep#ACCOUNT#MS` (no `region`: a resource scan never
+/// reads them), each with its TTL.
+const TREND_PREFIX: &str = "sweep#";
+/// A sweep summary's attribute: the point as JSON.
+const TREND: &str = "trend";
 
 impl DynamoMemory {
     /// The item at `key` (a strongly consistent read), for the resource `arn`.
@@ -369,6 +375,67 @@ impl Memory for DynamoMemory {
             .and_then(|i| i.get(GRANT))
             .and_then(|v| v.as_s().ok())
             .and_then(|s| serde_json::from_str(s).ok()))
+    }
+
+    #[instrument(skip(self, point), level = "debug")]
+    async fn put_trend(&self, point: &TrendPoint) -> Result<(), ApiError> {
+        let key = format!("{TREND_PREFIX}{}#{}", point.account, point.at_ms);
+        let body = serde_json::to_string(point)
+            .map_err(|e| local("dynamodb:UpdateItem", &key, "Serialization", e.to_string()))?;
+        let expires = (point.at_ms / 1000).saturating_add(TREND_DAYS * 86_400);
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key(KEY, string_attr(&key))
+            .update_expression("SET #trend = :trend, #expires = :expires")
+            .expression_attribute_names("#trend", TREND)
+            .expression_attribute_names("#expires", TTL_ATTRIBUTE)
+            .expression_attribute_values(":trend", string_attr(&body))
+            .expression_attribute_values(":expires", AttributeValue::N(expires.to_string()))
+            .send()
+            .await
+            .map_err(|e| {
+                from_sdk("dynamodb:UpdateItem", &key, e, |e| {
+                    e.is_resource_not_found_exception().then_some(TABLE_MISSING)
+                })
+            })?;
+        Ok(())
+    }
+
+    #[instrument(skip(self), level = "debug")]
+    async fn trend(&self) -> Result<Vec<TrendPoint>, ApiError> {
+        let items = all_pages(|start| async move {
+            let out = self
+                .client
+                .scan()
+                .table_name(&self.table)
+                .filter_expression("begins_with(#arn, :prefix)")
+                .expression_attribute_names("#arn", KEY)
+                .expression_attribute_values(":prefix", string_attr(TREND_PREFIX))
+                .set_exclusive_start_key(start.map(|arn| HashMap::from([(KEY.to_owned(), string_attr(&arn))])))
+                .send()
+                .await
+                .map_err(|e| {
+                    from_sdk("dynamodb:Scan", &self.table, e, |e| {
+                        e.is_resource_not_found_exception().then_some(TABLE_MISSING)
+                    })
+                })?;
+            let page: Vec<TrendPoint> = out
+                .items()
+                .iter()
+                .filter_map(|item| serde_json::from_str(item.get(TREND)?.as_s().ok()?).ok())
+                .collect();
+            let next = out
+                .last_evaluated_key()
+                .and_then(|k| k.get(KEY))
+                .and_then(|v| v.as_s().ok())
+                .cloned();
+            Ok((page, next))
+        })
+        .await?;
+        let mut points: Vec<TrendPoint> = items;
+        points.sort_by(|a, b| a.at_ms.cmp(&b.at_ms).then_with(|| a.account.cmp(&b.account)));
+        Ok(points)
     }
 
     #[instrument(skip(self), level = "debug")]

@@ -1,0 +1,102 @@
+//! The trend: every sweep (dry runs included) keeps its summary in memory for
+//! [`TREND_DAYS`](crate::ports::TREND_DAYS), one item per sweep and account, for the page's
+//! Trend section.
+
+use super::handler::Handler;
+use crate::domain::{utc_time, Mode, Outcome, Standings};
+use crate::ports::{Backend, Memory, TrendPoint};
+use crate::view::report::Report;
+use std::collections::BTreeMap;
+
+/// The points a sweep's report makes: one per account it names, else one for the function's
+/// own account (`""`).
+pub fn points_of(report: &Report, at_ms: u64) -> Vec<TrendPoint> {
+    let Some(sweep) = &report.sweep else {
+        return Vec::new();
+    };
+    let point = |account: &str, counts: BTreeMap<Outcome, usize>| {
+        let s = Standings::of(&counts);
+        TrendPoint {
+            at: utc_time(at_ms),
+            at_ms,
+            account: account.to_owned(),
+            percent: s.percent(),
+            not_compliant: s.not_compliant,
+            exceptions: s.exceptions,
+            contested: report
+                .results
+                .iter()
+                .filter(|e| e.contested.is_some())
+                .filter(|e| account.is_empty() || e.account.as_deref() == Some(account))
+                .count(),
+            dry_run: report.mode == Mode::Report,
+            counts,
+        }
+    };
+    if sweep.by_account.is_empty() {
+        return vec![point("", report.summary.clone())];
+    }
+    sweep
+        .by_account
+        .iter()
+        .map(|(account, kinds)| {
+            let mut counts: BTreeMap<Outcome, usize> = BTreeMap::new();
+            for (o, n) in kinds.values().flatten() {
+                *counts.entry(*o).or_insert(0) += n;
+            }
+            point(account, counts)
+        })
+        .collect()
+}
+
+impl<B: Backend> Handler<B> {
+    /// Keeps a sweep's summary in memory, when configured (a failure is logged: the sweep
+    /// itself stands).
+    pub(super) async fn keep_trend(&self, report: &Report, at_ms: u64) {
+        let Some(memory) = self.backend.memory().filter(|_| self.live) else {
+            return;
+        };
+        for point in points_of(report, at_ms) {
+            if let Err(e) = memory.put_trend(&point).await {
+                tracing::warn!(error = %e, "could not keep the sweep's summary for the trend");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::ResourceKind;
+    use crate::view::summary::SweepSummary;
+
+    #[test]
+    fn a_sweep_makes_one_point_per_account_it_names_else_one_for_its_own() {
+        let counts: BTreeMap<Outcome, usize> =
+            [(Outcome::Compliant, 2), (Outcome::Violation, 1), (Outcome::Waived, 1)].into();
+        let own = SweepSummary {
+            by_kind: [(ResourceKind::Secret, counts.clone())].into(),
+            ..SweepSummary::default()
+        };
+        let report = Report::of_sweep(Mode::Report, Vec::new(), own);
+        let points = points_of(&report, 1_796_256_000_000);
+        assert_eq!(points.len(), 1);
+        let p = &points[0];
+        assert_eq!(
+            (p.account.as_str(), p.not_compliant, p.exceptions, p.dry_run),
+            ("", 1, 1, true)
+        );
+        assert_eq!(format!("{:.1}", p.percent.unwrap()), "66.7");
+        assert_eq!(p.at, "2026-12-03T00:00:00Z");
+        let mut org = SweepSummary::default();
+        for account in ["111111111111", "222222222222"] {
+            org.by_account
+                .insert(account.into(), [(ResourceKind::Secret, counts.clone())].into());
+        }
+        let report = Report::of_sweep(Mode::Enforce, Vec::new(), org);
+        let accounts: Vec<String> = points_of(&report, 0).into_iter().map(|p| p.account).collect();
+        assert_eq!(accounts, ["111111111111", "222222222222"]);
+        // Not a sweep: no point.
+        assert!(points_of(&Report::new(Mode::Enforce, Vec::new()), 0).is_empty());
+    }
+}
