@@ -65,6 +65,9 @@ pub struct TrendPoint {
     pub at_ms: u64,
     /// The account swept (`""`: the function's own).
     pub account: String,
+    /// For one cell of a fanned-out sweep: its region (`""`: the whole sweep).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub region: String,
     /// Counts by outcome.
     pub counts: BTreeMap<crate::domain::Outcome, usize>,
     /// The compliance rate, when something counted.

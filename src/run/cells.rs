@@ -44,7 +44,17 @@ impl<B: Backend> Handler<B> {
                 .into_iter()
                 .filter(|c| c.account.as_ref().is_none_or(|a| !not_enrolled.contains_key(a)))
                 .collect();
-            let bodies: Vec<String> = cells.iter().filter_map(|c| serde_json::to_string(c).ok()).collect();
+            // Every cell of one scheduled sweep carries its time: their summaries are one sweep
+            // on the page's trend.
+            let sweep_ms = crate::run::resource::now_ms();
+            let bodies: Vec<String> = cells
+                .iter()
+                .filter_map(|c| {
+                    let mut body = serde_json::to_value(c).ok()?;
+                    body.as_object_mut()?.insert("sweep_ms".to_owned(), sweep_ms.into());
+                    Some(body.to_string())
+                })
+                .collect();
             if !bodies.is_empty() {
                 self.backend.enqueue(queue, &bodies).await?;
             }
@@ -201,6 +211,10 @@ impl<B: Backend> Handler<B> {
         }
         let sweeper = self.sweeper(deadline, outputs);
         let (cell_entries, cell_summary) = sweeper.sweep_cell(cell, &|_| {}).await;
+        if let Some(at) = work.sweep_ms {
+            let report = Report::of_sweep(self.config.mode, cell_entries.clone(), cell_summary.clone());
+            self.keep_cell_trend(&report, at, &cell.region).await;
+        }
         let not_enrolled = cell_summary.not_enrolled.iter().next().map(|(account, why)| {
             entries.push(sweeper.not_enrolled(account, why));
             CellFailure::NotEnrolled(why.clone())

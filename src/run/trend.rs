@@ -20,6 +20,7 @@ pub fn points_of(report: &Report, at_ms: u64) -> Vec<TrendPoint> {
             at: utc_time(at_ms),
             at_ms,
             account: account.to_owned(),
+            region: String::new(),
             percent: s.percent(),
             not_compliant: s.not_compliant,
             exceptions: s.exceptions,
@@ -50,6 +51,20 @@ pub fn points_of(report: &Report, at_ms: u64) -> Vec<TrendPoint> {
 }
 
 impl<B: Backend> Handler<B> {
+    /// Keeps one cell's summary of a fanned-out sweep, under the sweep's time (`at_ms`), so that
+    /// the cells add up to one sweep on the trend; the region keeps the cells' items apart.
+    pub(super) async fn keep_cell_trend(&self, report: &Report, at_ms: u64, region: &str) {
+        let Some(memory) = self.backend.memory().filter(|_| self.live) else {
+            return;
+        };
+        for mut point in points_of(report, at_ms) {
+            point.region = region.to_owned();
+            if let Err(e) = memory.put_trend(&point).await {
+                tracing::warn!(error = %e, "could not keep the cell's summary for the trend");
+            }
+        }
+    }
+
     /// Keeps a sweep's summary in memory, when configured (a failure is logged: the sweep
     /// itself stands).
     pub(super) async fn keep_trend(&self, report: &Report, at_ms: u64) {
@@ -98,5 +113,41 @@ mod tests {
         assert_eq!(accounts, ["111111111111", "222222222222"]);
         // Not a sweep: no point.
         assert!(points_of(&Report::new(Mode::Enforce, Vec::new()), 0).is_empty());
+    }
+
+    #[tokio::test]
+    async fn the_cells_of_one_fanned_out_sweep_are_kept_as_one_sweep_on_the_trend() {
+        use crate::config::Config;
+        use crate::run::handler::Handler;
+        use crate::run::sweep::Deadline;
+        use crate::testing::{FakeBackend, FakeMemory, FakeStore};
+        let env = |k: &str| match k {
+            "TAG_WARDEN_POLICY" => {
+                Some(r#"{"rules":[{"name":"r","require":{"Owner":{"default":"platform"}}}]}"#.to_owned())
+            }
+            "TAG_WARDEN_MEMORY_TABLE" => Some("memory".to_owned()),
+            _ => None,
+        };
+        let backend = FakeBackend::new(FakeStore::with("arn:s", &[("Owner", "x")]), FakeStore::default())
+            .remembering(FakeMemory::default());
+        let h = Handler::new(backend, Config::from_env(&env).unwrap());
+        let record = |id: &str, region: &str| {
+            serde_json::json!({"messageId": id, "eventSource": "aws:sqs",
+                "body": format!(r#"{{"region":"{region}","sweep_ms":42}}"#),
+                "attributes": {"ApproximateReceiveCount": "1"}})
+        };
+        let batch = serde_json::json!({"Records": [record("m1", "us-east-1"), record("m2", "eu-west-1")]});
+        h.invoke(&batch, Deadline::NONE).await.0.unwrap();
+        let points = h.backend.memory.as_ref().unwrap().trend.lock().unwrap().clone();
+        let kept: Vec<(u64, &str)> = points.iter().map(|p| (p.at_ms, p.region.as_str())).collect();
+        assert_eq!(kept, [(42, "us-east-1"), (42, "eu-west-1")]);
+        // On the page they are one sweep.
+        let mut report = Report::new(Mode::Enforce, Vec::new());
+        report.trend = points;
+        let page = crate::view::page::render(&report, 0, "Owner");
+        assert!(
+            page.contains("Trend (<span data-scope=\"trend-points\">1</span> sweeps)"),
+            "{page}"
+        );
     }
 }

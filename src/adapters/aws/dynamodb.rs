@@ -379,7 +379,10 @@ impl Memory for DynamoMemory {
 
     #[instrument(skip(self, point), level = "debug")]
     async fn put_trend(&self, point: &TrendPoint) -> Result<(), ApiError> {
-        let key = format!("{TREND_PREFIX}{}#{}", point.account, point.at_ms);
+        let key = match point.region.as_str() {
+            "" => format!("{TREND_PREFIX}{}#{}", point.account, point.at_ms),
+            region => format!("{TREND_PREFIX}{}#{}#{region}", point.account, point.at_ms),
+        };
         let body = serde_json::to_string(point)
             .map_err(|e| local("dynamodb:UpdateItem", &key, "Serialization", e.to_string()))?;
         let expires = (point.at_ms / 1000).saturating_add(TREND_DAYS * 86_400);

@@ -21,6 +21,9 @@ pub struct CellWork {
     pub receive_count: u32,
     /// The one resource of the cell to judge again, when the message is a re-check.
     pub recheck: Option<crate::domain::Recheck>,
+    /// When the scheduled sweep that sent the cell fanned out (milliseconds since the epoch):
+    /// every cell's summary is kept under that time, as one sweep.
+    pub sweep_ms: Option<u64>,
 }
 
 /// Why a message's body is not a sweep cell. Messages name fields only, never the body.
@@ -69,11 +72,17 @@ pub(super) fn take(record: &Value, index: usize) -> Intake {
         Ok((cell, recheck)) => (Ok(cell), recheck),
         Err(e) => (Err(e), None),
     };
+    let sweep_ms = record
+        .get("body")
+        .and_then(Value::as_str)
+        .and_then(|b| serde_json::from_str::<Value>(b).ok())
+        .and_then(|v| v.get("sweep_ms").and_then(Value::as_u64));
     Intake::Cell(CellWork {
         message_id,
         cell,
         receive_count,
         recheck,
+        sweep_ms,
     })
 }
 
