@@ -458,15 +458,32 @@ async fn a_schedule_with_a_sweep_queue_sends_one_cell_per_account_and_region_and
             b.as_str()
         })
         .collect();
+    let cells: Vec<(String, String)> = bodies
+        .iter()
+        .map(|b| {
+            let v: Value = serde_json::from_str(b).unwrap();
+            (
+                v["account"].as_str().unwrap().to_owned(),
+                v["region"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let cell = |a: &str, r: &str| (a.to_owned(), r.to_owned());
     assert_eq!(
-        bodies,
+        cells,
         [
-            r#"{"account":"111111111111","region":"us-east-1"}"#,
-            r#"{"account":"111111111111","region":"eu-west-1"}"#,
-            r#"{"account":"222222222222","region":"us-east-1"}"#,
-            r#"{"account":"222222222222","region":"eu-west-1"}"#,
+            cell("111111111111", "us-east-1"),
+            cell("111111111111", "eu-west-1"),
+            cell("222222222222", "us-east-1"),
+            cell("222222222222", "eu-west-1"),
         ]
     );
+    // Every cell carries the sweep's time: one sweep on the trend.
+    let stamps: std::collections::BTreeSet<u64> = bodies
+        .iter()
+        .map(|b| serde_json::from_str::<Value>(b).unwrap()["sweep_ms"].as_u64().unwrap())
+        .collect();
+    assert_eq!(stamps.len(), 1);
     assert!(
         h.backend.secrets.calls().is_empty(),
         "the schedule itself sweeps nothing"
