@@ -64,7 +64,7 @@ fn estate() -> Vec<ResourceReport> {
     exempt.exception = Some(Exception {
         kind: ExceptionKind::Exemption,
         until: Date::parse("2027-02-01"),
-        who: Some("arn:aws:iam::123456789012:role/secops".into()),
+        who: Some("arn:aws:iam::123456789012:role/secops<img src=x>".into()),
         why: Some("MIG-42".into()),
         rules: Vec::new(),
     });
@@ -176,7 +176,8 @@ fn the_page_lists_each_exception_with_who_why_and_its_last_day_the_soonest_first
         section.contains("<b class=\"warn\">7</b>") && section.contains(">60<"),
         "{section}"
     );
-    assert!(section.contains("arn:aws:iam::123456789012:role/secops") && section.contains("MIG-42"));
+    assert!(section.contains("arn:aws:iam::123456789012:role/secops&lt;img src=x&gt;") && section.contains("MIG-42"));
+    assert!(!page.contains("<img"), "who is escaped");
     assert!(section.contains("waiver of prod"));
     // Hostile text (a waiver's reason) is escaped.
     assert!(!page.contains("<script>") && section.contains("&lt;script&gt;alert(1)&lt;/script&gt; vendor migration"));

@@ -119,6 +119,30 @@ impl DynamoMemory {
         Ok(out.item)
     }
 
+    /// One page of a scan from `start` (the last key of the page before): its items, and the
+    /// key to start the next page from (none: the last page).
+    async fn scan_page(
+        &self,
+        scan: aws_sdk_dynamodb::operation::scan::builders::ScanFluentBuilder,
+        start: Option<String>,
+    ) -> Result<(Vec<HashMap<String, AttributeValue>>, Option<String>), ApiError> {
+        let out = scan
+            .set_exclusive_start_key(start.map(|arn| HashMap::from([(KEY.to_owned(), string_attr(&arn))])))
+            .send()
+            .await
+            .map_err(|e| {
+                from_sdk("dynamodb:Scan", &self.table, e, |e| {
+                    e.is_resource_not_found_exception().then_some(TABLE_MISSING)
+                })
+            })?;
+        let next = out
+            .last_evaluated_key()
+            .and_then(|k| k.get(KEY))
+            .and_then(|v| v.as_s().ok())
+            .cloned();
+        Ok((out.items.unwrap_or_default(), next))
+    }
+
     /// Appends `history` to the resource's story: the next places after the last step stored
     /// (read consistently), written on condition that each slot still holds what was read, so
     /// that appends made side by side never overwrite each other: the loser reads again and
@@ -218,25 +242,11 @@ impl Memory for DynamoMemory {
                         .expression_attribute_names("#account", "account")
                         .expression_attribute_values(":account", account);
                 }
-                let out = scan
-                    .set_exclusive_start_key(start.map(|arn| HashMap::from([(KEY.to_owned(), string_attr(&arn))])))
-                    .send()
-                    .await
-                    .map_err(|e| {
-                        from_sdk("dynamodb:Scan", &self.table, e, |e| {
-                            e.is_resource_not_found_exception().then_some(TABLE_MISSING)
-                        })
-                    })?;
-                let page = out
-                    .items()
+                let (items, next) = self.scan_page(scan, start).await?;
+                let page = items
                     .iter()
                     .filter_map(|item| Some((item.get(KEY)?.as_s().ok()?.clone(), remembered(item))))
                     .collect();
-                let next = out
-                    .last_evaluated_key()
-                    .and_then(|k| k.get(KEY))
-                    .and_then(|v| v.as_s().ok())
-                    .cloned();
                 Ok((page, next))
             }
         })
@@ -408,31 +418,18 @@ impl Memory for DynamoMemory {
     #[instrument(skip(self), level = "debug")]
     async fn trend(&self) -> Result<Vec<TrendPoint>, ApiError> {
         let items = all_pages(|start| async move {
-            let out = self
+            let scan = self
                 .client
                 .scan()
                 .table_name(&self.table)
                 .filter_expression("begins_with(#arn, :prefix)")
                 .expression_attribute_names("#arn", KEY)
-                .expression_attribute_values(":prefix", string_attr(TREND_PREFIX))
-                .set_exclusive_start_key(start.map(|arn| HashMap::from([(KEY.to_owned(), string_attr(&arn))])))
-                .send()
-                .await
-                .map_err(|e| {
-                    from_sdk("dynamodb:Scan", &self.table, e, |e| {
-                        e.is_resource_not_found_exception().then_some(TABLE_MISSING)
-                    })
-                })?;
-            let page: Vec<TrendPoint> = out
-                .items()
+                .expression_attribute_values(":prefix", string_attr(TREND_PREFIX));
+            let (items, next) = self.scan_page(scan, start).await?;
+            let page: Vec<TrendPoint> = items
                 .iter()
                 .filter_map(|item| serde_json::from_str(item.get(TREND)?.as_s().ok()?).ok())
                 .collect();
-            let next = out
-                .last_evaluated_key()
-                .and_then(|k| k.get(KEY))
-                .and_then(|v| v.as_s().ok())
-                .cloned();
             Ok((page, next))
         })
         .await?;
