@@ -5,6 +5,7 @@
 //! comes from `config`, the shapes of results from `view`; the CLI and `main` pick the adapters.
 
 mod cells;
+pub mod clock;
 mod governed;
 pub mod handler;
 mod handler_entries;

@@ -12,7 +12,7 @@ use crate::domain::{utc_time, Cell, Mode, Outcome, ResourceKind};
 use crate::ports::{
     finding_id, Backend, Compliance, PolicyFinding, Published, IMPORT_MAX_FINDINGS, PUT_EVENTS_MAX_ENTRIES,
 };
-use crate::run::resource::now_ms;
+use crate::run::clock::now_ms;
 use crate::view::findings::{finding_of, gone_finding};
 use crate::view::metrics::Metrics;
 use crate::view::report::ResourceReport;

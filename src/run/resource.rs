@@ -12,9 +12,9 @@ use crate::engine::evaluate::{evaluate, Finding};
 use crate::engine::policy::Policy;
 use crate::engine::remember::{changes, names_to_keep, trusted_changes, Authority};
 use crate::ports::{Grant, HistoryEntry, Memory, Place, Remembered, ResourceState, Stored, TagStore};
-use crate::run::sweep::Deadline;
+use crate::run::clock::Deadline;
 use crate::view::report::{Contested, ResourceReport};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 /// How long the memory of a resource found gone is kept before DynamoDB's TTL removes it
 /// (long enough to outlive Secrets Manager's longest recovery window, 30 days).
@@ -73,12 +73,7 @@ pub struct Observed {
     pub at_ms: u64,
 }
 
-/// Milliseconds since the epoch now: the observation time of a read about to be issued.
-pub fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-}
+pub use crate::run::clock::now_ms;
 
 impl<M: Memory + Sync> Judge<'_, M> {
     /// The event path: reads the resource `id` names, recalls its memory, then settles it.

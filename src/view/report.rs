@@ -9,7 +9,7 @@ use crate::engine::decide::Decision;
 use crate::engine::evaluate::{Evaluation, Finding, Plan};
 use crate::ports::TrendPoint;
 
-use crate::view::summary::{BatchItemFailure, CellResult, FanOut, FindingsSummary, SweepSummary};
+use crate::view::summary::{is_zero, BatchItemFailure, CellResult, FanOut, FindingsSummary, SweepSummary};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -306,10 +306,6 @@ pub struct Report {
     /// The sweeps memory keeps (for the page's trend), oldest first, when read.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub trend: Vec<TrendPoint>,
-}
-
-pub(super) fn is_zero(n: &usize) -> bool {
-    *n == 0
 }
 
 impl Report {

@@ -3,7 +3,6 @@
 //! messages ([`CellResult`], [`BatchItemFailure`]) and the findings published
 //! ([`FindingsSummary`]).
 
-use super::report::is_zero;
 use crate::domain::{Outcome, ResourceKind};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -239,4 +238,9 @@ pub struct BatchItemFailure {
     /// The message id.
     #[serde(rename = "itemIdentifier")]
     pub item_identifier: String,
+}
+
+/// For `skip_serializing_if`: a count of nothing.
+pub(super) fn is_zero(n: &usize) -> bool {
+    *n == 0
 }

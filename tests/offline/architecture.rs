@@ -293,3 +293,114 @@ fn no_production_file_runs_past_500_lines() {
         .collect();
     assert!(long.is_empty(), "split these by job: {long:?}");
 }
+
+/// The file a `crate::…` path names: the longest prefix of it that is a file of `src`.
+fn file_of(src: &Path, path: &[String]) -> Option<String> {
+    (1..=path.len()).rev().find_map(|n| {
+        let joined = path[..n].join("/");
+        [format!("{joined}.rs"), format!("{joined}/mod.rs")]
+            .into_iter()
+            .find(|candidate| src.join(candidate).is_file())
+    })
+}
+
+#[test]
+fn no_file_imports_round_in_a_circle() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    sources(&src, &mut files);
+    let mut edges: std::collections::BTreeMap<String, std::collections::BTreeSet<String>> = Default::default();
+    // Files a parent includes with `#[path = "…"]`: their `super` is that parent's module.
+    let mut parent_of: std::collections::BTreeMap<String, String> = Default::default();
+    for path in &files {
+        let rel = path.strip_prefix(&src).unwrap().to_string_lossy().into_owned();
+        let dir = Path::new(&rel)
+            .parent()
+            .map(|d| d.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let text = std::fs::read_to_string(path).unwrap();
+        for (i, _) in text.match_indices("#[path = \"") {
+            let name = text[i + 10..].split('"').next().unwrap_or("");
+            let child = if dir.is_empty() {
+                name.to_owned()
+            } else {
+                format!("{dir}/{name}")
+            };
+            parent_of.insert(child, rel.clone());
+        }
+    }
+    // A file's module path (`run/sweep/mod.rs` → run::sweep).
+    let module = |rel: &str| -> Vec<String> {
+        let trimmed = rel.trim_end_matches(".rs").trim_end_matches("/mod");
+        trimmed.split('/').map(str::to_owned).collect()
+    };
+    for path in files {
+        let rel = path.strip_prefix(&src).unwrap().to_string_lossy().into_owned();
+        let text = production_text(&path);
+        let targets = edges.entry(rel.clone()).or_default();
+        // `use crate::a::b::{c, d}`, `super::b::c` and `crate::a::b::c(…)` alike: the path up
+        // to the first character that is not part of one.
+        let supers = match parent_of.get(&rel) {
+            Some(parent) => module(parent),
+            None => {
+                let mut m = module(&rel);
+                m.pop();
+                m
+            }
+        };
+        for (prefix, base) in [("crate::", Vec::new()), ("super::", supers)] {
+            for (i, _) in text.match_indices(prefix) {
+                if prefix == "super::" && text[..i].ends_with("::") {
+                    continue;
+                }
+                let mut path = base.clone();
+                path.extend(
+                    text[i + prefix.len()..]
+                        .split(|c: char| !(c.is_alphanumeric() || c == '_' || c == ':'))
+                        .next()
+                        .unwrap_or("")
+                        .split("::")
+                        .filter(|s| !s.is_empty())
+                        .map(str::to_owned),
+                );
+                if let Some(target) = file_of(&src, &path).filter(|t| *t != rel) {
+                    targets.insert(target);
+                }
+            }
+        }
+    }
+    // Depth-first search for a path back to where it started.
+    fn circle(
+        from: &str,
+        at: &str,
+        edges: &std::collections::BTreeMap<String, std::collections::BTreeSet<String>>,
+        seen: &mut std::collections::BTreeSet<String>,
+        trail: &mut Vec<String>,
+    ) -> bool {
+        for next in edges.get(at).into_iter().flatten() {
+            if next == from {
+                return true;
+            }
+            if seen.insert(next.clone()) {
+                trail.push(next.clone());
+                if circle(from, next, edges, seen, trail) {
+                    return true;
+                }
+                trail.pop();
+            }
+        }
+        false
+    }
+    let mut found = Vec::new();
+    for start in edges.keys() {
+        let (mut seen, mut trail) = (Default::default(), vec![start.clone()]);
+        if circle(start, start, &edges, &mut seen, &mut trail) {
+            found.push(trail.join(" -> "));
+        }
+    }
+    assert!(found.is_empty(), "import circles between files:\n{}", found.join("\n"));
+    assert!(
+        edges.values().map(|t| t.len()).sum::<usize>() > 100,
+        "the check sees the imports"
+    );
+}

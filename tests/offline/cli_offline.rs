@@ -750,3 +750,20 @@ fn the_aws_documentation_examples_import_as_committed_and_their_cases_state_aws_
         );
     }
 }
+
+#[test]
+fn the_committed_schema_is_what_the_binary_prints() {
+    let out = Command::new(env!("CARGO_BIN_EXE_tag-warden"))
+        .arg("schema")
+        .env_clear()
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let printed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let committed: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(format!("{}/policy.schema.json", root())).unwrap()).unwrap();
+    assert_eq!(
+        committed, printed,
+        "policy.schema.json is stale: run `tag-warden schema > policy.schema.json`"
+    );
+}

@@ -199,3 +199,55 @@ fn every_row_of_the_threat_model_names_tests_that_exist() {
         }
     }
 }
+
+/// The cells of a Markdown table row: split on `|` that is neither escaped (`\|`) nor inside a
+/// code span.
+fn cells(row: &str) -> usize {
+    let (mut n, mut code, mut prev) = (0usize, false, ' ');
+    for c in row.trim().chars() {
+        match c {
+            '`' => code = !code,
+            '|' if prev != '\\' && !code => n += 1,
+            _ => {}
+        }
+        prev = c;
+    }
+    n.saturating_sub(1)
+}
+
+#[test]
+fn every_markdown_table_row_has_as_many_cells_as_its_header() {
+    let mut pages = docs();
+    pages.push(("ARCHITECTURE.md".to_owned(), read("ARCHITECTURE.md")));
+    pages.push((
+        "tests/fixtures/aws-docs/README.md".to_owned(),
+        read("tests/fixtures/aws-docs/README.md"),
+    ));
+    pages.push(("bench/RESULTS.md".to_owned(), read("bench/RESULTS.md")));
+    let mut wrong = Vec::new();
+    let mut tables = 0;
+    for (page, text) in &pages {
+        let lines: Vec<&str> = text.lines().collect();
+        let mut i = 0;
+        while i + 1 < lines.len() {
+            let (header, rule) = (lines[i].trim(), lines[i + 1].trim());
+            if header.starts_with('|') && rule.starts_with("|-") || header.starts_with('|') && rule.starts_with("|:") {
+                tables += 1;
+                let width = cells(header);
+                let mut j = i + 1;
+                while j < lines.len() && lines[j].trim().starts_with('|') {
+                    let n = cells(lines[j]);
+                    if n != width {
+                        wrong.push(format!("{page}:{}: {n} cells under a header of {width}", j + 1));
+                    }
+                    j += 1;
+                }
+                i = j;
+            } else {
+                i += 1;
+            }
+        }
+    }
+    assert!(tables > 20, "{tables} tables");
+    assert!(wrong.is_empty(), "tables that render wrong:\n{}", wrong.join("\n"));
+}

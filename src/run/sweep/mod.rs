@@ -9,10 +9,9 @@
 //! (those left not compliant, up to a bound) are held, so memory is flat in the number of
 //! resources.
 
-mod deadline;
 mod limit;
 
-pub use deadline::{Deadline, MAX_MARGIN};
+pub use crate::run::clock::{Deadline, MAX_MARGIN};
 pub use limit::{RateLimited, RateLimiter};
 
 mod tally;

@@ -1,7 +1,15 @@
-//! When a sweep stops starting new resources: before the invocation's deadline, keeping time
-//! back for the work in flight and the report.
+//! Time for the runners (a leaf: it imports nothing of the crate): the observation time of a
+//! read about to be issued, and when a sweep stops starting new resources, before the
+//! invocation's deadline, keeping time back for the work in flight and the report.
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// Milliseconds since the epoch now: the observation time of a read about to be issued.
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
 
 /// The most time kept back from an invocation's deadline: a resource in flight makes at most
 /// two writes, each retried with backoff.
