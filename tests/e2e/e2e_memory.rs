@@ -97,12 +97,11 @@ async fn a_removed_owner_comes_back_as_payments_not_the_default() {
             "dynamodb.GetItem",
             "secretsmanager.TagResource",
             "dynamodb.GetItem",
-            "dynamodb.GetItem",
             "dynamodb.UpdateItem",
             "dynamodb.UpdateItem"
         ],
-        "a restore writes no value anew: the history is read (is the change contested?), then \
-         read and appended to (places after the last step), then the observation written"
+        "a restore writes no value anew: the history is read once (is the change contested? \
+         and the places after the last step), appended to, then the observation written"
     );
     let entry = &report["results"][0];
     assert_eq!(entry["outcome"], "remediated");

@@ -225,10 +225,10 @@ async fn history_is_appended_after_the_last_step_into_rotating_slots_and_a_lost_
     use aws_sdk_dynamodb::types::error::ConditionalCheckFailedException;
     use tag_warden::ports::HistoryEntry;
     let step = |seq: u64, who: &str| {
-        serde_json::to_string(&HistoryEntry {
+        serde_json::to_string(&tag_warden::ports::HistoryEntry {
             seq,
             who: who.into(),
-            ..HistoryEntry::default()
+            ..tag_warden::ports::HistoryEntry::default()
         })
         .unwrap()
     };
@@ -268,13 +268,13 @@ async fn history_is_appended_after_the_last_step_into_rotating_slots_and_a_lost_
         })
         .then_output(|| UpdateItemOutput::builder().build());
     let entries = [
-        HistoryEntry {
+        tag_warden::ports::HistoryEntry {
             who: "alice".into(),
-            ..HistoryEntry::default()
+            ..tag_warden::ports::HistoryEntry::default()
         },
-        HistoryEntry {
+        tag_warden::ports::HistoryEntry {
             who: "tag-warden".into(),
-            ..HistoryEntry::default()
+            ..tag_warden::ports::HistoryEntry::default()
         },
     ];
     let stored = memory(&[&reads, &appends, &values])
@@ -293,10 +293,10 @@ async fn history_is_appended_after_the_last_step_into_rotating_slots_and_a_lost_
 async fn the_append_is_conditioned_on_each_slot_holding_what_was_read() {
     use aws_sdk_dynamodb::operation::get_item::GetItemOutput;
     use tag_warden::ports::HistoryEntry;
-    let old = serde_json::to_string(&HistoryEntry {
+    let old = serde_json::to_string(&tag_warden::ports::HistoryEntry {
         seq: 1,
         who: "old".into(),
-        ..HistoryEntry::default()
+        ..tag_warden::ports::HistoryEntry::default()
     })
     .unwrap();
     let reads = mock!(aws_sdk_dynamodb::Client::get_item).then_output(move || {
@@ -326,7 +326,13 @@ async fn the_append_is_conditioned_on_each_slot_holding_what_was_read() {
             )
         });
     let stored = memory(&[&reads, &append, &values])
-        .remember(ARN, &place(), &owner("x"), 7, &[HistoryEntry::default()])
+        .remember(
+            ARN,
+            &place(),
+            &owner("x"),
+            7,
+            &[tag_warden::ports::HistoryEntry::default()],
+        )
         .await
         .unwrap();
     assert_eq!(stored, Stored::Newer, "a newer observation's values win");
@@ -449,4 +455,47 @@ async fn a_sweeps_summary_is_an_item_of_its_own_that_expires_and_the_trend_scans
         });
     let points = memory(&[&scan]).trend().await.unwrap();
     assert_eq!(points, [point, later], "oldest first");
+}
+
+#[tokio::test]
+async fn the_history_read_for_the_contested_check_serves_the_append_that_follows() {
+    let step = tag_warden::ports::HistoryEntry {
+        seq: 4,
+        at: "2026-12-03T00:00:00Z".into(),
+        who: "x".into(),
+        ..tag_warden::ports::HistoryEntry::default()
+    };
+    let stored = serde_json::to_string(&step).unwrap();
+    let read = mock!(aws_sdk_dynamodb::Client::get_item).then_output(move || {
+        GetItemOutput::builder()
+            .item("arn", s(&format!("{ARN}#history")))
+            .item("h4", s(&stored))
+            .build()
+    });
+    let append = mock!(aws_sdk_dynamodb::Client::update_item)
+        .match_requests(|r| r.key().and_then(|k| k.get("arn")) == Some(&s(&format!("{ARN}#history"))))
+        .then_output(|| UpdateItemOutput::builder().build());
+    let values = mock!(aws_sdk_dynamodb::Client::update_item)
+        .match_requests(|r| r.key().and_then(|k| k.get("arn")) == Some(&s(ARN)))
+        .then_output(|| UpdateItemOutput::builder().build());
+    let m = memory(&[&read, &append, &values]);
+    assert_eq!(m.history(ARN).await.unwrap(), [step]);
+    let next = tag_warden::ports::HistoryEntry {
+        who: "tag-warden".into(),
+        ..tag_warden::ports::HistoryEntry::default()
+    };
+    m.remember(ARN, &place(), &owner("search"), 42, &[next]).await.unwrap();
+    assert_eq!(read.num_calls(), 1, "one read serves the check and the append");
+    assert_eq!((append.num_calls(), values.num_calls()), (1, 1));
+    // Later, with nothing read a moment ago, the append reads for itself.
+    m.remember(
+        ARN,
+        &place(),
+        &owner("search"),
+        43,
+        &[tag_warden::ports::HistoryEntry::default()],
+    )
+    .await
+    .unwrap();
+    assert_eq!(read.num_calls(), 2);
 }

@@ -41,12 +41,36 @@ const TABLE_MISSING: (ErrorKind, &str) = (ErrorKind::NotFound, "ResourceNotFound
 pub struct DynamoMemory {
     client: Client,
     table: String,
+    /// The history item read last (its key, when, what), kept a moment for the append that
+    /// usually follows (the contested check reads the story, then the restore appends to it):
+    /// one read serves both. The append is conditioned on each slot holding what was read, so
+    /// a story changed in between only costs a second read.
+    last_story: std::sync::Arc<std::sync::Mutex<Option<Story>>>,
 }
+
+/// A history item read: its key, when, and what it held.
+type Story = (String, std::time::Instant, HashMap<String, AttributeValue>);
+
+/// How long a history item read is reused for the append that follows.
+const STORY_REUSE: std::time::Duration = std::time::Duration::from_secs(5);
 
 impl DynamoMemory {
     /// Memory in `table`, through `client` (whose region is the table's).
     pub fn new(client: Client, table: String) -> Self {
-        DynamoMemory { client, table }
+        DynamoMemory {
+            client,
+            table,
+            last_story: std::sync::Arc::default(),
+        }
+    }
+
+    /// The history item of `key` read a moment ago, if it was (taken: used once).
+    fn story_read(&self, key: &str) -> Option<HashMap<String, AttributeValue>> {
+        let mut last = self.last_story.lock().unwrap_or_else(|p| p.into_inner());
+        match last.take() {
+            Some((k, at, item)) if k == key && at.elapsed() < STORY_REUSE => Some(item),
+            _ => None,
+        }
     }
 }
 
@@ -149,8 +173,12 @@ impl DynamoMemory {
     /// takes the places after. Returns the places used.
     async fn append_history(&self, arn: &str, history: &[HistoryEntry]) -> Result<(), ApiError> {
         let key = history_key(arn);
+        let mut known = self.story_read(&key);
         for _ in 0..APPEND_ATTEMPTS {
-            let item = self.get(&key, arn).await?.unwrap_or_default();
+            let item = match known.take() {
+                Some(item) => item,
+                None => self.get(&key, arn).await?.unwrap_or_default(),
+            };
             let next = item
                 .iter()
                 .filter(|(k, _)| k.starts_with(HISTORY_SLOT))
@@ -345,7 +373,10 @@ impl Memory for DynamoMemory {
 
     #[instrument(skip(self), level = "debug")]
     async fn history(&self, arn: &str) -> Result<Vec<HistoryEntry>, ApiError> {
-        let item = self.get(&history_key(arn), arn).await?;
+        let key = history_key(arn);
+        let item = self.get(&key, arn).await?;
+        *self.last_story.lock().unwrap_or_else(|p| p.into_inner()) =
+            Some((key, std::time::Instant::now(), item.clone().unwrap_or_default()));
         let mut entries: Vec<HistoryEntry> = item
             .iter()
             .flat_map(|item| item.iter())
