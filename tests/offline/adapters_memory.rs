@@ -223,7 +223,6 @@ async fn history_is_appended_after_the_last_step_into_rotating_slots_and_a_lost_
     use aws_sdk_dynamodb::operation::get_item::GetItemOutput;
     use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
     use aws_sdk_dynamodb::types::error::ConditionalCheckFailedException;
-    use tag_warden::ports::HistoryEntry;
     let step = |seq: u64, who: &str| {
         serde_json::to_string(&tag_warden::ports::HistoryEntry {
             seq,
@@ -292,7 +291,6 @@ async fn history_is_appended_after_the_last_step_into_rotating_slots_and_a_lost_
 #[tokio::test]
 async fn the_append_is_conditioned_on_each_slot_holding_what_was_read() {
     use aws_sdk_dynamodb::operation::get_item::GetItemOutput;
-    use tag_warden::ports::HistoryEntry;
     let old = serde_json::to_string(&tag_warden::ports::HistoryEntry {
         seq: 1,
         who: "old".into(),
