@@ -69,7 +69,7 @@ fn table(out: &mut String, first: &str, rows: &[Row<'_>], scope: &str) {
         out.push_str("<th>kind</th>");
     }
     for c in COLUMNS {
-        let _ = write!(out, "<th>{}</th>", c.as_str());
+        let _ = write!(out, "<th>{}</th>", label(c));
     }
     out.push_str("</tr>");
     for (name, kind, counts) in rows {
@@ -130,6 +130,15 @@ pub fn compliance_percent(report: &Report) -> Option<f64> {
     report.compliance.percent
 }
 
+/// What the page calls an outcome: its report name, but for a fix not made ("would fix", as
+/// a dry run or report mode says it: never counted as compliant or fixed).
+fn label(o: Outcome) -> &'static str {
+    match o {
+        Outcome::WouldRemediate => "would fix",
+        other => other.as_str(),
+    }
+}
+
 /// Exceptions ending within this many days come first, marked.
 pub const EXCEPTION_SOON_DAYS: i64 = 14;
 
@@ -187,7 +196,7 @@ pub fn render(report: &Report, now_ms: u64, group_by: &str) -> String {
         let _ = write!(
             out,
             "<div class=\"tile\">{}<b data-scope=\"total\" data-outcome=\"{}\">{n}</b></div>",
-            c.as_str(),
+            label(c),
             c.as_str()
         );
     }

@@ -293,3 +293,19 @@ fn contested_keys_have_a_section_of_their_own_with_who_how_often_since_when_and_
     assert!(section.contains("role/&lt;terraform&gt;") && !page.contains("<terraform>"));
     assert!(section.contains("trust that principal in TAG_WARDEN_IGNORE_PRINCIPALS, or fix its code (Terraform: <code>ignore_tags</code> for <code>Owner</code>)"), "{section}");
 }
+
+#[test]
+fn a_dry_run_says_would_fix_and_never_counts_it_as_compliant_or_fixed() {
+    let mut would = ResourceReport::new(Outcome::WouldRemediate);
+    would.kind = Some(ResourceKind::Secret);
+    let mut ok = ResourceReport::new(Outcome::Compliant);
+    ok.kind = Some(ResourceKind::Secret);
+    let report = Report::new(Mode::Report, vec![would, ok]);
+    assert_eq!((report.compliance.compliant, report.compliance.not_compliant), (1, 1));
+    let page = crate::view::page::render(&report, 0, "Owner");
+    assert!(
+        page.contains(r#"<div class="tile">would fix<b data-scope="total" data-outcome="would-remediate">1</b></div>"#),
+        "{page}"
+    );
+    assert!(page.contains(r#"<span data-scope="headline">50.0</span>% compliant"#));
+}
