@@ -6,16 +6,6 @@ use super::{report_only, Evaluation, Finding};
 use crate::domain::{ResourceContext, Tags};
 use crate::engine::policy::{Policy, Rule, TagCondition};
 
-/// Whether `value` meets `cond`.
-fn holds(cond: &TagCondition, value: Option<&String>) -> bool {
-    match (cond, value) {
-        (TagCondition::Present, v) => v.is_some(),
-        (TagCondition::Absent, v) => v.is_none(),
-        (TagCondition::Values(gs), Some(v)) => gs.iter().any(|g| g.matches(v)),
-        (TagCondition::Values(_), None) => false,
-    }
-}
-
 /// The tags as rules read them once escaped scope keys are put back (from memory), with a
 /// finding and a planned write for each.
 pub(super) fn kept(policy: &Policy, ctx: &ResourceContext, tags: &Tags, eval: &mut Evaluation) -> Tags {
@@ -30,7 +20,7 @@ pub(super) fn kept(policy: &Policy, ctx: &ResourceContext, tags: &Tags, eval: &m
             let Some(r) = ctx.remembered.get(key).filter(|r| !r.is_empty()) else {
                 continue;
             };
-            if !holds(cond, trial.get(key)) && holds(cond, Some(r)) {
+            if !cond.holds(trial.get(key)) && cond.holds(Some(r)) {
                 trial.insert(key.clone(), r.clone());
                 put.push((key, r));
             }

@@ -82,8 +82,7 @@ pub fn effective(levels: &[Vec<Attached>]) -> Result<Effective, TagPolicyError> 
             merge.policy(&policy.name, tags, &mut assigned_here, &mut new_limits)?;
         }
         for (place, allowed) in new_limits {
-            let limit = merge.limits.entry(place).or_insert_with(all);
-            *limit = limit.intersection(&allowed).copied().collect();
+            narrow(&mut merge.limits, place, &allowed);
         }
     }
     let mut tags = Map::new();
@@ -114,6 +113,13 @@ fn malformed(path: String, why: &str) -> TagPolicyError {
         path,
         why: why.to_owned(),
     }
+}
+
+/// Narrows the operators allowed at `place` to those `allowed` also names (a limit is never
+/// lifted: two limits give their intersection).
+fn narrow(limits: &mut BTreeMap<Place, Allowed>, place: Place, allowed: &Allowed) {
+    let limit = limits.entry(place).or_insert_with(all);
+    *limit = limit.intersection(allowed).copied().collect();
 }
 
 /// The operators a child control names (`@@all`, `@@none`, or some of the three).
@@ -157,14 +163,10 @@ impl Merge {
         assigned_here: &mut BTreeSet<(String, &'static str)>,
         new_limits: &mut BTreeMap<Place, Allowed>,
     ) -> Result<(), TagPolicyError> {
-        let limit = |limits: &mut BTreeMap<Place, Allowed>, place: Place, a: Allowed| {
-            let l = limits.entry(place).or_insert_with(all);
-            *l = l.intersection(&a).copied().collect();
-        };
         for (id, spec) in tags {
             let path = format!("{name}: /tags/{id}");
             if id == CHILD_CONTROL {
-                limit(new_limits, (None, None), allowed(spec, &path)?);
+                narrow(new_limits, (None, None), &allowed(spec, &path)?);
                 continue;
             }
             let Some(spec) = spec.as_object() else {
@@ -178,7 +180,7 @@ impl Merge {
             for (field_name, v) in spec {
                 let fpath = format!("{path}/{field_name}");
                 if field_name == CHILD_CONTROL {
-                    limit(new_limits, (Some(lc.clone()), None), allowed(v, &fpath)?);
+                    narrow(new_limits, (Some(lc.clone()), None), &allowed(v, &fpath)?);
                     continue;
                 }
                 let Some(field) = FIELDS.into_iter().find(|f| f == field_name) else {
@@ -190,7 +192,7 @@ impl Merge {
                     Some(obj) => {
                         for (op, x) in obj {
                             if op == CHILD_CONTROL {
-                                limit(new_limits, (Some(lc.clone()), Some(field)), allowed(x, &fpath)?);
+                                narrow(new_limits, (Some(lc.clone()), Some(field)), &allowed(x, &fpath)?);
                             } else if !OPERATORS.contains(&op.as_str()) {
                                 return Err(malformed(
                                     fpath.clone(),

@@ -213,7 +213,7 @@ impl<B: Backend> Handler<B> {
         let (cell_entries, cell_summary) = sweeper.sweep_cell(cell, &|_| {}).await;
         if let Some(at) = work.sweep_ms {
             let report = Report::of_sweep(self.config.mode, cell_entries.clone(), cell_summary.clone());
-            self.keep_cell_trend(&report, at, &cell.region).await;
+            self.keep_trend(&report, at, &cell.region).await;
         }
         let not_enrolled = cell_summary.not_enrolled.iter().next().map(|(account, why)| {
             entries.push(sweeper.not_enrolled(account, why));

@@ -313,7 +313,7 @@ impl<B: Backend> Handler<B> {
             throttled = summary.throttled, seconds = summary.seconds, "sweep finished"
         );
         let report = Report::of_sweep(self.config.mode, entries, summary);
-        self.keep_trend(&report, crate::run::resource::now_ms()).await;
+        self.keep_trend(&report, crate::run::resource::now_ms(), "").await;
         report
     }
 

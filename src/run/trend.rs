@@ -51,27 +51,16 @@ pub fn points_of(report: &Report, at_ms: u64) -> Vec<TrendPoint> {
 }
 
 impl<B: Backend> Handler<B> {
-    /// Keeps one cell's summary of a fanned-out sweep, under the sweep's time (`at_ms`), so that
-    /// the cells add up to one sweep on the trend; the region keeps the cells' items apart.
-    pub(super) async fn keep_cell_trend(&self, report: &Report, at_ms: u64, region: &str) {
+    /// Keeps a sweep's summary in memory, when configured (a failure is logged: the sweep
+    /// itself stands). For one cell of a fanned-out sweep, `at_ms` is the sweep's time, so that
+    /// the cells add up to one sweep on the trend, and `region` keeps the cells' items apart
+    /// (`""`: a whole sweep).
+    pub(super) async fn keep_trend(&self, report: &Report, at_ms: u64, region: &str) {
         let Some(memory) = self.backend.memory().filter(|_| self.live) else {
             return;
         };
         for mut point in points_of(report, at_ms) {
-            point.region = region.to_owned();
-            if let Err(e) = memory.put_trend(&point).await {
-                tracing::warn!(error = %e, "could not keep the cell's summary for the trend");
-            }
-        }
-    }
-
-    /// Keeps a sweep's summary in memory, when configured (a failure is logged: the sweep
-    /// itself stands).
-    pub(super) async fn keep_trend(&self, report: &Report, at_ms: u64) {
-        let Some(memory) = self.backend.memory().filter(|_| self.live) else {
-            return;
-        };
-        for point in points_of(report, at_ms) {
+            region.clone_into(&mut point.region);
             if let Err(e) = memory.put_trend(&point).await {
                 tracing::warn!(error = %e, "could not keep the sweep's summary for the trend");
             }

@@ -726,3 +726,13 @@ fn base64(text: &str) -> String {
     }
     String::from_utf8_lossy(&out).into_owned()
 }
+
+/// The day `offset_days` from today, UTC, as the code reads it (`YYYY-MM-DD`).
+pub fn day(offset_days: i64) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    tag_warden::domain::Date::of_epoch_ms(now.as_millis() as u64)
+        .plus_days(offset_days)
+        .to_string()
+}

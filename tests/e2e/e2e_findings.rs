@@ -440,17 +440,6 @@ async fn a_complete_sweep_closes_the_finding_of_a_secret_deleted_since() {
     assert_eq!(report["findings"]["security_hub"]["archived"], 0);
 }
 
-/// The day `offset_days` from today (UTC), as `YYYY-MM-DD`.
-fn day_from_today(offset_days: i64) -> String {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64;
-    tag_warden::domain::Date::of_epoch_ms(now)
-        .plus_days(offset_days)
-        .to_string()
-}
-
 /// The estate of issue 32 in moto: 2 compliant, 1 violating, 1 waived, 1 exempt (a KMS key
 /// known by its alias), swept twice with memory; the page read in headless Chromium.
 #[tokio::test(flavor = "multi_thread")]
@@ -458,7 +447,7 @@ async fn a_security_lead_reads_exceptions_apart_names_people_know_a_rate_per_own
     let moto = Moto::start();
     let table = "tag-warden-memory";
     moto.create_memory_table(table).await;
-    let waiver_until = day_from_today(7);
+    let waiver_until = day(7);
     let policy = format!(
         r#"{{"version":2,"rules":[{{"name":"baseline","require":{{"CostCenter":{{"pattern":"^[0-9]{{4}}$"}}}}}}],
             "waivers":[{{"match":{{"names":["legacy/*"]}},"rules":["baseline"],"until":"{waiver_until}","reason":"<b>vendor</b> migration"}}]}}"#
@@ -482,7 +471,7 @@ async fn a_security_lead_reads_exceptions_apart_names_people_know_a_rate_per_own
         .await
         .unwrap();
     let key_arn = format!("arn:aws:kms:{REGION}:{ACCOUNT}:key/{key}");
-    let exempt_until = day_from_today(40);
+    let exempt_until = day(40);
     let (out, _) = run_cli(
         &moto,
         &[

@@ -3,19 +3,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 use crate::common::*;
-use tag_warden::domain::Date;
 
 const TABLE: &str = "tag-warden-memory";
-
-/// The day `offset_days` from today, UTC, as the code reads it.
-fn day(offset_days: i64) -> String {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap();
-    Date::of_epoch_ms(now.as_millis() as u64)
-        .plus_days(offset_days)
-        .to_string()
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_exemption_holds_only_when_granted_with_tag_warden_exempt_and_only_through_its_day() {

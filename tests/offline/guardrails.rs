@@ -68,12 +68,12 @@ fn glob(p: &[Tok], t: &[char]) -> bool {
     }
 }
 
-fn like(pattern: &str, text: &str) -> bool {
+pub(crate) fn like(pattern: &str, text: &str) -> bool {
     glob(&tokens(pattern, true), &text.chars().collect::<Vec<_>>())
 }
 
 /// `ArnLike`: each of the six `:`-separated parts matched on its own.
-fn arn_like(pattern: &str, arn: &str) -> bool {
+pub(crate) fn arn_like(pattern: &str, arn: &str) -> bool {
     let p: Vec<&str> = pattern.splitn(6, ':').collect();
     let a: Vec<&str> = arn.splitn(6, ':').collect();
     p.len() == 6 && a.len() == 6 && p.iter().zip(&a).all(|(p, a)| like(p, a))

@@ -4,6 +4,7 @@
 //! test is a row of docs/security.md's threat model.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
+use super::guardrails::{arn_like, like};
 use serde_json::{json, Value as Json};
 use serde_yaml::Value;
 use std::collections::BTreeMap;
@@ -149,18 +150,6 @@ fn values(v: &Json) -> Vec<String> {
     flatten(v)
 }
 
-fn like(pattern: &str, text: &str) -> bool {
-    fn go(p: &[char], t: &[char]) -> bool {
-        match p.split_first() {
-            None => t.is_empty(),
-            Some(('*', rest)) => (0..=t.len()).any(|i| go(rest, &t[i..])),
-            Some(('?', rest)) => !t.is_empty() && go(rest, &t[1..]),
-            Some((c, rest)) => t.first() == Some(c) && go(rest, &t[1..]),
-        }
-    }
-    go(&pattern.chars().collect::<Vec<_>>(), &text.chars().collect::<Vec<_>>())
-}
-
 fn holds(op: &str, key: &str, policy: &[String], req: &Request) -> bool {
     let context: Option<String> = match key {
         "aws:PrincipalArn" => req.principal.map(str::to_owned),
@@ -175,7 +164,7 @@ fn holds(op: &str, key: &str, policy: &[String], req: &Request) -> bool {
     };
     let any = policy.iter().any(|p| match op {
         "ArnEquals" | "ArnNotEquals" => p == &value,
-        "ArnLike" | "ArnNotLike" => like(p, &value),
+        "ArnLike" | "ArnNotLike" => arn_like(p, &value),
         "Bool" => p == &value,
         other => panic!("operator {other} not modelled"),
     });

@@ -15,6 +15,18 @@ pub enum TagCondition {
     Values(Vec<Glob>),
 }
 
+impl TagCondition {
+    /// Whether a tag's value (`None`: the tag is absent) meets the condition.
+    pub fn holds(&self, value: Option<&String>) -> bool {
+        match (self, value) {
+            (TagCondition::Present, v) => v.is_some(),
+            (TagCondition::Absent, v) => v.is_none(),
+            (TagCondition::Values(gs), Some(v)) => gs.iter().any(|g| g.matches(v)),
+            (TagCondition::Values(_), None) => false,
+        }
+    }
+}
+
 /// The conditions of a rule's `match` (all empty: every resource of the rule's kinds).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Scope {
@@ -50,12 +62,7 @@ impl Scope {
                 .as_ref()
                 .is_none_or(|a| ctx.account.as_ref().is_some_and(|acc| a.contains(acc)))
             && any(&self.regions, ctx.region.as_deref())
-            && self.tags.iter().all(|(key, cond)| match (cond, tags.get(key)) {
-                (TagCondition::Present, v) => v.is_some(),
-                (TagCondition::Absent, v) => v.is_none(),
-                (TagCondition::Values(gs), Some(v)) => gs.iter().any(|g| g.matches(v)),
-                (TagCondition::Values(_), None) => false,
-            })
+            && self.tags.iter().all(|(key, cond)| cond.holds(tags.get(key)))
     }
 
     /// Whether the scope looks at names (for KMS keys: their aliases, which the event path
