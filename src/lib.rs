@@ -3,6 +3,7 @@
 //! The crate is layered, ground up; each layer imports only the layers below it (see
 //! ARCHITECTURE.md):
 //! 1. [`domain`]: the vocabulary (kinds, tags, modes, resource context, outcomes, failures).
+//!    [`kinds`]: what is particular to each kind of resource, one module each, on the domain.
 //! 2. [`engine`]: the pure core: intake → policy → evaluate → decide. No I/O.
 //! 3. [`ports`]: small traits in domain words (read/write tags, list resources).
 //! 4. three rooms side by side, none importing another: [`adapters`] (the ports against AWS,
@@ -20,6 +21,7 @@ pub mod cli;
 pub mod config;
 pub mod domain;
 pub mod engine;
+pub mod kinds;
 pub mod logging;
 pub mod ports;
 pub mod run;

@@ -527,19 +527,17 @@ impl FakeBackend {
 }
 
 impl Backend for FakeBackend {
-    type Secrets = Arc<FakeStore>;
-    type Keys = Arc<FakeStore>;
+    type Store = Arc<FakeStore>;
     type Memory = FakeMemory;
     fn memory(&self) -> Option<&FakeMemory> {
         self.memory.as_ref()
     }
-    fn secrets(&self, cell: &Cell) -> Arc<FakeStore> {
+    fn store(&self, cell: &Cell, kind: ResourceKind) -> Arc<FakeStore> {
         self.regions.lock().unwrap().push(cell.region.clone());
-        Arc::clone(&self.secrets)
-    }
-    fn keys(&self, cell: &Cell) -> Arc<FakeStore> {
-        self.regions.lock().unwrap().push(cell.region.clone());
-        Arc::clone(&self.keys)
+        match kind {
+            ResourceKind::Secret => Arc::clone(&self.secrets),
+            ResourceKind::KmsKey => Arc::clone(&self.keys),
+        }
     }
     async fn reach(&self, account: Option<&str>) -> Result<(), ApiError> {
         self.reached.lock().unwrap().push(account.map(str::to_owned));

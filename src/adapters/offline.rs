@@ -3,7 +3,7 @@
 //! (it knows no resource by ARN) and keeps any write in memory. Remembered values, when given
 //! (`plan --remembered`), are what its memory holds for every resource; it stores nothing.
 
-use crate::domain::{ApiError, Cell, Refusal, Tags};
+use crate::domain::{ApiError, Cell, Refusal, ResourceKind, Tags};
 use crate::ports::{
     Backend, HistoryEntry, Inventory, ListedPage, Memory, Place, Remembered, ResourceState, Stored, TagStore,
 };
@@ -46,17 +46,13 @@ impl OfflineBackend {
 }
 
 impl Backend for OfflineBackend {
-    type Secrets = OfflineStore;
-    type Keys = OfflineStore;
+    type Store = OfflineStore;
     type Memory = OfflineMemory;
     /// The remembered values given, if any.
     fn memory(&self) -> Option<&OfflineMemory> {
         self.memory.as_ref()
     }
-    fn secrets(&self, _cell: &Cell) -> OfflineStore {
-        self.store.clone()
-    }
-    fn keys(&self, _cell: &Cell) -> OfflineStore {
+    fn store(&self, _cell: &Cell, _kind: ResourceKind) -> OfflineStore {
         self.store.clone()
     }
 }

@@ -102,7 +102,7 @@ pub fn run(path: &Path, policy_flag: Option<&Path>) -> Result<(), CliError> {
 /// The case judged as the handler judges a resource whose state was just read.
 async fn judge(policy: &Policy, case: &Ready) -> ResourceReport {
     let store = OfflineBackend::new(case.state.tags.clone(), case.ctx.name.clone())
-        .secrets(&crate::domain::Cell::new(None, ""));
+        .store(&crate::domain::Cell::new(None, ""), case.ctx.kind);
     let judge = Judge::<crate::ports::NoMemory> {
         policy,
         mode: policy.mode,

@@ -84,15 +84,10 @@ pub fn run(arn: &str, until: &str, reason: &str, env: &dyn Fn(&str) -> Option<St
         ctx.account = account.map(str::to_owned);
         ctx.region = Some(region.clone());
         let cell = Cell::new(account, &region);
-        let entry = match kind {
-            ResourceKind::Secret => {
-                judge
-                    .exempt(&backend.secrets(&cell), ctx, arn, until, &who, reason)
-                    .await
-            }
-            ResourceKind::KmsKey => judge.exempt(&backend.keys(&cell), ctx, arn, until, &who, reason).await,
-        }
-        .map_err(|e| failed(&e))?;
+        let entry = judge
+            .exempt(&backend.store(&cell, kind), ctx, arn, until, &who, reason)
+            .await
+            .map_err(|e| failed(&e))?;
         let report = crate::view::report::Report::new(handler.config().mode, vec![entry]);
         report.results.iter().for_each(|e| e.log(false));
         print_report(&report)

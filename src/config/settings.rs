@@ -2,6 +2,7 @@
 //! ([`SweepSettings`], at a [`Rate`]) and where metrics and findings go ([`OutputSettings`]).
 //! Validated here, once; the runners take them as they are.
 
+use crate::kinds::Service;
 use std::fmt;
 
 /// The namespace metrics go to unless `TAG_WARDEN_METRICS_NAMESPACE` says otherwise.
@@ -59,6 +60,17 @@ pub struct SweepSettings {
     pub max_entries: usize,
     /// The tag a sweep counts resources by (a rate per team): `Owner` unless told.
     pub group_by: String,
+}
+
+impl SweepSettings {
+    /// The most tag writes a second a service's pacer allows, per cell (per operation when its
+    /// tag and untag calls have a quota each: `Service::write_quota`).
+    pub fn write_rps(&self, service: Service) -> Rate {
+        match service {
+            Service::SecretsManager => self.secrets_write_rps,
+            Service::Kms => self.kms_write_rps,
+        }
+    }
 }
 
 impl Default for SweepSettings {

@@ -16,7 +16,8 @@ pub const EXEMPT_UNTIL_TAG: &str = "tag-warden:exempt-until";
 /// Prefix AWS reserves for its own tags; such keys are never added, changed or removed.
 pub const RESERVED_PREFIX: &str = "aws:";
 
-/// The kinds of resource tag-warden governs.
+/// The kinds of resource tag-warden governs. What is particular to each is in its module
+/// under `kinds/` (`ResourceKind::spec`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum ResourceKind {
     /// An AWS Secrets Manager secret.
@@ -39,37 +40,9 @@ impl ResourceKind {
         }
     }
 
-    /// The kind an ARN names (`arn:…:secretsmanager:…:secret:…`, `arn:…:kms:…:key/…`).
-    pub fn of_arn(arn: &str) -> Option<Self> {
-        let mut parts = arn.splitn(6, ':');
-        let (prefix, _, service) = (parts.next()?, parts.next()?, parts.next()?);
-        let resource = parts.nth(2)?;
-        match (prefix, service) {
-            ("arn", "secretsmanager") if resource.starts_with("secret:") => Some(ResourceKind::Secret),
-            ("arn", "kms") if resource.starts_with("key/") => Some(ResourceKind::KmsKey),
-            _ => None,
-        }
-    }
-
     /// Parses a policy/report name (`secret`, `kms-key`).
     pub fn parse(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|k| k.as_str() == name)
-    }
-
-    /// The service's tag limits for this kind.
-    pub fn limits(self) -> TagLimits {
-        match self {
-            ResourceKind::Secret => TagLimits {
-                max_key_chars: 127,
-                max_value_chars: 255,
-                max_user_tags: 50,
-            },
-            ResourceKind::KmsKey => TagLimits {
-                max_key_chars: 128,
-                max_value_chars: 256,
-                max_user_tags: 50,
-            },
-        }
     }
 }
 
@@ -79,7 +52,7 @@ impl fmt::Display for ResourceKind {
     }
 }
 
-/// Per-kind tag limits as AWS documents them (lengths in Unicode characters).
+/// Per-kind tag limits as AWS documents them (each kind's are in its module under `kinds/`) (lengths in Unicode characters).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TagLimits {
     /// Longest tag key.
@@ -138,16 +111,6 @@ mod tests {
         assert!(!is_reserved_key("aws"));
         assert!(!is_reserved_key("awsome"));
         assert!(!is_reserved_key("Owner"));
-    }
-
-    #[test]
-    fn an_arn_names_its_kind() {
-        let secret = "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-AbCdEf";
-        assert_eq!(ResourceKind::of_arn(secret), Some(ResourceKind::Secret));
-        let key = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
-        assert_eq!(ResourceKind::of_arn(key), Some(ResourceKind::KmsKey));
-        assert_eq!(ResourceKind::of_arn("arn:aws:kms:us-east-1:123456789012:alias/x"), None);
-        assert_eq!(ResourceKind::of_arn("prod/db"), None);
     }
 
     #[test]

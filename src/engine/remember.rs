@@ -67,7 +67,7 @@ pub fn changes(policy: &Policy, ctx: &ResourceContext, tags: &Tags, authority: A
 /// aliases) and those kept before, so that a key losing the alias a rule matched it by stays
 /// in the rule. Empty for secrets (a secret's name never changes) and when nothing matches.
 pub fn names_to_keep(policy: &Policy, ctx: &ResourceContext) -> Vec<String> {
-    if ctx.kind != crate::domain::ResourceKind::KmsKey {
+    if !ctx.kind.spec().named_by_aliases() {
         return Vec::new();
     }
     let globs: Vec<_> = policy

@@ -27,30 +27,40 @@ pub enum TagPolicyError {
 /// The service spellings that name a kind in `enforced_for` and `report_required_tag_for`:
 /// the kind, none (another service), or why AWS refuses the entry.
 pub(super) fn kinds_named(entry: &str) -> Result<Vec<ResourceKind>, String> {
-    match entry {
-        "secretsmanager:secret" | "secretsmanager:*" | "secretsmanager:ALL_SUPPORTED" => {
-            return Ok(vec![ResourceKind::Secret])
-        }
-        "kms:key" | "kms:*" | "kms:ALL_SUPPORTED" => return Ok(vec![ResourceKind::KmsKey]),
-        "*" | "*:*" => {
-            return Err(format!(
+    if matches!(entry, "*" | "*:*") {
+        return Err(format!(
             "`{entry}` is not allowed here: AWS takes `service:ALL_SUPPORTED`, `service:*` or `service:resource_type`"
-        ))
-        }
-        _ => {}
+        ));
     }
     let Some((service, kind)) = entry.split_once(':') else {
         return Err(format!("`{entry}` is not `service:resource_type`"));
     };
-    let ours = [("secretsmanager", "secret"), ("kms", "key")];
-    if let Some((s, t)) = ours.iter().find(|(s, _)| *s == service) {
+    let ours: Vec<ResourceKind> = ResourceKind::ALL
+        .into_iter()
+        .filter(|k| k.spec().service.prefix() == service)
+        .collect();
+    let named: Vec<ResourceKind> = ours
+        .iter()
+        .copied()
+        .filter(|k| matches!(kind, "*" | "ALL_SUPPORTED") || k.spec().resource_type == kind)
+        .collect();
+    if !named.is_empty() {
+        return Ok(named);
+    }
+    if !ours.is_empty() {
+        let types: Vec<String> = ours
+            .iter()
+            .map(|k| format!("`{service}:{}`", k.spec().resource_type))
+            .collect();
         return Err(format!(
-            "`{entry}`: {s} has no resource type `{kind}` in tag policies (`{s}:{t}`, `{s}:*` or `{s}:ALL_SUPPORTED`)"
+            "`{entry}`: {service} has no resource type `{kind}` in tag policies ({}, `{service}:*` or `{service}:ALL_SUPPORTED`)",
+            types.join(", ")
         ));
     }
-    if let Some((s, _)) = ours
-        .iter()
-        .find(|(s, _)| service.eq_ignore_ascii_case(s) || edits(service, s) <= 2)
+    if let Some(s) = ResourceKind::ALL
+        .map(|k| k.spec().service.prefix())
+        .into_iter()
+        .find(|s| service.eq_ignore_ascii_case(s) || edits(service, s) <= 2)
     {
         return Err(format!("`{entry}`: no service `{service}` (did you mean `{s}`?)"));
     }

@@ -22,7 +22,7 @@ pub use memory::{
     Grant, HistoryEntry, Memory, NoMemory, Place, Remembered, Stored, TrendPoint, HISTORY_LEN, TREND_DAYS,
 };
 
-use crate::domain::{ApiError, Cell, ErrorKind, Identity, Organization, Refusal, Tags};
+use crate::domain::{ApiError, Cell, ErrorKind, Identity, Organization, Refusal, ResourceKind, Tags};
 use futures_util::Stream;
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -126,18 +126,14 @@ impl<T: Inventory + Sync + Send> Inventory for std::sync::Arc<T> {
 /// Hands out a store per kind and cell (account and region), the memory, and an
 /// organization's accounts and queue.
 pub trait Backend: Send + Sync {
-    /// The store for secrets.
-    type Secrets: TagStore + Inventory + Send + Sync;
-    /// The store for KMS keys.
-    type Keys: TagStore + Inventory + Send + Sync;
+    /// The store of a kind (the adapter of the service that holds it).
+    type Store: TagStore + Inventory + Send + Sync;
     /// Remembered values ([`NoMemory`] for a backend without).
     type Memory: Memory + Send + Sync;
     /// The memory, when one is configured.
     fn memory(&self) -> Option<&Self::Memory>;
-    /// The secrets store of `cell` (call [`Backend::reach`] for its account first).
-    fn secrets(&self, cell: &Cell) -> Self::Secrets;
-    /// The KMS store of `cell` (call [`Backend::reach`] for its account first).
-    fn keys(&self, cell: &Cell) -> Self::Keys;
+    /// The store of `kind` in `cell` (call [`Backend::reach`] for its account first).
+    fn store(&self, cell: &Cell, kind: ResourceKind) -> Self::Store;
     /// Makes `account`'s stores ready: nothing for the credentials' own account (or `None`),
     /// else the member role in that account, assumed once and kept until near expiry. The
     /// error says why the account cannot be governed now.

@@ -4,7 +4,7 @@
 pub(super) use super::handler_entries::{accounts_failed, ignored, unreached};
 use super::handler_entries::{bad_item, counting, error_entry, latency};
 use crate::config::{Accounts, Config, OutputSettings};
-use crate::domain::{ApiError, Cell, ErrorType, Mode, Outcome, ReplicaOf, ResourceContext, ResourceKind};
+use crate::domain::{ApiError, Cell, ErrorType, Mode, Outcome, ReplicaOf, ResourceContext};
 use crate::engine::intake::{self, Ignored, Intake, IntakeError, IntakeOptions, Trigger};
 use crate::ports::Backend;
 use crate::run::outputs::Outputs;
@@ -341,28 +341,18 @@ impl<B: Backend> Handler<B> {
             return unreached(ctx, id, &e);
         }
         let cell = Cell::new(t.account.as_deref(), &t.region);
-        match t.kind {
-            ResourceKind::Secret => {
-                let entry = counting(self.backend.secrets(&cell), outputs, async |s| {
-                    judge.check(s, ctx, id).await
-                })
-                .await;
-                match entry.replica_of.clone() {
-                    Some(of) => self.primary_of(judge, t, &entry, &of, outputs).await,
-                    None => entry,
-                }
-            }
-            ResourceKind::KmsKey => {
-                counting(self.backend.keys(&cell), outputs, async |s| {
-                    judge.check(s, ctx, id).await
-                })
-                .await
-            }
+        let entry = counting(self.backend.store(&cell, t.kind), outputs, async |s| {
+            judge.check(s, ctx, id).await
+        })
+        .await;
+        match entry.replica_of.clone() {
+            Some(of) => self.primary_of(judge, t, &entry, &of, outputs).await,
+            None => entry,
         }
     }
 
-    /// An event named a replica secret, whose tags follow its primary: the primary is judged
-    /// (and fixed) in its own Region instead, and the entry says so.
+    /// An event named a replica (a replica secret), whose tags follow its primary: the primary
+    /// is judged (and fixed) in its own Region instead, and the entry says so.
     async fn primary_of(
         &self,
         judge: Judge<'_, B::Memory>,
@@ -376,7 +366,7 @@ impl<B: Backend> Handler<B> {
             region: Some(of.primary_region.clone()),
             ..self.context(t)
         };
-        let mut entry = counting(self.backend.secrets(&cell), outputs, async |s| {
+        let mut entry = counting(self.backend.store(&cell, t.kind), outputs, async |s| {
             judge.check(s, ctx, &of.primary_arn).await
         })
         .await;
@@ -411,20 +401,10 @@ impl<B: Backend> Handler<B> {
         }
         let cell = Cell::new(t.account.as_deref(), &t.region);
         let e = &mut entry;
-        match t.kind {
-            ResourceKind::Secret => {
-                counting(self.backend.secrets(&cell), outputs, async |s| {
-                    judge.trust(s, ctx, id, (&t.requested, &t.removed), e).await
-                })
-                .await
-            }
-            ResourceKind::KmsKey => {
-                counting(self.backend.keys(&cell), outputs, async |s| {
-                    judge.trust(s, ctx, id, (&t.requested, &t.removed), e).await
-                })
-                .await
-            }
-        }
+        counting(self.backend.store(&cell, t.kind), outputs, async |s| {
+            judge.trust(s, ctx, id, (&t.requested, &t.removed), e).await
+        })
+        .await;
         if !entry.remembered.is_empty() {
             entry
                 .reasons

@@ -1,5 +1,5 @@
 use super::*;
-use crate::domain::ErrorKind;
+use crate::domain::{ErrorKind, ResourceKind};
 use crate::ports::TagStore;
 use crate::run::sweep::Deadline;
 use crate::testing::{FakeBackend, FakeStore};

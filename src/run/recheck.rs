@@ -6,7 +6,7 @@
 
 use super::handler::Handler;
 use super::handler_entries::{counting, unreached};
-use crate::domain::{Cell, Recheck, ResourceContext, ResourceKind};
+use crate::domain::{Cell, Recheck, ResourceContext};
 use crate::engine::intake::Trigger;
 use crate::ports::Backend;
 use crate::run::outputs::Outputs;
@@ -67,20 +67,10 @@ impl<B: Backend> Handler<B> {
             return unreached(ctx, &r.id, &e);
         }
         let judge = self.judge();
-        let mut entry = match r.kind {
-            ResourceKind::Secret => {
-                counting(self.backend.secrets(cell), outputs, async |s| {
-                    judge.check(s, ctx, &r.id).await
-                })
-                .await
-            }
-            ResourceKind::KmsKey => {
-                counting(self.backend.keys(cell), outputs, async |s| {
-                    judge.check(s, ctx, &r.id).await
-                })
-                .await
-            }
-        };
+        let mut entry = counting(self.backend.store(cell, r.kind), outputs, async |s| {
+            judge.check(s, ctx, &r.id).await
+        })
+        .await;
         entry
             .reasons
             .insert(0, "re-check of a locked key a tag-change event saw changed".to_owned());

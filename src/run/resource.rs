@@ -4,8 +4,7 @@
 //! event path and the sweep both end here.
 
 use crate::domain::{
-    parse_utc_time, ApiError, Date, ErrorKind, Mode, Outcome, Refusal, ResourceContext, ResourceKind, Tags,
-    EXEMPT_UNTIL_TAG,
+    parse_utc_time, ApiError, Date, ErrorKind, Mode, Outcome, Refusal, ResourceContext, Tags, EXEMPT_UNTIL_TAG,
 };
 use crate::engine::decide::{decide, writes_due, Applied, Decision};
 use crate::engine::evaluate::{evaluate, Finding};
@@ -82,7 +81,7 @@ impl<M: Memory + Sync> Judge<'_, M> {
         match store.read(id).await {
             Ok(state) => {
                 let mut ctx = ctx;
-                if ctx.kind == ResourceKind::KmsKey && ctx.aliases.is_empty() && self.policy.needs_key_aliases() {
+                if ctx.aliases.is_empty() && self.policy.needs_aliases(ctx.kind) {
                     match store.aliases(&state.arn).await {
                         Ok(aliases) => ctx.aliases = aliases,
                         Err(e) => {

@@ -163,7 +163,7 @@ impl ResourceReport {
     pub fn judged(ctx: ResourceContext, resource_id: Option<&str>, eval: Option<Evaluation>, d: Decision) -> Self {
         let waived_until = eval.as_ref().and_then(Evaluation::waived_until);
         let exception = eval.as_ref().and_then(Exception::of);
-        let name = ctx.name.clone().filter(|_| ctx.kind == ResourceKind::Secret);
+        let name = ctx.name.clone().filter(|_| !ctx.kind.spec().named_by_aliases());
         let aliases = ctx.aliases.clone();
         let (findings, plan, report_only, awaiting) = eval
             .map(|e| (e.findings, e.plan, e.report_only, e.awaiting))

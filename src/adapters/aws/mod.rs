@@ -11,6 +11,7 @@ mod member;
 mod paginate;
 mod secretsmanager;
 mod securityhub;
+mod stores;
 mod throttle;
 
 pub use dynamodb::{
@@ -23,9 +24,11 @@ pub use kms::KmsStore;
 pub use member::{role_arn, MemberCredentials, RENEW_BEFORE, SESSION_NAME};
 pub use secretsmanager::SecretsStore;
 pub use securityhub::{import as import_hub_findings, open as open_hub_findings, GENERATOR_ID};
+pub use stores::ServiceStore;
 pub use throttle::{ThrottleWatch, Throttles};
 
-use crate::domain::{arn_region, ApiError, Cell, Identity, Organization};
+use crate::domain::{arn_region, ApiError, Cell, Identity, Organization, ResourceKind};
+use crate::kinds::Service;
 use crate::ports::{Backend, PolicyFinding, Published, Received};
 use aws_config::{Region, SdkConfig};
 use aws_credential_types::provider::SharedCredentialsProvider;
@@ -201,26 +204,26 @@ impl AwsBackend {
 }
 
 impl Backend for AwsBackend {
-    type Secrets = SecretsStore;
-    type Keys = KmsStore;
+    type Store = ServiceStore;
     type Memory = DynamoMemory;
 
     fn memory(&self) -> Option<&DynamoMemory> {
         self.memory.as_ref()
     }
 
-    fn secrets(&self, cell: &Cell) -> SecretsStore {
-        let (client, throttles) = self.clients(cell).secrets;
-        let store = SecretsStore::new(client).with_throttles(throttles);
-        match self.page_size {
-            Some(n) => store.with_page_size(n),
-            None => store,
-        }
-    }
-
-    fn keys(&self, cell: &Cell) -> KmsStore {
-        let (client, throttles) = self.clients(cell).kms;
-        let store = KmsStore::new(client).with_throttles(throttles);
+    /// The adapter of the service that holds `kind`, with this cell's client.
+    fn store(&self, cell: &Cell, kind: ResourceKind) -> ServiceStore {
+        let clients = self.clients(cell);
+        let store = match kind.spec().service {
+            Service::SecretsManager => {
+                let (client, throttles) = clients.secrets;
+                ServiceStore::SecretsManager(SecretsStore::new(client).with_throttles(throttles))
+            }
+            Service::Kms => {
+                let (client, throttles) = clients.kms;
+                ServiceStore::Kms(KmsStore::new(client).with_throttles(throttles))
+            }
+        };
         match self.page_size {
             Some(n) => store.with_page_size(n),
             None => store,

@@ -6,7 +6,7 @@
 use super::error::from_sdk;
 use super::member::partition;
 use super::paginate::all_pages;
-use crate::domain::{arn_account, arn_region, ApiError, Cell, Outcome, ResourceKind};
+use crate::domain::{arn_account, arn_region, ApiError, Cell, Outcome};
 use crate::ports::{Compliance, PolicyFinding, Published, IMPORT_MAX_FINDINGS};
 use aws_sdk_securityhub::types::{
     AwsSecurityFinding, AwsSecurityFindingFilters, Compliance as AsffCompliance, ComplianceStatus, RecordState,
@@ -39,11 +39,7 @@ pub fn product_arn(account: &str, region: &str) -> String {
 /// import is FAILED again).
 pub fn asff(f: &PolicyFinding) -> AwsSecurityFinding {
     // Only findings about resources reach Security Hub (outputs send an account's there none).
-    let kind = match f.kind {
-        Some(ResourceKind::Secret) => ("AwsSecretsManagerSecret", "Secret"),
-        Some(ResourceKind::KmsKey) => ("AwsKmsKey", "KMS key"),
-        None => ("Other", "Account"),
-    };
+    let kind = f.kind.map_or(("Other", "Account"), |k| k.spec().security_hub);
     let region = f.region.as_deref().unwrap_or_default();
     let (status, workflow, record, severity) = match f.compliance {
         Compliance::Failed => (
@@ -253,6 +249,7 @@ fn is_open(f: &AwsSecurityFinding) -> bool {
 mod tests {
     use super::*;
     use crate::domain::Mode;
+    use crate::domain::ResourceKind;
 
     fn finding(compliance: Compliance, outcome: Outcome) -> PolicyFinding {
         PolicyFinding {

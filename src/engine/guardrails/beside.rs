@@ -41,10 +41,16 @@ pub(super) fn own_keys(set_by: ExemptionSetter, kind: GuardrailKind, done: &mut 
         .collect()
 }
 
-/// Replication of secrets a region-scoped rule governs into Regions it does not: the replicas'
-/// tags are the primary's, but the rule does not govern them there. `secretsmanager:AddReplicaRegions`
-/// names the Regions on ReplicateSecretToRegions and CreateSecret.
-pub(super) fn replication(rule: &Rule, index: usize, notes: &mut Vec<String>) -> Vec<Statement> {
+/// Replication of resources (secrets) a region-scoped rule governs into Regions it does not:
+/// the replicas' tags are the primary's, but the rule does not govern them there. The kind's
+/// condition key (`secretsmanager:AddReplicaRegions`) names the Regions on its replicating
+/// calls (ReplicateSecretToRegions and CreateSecret).
+pub(super) fn replication(
+    rule: &Rule,
+    index: usize,
+    (kind, (calls, regions_key)): (ResourceKind, (&'static [&'static str], &'static str)),
+    notes: &mut Vec<String>,
+) -> Vec<Statement> {
     let Some(regions) = &rule.scope.regions else {
         return Vec::new();
     };
@@ -52,18 +58,19 @@ pub(super) fn replication(rule: &Rule, index: usize, notes: &mut Vec<String>) ->
         return Vec::new();
     }
     notes.push(format!(
-        "rule `{}`: replicas in other Regions carry the primary's tags, but the rule does not govern them there: replicating its secrets out of its Regions is denied",
-        rule.name
+        "rule `{}`: replicas in other Regions carry the primary's tags, but the rule does not govern them there: replicating its {}s out of its Regions is denied",
+        rule.name,
+        kind.spec().noun
     ));
     let mut st = Statement::new(
-        format!("ReplicateSecrets{index}"),
-        vec!["secretsmanager:ReplicateSecretToRegions", "secretsmanager:CreateSecret"],
-        vec![every(ResourceKind::Secret)],
+        format!("Replicate{}{index}", kind_word(kind)),
+        calls.to_vec(),
+        vec![every(kind)],
     );
     st.with("StringLike", "aws:RequestedRegion", regions.iter().map(like).collect());
     st.with(
         "ForAnyValue:StringNotLike",
-        "secretsmanager:AddReplicaRegions",
+        regions_key,
         regions.iter().map(like).collect(),
     );
     if let Some(accounts) = &rule.scope.accounts {

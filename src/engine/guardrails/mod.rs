@@ -24,6 +24,7 @@
 
 use crate::domain::{Mode, ResourceKind};
 use crate::engine::policy::{Glob, Policy, Rule, Scope, TagCondition, Template};
+use crate::kinds::Naming;
 mod beside;
 mod options;
 mod protect;
@@ -116,26 +117,18 @@ fn like(glob: &Glob) -> String {
     literal(glob.as_str())
 }
 
-/// Tag changes, by kind: (tag, untag, create). For KMS, tags given at CreateKey are authorized
-/// through `kms:TagResource`, against no particular key: its statements use `Resource: "*"`.
+/// Tag changes, by kind: (tag, untag, create), from the kind's module.
 fn actions(kind: ResourceKind) -> (&'static str, &'static str, &'static str) {
-    match kind {
-        ResourceKind::Secret => (
-            "secretsmanager:TagResource",
-            "secretsmanager:UntagResource",
-            "secretsmanager:CreateSecret",
-        ),
-        ResourceKind::KmsKey => ("kms:TagResource", "kms:UntagResource", "kms:CreateKey"),
-    }
+    let iam = kind.spec().iam;
+    (iam.tag, iam.untag, iam.create)
 }
 
 /// The creation call a guardrail kind can govern, if any: an RCP governs calls on existing
-/// resources, and tags given at CreateKey are authorized against no key, so it has none for KMS.
+/// resources, so it has none for a kind whose creation is authorized against no resource
+/// (KMS: tags given at CreateKey).
 fn creation(kind: ResourceKind, gk: GuardrailKind) -> Option<&'static str> {
-    match (kind, gk) {
-        (ResourceKind::KmsKey, GuardrailKind::Rcp) => None,
-        _ => Some(actions(kind).2),
-    }
+    let iam = kind.spec().iam;
+    (iam.create_on_resource || gk != GuardrailKind::Rcp).then_some(iam.create)
 }
 
 /// Every call that changes a kind's tags that a guardrail kind can govern: tag, untag and,
@@ -154,10 +147,12 @@ fn every(_kind: ResourceKind) -> String {
 }
 
 fn kind_word(kind: ResourceKind) -> &'static str {
-    match kind {
-        ResourceKind::Secret => "Secrets",
-        ResourceKind::KmsKey => "Keys",
-    }
+    kind.spec().plural
+}
+
+/// An IAM action's call (`kms:CreateKey` → `CreateKey`).
+fn call_name(action: &str) -> &str {
+    action.split_once(':').map_or(action, |(_, call)| call)
 }
 
 /// Which of a rule's statements apply where, as IAM can say it.
@@ -183,6 +178,8 @@ fn scope_of(scope: &Scope, kind: ResourceKind, notes: &mut Vec<String>, rule: &s
             c.push((op.to_owned(), key.to_owned(), values));
         }
     };
+    let spec = kind.spec();
+    let create_call = call_name(spec.iam.create);
     match (kind, &scope.names, &scope.arns) {
         (_, Some(_), Some(_)) => {
             notes.push(format!(
@@ -191,30 +188,30 @@ fn scope_of(scope: &Scope, kind: ResourceKind, notes: &mut Vec<String>, rule: &s
             ));
             return None;
         }
-        (ResourceKind::Secret, Some(names), None) => {
-            // A secret's ARN is its name, `-` and six random characters.
-            w.resources = names
-                .iter()
-                .map(|g| format!("arn:*:secretsmanager:*:*:secret:{}-??????", like(g)))
-                .collect();
-        }
-        (ResourceKind::KmsKey, Some(names), None) => {
-            w.existing.push((
-                "ForAnyValue:StringLike".into(),
-                "kms:ResourceAliases".into(),
-                names.iter().map(|g| format!("alias/{}", like(g))).collect(),
-            ));
-            w.creation = None;
-            notes.push(format!(
-                "rule `{rule}`: a new key has no alias yet, so `names` cannot scope tags given at CreateKey: only changes to existing keys are denied"
-            ));
-        }
-        (_, None, Some(arns)) => {
-            w.resources = arns.iter().map(like).collect();
-            if kind == ResourceKind::KmsKey {
+        (_, Some(names), None) => match kind.spec().naming {
+            Naming::Own { arn_like, .. } => {
+                w.resources = names.iter().map(|g| arn_like.replace("{}", &like(g))).collect();
+            }
+            Naming::Aliases { condition_key, prefix } => {
+                w.existing.push((
+                    "ForAnyValue:StringLike".into(),
+                    condition_key.into(),
+                    names.iter().map(|g| format!("{prefix}{}", like(g))).collect(),
+                ));
                 w.creation = None;
                 notes.push(format!(
-                    "rule `{rule}`: tags given at CreateKey are authorized against no key ARN, so `arns` cannot scope them: only changes to existing keys are denied"
+                    "rule `{rule}`: a new {} has no alias yet, so `names` cannot scope tags given at {}: only changes to existing {}s are denied",
+                    spec.resource_type, create_call, spec.resource_type
+                ));
+            }
+        },
+        (_, None, Some(arns)) => {
+            w.resources = arns.iter().map(like).collect();
+            if !spec.iam.create_on_resource {
+                w.creation = None;
+                notes.push(format!(
+                    "rule `{rule}`: tags given at {create_call} are authorized against no {} ARN, so `arns` cannot scope them: only changes to existing {}s are denied",
+                    spec.resource_type, spec.resource_type
                 ));
             }
         }
@@ -438,9 +435,17 @@ pub fn guardrails(policy: &Policy, kind: GuardrailKind, opts: &Options) -> Resul
     let mut done = Vec::new();
     statements.extend(own_keys(policy.exemptions.set_by, kind, &mut done));
     if kind == GuardrailKind::Rcp {
-        notes.push(
-            "RCPs govern calls on existing resources: tags given at CreateKey are authorized against no key, so use the SCP for them".to_owned(),
-        );
+        for spec in ResourceKind::ALL
+            .map(ResourceKind::spec)
+            .iter()
+            .filter(|s| !s.iam.create_on_resource)
+        {
+            notes.push(format!(
+                "RCPs govern calls on existing resources: tags given at {} are authorized against no {}, so use the SCP for them",
+                call_name(spec.iam.create),
+                spec.resource_type
+            ));
+        }
     }
     for (i, rule) in policy.rules.iter().enumerate() {
         if rule.mode == Some(Mode::Report) {
@@ -450,13 +455,12 @@ pub fn guardrails(policy: &Policy, kind: GuardrailKind, opts: &Options) -> Resul
         for k in &rule.kinds {
             statements.extend(rule_statements(rule, i, *k, kind, &mut notes));
         }
-        if rule.kinds.contains(&ResourceKind::Secret) {
-            statements.extend(replication(rule, i, &mut notes));
-        }
-        if rule.kinds.contains(&ResourceKind::KmsKey) {
-            notes.push(
-                "kms:ReplicateKey takes tags of its own, with no tag condition keys of its own: they are authorized as kms:CreateKey and kms:TagResource in the replica's Region, which the SCP's KMS statements cover; in an RCP, tag-warden judges the replica at runtime".to_owned(),
-            );
+        for k in &rule.kinds {
+            let iam = k.spec().iam;
+            if let Some(replicate) = iam.replicate {
+                statements.extend(replication(rule, i, (*k, replicate), &mut notes));
+            }
+            notes.extend(iam.replicate_note.map(str::to_owned));
         }
     }
     statements.extend(exemptions_kept(kind, opts, &mut notes, &mut done));

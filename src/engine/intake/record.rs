@@ -7,32 +7,7 @@ use serde_json::Value;
 /// The longest secret id (name or ARN) or key id (id, ARN or alias) AWS accepts.
 pub(super) const MAX_ID_CHARS: usize = 2048;
 
-const SECRETS_SOURCE: &str = "secretsmanager.amazonaws.com";
-const KMS_SOURCE: &str = "kms.amazonaws.com";
-
-/// The (event source, event name) pairs tag-warden acts on: the single source of truth that
-/// the SAM template's EventBridge patterns are checked against.
-pub const SUPPORTED_EVENTS: &[(&str, &[&str])] = &[
-    (
-        "aws.secretsmanager",
-        &[
-            "CreateSecret",
-            "ReplicateSecretToRegions",
-            "TagResource",
-            "UntagResource",
-            "UpdateSecret",
-        ],
-    ),
-    (
-        "aws.kms",
-        &["CreateKey", "ReplicateKey", "TagResource", "UntagResource"],
-    ),
-];
-
-/// KMS's call that creates a replica key in another Region (`requestParameters.replicaRegion`),
-/// with tags of its own: the replica is judged there, not the primary the record's
-/// `resources[]` names.
-const REPLICATE_KEY: &str = "ReplicateKey";
+pub use crate::kinds::SUPPORTED_EVENTS;
 
 /// Takes in one CloudTrail record (an object). `envelope_region` is the EventBridge envelope's
 /// `region`, used when the record lacks `awsRegion`.
@@ -51,10 +26,8 @@ pub(super) fn take(rec: &Value, envelope_region: Option<&str>, opts: &IntakeOpti
 
     let source = event.source.as_deref().unwrap_or("");
     let name = event.name.as_deref().unwrap_or("");
-    let kind = match source {
-        SECRETS_SOURCE => ResourceKind::Secret,
-        KMS_SOURCE => ResourceKind::KmsKey,
-        other => return ignored(format!("event source `{other}` is not Secrets Manager or KMS"), None),
+    let Some(kind) = ResourceKind::of_event_source(source) else {
+        return ignored(format!("event source `{source}` is not {}", services()), None);
     };
     if !is_supported(kind, name) {
         return ignored(format!("{source} {name} does not change tags"), Some(kind));
@@ -62,7 +35,7 @@ pub(super) fn take(rec: &Value, envelope_region: Option<&str>, opts: &IntakeOpti
     if let Some(code) = string_at(rec, &["errorCode"]) {
         return ignored(format!("the call failed ({code}): nothing changed"), Some(kind));
     }
-    let creation = crate::engine::policy::CREATION_EVENTS.contains(&name);
+    let creation = kind.spec().trail.creations.contains(&name);
     match own_call(&event, opts) {
         // tag-warden never creates a secret or a key: a creation is judged whoever made it.
         Some(Caller::Function(_)) if creation => trigger(rec, kind, region, event),
@@ -113,29 +86,21 @@ fn trigger(rec: &Value, kind: ResourceKind, region: Option<String>, event: Event
         id: event.id.as_ref().map(|id| format!(" {id}")).unwrap_or_default(),
         field: field.to_owned(),
     };
-    let resource_id = match kind {
-        ResourceKind::Secret => secret_id(rec, name),
-        ResourceKind::KmsKey => key_id(rec, name),
-    }
-    .ok_or_else(|| missing(id_fields(kind, name)))?;
+    let trail = kind.spec().trail;
+    let resource_id = (trail.resource_id)(rec, name).ok_or_else(|| missing((trail.id_fields)(name)))?;
     let chars = resource_id.chars().count();
     if chars > MAX_ID_CHARS {
         return Err(IntakeError::TooLong {
             event: format!("{} {name}", kind.as_str()),
             id: event.id.as_ref().map(|id| format!(" {id}")).unwrap_or_default(),
-            field: id_fields(kind, name).to_owned(),
+            field: (trail.id_fields)(name).to_owned(),
             chars,
             max: MAX_ID_CHARS,
         });
     }
-    // A replica key lives in the replica Region, which its ARN (or the request) names.
-    let region = match name {
-        REPLICATE_KEY => crate::domain::arn_region(&resource_id)
-            .map(str::to_owned)
-            .or_else(|| string_at(rec, &["requestParameters", "replicaRegion"])),
-        _ => region,
-    };
-    let region = region.ok_or_else(|| missing("awsRegion"))?;
+    let region = (trail.region)(rec, name, &resource_id)
+        .or(region)
+        .ok_or_else(|| missing("awsRegion"))?;
     let account = arn_account(&resource_id)
         .map(str::to_owned)
         .or_else(|| event.account.clone());
@@ -145,22 +110,22 @@ fn trigger(rec: &Value, kind: ResourceKind, region: Option<String>, event: Event
         region,
         account,
         event,
-        requested: requested_tags(rec),
+        requested: requested_tags(rec, trail.tag_fields),
         removed: removed_keys(rec),
     }))
 }
 
 /// The tags a call set: `requestParameters.tags`, as `[{key, value}]` (Secrets Manager) or
-/// `[{tagKey, tagValue}]` (KMS). An entry without both is skipped.
-fn requested_tags(rec: &Value) -> Tags {
+/// `[{tagKey, tagValue}]` (KMS): the kind's `fields`. An entry without both is skipped.
+fn requested_tags(rec: &Value, (key_field, value_field): (&str, &str)) -> Tags {
     rec.get("requestParameters")
         .and_then(|p| p.get("tags"))
         .and_then(Value::as_array)
         .map(|tags| {
             tags.iter()
                 .filter_map(|t| {
-                    let key = t.get("key").or_else(|| t.get("tagKey")).and_then(Value::as_str)?;
-                    let value = t.get("value").or_else(|| t.get("tagValue")).and_then(Value::as_str)?;
+                    let key = t.get(key_field).and_then(Value::as_str)?;
+                    let value = t.get(value_field).and_then(Value::as_str)?;
                     Some((key.to_owned(), value.to_owned()))
                 })
                 .collect()
@@ -178,13 +143,18 @@ fn removed_keys(rec: &Value) -> Vec<String> {
 }
 
 fn is_supported(kind: ResourceKind, name: &str) -> bool {
-    let source = match kind {
-        ResourceKind::Secret => "aws.secretsmanager",
-        ResourceKind::KmsKey => "aws.kms",
-    };
-    SUPPORTED_EVENTS
-        .iter()
-        .any(|(s, names)| *s == source && names.contains(&name))
+    kind.spec().trail.events.contains(&name)
+}
+
+/// The services governed, for a message: `Secrets Manager or KMS`.
+pub(super) fn services() -> String {
+    let mut titles: Vec<&str> = Vec::new();
+    for title in ResourceKind::ALL.map(|k| k.spec().service.title()) {
+        if !titles.contains(&title) {
+            titles.push(title);
+        }
+    }
+    titles.join(" or ")
 }
 
 /// Whether the record was made by this function or a trusted principal, with the reason. Only
@@ -237,57 +207,4 @@ fn member_arn(role: &RoleArn<'_>) -> String {
     )
 }
 
-fn secret_id(rec: &Value, name: &str) -> Option<String> {
-    if name == "CreateSecret" {
-        string_at(rec, &["responseElements", "arn"])
-            .or_else(|| string_at(rec, &["responseElements", "aRN"]))
-            .or_else(|| string_at(rec, &["requestParameters", "name"]))
-    } else {
-        string_at(rec, &["requestParameters", "secretId"])
-    }
-}
-
-fn key_id(rec: &Value, name: &str) -> Option<String> {
-    let from_resources = rec.get("resources").and_then(Value::as_array).and_then(|rs| {
-        rs.iter()
-            .filter(|r| {
-                r.get("type")
-                    .and_then(Value::as_str)
-                    .is_none_or(|t| t == "AWS::KMS::Key")
-            })
-            .find_map(|r| string_at(r, &["ARN"]))
-    });
-    if name == REPLICATE_KEY {
-        return string_at(rec, &["responseElements", "replicaKeyMetadata", "arn"]);
-    }
-    let from_request = if name == "CreateKey" {
-        string_at(rec, &["responseElements", "keyMetadata", "arn"])
-            .or_else(|| string_at(rec, &["responseElements", "keyMetadata", "keyId"]))
-    } else {
-        string_at(rec, &["responseElements", "keyId"])
-            .filter(|k| k.starts_with("arn:"))
-            .or_else(|| string_at(rec, &["requestParameters", "keyId"]))
-    };
-    from_resources.or(from_request)
-}
-
-fn id_fields(kind: ResourceKind, name: &str) -> &'static str {
-    match (kind, name) {
-        (ResourceKind::Secret, "CreateSecret") => {
-            "responseElements.arn, responseElements.aRN or requestParameters.name"
-        }
-        (ResourceKind::Secret, _) => "requestParameters.secretId",
-        (ResourceKind::KmsKey, "CreateKey") => "resources[].ARN or responseElements.keyMetadata.arn/keyId",
-        (ResourceKind::KmsKey, REPLICATE_KEY) => "responseElements.replicaKeyMetadata.arn",
-        (ResourceKind::KmsKey, _) => "resources[].ARN or requestParameters.keyId",
-    }
-}
-
-/// A non-empty string at `path`, or None for absent, null, non-string or empty.
-pub(super) fn string_at(v: &Value, path: &[&str]) -> Option<String> {
-    path.iter()
-        .try_fold(v, |v, key| v.get(key))
-        .and_then(Value::as_str)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-}
+pub(super) use crate::kinds::string_at;

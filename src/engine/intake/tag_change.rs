@@ -15,12 +15,7 @@ pub const TAG_SOURCE: &str = "aws.tag";
 /// The event's `detail-type`.
 pub const TAG_CHANGE_DETAIL_TYPE: &str = "Tag Change on Resource";
 
-/// The (`detail.service`, `detail.resource-type`) pairs governed: the single source of truth
-/// the template's `aws.tag` rule is checked against.
-pub const SUPPORTED_TAG_CHANGES: &[(&str, &str, ResourceKind)] = &[
-    ("secretsmanager", "secret", ResourceKind::Secret),
-    ("kms", "key", ResourceKind::KmsKey),
-];
+pub use crate::kinds::SUPPORTED_TAG_CHANGES;
 
 /// Takes in the envelope `value` whose `detail` is `detail`.
 pub(super) fn take(value: &Value, detail: &Value) -> ItemResult {
@@ -35,13 +30,12 @@ pub(super) fn take(value: &Value, detail: &Value) -> ItemResult {
     };
     let service = string_at(detail, &["service"]).unwrap_or_default();
     let resource_type = string_at(detail, &["resource-type"]).unwrap_or_default();
-    let Some(kind) = SUPPORTED_TAG_CHANGES
-        .iter()
-        .find(|(s, t, _)| *s == service && *t == resource_type)
-        .map(|(_, _, k)| *k)
-    else {
+    let Some(kind) = ResourceKind::of_tag_change(&service, &resource_type) else {
         return Ok(Intake::Ignored(Ignored {
-            reason: format!("{TAG_CHANGE_DETAIL_TYPE} of `{service}` `{resource_type}`: not a secret or KMS key"),
+            reason: format!(
+                "{TAG_CHANGE_DETAIL_TYPE} of `{service}` `{resource_type}`: not a {}",
+                crate::kinds::nouns()
+            ),
             kind: None,
             resource_id: None,
             region,

@@ -125,16 +125,23 @@ impl Policy {
             .collect()
     }
 
-    /// Whether some rule that governs KMS keys scopes by name or derives a value from the
-    /// name, so that the event path must read a key's aliases (one ListAliases call).
+    /// Whether some rule that governs `kind`, a kind named by aliases (KMS keys), scopes by name
+    /// or derives a value from the name, so that the event path must read a resource's aliases
+    /// (one ListAliases call).
+    pub fn needs_aliases(&self, kind: ResourceKind) -> bool {
+        kind.spec().named_by_aliases()
+            && self.rules.iter().any(|r| {
+                r.kinds.contains(&kind)
+                    && (r.scope.uses_names()
+                        || r.require
+                            .iter()
+                            .any(|q| q.default.as_ref().is_some_and(Template::uses_name)))
+            })
+    }
+
+    /// Whether any kind's aliases must be read ([`Policy::needs_aliases`]).
     pub fn needs_key_aliases(&self) -> bool {
-        self.rules.iter().any(|r| {
-            r.kinds.contains(&ResourceKind::KmsKey)
-                && (r.scope.uses_names()
-                    || r.require
-                        .iter()
-                        .any(|q| q.default.as_ref().is_some_and(Template::uses_name)))
-        })
+        ResourceKind::ALL.into_iter().any(|k| self.needs_aliases(k))
     }
 }
 

@@ -2,7 +2,8 @@
 //! hold; inside a list, any one entry.
 
 use super::Glob;
-use crate::domain::{ResourceContext, ResourceKind, Tags};
+use crate::domain::{ResourceContext, Tags};
+use crate::kinds::Naming;
 
 /// What a tag condition asks of one key.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,15 +75,15 @@ impl Scope {
 
 /// The names a resource answers to: a secret's name; a KMS key's aliases.
 pub fn names(ctx: &ResourceContext) -> Vec<&str> {
-    match ctx.kind {
-        ResourceKind::Secret => ctx
+    match ctx.kind.spec().naming {
+        Naming::Own { from_arn, .. } => ctx
             .name
             .as_deref()
-            .or_else(|| ctx.arn.as_deref().and_then(secret_name))
+            .or_else(|| ctx.arn.as_deref().and_then(from_arn))
             .into_iter()
             .collect(),
         // A key answers to the aliases a rule matched it by before, too (memory keeps them).
-        ResourceKind::KmsKey => ctx
+        Naming::Aliases { .. } => ctx
             .aliases
             .iter()
             .chain(&ctx.former_names)
@@ -91,17 +92,10 @@ pub fn names(ctx: &ResourceContext) -> Vec<&str> {
     }
 }
 
-/// A secret's name from its full ARN (`…:secret:NAME-AbCdEf`: Secrets Manager appends a dash
-/// and six random characters).
-fn secret_name(arn: &str) -> Option<&str> {
-    let tail = arn.split_once(":secret:")?.1;
-    let (name, suffix) = tail.rsplit_once('-')?;
-    (suffix.len() == 6).then_some(name)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::ResourceKind;
 
     fn ctx(kind: ResourceKind) -> ResourceContext {
         let mut c = ResourceContext::new(kind);

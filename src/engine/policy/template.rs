@@ -18,8 +18,8 @@ pub const PLACEHOLDERS: &[&str] = &[
 ];
 
 /// The creation calls, whose actor is the resource's creator (`ReplicateKey` creates a replica
-/// key, with tags of its own, in another Region).
-pub const CREATION_EVENTS: &[&str] = &["CreateSecret", "CreateKey", "ReplicateKey"];
+/// key, with tags of its own, in another Region): each kind's, from `kinds/`.
+pub use crate::kinds::CREATION_EVENTS;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Part {
@@ -215,10 +215,7 @@ fn name(ctx: &ResourceContext) -> Option<&str> {
 }
 
 fn name_what(kind: ResourceKind) -> &'static str {
-    match kind {
-        ResourceKind::Secret => "the secret's name",
-        ResourceKind::KmsKey => "an alias of the key",
-    }
+    kind.spec().name_means
 }
 
 /// Replaces characters AWS does not allow in tag values (letters, digits, spaces and

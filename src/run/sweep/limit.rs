@@ -10,8 +10,9 @@
 //! others' calls, and it hears of every throttled attempt (the SDK's retries included) through
 //! [`TagStore::throttled`].
 
-use crate::config::Rate;
-use crate::domain::{ApiError, ErrorKind, Refusal, Tags};
+use crate::config::{Rate, SweepSettings};
+use crate::domain::{ApiError, ErrorKind, Refusal, ResourceKind, Tags};
+use crate::kinds::{Service, WriteQuota};
 use crate::ports::{Inventory, ListedPage, ResourceState, TagStore};
 use futures_util::Stream;
 use std::sync::Arc;
@@ -164,6 +165,32 @@ impl<S: Inventory + Sync> Inventory for RateLimited<S> {
     async fn tags(&self, arn: &str) -> Result<Tags, ApiError> {
         self.inner.tags(arn).await
     }
+}
+
+/// A service's write pace in one cell: one limiter for tag and untag when they share a
+/// quota (Secrets Manager), one each when not (KMS).
+pub(super) fn paces(settings: &SweepSettings, service: Service) -> (Arc<RateLimiter>, Arc<RateLimiter>) {
+    let rate = settings.write_rps(service);
+    let pace = Arc::new(RateLimiter::per_second(rate));
+    match service.write_quota() {
+        WriteQuota::Shared => (Arc::clone(&pace), pace),
+        WriteQuota::PerOperation => (pace, Arc::new(RateLimiter::per_second(rate))),
+    }
+}
+
+/// The throttled attempts the stores' clients have seen: one store per service (a service's
+/// kinds share its client, and its count).
+pub(super) fn throttled<S: TagStore + Sync>(stores: &[(ResourceKind, RateLimited<S>)]) -> u64 {
+    let mut seen = Vec::new();
+    let mut n = 0;
+    for (kind, store) in stores {
+        let service = kind.spec().service;
+        if !seen.contains(&service) {
+            seen.push(service);
+            n += store.throttled();
+        }
+    }
+    n
 }
 
 #[cfg(test)]

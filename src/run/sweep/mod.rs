@@ -12,6 +12,7 @@
 mod limit;
 
 pub use crate::run::clock::{Deadline, MAX_MARGIN};
+use limit::{paces, throttled};
 pub use limit::{RateLimited, RateLimiter};
 
 mod tally;
@@ -19,6 +20,7 @@ mod tally;
 use crate::config::SweepSettings;
 use crate::domain::{ApiError, Cell, Date, ErrorType, Outcome, Refusal, ResourceContext, ResourceKind};
 use crate::engine::decide::Decision;
+use crate::kinds::Service;
 use crate::ports::{Backend, Inventory, Listed, ListedPage, Memory, Remembered, ResourceState, TagStore};
 use crate::run::outputs::Outputs;
 use crate::run::resource::{now_ms, Judge, Observed, Recall};
@@ -177,23 +179,31 @@ impl<B: Backend> Sweep<'_, B> {
         if let (Some(m), RegionMemory::Unavailable(why)) = (summary.memory.as_mut(), &memory) {
             m.unavailable.get_or_insert_with(|| why.clone());
         }
-        let secrets_rate = Arc::new(RateLimiter::per_second(self.settings.secrets_write_rps));
-        let secrets = RateLimited::new(self.backend.secrets(cell), Arc::clone(&secrets_rate), secrets_rate);
-        let kms_rate = || Arc::new(RateLimiter::per_second(self.settings.kms_write_rps));
-        let keys = RateLimited::new(self.backend.keys(cell), kms_rate(), kms_rate());
-        let throttled_before = secrets.throttled() + keys.throttled();
-        let (secrets_tally, keys_tally) = tokio::join!(
-            self.sweep_kind(&secrets, (ResourceKind::Secret, cell), (&memory, observed), progress),
-            self.sweep_kind(&keys, (ResourceKind::KmsKey, cell), (&memory, observed), progress),
-        );
-        summary.throttled = (secrets.throttled() + keys.throttled()).saturating_sub(throttled_before);
+        // One pace per service and cell, shared by the service's kinds.
+        let mut by_service: BTreeMap<Service, (Arc<RateLimiter>, Arc<RateLimiter>)> = BTreeMap::new();
+        let stores: Vec<(ResourceKind, RateLimited<B::Store>)> = ResourceKind::ALL
+            .into_iter()
+            .map(|kind| {
+                let service = kind.spec().service;
+                let (untag, tag) = by_service
+                    .entry(service)
+                    .or_insert_with(|| paces(self.settings, service))
+                    .clone();
+                (kind, RateLimited::new(self.backend.store(cell, kind), untag, tag))
+            })
+            .collect();
+        let throttled_before = throttled(&stores);
+        let tallies = futures_util::future::join_all(
+            stores
+                .iter()
+                .map(|(kind, store)| self.sweep_kind(store, (*kind, cell), (&memory, observed), progress)),
+        )
+        .await;
+        summary.throttled = throttled(&stores).saturating_sub(throttled_before);
         if let Some(o) = self.outputs {
             o.throttled(summary.throttled);
         }
-        for (kind, tally) in [
-            (ResourceKind::Secret, secrets_tally),
-            (ResourceKind::KmsKey, keys_tally),
-        ] {
+        for (kind, tally) in ResourceKind::ALL.into_iter().zip(tallies) {
             summary.not_started += tally.not_started;
             summary.complete &= tally.complete();
             summary.truncated += tally.truncated;
