@@ -16,8 +16,11 @@ use crate::run::resource::{now_ms, Judge};
 /// the exemption would be honoured.
 fn check(config: &Config, arn: &str, until: &str, reason: &str, today: Date) -> Result<(ResourceKind, Date), CliError> {
     let kind = ResourceKind::of_arn(arn).ok_or_else(|| {
+        let forms: Vec<&str> = ResourceKind::ALL.iter().map(|k| k.spec().arn_form).collect();
         CliError::Invalid(format!(
-            "`{arn}` is not the ARN of a secret or a KMS key (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME, arn:aws:kms:REGION:ACCOUNT:key/ID)"
+            "`{arn}` is not the ARN of a {} ({})",
+            ResourceKind::ALL.map(|k| k.spec().noun).join(" or a "),
+            forms.join(", ")
         ))
     })?;
     if arn_account(arn).is_none() || arn_region(arn).is_none() {

@@ -111,9 +111,26 @@ fn fits_a_kind(key: &TagKeyRule, path: &str) -> Result<(), TagPolicyError> {
     if ResourceKind::ALL.into_iter().any(|k| fits(key, k)) {
         return Ok(());
     }
+    let each: Vec<String> = ResourceKind::ALL
+        .into_iter()
+        .enumerate()
+        .map(|(i, k)| {
+            let (l, title) = (k.limits(), k.spec().title);
+            match i {
+                0 => format!(
+                    "a {title} (key {}, value {} characters)",
+                    l.max_key_chars, l.max_value_chars
+                ),
+                _ => format!("a {title} ({}, {})", l.max_key_chars, l.max_value_chars),
+            }
+        })
+        .collect();
     Err(malformed(
         path,
-        "the key or one of its values is longer than a Secrets Manager secret (key 127, value 255 characters) or a KMS key (128, 256) can carry",
+        &format!(
+            "the key or one of its values is longer than {} can carry",
+            each.join(" or ")
+        ),
     ))
 }
 

@@ -12,6 +12,8 @@ const REPLICATE_KEY: &str = "ReplicateKey";
 /// What is particular to a KMS key.
 pub(super) const SPEC: KindSpec = KindSpec {
     noun: "KMS key",
+    title: "KMS key",
+    arn_form: "arn:aws:kms:REGION:ACCOUNT:key/ID",
     plural: "Keys",
     service: Service::Kms,
     resource_type: "key",

@@ -153,6 +153,10 @@ pub struct Iam {
 pub struct KindSpec {
     /// The word people read (`secret`, `KMS key`).
     pub noun: &'static str,
+    /// The name with its service, for a message (`Secrets Manager secret`, `KMS key`).
+    pub title: &'static str,
+    /// Its ARN's form, for a message (`arn:aws:kms:REGION:ACCOUNT:key/ID`).
+    pub arn_form: &'static str,
     /// A word for a statement's id (`Secrets`, `Keys`).
     pub plural: &'static str,
     /// The service that holds it.
@@ -289,6 +293,11 @@ pub const CREATION_EVENTS: &[&str] = &{
 /// Every kind's noun, for a message: `secret or KMS key`.
 pub fn nouns() -> String {
     ResourceKind::ALL.map(|k| k.spec().noun).join(" or ")
+}
+
+/// Every kind's policy name, for a message: `` `secret` or `kms-key` ``.
+pub fn names() -> String {
+    ResourceKind::ALL.map(|k| format!("`{k}`")).join(" or ")
 }
 
 /// A non-empty string at `path` of a JSON value, or None for absent, null, non-string or empty.

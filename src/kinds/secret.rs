@@ -7,6 +7,8 @@ use serde_json::Value;
 /// What is particular to a secret.
 pub(super) const SPEC: KindSpec = KindSpec {
     noun: "secret",
+    title: "Secrets Manager secret",
+    arn_form: "arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME",
     plural: "Secrets",
     service: Service::SecretsManager,
     resource_type: "secret",

@@ -3,6 +3,7 @@
 //! kind); the schema is committed as `policy.schema.json`, and a test keeps the two equal.
 
 use super::PLACEHOLDERS;
+use crate::domain::ResourceKind;
 use serde_json::{json, Value};
 
 /// The schema's `$id`.
@@ -16,6 +17,7 @@ pub fn schema() -> Value {
         .map(|p| format!("{{{p}}}"))
         .collect::<Vec<_>>()
         .join(", ");
+    let kinds: Vec<&str> = ResourceKind::ALL.map(ResourceKind::as_str).to_vec();
     json!({
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": SCHEMA_ID,
@@ -61,7 +63,7 @@ pub fn schema() -> Value {
                 "properties": {
                     "name": {"type": "string", "minLength": 1},
                     "description": {"type": "string"},
-                    "resources": {"type": "array", "minItems": 1, "uniqueItems": true, "items": {"enum": ["secret", "kms-key"]}},
+                    "resources": {"type": "array", "minItems": 1, "uniqueItems": true, "items": {"enum": kinds}},
                     "mode": {"$ref": "#/$defs/mode", "description": "Version 2: enforce or report this rule's writes (a global report mode wins)."},
                     "match": {"$ref": "#/$defs/match"},
                     "require": {

@@ -159,10 +159,10 @@ fn resolve(part: &Part, ctx: &ResourceContext) -> Result<String, Unresolved> {
             .as_ref()
             .filter(|e| e.name.as_deref().is_some_and(|n| CREATION_EVENTS.contains(&n)))
             .ok_or_else(|| {
-                Unresolved(
-                    "the creator is known only from the creation event (CreateSecret, CreateKey, ReplicateKey), and nothing is remembered"
-                        .to_owned(),
-                )
+                Unresolved(format!(
+                    "the creator is known only from the creation event ({}), and nothing is remembered",
+                    CREATION_EVENTS.join(", ")
+                ))
             })
     };
     Ok(match part {

@@ -18,7 +18,7 @@ impl Loader {
                 Some(k) => kinds.push(k),
                 None => self.err(
                     &child(path, &i.to_string()),
-                    format!("`{s}` is not a resource kind: use `secret` or `kms-key`"),
+                    format!("`{s}` is not a resource kind: use {}", crate::kinds::names()),
                 ),
             }
         }
