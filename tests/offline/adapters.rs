@@ -803,3 +803,17 @@ async fn list_secrets_marks_replicas_by_their_primary_region() {
     assert_eq!(listed[0].skip, None);
     assert!(matches!(&listed[1].skip, Some(Refusal::Replica(of)) if of.primary_arn == SECRET_ARN));
 }
+
+#[test]
+fn the_aws_backend_serves_each_kind_with_the_adapter_of_the_kinds_service() {
+    use tag_warden::ports::Backend;
+    let base = aws_config::SdkConfig::builder()
+        .region(aws_config::Region::new("us-east-1"))
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .build();
+    let backend = tag_warden::adapters::aws::AwsBackend::new(base, None);
+    let cell = tag_warden::domain::Cell::new(None, "us-east-1");
+    for kind in ResourceKind::ALL {
+        assert_eq!(backend.store(&cell, kind).service(), kind.spec().service, "{kind}");
+    }
+}
