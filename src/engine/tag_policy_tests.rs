@@ -249,6 +249,25 @@ fn policies_aws_documents_as_invalid_are_refused_naming_the_place() {
 }
 
 #[test]
+fn other_three_letter_services_are_not_taken_for_a_misspelt_kms() {
+    // sqs, sns and ssm are each two edits from `kms`: other services, which tag policies name
+    // (AWS's tag policy syntax takes any `service:resource_type`), not typos.
+    for entry in ["sqs:queue", "sns:topic", "ssm:parameter", "ses:identity"] {
+        let text = format!(r#"{{"tags":{{"cc":{{"enforced_for":{{"@@assign":["{entry}"]}}}}}}}}"#);
+        assert!(read(&text).is_ok(), "{entry}: {:?}", read(&text).err());
+    }
+    // One edit from a short name, or a few from a long one, is still a misspelling.
+    for (entry, says) in [
+        ("kns:key", "did you mean `kms`"),
+        ("secretmanagr:secret", "did you mean `secretsmanager`"),
+    ] {
+        let text = format!(r#"{{"tags":{{"cc":{{"enforced_for":{{"@@assign":["{entry}"]}}}}}}}}"#);
+        let e = read(&text).unwrap_err().to_string();
+        assert!(e.contains(says), "{entry}: {e}");
+    }
+}
+
+#[test]
 fn a_byte_order_mark_and_a_quoted_policy_content_are_read() {
     let content = r#"{"tags":{"owner":{"tag_key":"Owner"}}}"#;
     assert_eq!(read(&format!("\u{feff}{content}")).unwrap().keys[0].key, "Owner");

@@ -7,13 +7,15 @@ use crate::view::report::Report;
 
 /// A table of counts per outcome: a header, then a line per row.
 fn text_table(out: &mut String, first: &str, rows: &[Row<'_>]) {
-    out.push_str(&format!("{first:<16} {:<8}", "kind"));
+    // As wide as the longest kind's name, and 8 at least.
+    let w = ResourceKind::ALL.map(|k| k.as_str().len()).into_iter().fold(8, usize::max);
+    out.push_str(&format!("{first:<16} {:<w$}", "kind"));
     for c in COLUMNS {
         out.push_str(&format!(" {:>15}", c.as_str()));
     }
     out.push('\n');
     for (name, kind, counts) in rows {
-        out.push_str(&format!("{name:<16} {:<8}", kind.as_str()));
+        out.push_str(&format!("{name:<16} {:<w$}", kind.as_str()));
         for c in COLUMNS {
             let n = counts.and_then(|o| o.get(&c)).copied().unwrap_or(0);
             out.push_str(&format!(" {n:>15}"));

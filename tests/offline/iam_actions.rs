@@ -8,21 +8,24 @@ use serde_json::Value as Json;
 use serde_yaml::Value;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
+use tag_warden::domain::ResourceKind;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-const SERVICES: [&str; 8] = [
-    "secretsmanager",
-    "kms",
-    "dynamodb",
-    "sts",
-    "organizations",
-    "sqs",
-    "events",
-    "securityhub",
-];
+/// The services whose resources tag-warden governs, as each kind's module names them.
+fn kind_services() -> Vec<&'static str> {
+    ResourceKind::ALL.map(|k| k.spec().service.prefix()).to_vec()
+}
+
+/// Every service the adapters call: the kinds' and those of memory, accounts, queues and
+/// findings.
+fn services() -> Vec<&'static str> {
+    let mut all = kind_services();
+    all.extend(["dynamodb", "sts", "organizations", "sqs", "events", "securityhub"]);
+    all
+}
 
 /// The operations the adapters call, as IAM names the action each needs: every
 /// `"service:Action"` literal in `src/adapters/aws/`.
@@ -34,7 +37,8 @@ fn adapter_operations() -> BTreeSet<String> {
             let Some((service, action)) = piece.split_once(':') else {
                 continue;
             };
-            if SERVICES.contains(&service) && !action.is_empty() && action.chars().all(|c| c.is_ascii_alphanumeric()) {
+            if services().contains(&service) && !action.is_empty() && action.chars().all(|c| c.is_ascii_alphanumeric())
+            {
                 ops.insert(piece.to_owned());
             }
         }
@@ -167,9 +171,10 @@ fn the_member_role_grants_what_is_called_in_a_member_account_and_nothing_else() 
     let expected: BTreeSet<String> = needed()
         .into_iter()
         .filter(|a| {
-            ["secretsmanager:", "kms:", "securityhub:"]
-                .iter()
-                .any(|p| a.starts_with(p))
+            kind_services()
+                .into_iter()
+                .chain(["securityhub"])
+                .any(|p| a.starts_with(&format!("{p}:")))
         })
         .collect();
     assert_eq!(granted, expected, "the member role's grants, both ways");

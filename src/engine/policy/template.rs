@@ -243,9 +243,10 @@ mod tests {
         let mut c = ResourceContext::new(kind);
         c.account = Some("111122223333".into());
         c.region = Some("eu-west-1".into());
-        match kind {
-            ResourceKind::Secret => c.name = Some(name.into()),
-            ResourceKind::KmsKey => c.aliases = vec![name.into()],
+        if kind.spec().named_by_aliases() {
+            c.aliases = vec![name.into()];
+        } else {
+            c.name = Some(name.into());
         }
         c
     }
