@@ -8,7 +8,10 @@ use crate::view::report::Report;
 /// A table of counts per outcome: a header, then a line per row.
 fn text_table(out: &mut String, first: &str, rows: &[Row<'_>]) {
     // As wide as the longest kind's name, and 8 at least.
-    let w = ResourceKind::ALL.map(|k| k.as_str().len()).into_iter().fold(8, usize::max);
+    let w = ResourceKind::ALL
+        .map(|k| k.as_str().len())
+        .into_iter()
+        .fold(8, usize::max);
     out.push_str(&format!("{first:<16} {:<w$}", "kind"));
     for c in COLUMNS {
         out.push_str(&format!(" {:>15}", c.as_str()));
