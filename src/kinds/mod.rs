@@ -183,6 +183,17 @@ pub struct KindSpec {
 }
 
 impl KindSpec {
+    /// IAM's resource pattern for every resource of this kind in `account`, in any Region
+    /// (`arn:PARTITION:kms:*:ACCOUNT:key/*`): what its read and tag grants are kept to.
+    pub fn arn_pattern(&self, partition: &str, account: &str) -> String {
+        format!(
+            "arn:{partition}:{}:*:{account}:{}{}*",
+            self.service.prefix(),
+            self.resource_type,
+            self.arn_separator
+        )
+    }
+
     /// Whether a resource is named by aliases read apart.
     pub fn named_by_aliases(&self) -> bool {
         matches!(self.naming, Naming::Aliases { .. })

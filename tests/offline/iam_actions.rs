@@ -232,3 +232,73 @@ fn tracing_is_pass_through_on_both_paths_and_needs_no_grant() {
     );
     assert!(granted(&t, "FunctionRole").iter().all(|a| !a.starts_with("xray:")));
 }
+
+/// A statement's `Resource`, as text (`!Sub` unwrapped), or its list.
+fn resources_of(statement: &Value) -> BTreeSet<String> {
+    match &statement["Resource"] {
+        Value::Tagged(t) => strings(&t.value),
+        other => strings(other),
+    }
+}
+
+/// Every statement of `role`'s inline policies in a template.
+fn statements(t: &Value, role: &str) -> Vec<Value> {
+    t["Resources"][role]["Properties"]["Policies"]
+        .as_sequence()
+        .into_iter()
+        .flatten()
+        .flat_map(|p| {
+            p["PolicyDocument"]["Statement"]
+                .as_sequence()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+#[test]
+fn each_kinds_tag_grants_are_kept_to_its_own_arns() {
+    // Least privilege: a kind's TagResource and UntagResource are granted on that kind's
+    // resources in the account only (the pattern its module gives), on every path.
+    let t = yaml("template.yaml");
+    let member = yaml("deploy/member.yaml");
+    let json: Json =
+        serde_json::from_str(&std::fs::read_to_string(root().join("deploy/iam-policy.json")).unwrap()).unwrap();
+    let cargo_lambda: Vec<Value> = serde_yaml::to_value(&json).unwrap()["Statement"]
+        .as_sequence()
+        .cloned()
+        .unwrap();
+    let paths = [
+        (
+            "template.yaml FunctionRole",
+            statements(&t, "FunctionRole"),
+            ("${AWS::Partition}", "${AWS::AccountId}"),
+        ),
+        (
+            "deploy/member.yaml MemberRole",
+            statements(&member, "MemberRole"),
+            ("${AWS::Partition}", "${AWS::AccountId}"),
+        ),
+        ("deploy/iam-policy.json", cargo_lambda, ("PARTITION", "ACCOUNT_ID")),
+    ];
+    for (path, statements, (partition, account)) in &paths {
+        for kind in ResourceKind::ALL {
+            let spec = kind.spec();
+            let granting: Vec<&Value> = statements
+                .iter()
+                .filter(|s| {
+                    let acts = strings(&s["Action"]);
+                    acts.contains(spec.iam.tag) || acts.contains(spec.iam.untag)
+                })
+                .collect();
+            assert!(!granting.is_empty(), "{path}: {kind}'s tag actions are granted");
+            for s in granting {
+                assert_eq!(
+                    resources_of(s),
+                    set(&[&spec.arn_pattern(partition, account)]),
+                    "{path}: {kind}"
+                );
+            }
+        }
+    }
+}
