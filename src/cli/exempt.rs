@@ -19,7 +19,7 @@ fn check(config: &Config, arn: &str, until: &str, reason: &str, today: Date) -> 
         let forms: Vec<&str> = ResourceKind::ALL.iter().map(|k| k.spec().arn_form).collect();
         CliError::Invalid(format!(
             "`{arn}` is not the ARN of a {} ({})",
-            ResourceKind::ALL.map(|k| k.spec().noun).join(" or a "),
+            crate::kinds::nouns(" or a "),
             forms.join(", ")
         ))
     })?;

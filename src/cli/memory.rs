@@ -178,7 +178,7 @@ async fn set(table: String, arn: &str, place: &Place, values: &Tags) -> Result<(
 /// The resource's place (from its ARN) and the values to set.
 fn parse_set(arn: &str, values: &[String]) -> Result<(Place, Tags), CliError> {
     let kind = ResourceKind::of_arn(arn).ok_or_else(|| {
-        let kinds = ResourceKind::ALL.map(|k| k.spec().noun).join(" or a ");
+        let kinds = crate::kinds::nouns(" or a ");
         CliError::Invalid(format!("`{arn}` is not the ARN of a {kinds}"))
     })?;
     let region = arn_region(arn).unwrap_or_default().to_owned();

@@ -9,9 +9,9 @@
 //! tag-policy resource type and how Security Hub calls it. Data and small pure functions
 //! only: no SDK type, no I/O, nothing of the crate but `domain`.
 //!
-//! The registry is [`ResourceKind::spec`], the one `match` on the kinds; the tables below
-//! ([`SUPPORTED_EVENTS`], [`SUPPORTED_TAG_CHANGES`], [`CREATION_EVENTS`]) list each kind's
-//! module once more because a `const` cannot iterate. See ARCHITECTURE.md, "Adding a kind".
+//! The registry is [`ResourceKind::spec`], the one `match` on the kinds (a `const fn`); the
+//! tables below ([`SUPPORTED_EVENTS`], [`SUPPORTED_TAG_CHANGES`], [`CREATION_EVENTS`]) are made
+//! from it while building. See ARCHITECTURE.md, "Adding a kind".
 
 mod kms_key;
 mod secret;
@@ -201,8 +201,9 @@ impl KindSpec {
 }
 
 impl ResourceKind {
-    /// What is particular to this kind: the registry, where each kind's module is named.
-    pub fn spec(self) -> &'static KindSpec {
+    /// What is particular to this kind: the registry, where each kind's module is named (the
+    /// tables below are made from it).
+    pub const fn spec(self) -> &'static KindSpec {
         match self {
             ResourceKind::Secret => &secret::SPEC,
             ResourceKind::KmsKey => &kms_key::SPEC,
@@ -245,17 +246,18 @@ impl ResourceKind {
     }
 }
 
-/// Every kind's module, in [`ResourceKind::ALL`]'s order: the tables below are made from it.
-const KINDS: [&KindSpec; ResourceKind::ALL.len()] = [&secret::SPEC, &kms_key::SPEC];
+/// How many kinds there are.
+const N: usize = ResourceKind::ALL.len();
 
 /// The (EventBridge source, event names) pairs tag-warden acts on: the single source of truth
 /// that the SAM template's EventBridge patterns are checked against.
 #[allow(clippy::indexing_slicing)] // evaluated while building: an index out of range fails the build
 pub const SUPPORTED_EVENTS: &[(&str, &[&str])] = &{
-    let mut out: [(&str, &[&str]); KINDS.len()] = [("", &[]); KINDS.len()];
+    let mut out: [(&str, &[&str]); N] = [("", &[]); N];
     let mut i = 0;
-    while i < KINDS.len() {
-        out[i] = (KINDS[i].service.rule_source(), KINDS[i].trail.events);
+    while i < N {
+        let spec = ResourceKind::ALL[i].spec();
+        out[i] = (spec.service.rule_source(), spec.trail.events);
         i += 1;
     }
     out
@@ -265,10 +267,11 @@ pub const SUPPORTED_EVENTS: &[(&str, &[&str])] = &{
 /// the single source of truth the template's `aws.tag` rule is checked against.
 #[allow(clippy::indexing_slicing)] // evaluated while building: an index out of range fails the build
 pub const SUPPORTED_TAG_CHANGES: &[(&str, &str, ResourceKind)] = &{
-    let mut out = [("", "", ResourceKind::ALL[0]); KINDS.len()];
+    let mut out = [("", "", ResourceKind::ALL[0]); N];
     let mut i = 0;
-    while i < KINDS.len() {
-        out[i] = (KINDS[i].service.prefix(), KINDS[i].resource_type, ResourceKind::ALL[i]);
+    while i < N {
+        let kind = ResourceKind::ALL[i];
+        out[i] = (kind.spec().service.prefix(), kind.spec().resource_type, kind);
         i += 1;
     }
     out
@@ -277,8 +280,8 @@ pub const SUPPORTED_TAG_CHANGES: &[(&str, &str, ResourceKind)] = &{
 #[allow(clippy::indexing_slicing)] // evaluated while building: an index out of range fails the build
 const CREATIONS: usize = {
     let (mut n, mut i) = (0, 0);
-    while i < KINDS.len() {
-        n += KINDS[i].trail.creations.len();
+    while i < N {
+        n += ResourceKind::ALL[i].spec().trail.creations.len();
         i += 1;
     }
     n
@@ -289,10 +292,11 @@ const CREATIONS: usize = {
 pub const CREATION_EVENTS: &[&str] = &{
     let mut out = [""; CREATIONS];
     let (mut n, mut i) = (0, 0);
-    while i < KINDS.len() {
+    while i < N {
+        let creations = ResourceKind::ALL[i].spec().trail.creations;
         let mut j = 0;
-        while j < KINDS[i].trail.creations.len() {
-            out[n] = KINDS[i].trail.creations[j];
+        while j < creations.len() {
+            out[n] = creations[j];
             n += 1;
             j += 1;
         }
@@ -301,9 +305,10 @@ pub const CREATION_EVENTS: &[&str] = &{
     out
 };
 
-/// Every kind's noun, for a message: `secret or KMS key`.
-pub fn nouns() -> String {
-    ResourceKind::ALL.map(|k| k.spec().noun).join(" or ")
+/// Every kind's noun, for a message, joined by `separator`: `secret or KMS key` (" or "),
+/// `secret or a KMS key` (" or a ").
+pub fn nouns(separator: &str) -> String {
+    ResourceKind::ALL.map(|k| k.spec().noun).join(separator)
 }
 
 /// Every kind's policy name, for a message: `` `secret` or `kms-key` ``.
@@ -337,7 +342,7 @@ mod tests {
     #[test]
     fn the_tables_follow_the_kinds_order() {
         for (i, kind) in ResourceKind::ALL.into_iter().enumerate() {
-            assert_eq!(KINDS[i].noun, kind.spec().noun, "{kind}");
+            assert_eq!(SUPPORTED_EVENTS[i].1, kind.spec().trail.events, "{kind}");
             assert_eq!(SUPPORTED_TAG_CHANGES[i].2, kind);
         }
         assert_eq!(CREATION_EVENTS, ["CreateSecret", "CreateKey", "ReplicateKey"]);

@@ -34,7 +34,7 @@ pub(super) fn take(value: &Value, detail: &Value) -> ItemResult {
         return Ok(Intake::Ignored(Ignored {
             reason: format!(
                 "{TAG_CHANGE_DETAIL_TYPE} of `{service}` `{resource_type}`: not a {}",
-                crate::kinds::nouns()
+                crate::kinds::nouns(" or ")
             ),
             kind: None,
             resource_id: None,
