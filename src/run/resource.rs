@@ -3,9 +3,7 @@
 //! step settle the outcome from what the writes did, and remember the valid values seen. The
 //! event path and the sweep both end here.
 
-use crate::domain::{
-    parse_utc_time, ApiError, Date, ErrorKind, Mode, Outcome, Refusal, ResourceContext, Tags, EXEMPT_UNTIL_TAG,
-};
+use crate::domain::{ApiError, Date, ErrorKind, Mode, Outcome, Refusal, ResourceContext, Tags, EXEMPT_UNTIL_TAG};
 use crate::engine::decide::{decide, writes_due, Applied, Decision};
 use crate::engine::evaluate::{evaluate, Finding};
 use crate::engine::policy::Policy;
@@ -234,24 +232,11 @@ impl<M: Memory + Sync> Judge<'_, M> {
             }
         };
         let since = now_ms().saturating_sub(CONTESTED_WITHIN.as_millis() as u64);
-        let before = |key: &str| {
-            story
-                .iter()
-                .filter(|h| h.cause.as_deref() == Some(principal) && h.keys.iter().any(|k| k == key))
-                .filter(|h| parse_utc_time(&h.at).is_some_and(|at| at >= since))
-                .count()
-        };
         let (key, n) = undoing
             .iter()
-            .map(|k| (k.clone(), before(k) + 1))
+            .map(|k| (k.clone(), steps_by(&story, principal, k, since).count() + 1))
             .max_by_key(|(_, n)| *n)
             .unwrap_or_default();
-        let first = story
-            .iter()
-            .filter(|h| h.cause.as_deref() == Some(principal) && h.keys.contains(&key))
-            .filter(|h| parse_utc_time(&h.at).is_some_and(|at| at >= since))
-            .map(|h| h.at.clone())
-            .min();
         if n >= CONTESTED_AT {
             entry.reasons.push(format!(
                 "contested: `{principal}` has made this change to `{key}` {n} times in 24 hours and tag-warden undid it each time; tag-warden still enforces. Resolve it: trust that principal in TAG_WARDEN_IGNORE_PRINCIPALS, or fix its code (Terraform: `ignore_tags` for `{key}`, or a matching `default_tags`)"
@@ -261,7 +246,7 @@ impl<M: Memory + Sync> Judge<'_, M> {
                 contested_by: principal.to_owned(),
                 contested_count: u32::try_from(n).unwrap_or(u32::MAX),
                 contested_keys: undoing,
-                contested_since: first,
+                contested_since: steps_by(&story, principal, &key, since).map(|h| h.at.clone()).min(),
             });
         }
     }
@@ -446,7 +431,7 @@ mod story;
 #[path = "resource_write.rs"]
 mod write;
 
-use story::{granted, history, undone_keys};
+use story::{granted, history, steps_by, undone_keys};
 
 #[cfg(test)]
 use write::jitter;

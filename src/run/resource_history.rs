@@ -2,9 +2,22 @@
 //! administrator adds.
 
 use super::now_ms;
-use crate::domain::{utc_time, ResourceContext, Tags};
+use crate::domain::{parse_utc_time, utc_time, ResourceContext, Tags};
 use crate::ports::HistoryEntry;
 use crate::view::report::ResourceReport;
+
+/// The steps of `story` that undid `principal`'s change to `key`, made since `since` (ms).
+pub(super) fn steps_by<'a>(
+    story: &'a [HistoryEntry],
+    principal: &'a str,
+    key: &'a str,
+    since: u64,
+) -> impl Iterator<Item = &'a HistoryEntry> + 'a {
+    story
+        .iter()
+        .filter(move |h| h.cause.as_deref() == Some(principal) && h.keys.iter().any(|k| k == key))
+        .filter(move |h| parse_utc_time(&h.at).is_some_and(|at| at >= since))
+}
 
 /// The keys tag-warden sets or removes for an entry: written, or (report mode) planned.
 pub(super) fn undone_keys(entry: &ResourceReport) -> Vec<String> {
