@@ -6,6 +6,7 @@ use super::handler::Handler;
 use crate::domain::{utc_time, Mode, Outcome, Standings};
 use crate::ports::{Backend, Memory, TrendPoint};
 use crate::view::report::Report;
+use crate::view::summary::outcomes_of;
 use std::collections::BTreeMap;
 
 /// The points a sweep's report makes: one per account it names, else one for the function's
@@ -40,13 +41,7 @@ pub fn points_of(report: &Report, at_ms: u64) -> Vec<TrendPoint> {
     sweep
         .by_account
         .iter()
-        .map(|(account, kinds)| {
-            let mut counts: BTreeMap<Outcome, usize> = BTreeMap::new();
-            for (o, n) in kinds.values().flatten() {
-                *counts.entry(*o).or_insert(0) += n;
-            }
-            point(account, counts)
-        })
+        .map(|(account, kinds)| point(account, outcomes_of(kinds)))
         .collect()
 }
 

@@ -334,10 +334,7 @@ impl Report {
     /// entries it kept, those needing attention.
     pub fn of_sweep(mode: Mode, mut kept: Vec<ResourceReport>, sweep: SweepSummary) -> Self {
         kept.retain(ResourceReport::worth_listing);
-        let mut summary = BTreeMap::new();
-        for (outcome, n) in sweep.by_kind.values().flatten() {
-            *summary.entry(*outcome).or_insert(0) += n;
-        }
+        let mut summary = crate::view::summary::outcomes_of(&sweep.by_kind);
         if !sweep.not_enrolled.is_empty() {
             summary.insert(Outcome::NotEnrolled, sweep.not_enrolled.len());
         }

@@ -89,10 +89,7 @@ impl SweepSummary {
             self.group_by = other.group_by;
         }
         for (group, outcomes) in other.by_group {
-            let into = self.by_group.entry(group).or_default();
-            for (outcome, n) in outcomes {
-                *into.entry(outcome).or_insert(0) += n;
-            }
+            add_outcomes(self.by_group.entry(group).or_default(), outcomes);
         }
         self.failed_cells.extend(other.failed_cells);
         self.not_enrolled.extend(other.not_enrolled);
@@ -117,11 +114,24 @@ fn add_counts(
     from: BTreeMap<ResourceKind, BTreeMap<Outcome, usize>>,
 ) {
     for (kind, outcomes) in from {
-        let into = into.entry(kind).or_default();
-        for (outcome, n) in outcomes {
-            *into.entry(outcome).or_insert(0) += n;
-        }
+        add_outcomes(into.entry(kind).or_default(), outcomes);
     }
+}
+
+/// Adds counts per outcome to `into`.
+pub fn add_outcomes(into: &mut BTreeMap<Outcome, usize>, from: impl IntoIterator<Item = (Outcome, usize)>) {
+    for (outcome, n) in from {
+        *into.entry(outcome).or_insert(0) += n;
+    }
+}
+
+/// Counts per outcome of every kind together.
+pub fn outcomes_of(by_kind: &BTreeMap<ResourceKind, BTreeMap<Outcome, usize>>) -> BTreeMap<Outcome, usize> {
+    let mut out = BTreeMap::new();
+    for counts in by_kind.values() {
+        add_outcomes(&mut out, counts.iter().map(|(o, n)| (*o, *n)));
+    }
+    out
 }
 
 /// Waivers in force (the exemption-until tag or a policy waiver) among the resources swept.

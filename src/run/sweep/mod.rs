@@ -25,7 +25,7 @@ use crate::ports::{Backend, Inventory, Listed, ListedPage, Memory, Remembered, R
 use crate::run::outputs::Outputs;
 use crate::run::resource::{now_ms, Judge, Observed, Recall};
 use crate::view::report::ResourceReport;
-use crate::view::summary::{MemorySummary, SweepSummary};
+use crate::view::summary::{add_outcomes, MemorySummary, SweepSummary};
 use futures_util::stream::{self, StreamExt};
 use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
@@ -203,6 +203,7 @@ impl<B: Backend> Sweep<'_, B> {
         if let Some(o) = self.outputs {
             o.throttled(summary.throttled);
         }
+        summary.group_by.clone_from(&self.settings.group_by);
         for (kind, tally) in ResourceKind::ALL.into_iter().zip(tallies) {
             summary.not_started += tally.not_started;
             summary.complete &= tally.complete();
@@ -214,21 +215,16 @@ impl<B: Backend> Sweep<'_, B> {
                 m.expired += tally.expired;
                 m.remembered += tally.remembered;
             }
-            for (outcome, n) in &tally.counts {
-                *summary.by_kind.entry(kind).or_default().entry(*outcome).or_insert(0) += n;
-                let in_region = summary.by_region.entry(cell.region.clone()).or_default();
-                *in_region.entry(kind).or_default().entry(*outcome).or_insert(0) += n;
-                if let Some(account) = &cell.account {
-                    let in_account = summary.by_account.entry(account.clone()).or_default();
-                    *in_account.entry(kind).or_default().entry(*outcome).or_insert(0) += n;
-                }
+            let counts = || tally.counts.iter().map(|(o, n)| (*o, *n));
+            add_outcomes(summary.by_kind.entry(kind).or_default(), counts());
+            let in_region = summary.by_region.entry(cell.region.clone()).or_default();
+            add_outcomes(in_region.entry(kind).or_default(), counts());
+            if let Some(account) = &cell.account {
+                let in_account = summary.by_account.entry(account.clone()).or_default();
+                add_outcomes(in_account.entry(kind).or_default(), counts());
             }
-            summary.group_by.clone_from(&self.settings.group_by);
             for (group, outcomes) in tally.by_group {
-                let into = summary.by_group.entry(group).or_default();
-                for (outcome, n) in outcomes {
-                    *into.entry(outcome).or_insert(0) += n;
-                }
+                add_outcomes(summary.by_group.entry(group).or_default(), outcomes);
             }
             entries.extend(tally.kept);
         }
