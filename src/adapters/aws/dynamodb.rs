@@ -36,6 +36,13 @@ pub const CLOCK_SKEW_MS: u64 = 5 * 60 * 1000;
 
 const TABLE_MISSING: (ErrorKind, &str) = (ErrorKind::NotFound, "ResourceNotFoundException");
 
+/// The classifier of every table call's modeled errors: the table is gone.
+macro_rules! table_missing {
+    () => {
+        |e| e.is_resource_not_found_exception().then_some(TABLE_MISSING)
+    };
+}
+
 /// Remembered tag values in a DynamoDB table.
 #[derive(Debug, Clone)]
 pub struct DynamoMemory {
@@ -135,12 +142,41 @@ impl DynamoMemory {
             .consistent_read(true)
             .send()
             .await
-            .map_err(|e| {
-                from_sdk("dynamodb:GetItem", arn, e, |e| {
-                    e.is_resource_not_found_exception().then_some(TABLE_MISSING)
-                })
-            })?;
+            .map_err(|e| from_sdk("dynamodb:GetItem", arn, e, table_missing!()))?;
         Ok(out.item)
+    }
+
+    /// Sets `attribute` of the item `key` to `value` as JSON, with the item's TTL (`expires`,
+    /// epoch seconds) when given: a grant, a sweep's summary. `resource` names it in errors.
+    async fn put_json<T: serde::Serialize>(
+        &self,
+        (key, resource): (&str, &str),
+        attribute: &str,
+        value: &T,
+        expires: Option<u64>,
+    ) -> Result<(), ApiError> {
+        let body = serde_json::to_string(value)
+            .map_err(|e| local("dynamodb:UpdateItem", resource, "Serialization", e.to_string()))?;
+        let set = format!("SET #{attribute} = :{attribute}");
+        let update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(KEY, string_attr(key));
+        let update = match expires {
+            Some(at) => update
+                .update_expression(format!("{set}, #expires = :expires"))
+                .expression_attribute_names("#expires", TTL_ATTRIBUTE)
+                .expression_attribute_values(":expires", AttributeValue::N(at.to_string())),
+            None => update.update_expression(set),
+        };
+        update
+            .expression_attribute_names(format!("#{attribute}"), attribute)
+            .expression_attribute_values(format!(":{attribute}"), string_attr(&body))
+            .send()
+            .await
+            .map_err(|e| from_sdk("dynamodb:UpdateItem", resource, e, table_missing!()))?;
+        Ok(())
     }
 
     /// One page of a scan from `start` (the last key of the page before): its items, and the
@@ -154,11 +190,7 @@ impl DynamoMemory {
             .set_exclusive_start_key(start.map(|arn| HashMap::from([(KEY.to_owned(), string_attr(&arn))])))
             .send()
             .await
-            .map_err(|e| {
-                from_sdk("dynamodb:Scan", &self.table, e, |e| {
-                    e.is_resource_not_found_exception().then_some(TABLE_MISSING)
-                })
-            })?;
+            .map_err(|e| from_sdk("dynamodb:Scan", &self.table, e, table_missing!()))?;
         let next = out
             .last_evaluated_key()
             .and_then(|k| k.get(KEY))
@@ -224,11 +256,7 @@ impl DynamoMemory {
                 Err(e)
                     if e.as_service_error()
                         .is_some_and(|e| e.is_conditional_check_failed_exception()) => {}
-                Err(e) => {
-                    return Err(from_sdk("dynamodb:UpdateItem", arn, e, |e| {
-                        e.is_resource_not_found_exception().then_some(TABLE_MISSING)
-                    }))
-                }
+                Err(e) => return Err(from_sdk("dynamodb:UpdateItem", arn, e, table_missing!())),
             }
         }
         Err(local(
@@ -389,23 +417,7 @@ impl Memory for DynamoMemory {
 
     #[instrument(skip(self, grant), level = "debug")]
     async fn put_grant(&self, arn: &str, grant: &Grant) -> Result<(), ApiError> {
-        let body = serde_json::to_string(grant)
-            .map_err(|e| local("dynamodb:UpdateItem", arn, "Serialization", e.to_string()))?;
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .key(KEY, string_attr(&grant_key(arn)))
-            .update_expression("SET #grant = :grant")
-            .expression_attribute_names("#grant", GRANT)
-            .expression_attribute_values(":grant", string_attr(&body))
-            .send()
-            .await
-            .map_err(|e| {
-                from_sdk("dynamodb:UpdateItem", arn, e, |e| {
-                    e.is_resource_not_found_exception().then_some(TABLE_MISSING)
-                })
-            })?;
-        Ok(())
+        self.put_json((&grant_key(arn), arn), GRANT, grant, None).await
     }
 
     #[instrument(skip(self), level = "debug")]
@@ -424,26 +436,8 @@ impl Memory for DynamoMemory {
             "" => format!("{TREND_PREFIX}{}#{}", point.account, point.at_ms),
             region => format!("{TREND_PREFIX}{}#{}#{region}", point.account, point.at_ms),
         };
-        let body = serde_json::to_string(point)
-            .map_err(|e| local("dynamodb:UpdateItem", &key, "Serialization", e.to_string()))?;
         let expires = (point.at_ms / 1000).saturating_add(TREND_DAYS * 86_400);
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .key(KEY, string_attr(&key))
-            .update_expression("SET #trend = :trend, #expires = :expires")
-            .expression_attribute_names("#trend", TREND)
-            .expression_attribute_names("#expires", TTL_ATTRIBUTE)
-            .expression_attribute_values(":trend", string_attr(&body))
-            .expression_attribute_values(":expires", AttributeValue::N(expires.to_string()))
-            .send()
-            .await
-            .map_err(|e| {
-                from_sdk("dynamodb:UpdateItem", &key, e, |e| {
-                    e.is_resource_not_found_exception().then_some(TABLE_MISSING)
-                })
-            })?;
-        Ok(())
+        self.put_json((&key, &key), TREND, point, Some(expires)).await
     }
 
     #[instrument(skip(self), level = "debug")]
@@ -492,9 +486,7 @@ impl Memory for DynamoMemory {
             {
                 Ok(())
             }
-            Err(e) => Err(from_sdk("dynamodb:UpdateItem", arn, e, |e| {
-                e.is_resource_not_found_exception().then_some(TABLE_MISSING)
-            })),
+            Err(e) => Err(from_sdk("dynamodb:UpdateItem", arn, e, table_missing!())),
         }
     }
 }
