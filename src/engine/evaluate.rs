@@ -70,6 +70,16 @@ impl Serialize for Date {
 }
 
 impl Evaluation {
+    /// The plan a write goes in: the one carried out when an enforcing rule asks for it, else
+    /// the report-only one.
+    pub(super) fn plan_for(&mut self, enforced: bool) -> &mut Plan {
+        if enforced {
+            &mut self.plan
+        } else {
+            &mut self.report_only
+        }
+    }
+
     /// The first day a waiver in force here ends (the exemption tag's or a policy waiver's).
     pub fn waived_until(&self) -> Option<Date> {
         self.exempt_until
@@ -135,11 +145,7 @@ pub fn evaluate(policy: &Policy, ctx: &ResourceContext, tags: &Tags) -> Evaluati
             .chain(rules.iter().filter(|r| report_only(r)))
             .find_map(|r| r.forbidding(key).map(|g| (r, g)));
         if let Some((rule, glob)) = forbidding {
-            let plan = if report_only(rule) {
-                &mut eval.report_only
-            } else {
-                &mut eval.plan
-            };
+            let plan = eval.plan_for(!report_only(rule));
             plan.untag.push(key.clone());
             eval.findings.push(Finding::Forbidden {
                 key: key.clone(),
@@ -241,12 +247,7 @@ fn check_required(rules: &[&Rule], key: &str, tags: &Tags, ctx: &ResourceContext
     }
     if let Some(finding) = finding {
         if let Fix::Set { value, .. } = fix {
-            let enforced = reqs.iter().any(|(r, _)| !report_only(r));
-            let plan = if enforced {
-                &mut eval.plan
-            } else {
-                &mut eval.report_only
-            };
+            let plan = eval.plan_for(reqs.iter().any(|(r, _)| !report_only(r)));
             plan.tag.insert(key.to_owned(), value);
         }
         eval.findings.push(finding);

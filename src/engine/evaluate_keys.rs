@@ -30,11 +30,7 @@ pub(super) fn fix_key_case(rules: &[&Rule], tags: &Tags, eval: &mut Evaluation) 
                 // invalid one (or none) in the right case; nothing valid is ever discarded.
                 let named_valid = view.get(named).is_some_and(|v| accepts(v));
                 let renamed = accepts(&value) && !named_valid;
-                let plan = if report_only(rule) {
-                    &mut eval.report_only
-                } else {
-                    &mut eval.plan
-                };
+                let plan = eval.plan_for(!report_only(rule));
                 plan.untag.push(stray.clone());
                 if renamed {
                     plan.tag.insert(named.to_owned(), value.clone());
@@ -66,11 +62,7 @@ pub(super) fn check_optional(rules: &[&Rule], key: &str, tags: &Tags, ctx: &Reso
     let valid = |v: &str| reqs.iter().all(|(_, q)| q.accepts(v));
     let fix = Fix::by_default(reqs.iter().find_map(|(_, q)| q.default.as_ref()), ctx, valid);
     if let Some(v) = fix.value() {
-        let plan = if reqs.iter().any(|(r, _)| !report_only(r)) {
-            &mut eval.plan
-        } else {
-            &mut eval.report_only
-        };
+        let plan = eval.plan_for(reqs.iter().any(|(r, _)| !report_only(r)));
         plan.tag.insert(key.to_owned(), v.to_owned());
     }
     eval.findings.push(Finding::Invalid {

@@ -35,11 +35,7 @@ pub(super) fn kept(policy: &Policy, ctx: &ResourceContext, tags: &Tags, eval: &m
                 remembered: r.to_owned(),
                 rule: rule.name.clone(),
             });
-            let plan = if report_only(rule) {
-                &mut eval.report_only
-            } else {
-                &mut eval.plan
-            };
+            let plan = eval.plan_for(!report_only(rule));
             plan.tag.insert(key.to_owned(), r.to_owned());
         }
         view = trial;
