@@ -111,28 +111,21 @@ pub fn trusted_changes(
     // Judged on the whole resource (rule scopes read its tags), kept to what the call set.
     let mut out = changes(policy, ctx, tags, Authority::Trusted);
     out.retain(|k, v| still.get(k) == Some(v));
-    for key in EXEMPTION_KEYS {
-        if let Some(v) = still.get(key).filter(|v| ctx.remembered.get(key) != Some(*v)) {
-            out.insert(key.to_owned(), v.clone());
-        }
-        let recorded = ctx.remembered.get(key).is_some_and(|v| !v.is_empty());
-        if recorded && removed.iter().any(|k| k == key) {
-            out.insert(key.to_owned(), String::new());
-        }
-    }
-    // A trusted principal may take a resource out of a rule: the scope keys it set or removed
-    // are remembered as it left them.
-    let scoped: BTreeSet<&str> = policy
+    // The exemption keys, and the scope keys of its kind's rules (a trusted principal may take
+    // a resource out of a rule): remembered as the call left them. A key the call removed is
+    // revoked whatever the resource carries now (a re-add in between is nobody's word).
+    let scoped = policy
         .rules
         .iter()
         .filter(|r| r.kinds.contains(&ctx.kind))
-        .flat_map(scope_keys)
-        .collect();
-    for key in scoped {
-        if let Some(v) = still.get(key).filter(|v| ctx.remembered.get(key) != Some(*v)) {
-            out.insert(key.to_owned(), v.clone());
-        } else if removed.iter().any(|k| k == key) && ctx.remembered.get(key).is_some_and(|v| !v.is_empty()) {
+        .flat_map(scope_keys);
+    let keys: BTreeSet<&str> = EXEMPTION_KEYS.into_iter().chain(scoped).collect();
+    for key in keys {
+        let recorded = ctx.remembered.get(key).is_some_and(|v| !v.is_empty());
+        if recorded && removed.iter().any(|k| k == key) {
             out.insert(key.to_owned(), String::new());
+        } else if let Some(v) = still.get(key).filter(|v| ctx.remembered.get(key) != Some(*v)) {
+            out.insert(key.to_owned(), v.clone());
         }
     }
     out
