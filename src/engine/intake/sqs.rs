@@ -68,15 +68,10 @@ pub(super) fn take(record: &Value, index: usize) -> Intake {
     let receive_count = string_at(record, &["attributes", "ApproximateReceiveCount"])
         .and_then(|n| n.parse().ok())
         .unwrap_or(1);
-    let (cell, recheck) = match cell(record) {
-        Ok((cell, recheck)) => (Ok(cell), recheck),
-        Err(e) => (Err(e), None),
+    let (cell, recheck, sweep_ms) = match cell(record) {
+        Ok((cell, recheck, sweep_ms)) => (Ok(cell), recheck, sweep_ms),
+        Err(e) => (Err(e), None, None),
     };
-    let sweep_ms = record
-        .get("body")
-        .and_then(Value::as_str)
-        .and_then(|b| serde_json::from_str::<Value>(b).ok())
-        .and_then(|v| v.get("sweep_ms").and_then(Value::as_u64));
     Intake::Cell(CellWork {
         message_id,
         cell,
@@ -86,7 +81,9 @@ pub(super) fn take(record: &Value, index: usize) -> Intake {
     })
 }
 
-fn cell(record: &Value) -> Result<(Cell, Option<crate::domain::Recheck>), BadCell> {
+/// The body's cell, the resource to re-check if it names one, and the time of the sweep that
+/// sent it if it says (the body read once).
+fn cell(record: &Value) -> Result<(Cell, Option<crate::domain::Recheck>, Option<u64>), BadCell> {
     let body = record.get("body").and_then(Value::as_str).ok_or(BadCell::NoBody)?;
     let value: Value = serde_json::from_str(body).map_err(|e| BadCell::NotJson {
         line: e.line(),
@@ -96,6 +93,7 @@ fn cell(record: &Value) -> Result<(Cell, Option<crate::domain::Recheck>), BadCel
         None => None,
         Some(r) => Some(serde_json::from_value(r.clone()).map_err(|_| BadCell::NotACell)?),
     };
+    let sweep_ms = value.get("sweep_ms").and_then(Value::as_u64);
     let cell: Cell = serde_json::from_value(value).map_err(|_| BadCell::NotACell)?;
     if !crate::domain::is_region(&cell.region) {
         return Err(BadCell::BadRegion);
@@ -103,5 +101,5 @@ fn cell(record: &Value) -> Result<(Cell, Option<crate::domain::Recheck>), BadCel
     if cell.account.as_deref().is_some_and(|a| !is_account_id(a)) {
         return Err(BadCell::BadAccount);
     }
-    Ok((cell, recheck))
+    Ok((cell, recheck, sweep_ms))
 }
