@@ -26,13 +26,7 @@ pub fn history(arn: &str, as_json: bool, env: &dyn Fn(&str) -> Option<String>) -
             return Ok(());
         }
         if let Some(g) = &grant {
-            outln!(
-                "{arn}: exemption granted by {} at {} through {}: {}",
-                g.who,
-                g.at,
-                g.until,
-                g.why
-            );
+            outln!("{arn}: {}", granted(g));
         }
         if story.is_empty() {
             outln!("{arn}: no history");
@@ -130,10 +124,7 @@ async fn show(table: String, arn: &str, as_json: bool) -> Result<(), CliError> {
         out.push_str(&format!("\n  matched by the names: {}", r.names.join(", ")));
     }
     if let Some(g) = &grant {
-        out.push_str(&format!(
-            "\n  exemption granted by {} at {} through {}: {}",
-            g.who, g.at, g.until, g.why
-        ));
+        out.push_str(&format!("\n  {}", granted(g)));
     }
     outln!("{out}");
     Ok(())
@@ -223,6 +214,14 @@ fn pairs(tags: &Tags) -> String {
         .map(|(k, v)| format!("{k}={v}"))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// A grant, as the CLI says it.
+fn granted(g: &crate::ports::Grant) -> String {
+    format!(
+        "exemption granted by {} at {} through {}: {}",
+        g.who, g.at, g.until, g.why
+    )
 }
 
 #[cfg(test)]
